@@ -1,0 +1,1 @@
+"""Data layer: canonical CSVs → dataset folders (TFRecords, arrays, split) → tf.data pipelines."""

@@ -1,0 +1,27 @@
+"""Image decoding shared by training pipelines and serving signatures (same graph ops in both).
+
+Images keep their aspect ratio: they are resized to fit a square and padded, then scaled to
+[-1, 1]. The in-memory cache holds the uint8 result of `decode_to_uint8`.
+"""
+import tensorflow as tf
+
+
+def decode_to_uint8(jpeg_bytes, image_size: int):
+    """JPEG/PNG bytes (scalar string) → uint8 [image_size, image_size, 3], aspect kept by padding."""
+    image = tf.io.decode_image(jpeg_bytes, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    image = tf.image.resize_with_pad(tf.cast(image, tf.float32), image_size, image_size,
+                                     antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
+
+
+def normalise(uint8_images):
+    """uint8 images → float32 in [-1, 1] (what every backbone consumes)."""
+    return tf.cast(uint8_images, tf.float32) / 127.5 - 1.0
+
+
+def decode_batch(jpeg_bytes, image_size: int):
+    """A batch of encoded images [B] → float32 [B, S, S, 3] in [-1, 1]."""
+    uint8 = tf.map_fn(lambda b: decode_to_uint8(b, image_size), jpeg_bytes,
+                      fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.uint8))
+    return normalise(uint8)

@@ -1,0 +1,1 @@
+"""Recommendation models, one file per family, registered by name in `registry.py`."""
