@@ -34,6 +34,7 @@ class ModelConfig:
     backbone_weights: str = _field("", "Path to backbone weights (a checkpoint of configs/attributes.cfg or a Keras weights file).")
     dropout: float = _field(0.5, "Dropout rate inside CNN backbones.")
     weight_decay: float = _field(1e-4, "Weight decay on CNN weights (DVBPR).")
+    fc_width: int = _field(4096, "Width of the fully connected layers fc6/fc7 of CNN-F and AlexNet (4096 in the papers; e.g. 512 on CPU).")
     features_file: str = _field("", "Precomputed item features (.npy [items, F]) for fixed-feature visual models; default <dataset>/features.npy.")
     time_epochs: int = _field(4, "Number of time epochs for temporal models (TVBPR, I-TVBPR).")
     seed: int = _field(42, "Random seed for initialisation and data order.")
@@ -90,3 +91,59 @@ def _field_type(f):
     if isinstance(t, str):
         t = {"bool": bool, "int": int, "float": float, "str": str}[t]
     return t
+
+
+def read_flagfile(path: str) -> Dict[str, str]:
+    """`--name=value` lines of an absl flagfile (comments and blank lines skipped; nested
+    `--flagfile=` lines are followed relative to the working directory, as absl does)."""
+    values: Dict[str, str] = {}
+    with open(path, encoding="utf-8") as f:
+        for number, raw in enumerate(f, 1):
+            line = raw.strip()
+            if not line or line.startswith(("#", "//")):
+                continue
+            if not line.startswith("--"):
+                raise ValueError(f"{path}, line {number}: expected --name=value, got {line!r}")
+            name, equals, value = line[2:].partition("=")
+            if name == "flagfile":
+                values.update(read_flagfile(value))
+            elif not equals:  # boolean flag: --name or --noname
+                negated = name.startswith("no") and name not in _ALL_FIELDS
+                values[name[2:] if negated else name] = "false" if negated else "true"
+            else:
+                values[name] = value
+    return values
+
+
+_ALL_FIELDS = {f.name for c in (ModelConfig, TrainConfig) for f in dataclasses.fields(c)}
+
+
+def configs_from_flagfile(path: str, **overrides):
+    """(ModelConfig, TrainConfig) from a flagfile plus keyword overrides, without absl parsing
+    (for the demo and benchmarks, which train several models in one process)."""
+    values: Dict[str, Any] = dict(read_flagfile(path))
+    values.update(overrides)
+    out = []
+    for cls in (ModelConfig, TrainConfig):
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name in values:
+                kwargs[f.name] = _convert(_field_type(f), values[f.name], path, f.name)
+        out.append(cls(**kwargs))
+    unknown = set(values) - _ALL_FIELDS - {"verbosity", "deterministic"}
+    if unknown:
+        raise ValueError(f"{path}: unknown flags {sorted(unknown)}")
+    return tuple(out)
+
+
+def _convert(kind, value, path, name):
+    if not isinstance(value, str):
+        return kind(value)
+    try:
+        if kind is bool:
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1")
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"{path}: --{name}={value!r} is not a valid {kind.__name__}") from None

@@ -1,12 +1,74 @@
-"""Ranking and generative losses, each a function of scores (checked against numpy in tests)."""
+"""Ranking and generative losses, each a function of scores (checked against numpy in tests).
+
+Pairwise losses take positive scores x̂_ui [B] and negative scores x̂_uj [B] or [B, N]
+(N sampled negatives per positive); a [B] positive is compared with each of its N negatives.
+"""
+import numpy as np
 import tensorflow as tf
+
+_EULER_GAMMA = float(np.euler_gamma)
+
+
+def _align(pos_scores, neg_scores):
+    """Positive scores [B] against negatives [B] or [B, N] (the positive repeated N times)."""
+    pos_scores = tf.convert_to_tensor(pos_scores)
+    neg_scores = tf.convert_to_tensor(neg_scores, dtype=pos_scores.dtype)
+    if neg_scores.shape.rank == pos_scores.shape.rank + 1:
+        pos_scores = pos_scores[..., None]
+    return pos_scores, neg_scores
 
 
 def bpr_loss(pos_scores, neg_scores):
     """BPR-Opt (Rendle et al. 2009, eq. 4), averaged: mean −ln σ(x̂_ui − x̂_uj)."""
+    pos_scores, neg_scores = _align(pos_scores, neg_scores)
     return tf.reduce_mean(tf.nn.softplus(-(pos_scores - neg_scores)))
 
 
 def hinge_loss(pos_scores, neg_scores, margin=1.0):
     """Max-margin pairwise loss (MM-MF): mean max(0, margin − x̂_ui + x̂_uj)."""
+    pos_scores, neg_scores = _align(pos_scores, neg_scores)
     return tf.reduce_mean(tf.nn.relu(margin - pos_scores + neg_scores))
+
+
+def harmonic_number(n):
+    """L(k) = Σ_{j=1..k} 1/j (Weston et al. 2011, the α_j = 1/j choice of eq. 2) = ψ(k+1) + γ.
+
+    Elementwise on integer ranks; L(0) = 0.
+    """
+    n = tf.cast(n, tf.float32)
+    return tf.math.digamma(n + 1.0) + _EULER_GAMMA
+
+
+def warp_rank_estimate(trials, num_items):
+    """WSABIE's rank estimate: ⌊(Y − 1) / N⌋ after N trials found the first violator (sec. 3)."""
+    return (int(num_items) - 1) // tf.cast(trials, tf.int64)
+
+
+def warp_loss(pos_scores, neg_scores, num_items, margin=1.0):
+    """WARP (Weston et al. 2011, WSABIE, eq. 2-3 with the sampled rank of sec. 3), averaged.
+
+    For each positive x̂_ui the N negatives are tried in order; the first violator j*
+    (x̂_uj > x̂_ui − margin) found after `trials` = index + 1 draws gives the rank estimate
+    r = ⌊(num_items − 1) / trials⌋ and the loss L(r) · max(0, margin − x̂_ui + x̂_uj*) with
+    L(r) = Σ_{k=1..r} 1/k. A positive with no violator among its N negatives costs 0.
+    The weight L(r) is a constant of the step (it is not differentiated).
+
+    Args:
+      pos_scores: [B] scores of the positives.
+      neg_scores: [B, N] scores of N negatives per positive ([B] is read as N = 1).
+      num_items: catalogue size Y.
+      margin: the hinge margin.
+    """
+    pos_scores = tf.convert_to_tensor(pos_scores)
+    neg_scores = tf.convert_to_tensor(neg_scores, dtype=pos_scores.dtype)
+    if neg_scores.shape.rank == pos_scores.shape.rank:
+        neg_scores = neg_scores[..., None]
+    hinge = tf.nn.relu(margin - pos_scores[:, None] + neg_scores)           # [B, N]
+    violates = hinge > 0.0
+    has_violator = tf.reduce_any(violates, axis=1)
+    first = tf.argmax(tf.cast(violates, tf.int32), axis=1, output_type=tf.int32)
+    weight = tf.cast(harmonic_number(warp_rank_estimate(first + 1, num_items)), hinge.dtype)
+    first_hinge = tf.gather(hinge, first, axis=1, batch_dims=1)
+    per_positive = tf.where(has_violator, tf.stop_gradient(weight) * first_hinge,
+                            tf.zeros_like(first_hinge))
+    return tf.reduce_mean(per_positive)

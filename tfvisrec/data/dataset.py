@@ -43,6 +43,7 @@ class Dataset:
     attributes: np.ndarray    # int32 [num_items, num_attributes], -1 = missing
     train_count: np.ndarray   # int32 [num_items]
     is_cold: np.ndarray       # bool [num_items]
+    holdout_split: Optional[np.ndarray] = None  # int8 [num_items] 0/1/2 (catalogues only)
 
     @property
     def num_users(self) -> int:
@@ -129,7 +130,18 @@ def load_dataset(path: str) -> Dataset:
         splits = {s: Split(z[f"{s}_users"], z[f"{s}_items"], z[f"{s}_times"]) for s in schema.SPLITS}
     with np.load(os.path.join(path, schema.ITEM_TABLE_FILE)) as z:
         table = {k: z[k] for k in ("category", "attributes", "train_count", "is_cold")}
+        if "holdout_split" in z.files:
+            table["holdout_split"] = z["holdout_split"]
     return Dataset(path=path, meta=meta, user_ids=user_ids, item_ids=item_ids, **splits, **table)
+
+
+def load_texts(path: str) -> Optional[List[str]]:
+    """Per item text (index-aligned with items.txt) of a dataset folder, or None if it has none."""
+    texts_path = os.path.join(path, schema.TEXTS_FILE)
+    if not os.path.exists(texts_path):
+        return None
+    with open(texts_path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def _read_vocab(path):
@@ -156,11 +168,12 @@ def item_table(num_items, train_items, category=None, attributes=None, cold_thre
 
 def write_dataset(path: str, meta: Dict, user_ids: Sequence[str], item_ids: Sequence[str],
                   splits: Dict[str, Split], items: Dict[str, np.ndarray],
-                  images: Optional[Sequence[bytes]] = None, num_shards: int = 4,
-                  overwrite: bool = False) -> str:
+                  images: Optional[Sequence[Optional[bytes]]] = None, num_shards: int = 4,
+                  overwrite: bool = False, extra_json: Optional[Dict[str, object]] = None) -> str:
     """Write a dataset folder atomically (temp folder, then rename); returns `path`.
 
-    `images`, when given, are JPEG bytes aligned with `item_ids`.
+    `images`, when given, are JPEG bytes aligned with `item_ids` (None = this item has no
+    image). `extra_json` maps further file names (e.g. `schema.TEXTS_FILE`) to JSON content.
     """
     path = os.path.abspath(path)
     if os.path.exists(path) and not overwrite:
@@ -169,12 +182,14 @@ def write_dataset(path: str, meta: Dict, user_ids: Sequence[str], item_ids: Sequ
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
     try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the renamed folder is shared data
         meta = dict(meta)
         meta.update(
             format_version=schema.FORMAT_VERSION,
             num_users=len(user_ids), num_items=len(item_ids),
             **{f"num_{s}": int(len(splits[s])) for s in schema.SPLITS},
-            has_images=images is not None,
+            has_images=images is not None and any(b is not None for b in images),
+            num_images=0 if images is None else sum(b is not None for b in images),
             num_image_shards=0 if images is None else min(num_shards, max(1, len(item_ids))),
         )
         _write_vocab(os.path.join(tmp, schema.USERS_FILE), user_ids)
@@ -186,6 +201,9 @@ def write_dataset(path: str, meta: Dict, user_ids: Sequence[str], item_ids: Sequ
             arrays[f"{s}_times"] = np.asarray(splits[s].times, np.int64)
         np.savez(os.path.join(tmp, schema.INTERACTIONS_FILE), **arrays)
         np.savez(os.path.join(tmp, schema.ITEM_TABLE_FILE), **items)
+        for name, content in (extra_json or {}).items():
+            with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
+                json.dump(content, f, ensure_ascii=False)
         if images is not None:
             _write_image_shards(tmp, images, meta["num_image_shards"])
         with open(os.path.join(tmp, schema.META_FILE), "w", encoding="utf-8") as f:
@@ -215,6 +233,8 @@ def _write_image_shards(folder, images, num_shards):
         shard=s, num_shards=num_shards))) for s in range(num_shards)]
     try:
         for index, jpeg in enumerate(images):
+            if jpeg is None:
+                continue
             example = tf.train.Example(features=tf.train.Features(feature={
                 "item": tf.train.Feature(int64_list=tf.train.Int64List(value=[index])),
                 "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[jpeg])),

@@ -9,6 +9,10 @@ A dataset folder holds:
 | `interactions.npz` | the split: `{train,valid,test}_{users,items,times}` as int64 arrays (times are unix seconds, -1 when unknown) |
 | `items.npz` | per item: `category` (int32, -1 none), `attributes` (int32 [items, attributes], -1 missing), `train_count` (int32), `is_cold` (bool) |
 | `images-SSSSS-of-NNNNN.tfrecord` | one `tf.train.Example` per item with an image: `item` (int64 index), `image` (JPEG bytes) |
+| `texts.json` (optional) | per item free text (title, description), a list aligned with `items.txt` |
+
+A catalogue (`meta["kind"] == "catalogue"`, labelled images without users) has empty splits
+and an extra `holdout_split` (int8: 0 train, 1 valid, 2 test) in `items.npz`.
 
 Users and items are dense indices 0..n-1 everywhere inside the package; raw ids appear only
 in the vocabularies (and at the serving edge).
@@ -21,6 +25,7 @@ INTERACTIONS_FILE = "interactions.npz"
 ITEM_TABLE_FILE = "items.npz"
 IMAGE_SHARD_PATTERN = "images-{shard:05d}-of-{num_shards:05d}.tfrecord"
 IMAGE_SHARD_GLOB = "images-*-of-*.tfrecord"
+TEXTS_FILE = "texts.json"
 FORMAT_VERSION = 1
 
 SPLITS = ("train", "valid", "test")

@@ -61,6 +61,8 @@ class Recommender(keras.Model):
     item_feature_keys: Tuple[str, ...] = (schema.ITEM,)
     factorised = True
     trainable_by_gradient = True
+    train_pipeline = "bpr_triplets"   # the tf.data pipeline the trainer builds (data/pipelines.py)
+    validation_metric = "auc"         # what early stopping watches (evaluation.protocols.validate)
 
     def __init__(self, data_info: DataInfo, config, **kwargs):
         super().__init__(name=kwargs.pop("name", self.registered_name), **kwargs)

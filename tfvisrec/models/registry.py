@@ -8,6 +8,7 @@ _REGISTRY: Dict[str, Type] = {}
 MODEL_MODULES = (
     "tfvisrec.models.popularity",
     "tfvisrec.models.mf",
+    "tfvisrec.vision.attributes",
 )
 
 

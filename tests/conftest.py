@@ -1,0 +1,25 @@
+"""Shared fixtures: tiny datasets written in the real dataset-folder format."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import tfvisrec  # noqa: F401  (Keras 2 before TensorFlow)
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO_ROOT, "tests"))
+
+
+def shared_data_dir():
+    """../shared/data beside the checkout (or $TFVISREC_SHARED_DATA); None when absent."""
+    path = os.environ.get("TFVISREC_SHARED_DATA") or os.path.join(
+        os.path.dirname(REPO_ROOT), "shared", "data")
+    return path if os.path.isdir(path) else None
+
+
+@pytest.fixture
+def low_rank_dataset(tmp_path):
+    """A 60-user × 40-item dataset drawn from a rank-2 preference model (no images)."""
+    from tiny_worlds import write_low_rank_dataset
+    return write_low_rank_dataset(str(tmp_path / "lowrank"))

@@ -1,0 +1,240 @@
+"""Bad input: one DataError naming file and row, and nothing left behind."""
+import os
+import pickle
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import tfvisrec  # noqa: F401
+from tfvisrec.data import dataset as dataset_io
+from tfvisrec.data.errors import DataError
+from tfvisrec.data.ingest import ingest
+
+INTERACTIONS = """user_id,item_id,timestamp
+u1,a,2020-01-01
+u1,b,2020-01-02
+u1,c,2020-01-03
+u2,a,2020-01-04
+u2,c,2020-01-05
+u2,d,2020-01-06
+u3,b,2020-01-07
+u3,d,2020-01-08
+"""
+ITEMS = """item_id,image,category
+a,a.jpg,top
+b,b.jpg,top
+c,c.jpg,shoe
+d,d.jpg,shoe
+"""
+
+
+@pytest.fixture
+def world(tmp_path):
+    """Folder with interactions.csv, items.csv, images/ and an empty `work` parent for outputs."""
+    os.makedirs(tmp_path / "images")
+    for k, item in enumerate("abcd"):
+        Image.new("RGB", (5, 7), (50 * k, 0, 0)).save(tmp_path / "images" / f"{item}.jpg")
+    (tmp_path / "interactions.csv").write_text(INTERACTIONS)
+    (tmp_path / "items.csv").write_text(ITEMS)
+    os.makedirs(tmp_path / "work")
+    return tmp_path
+
+
+def _replace(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def _ingest(world, **kwargs):
+    args = dict(interactions_csv=str(world / "interactions.csv"), items_csv=str(world / "items.csv"),
+                images_dir=str(world / "images"), out_dir=str(world / "work" / "out"),
+                min_user_interactions=3)
+    args.update(kwargs)
+    return ingest(**args)
+
+
+def _fails(world, pattern, **kwargs):
+    """Ingest must raise one DataError matching `pattern` and leave `work/` empty."""
+    with pytest.raises(DataError) as info:
+        _ingest(world, **kwargs)
+    assert re.search(pattern, str(info.value)), str(info.value)
+    assert os.listdir(world / "work") == []
+    return str(info.value)
+
+
+def test_good_world_ingests(world):
+    assert dataset_io.load_dataset(_ingest(world)).num_users == 2
+
+
+def test_missing_column(world):
+    _replace(world / "interactions.csv", "user_id,item_id", "user_id,product")
+    _fails(world, r"interactions\.csv, row 1: missing column 'item_id' \(the header has: "
+                  r"user_id, product, timestamp\)")
+
+
+def test_missing_image_column_in_items(world):
+    _replace(world / "items.csv", "item_id,image,", "item_id,picture,")
+    _fails(world, r"items\.csv, row 1: missing column 'image'")
+
+
+def test_corrupt_image_names_items_row(world):
+    (world / "images" / "c.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a jpeg")
+    _fails(world, r"items\.csv, row 4: image 'c\.jpg' does not decode")
+
+
+def test_truncated_jpeg_names_items_row(world):
+    data = (world / "images" / "b.jpg").read_bytes()
+    (world / "images" / "b.jpg").write_bytes(data[: len(data) // 2])
+    _fails(world, r"items\.csv, row 3: image 'b\.jpg' does not decode")
+
+
+def test_image_file_missing(world):
+    os.remove(world / "images" / "d.jpg")
+    _fails(world, r"items\.csv, row 5: image 'd\.jpg' not found in folder .*images")
+
+
+def test_item_without_image_when_required(world):
+    _replace(world / "items.csv", "b,b.jpg,top", "b,,top")
+    _fails(world, r"items\.csv, row 3: item 'b' has no image, and images are required",
+           require_images=True)
+    assert dataset_io.load_dataset(_ingest(world)).meta["num_images"] == 3  # allowed otherwise
+
+
+def test_images_required_without_items_file(world):
+    _fails(world, r"images are required .* no items file", items_csv=None, images_dir=None,
+           require_images=True)
+
+
+def test_interacted_item_missing_from_items(world):
+    _replace(world / "items.csv", "d,d.jpg,shoe\n", "")
+    _fails(world, r"interactions\.csv, row 7: item 'd' has no row in the items file .*items\.csv")
+
+
+def test_duplicate_item_ids(world):
+    _replace(world / "items.csv", "d,d.jpg,shoe", "b,d.jpg,shoe")
+    _fails(world, r"items\.csv, row 5: duplicate item_id 'b' \(rows 3 and 5\)")
+
+
+def test_user_with_too_few_items_for_a_split(world):
+    _fails(world, r"interactions\.csv, row 8: user 'u3' has only 2 distinct items; a split needs "
+                  r"at least 3", min_user_interactions=2)
+
+
+def test_duplicates_do_not_count_as_distinct_items(world):
+    with open(world / "interactions.csv", "a") as f:
+        f.write("u3,b,2020-02-01\n")
+    _fails(world, r"user 'u3' has only 2 distinct items", min_user_interactions=1)
+
+
+def test_empty_split(world):
+    _fails(world, r"interactions\.csv: no user has at least 4 distinct items \(3 users in the "
+                  r"file\), so every split would be empty", min_user_interactions=4)
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2020-13-45", "12abc"])
+def test_invalid_timestamp_names_row(world, value):
+    _replace(world / "interactions.csv", "u2,c,2020-01-05", f"u2,c,{value}")
+    _fails(world, rf"interactions\.csv, row 6: invalid 'timestamp' '{value}'")
+
+
+def test_empty_timestamp_and_empty_id(world):
+    _replace(world / "interactions.csv", "u2,c,2020-01-05", "u2,c,")
+    _fails(world, r"interactions\.csv, row 6: empty 'timestamp'")
+    _replace(world / "interactions.csv", "u2,c,", ",c,2020-01-05")
+    _fails(world, r"interactions\.csv, row 6: empty 'user_id'")
+
+
+def test_temporal_needs_timestamps(world):
+    (world / "interactions.csv").write_text(
+        "\n".join(line.rsplit(",", 1)[0] for line in INTERACTIONS.splitlines()) + "\n")
+    _fails(world, r"interactions\.csv, row 1: the temporal split needs a 'timestamp' column",
+           split="temporal")
+
+
+def test_empty_file(world):
+    (world / "interactions.csv").write_text("")
+    _fails(world, r"interactions\.csv, row 1: interactions file is empty")
+
+
+@pytest.mark.parametrize("which", ["interactions_csv", "items_csv", "images_dir"])
+def test_non_existent_path(world, which):
+    missing = str(world / "nowhere" / "x")
+    _fails(world, rf"nowhere/x: .*does not exist", **{which: missing})
+
+
+def test_existing_output_needs_overwrite(world):
+    out = world / "work" / "out"
+    os.makedirs(out)
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(DataError, match=r"work/out: output folder exists already \(pass "
+                                        r"--overwrite to replace it\)"):
+        _ingest(world)
+    assert os.listdir(world / "work") == ["out"] and os.listdir(out) == ["keep.txt"]
+
+
+def test_failure_while_writing_leaves_no_temp_folder(world, monkeypatch):
+    def broken_writer(folder, images, num_shards):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(dataset_io, "_write_image_shards", broken_writer)
+    with pytest.raises(OSError, match="disk full"):
+        _ingest(world)
+    assert os.listdir(world / "work") == []
+
+
+def test_dvbpr_npy_bad_files(tmp_path):
+    from tfvisrec.data.adapters.dvbpr_npy import ingest_dvbpr_npy
+    with pytest.raises(DataError, match=r"nope\.npy: DVBPR \.npy file does not exist"):
+        ingest_dvbpr_npy(str(tmp_path / "nope.npy"), str(tmp_path / "o"))
+    np.save(tmp_path / "short.npy", np.array([{}, {}, {}], dtype=object), allow_pickle=True)
+    with pytest.raises(DataError, match=r"short\.npy: expected \[user_train, user_validation"):
+        ingest_dvbpr_npy(str(tmp_path / "short.npy"), str(tmp_path / "o"))
+    (tmp_path / "text.npy").write_bytes(pickle.dumps("hello"))
+    with pytest.raises(DataError, match=r"text\.npy: expected \[user_train"):
+        ingest_dvbpr_npy(str(tmp_path / "text.npy"), str(tmp_path / "o"))
+    (tmp_path / "junk.npy").write_bytes(b"these bytes are neither numpy nor pickle")
+    with pytest.raises(DataError, match=r"junk\.npy: cannot load as a DVBPR \.npy pickle"):
+        ingest_dvbpr_npy(str(tmp_path / "junk.npy"), str(tmp_path / "o"))
+    assert sorted(os.listdir(tmp_path)) == ["junk.npy", "short.npy", "text.npy"]
+
+
+def test_catalogue_missing_label_column(tmp_path):
+    from tfvisrec.data.adapters.catalogue import ingest_catalogue
+    (tmp_path / "labels.csv").write_text("product_id,title,masterCategory,image\n1,x,Apparel,1.jpg\n")
+    with pytest.raises(DataError, match=r"labels\.csv, row 1: missing column 'baseColour'"):
+        ingest_catalogue(str(tmp_path / "labels.csv"), None, str(tmp_path / "o"),
+                         label_columns=["masterCategory", "baseColour"])
+    assert os.listdir(tmp_path) == ["labels.csv"]
+
+
+def _write_npy(path, train, items, itemnum):
+    data = np.empty(6, dtype=object)
+    data[:] = [train, {}, {}, items, len(train), itemnum]
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, np.lib.format.header_data_from_array_1_0(data))
+        pickle.dump(data, f, protocol=2)
+
+
+def test_dvbpr_npy_bad_contents(tmp_path):
+    from tfvisrec.data.adapters.dvbpr_npy import ingest_dvbpr_npy
+    good = (tmp_path / "good.jpg")
+    Image.new("RGB", (4, 4)).save(good)
+    items = [{b"imgs": good.read_bytes()}, {b"imgs": b"\xff\xd8\xff broken"}]
+    _write_npy(tmp_path / "range.npy", {0: [{b"productid": 5}]}, items, 2)
+    with pytest.raises(DataError, match=r"range\.npy: user_train\[0\] has item 5, not an index "
+                                        r"in 0\.\.1"):
+        ingest_dvbpr_npy(str(tmp_path / "range.npy"), str(tmp_path / "o"))
+    _write_npy(tmp_path / "image.npy", {0: [{b"productid": 1}]}, items, 2)
+    with pytest.raises(DataError, match=r"image\.npy: Item\[1\] image does not decode"):
+        ingest_dvbpr_npy(str(tmp_path / "image.npy"), str(tmp_path / "o"))
+    assert not os.path.exists(tmp_path / "o")
+
+
+def test_short_and_long_rows(world):
+    _replace(world / "interactions.csv", "u2,c,2020-01-05", "u2")
+    _fails(world, r"interactions\.csv, row 6: empty 'item_id'")
+    _replace(world / "interactions.csv", "u2\n", "u2,c,2020-01-05,extra\n")
+    _fails(world, r"interactions\.csv: cannot parse interactions file as UTF-8 CSV: .*line 6")

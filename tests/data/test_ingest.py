@@ -1,0 +1,167 @@
+"""`ingest`: canonical CSVs + images → dataset folder, checked against hand/numpy references."""
+import io
+import json
+import os
+import tarfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import tfvisrec  # noqa: F401
+from tfvisrec.data import schema
+from tfvisrec.data.dataset import load_dataset, load_texts
+from tfvisrec.data.errors import DataError
+from tfvisrec.data.ingest import ingest
+
+# user → [(item, day)]; u3 has 2 items only (dropped by min 3); u0 bought 0042 twice.
+PURCHASES = {
+    "u0": [("0042", 5), ("007", 1), ("0042", 2), ("100", 3)],
+    "u1": [("007", 4), ("100", 4), ("200", 6), ("0042", 1)],
+    "u2": [("200", 2), ("300", 3), ("007", 9)],
+    "u3": [("007", 1), ("300", 2)],
+}
+ITEMS = [  # item_id, image file, category, colour, pattern, text
+    ("007", "a/007.jpg", "top", "red", "plain", "A red top"),
+    ("0042", "a/0042.png", "top", "blue", "", "Blue top"),
+    ("100", "b/100.jpg", "shoe", "", "dots", ""),
+    ("200", "b/200.jpg", "shoe", "red", "plain", "Shoe"),
+    ("300", "b/300.jpg", "", "green", "dots", "Green"),
+    ("999", "b/999.jpg", "bag", "black", "plain", "never bought"),
+]
+
+
+def _image(path, colour, fmt):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    Image.new("RGB", (6, 9), colour).save(path, format=fmt)
+
+
+def write_world(root, with_time=True, time_format="day"):
+    root = str(root)
+    with open(os.path.join(root, "interactions.csv"), "w") as f:
+        f.write("user_id,item_id" + (",timestamp" if with_time else "") + "\n")
+        for user, bought in PURCHASES.items():
+            for item, day in bought:
+                stamp = {"day": f"2021-03-{day:02d}", "unix": str(1_600_000_000 + day * 86400),
+                         "datetime": f"2021-03-{day:02d}T12:30:00"}[time_format]
+                f.write(f"{user},{item}" + (f",{stamp}" if with_time else "") + "\n")
+    images = os.path.join(root, "images")
+    with open(os.path.join(root, "items.csv"), "w") as f:
+        f.write("item_id,image,category,colour,pattern,text\n")
+        for k, (item, image, cat, colour, pattern, text) in enumerate(ITEMS):
+            _image(os.path.join(images, image), (40 * k, 100, 200), "PNG" if image.endswith("png") else "JPEG")
+            f.write(f"{item},{image},{cat},{colour},{pattern},{text}\n")
+    return root, images
+
+
+def test_ingest_vocabularies_labels_and_images(tmp_path):
+    root, images = write_world(tmp_path)
+    out = ingest(os.path.join(root, "interactions.csv"), os.path.join(root, "items.csv"),
+                 images, str(tmp_path / "ds"), split="temporal", min_user_interactions=3,
+                 cold_threshold=2)
+    ds = load_dataset(out)
+    assert ds.user_ids == ["u0", "u1", "u2"]                  # u3 filtered (2 items)
+    assert ds.item_ids == ["0042", "007", "100", "200", "300"]  # sorted strings, zeros kept
+    assert ds.categories == ["shoe", "top"]
+    assert ds.attribute_names == ["colour", "pattern"]
+    assert ds.attribute_values == [["blue", "green", "red"], ["dots", "plain"]]
+    np.testing.assert_array_equal(ds.category, [1, 1, 0, 0, -1])
+    np.testing.assert_array_equal(ds.attributes, [[0, -1], [2, 1], [-1, 0], [2, 1], [1, 0]])
+    assert load_texts(out) == ["Blue top", "A red top", "", "Shoe", "Green"]
+    # Temporal: u0 has 0042 at days 2 (earliest kept), 1, 3 → test 100 (day 3), valid 0042.
+    day = lambda d: int(np.datetime64(f"2021-03-{d:02d}").astype("datetime64[s]").astype(np.int64))
+    test = set(zip(ds.test.users.tolist(), ds.test.items.tolist(), ds.test.times.tolist()))
+    assert test == {(0, 2, day(3)), (1, 3, day(6)), (2, 1, day(9))}
+    valid = set(zip(ds.valid.users.tolist(), ds.valid.items.tolist()))
+    assert valid == {(0, 0), (1, 2), (2, 4)}   # u1: 007 and 100 tie at day 4 → 100 later
+    assert len(ds.train) == 10 - 6
+    expected_counts = np.bincount(ds.train.items, minlength=5)
+    np.testing.assert_array_equal(ds.train_count, expected_counts)
+    np.testing.assert_array_equal(ds.is_cold, expected_counts < 2)
+    meta = ds.meta
+    assert (meta["split"], meta["kind"], meta["has_time"], meta["cold_threshold"]) == \
+        ("temporal", "interactions", True, 2)
+    assert meta["min_user_interactions"] == 3 and meta["num_raw_interactions"] == 13
+    assert meta["num_cold_test"] == int(ds.is_cold[ds.test.items].sum())
+    # JPEGs are kept byte for byte; the PNG is re-encoded as JPEG of the same picture.
+    stored = ds.image_bytes()
+    with open(os.path.join(images, "a/007.jpg"), "rb") as f:
+        assert stored[1] == f.read()
+    assert stored[0][:3] == b"\xff\xd8\xff"
+    decoded = np.asarray(Image.open(io.BytesIO(stored[0])))
+    np.testing.assert_allclose(decoded.reshape(-1, 3).mean(0), [40, 100, 200], atol=3)
+
+
+def test_leave_one_out_is_seeded_and_complete(tmp_path):
+    root, images = write_world(tmp_path, with_time=False)
+    args = (os.path.join(root, "interactions.csv"),)
+    a = load_dataset(ingest(*args, out_dir=str(tmp_path / "a"), min_user_interactions=3, seed=4))
+    b = load_dataset(ingest(*args, out_dir=str(tmp_path / "b"), min_user_interactions=3, seed=4))
+    for name in ("train", "valid", "test"):
+        np.testing.assert_array_equal(a.split(name).users, b.split(name).users)
+        np.testing.assert_array_equal(a.split(name).items, b.split(name).items)
+        np.testing.assert_array_equal(a.split(name).times, np.full(len(a.split(name)), -1))
+    assert sorted(a.test.users.tolist()) == [0, 1, 2] and sorted(a.valid.users.tolist()) == [0, 1, 2]
+    pairs = {(u, i) for s in ("train", "valid", "test")
+             for u, i in zip(a.split(s).users.tolist(), a.split(s).items.tolist())}
+    expected = {(a.user_ids.index(u), a.item_ids.index(i))
+                for u, bought in PURCHASES.items() if u != "u3" for i, _ in bought}
+    assert pairs == expected and len(a.train) + 6 == len(expected)
+    assert not a.has_images and not a.has_time and a.meta["seed"] == 4
+    assert a.categories == [] and a.attributes.shape == (5, 0)
+
+
+@pytest.mark.parametrize("time_format", ["unix", "datetime"])
+def test_timestamp_formats(tmp_path, time_format):
+    root, _ = write_world(tmp_path, time_format=time_format)
+    ds = load_dataset(ingest(os.path.join(root, "interactions.csv"), out_dir=str(tmp_path / "o"),
+                             split="temporal", min_user_interactions=3))
+    offset = 1_600_000_000 if time_format == "unix" else \
+        int(np.datetime64("2021-03-01T12:30:00", "s").astype(np.int64)) - 86400
+    expected = {(0, 2, offset + 3 * 86400), (1, 3, offset + 6 * 86400), (2, 1, offset + 9 * 86400)}
+    assert set(zip(ds.test.users.tolist(), ds.test.items.tolist(), ds.test.times.tolist())) == expected
+
+
+def test_images_from_tar_and_default_folder(tmp_path):
+    root, images = write_world(tmp_path)
+    archive = str(tmp_path / "images.tar.gz")
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(images, arcname=".")
+    from_tar = load_dataset(ingest(os.path.join(root, "interactions.csv"),
+                                   os.path.join(root, "items.csv"), archive,
+                                   str(tmp_path / "t"), min_user_interactions=3))
+    # Without an images path, image paths are relative to the folder of items.csv.
+    with open(os.path.join(root, "items2.csv"), "w") as f:
+        f.write("item_id,image\n" + "".join(f"{i},images/{p}\n" for i, p, *_ in ITEMS))
+    from_csv_dir = load_dataset(ingest(os.path.join(root, "interactions.csv"),
+                                       os.path.join(root, "items2.csv"), None,
+                                       str(tmp_path / "d"), min_user_interactions=3))
+    assert from_tar.image_bytes() == from_csv_dir.image_bytes()
+    assert from_tar.meta["num_images"] == 5 and len(from_tar.image_shards()) == 4
+
+
+def test_items_without_image_allowed_unless_required(tmp_path):
+    root, images = write_world(tmp_path)
+    with open(os.path.join(root, "items.csv")) as f:
+        lines = f.read().splitlines()
+    lines[3] = lines[3].replace("b/100.jpg", "")
+    with open(os.path.join(root, "items.csv"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    ds = load_dataset(ingest(os.path.join(root, "interactions.csv"),
+                             os.path.join(root, "items.csv"), images, str(tmp_path / "o"),
+                             min_user_interactions=3, image_shards=2))
+    assert ds.has_images and ds.meta["num_images"] == 4
+    with pytest.raises(DataError, match=r"1 items have no image \(first: '100'\)"):
+        ds.image_bytes()
+
+
+def test_overwrite_replaces_folder(tmp_path):
+    root, _ = write_world(tmp_path, with_time=False)
+    out = str(tmp_path / "o")
+    ingest(os.path.join(root, "interactions.csv"), out_dir=out, min_user_interactions=3, seed=1)
+    ingest(os.path.join(root, "interactions.csv"), out_dir=out, min_user_interactions=4,
+           overwrite=True)
+    with open(os.path.join(out, schema.META_FILE)) as f:
+        meta = json.load(f)
+    assert meta["min_user_interactions"] == 4 and meta["num_users"] == 1
+    assert sorted(os.listdir(tmp_path)) == ["images", "interactions.csv", "items.csv", "o"]

@@ -1,0 +1,149 @@
+"""Export: TF Serving layout, atomic versions, warmup file, models.config, fresh-process numbers."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tfvisrec  # noqa: F401
+import tensorflow as tf
+from tensorflow_serving.config import model_server_config_pb2
+
+import serving_world as world_lib
+from tfvisrec import export
+from tfvisrec.data.errors import DataError
+from tfvisrec.serving import model_config, warmup
+from tfvisrec.serving.loaded import LoadedVersion
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ALL_SIGNATURES = ["embed_items", "recommend", "score", "score_images", "serving_default"]
+
+
+def test_versions_are_integers_written_atomically(world, tmp_path):
+    dataset, models = world
+    base = str(tmp_path / "mf")
+    first = export.export_model(models["mf"], dataset, base, top_k=5)
+    second = export.export_model(models["mf"], dataset, base, top_k=5)
+    assert [os.path.basename(first), os.path.basename(second)] == ["1", "2"]
+    assert export.export_model(models["mf"], dataset, base, version=7, top_k=5).endswith("/7")
+    assert sorted(os.listdir(base)) == ["1", "2", "7"]  # no temp folder left behind
+    with pytest.raises(DataError, match="exists already"):
+        export.export_model(models["mf"], dataset, base, version=2, top_k=5)
+    info = json.load(open(os.path.join(second, "assets.extra", export.EXPORT_INFO_FILE)))
+    assert info["version"] == 2 and info["top_k"] == 5 and info["model_name"] == "mf"
+
+
+def test_failed_export_leaves_no_version(world, tmp_path, monkeypatch):
+    dataset, models = world
+    base = str(tmp_path / "mf")
+
+    def broken_save(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tf.saved_model, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        export.export_model(models["mf"], dataset, base, top_k=5)
+    assert os.listdir(base) == []
+
+
+def test_warmup_has_one_replayable_request_per_signature(export_root):
+    path = os.path.join(export_root, "visual", "1")
+    records = list(warmup.read_warmup(path))
+    assert sorted(r.predict_log.request.model_spec.signature_name for r in records) == ALL_SIGNATURES
+    assert {r.predict_log.request.model_spec.name for r in records} == {"visual"}
+    for record in records:  # every input has a batch dimension of 1
+        for tensor in record.predict_log.request.inputs.values():
+            assert tensor.tensor_shape.dim[0].size == 1
+    assert LoadedVersion("visual", 1, path).warmup() == len(ALL_SIGNATURES)
+
+
+def test_models_config_entries(export_root, tmp_path):
+    config = model_config.load(os.path.join(export_root, "models.config"))
+    entries = {c.name: c for c in config.model_config_list.config}
+    assert sorted(entries) == ["mf", "mlp", "visual"]
+    assert entries["visual"].base_path == "/models/visual"
+    assert entries["visual"].model_platform == "tensorflow"
+    assert entries["visual"].model_version_policy.latest.num_versions == 1
+    path = str(tmp_path / "models.config")
+    model_config.upsert(path, model_config.model_entry("a", "/models/a"))
+    model_config.upsert(path, model_config.model_entry("b", "/models/b"))
+    model_config.upsert(path, model_config.model_entry("a", "/models/a2"))
+    parsed = model_server_config_pb2.ModelServerConfig()
+    from google.protobuf import text_format
+    text_format.Parse(open(path).read(), parsed)
+    assert [(c.name, c.base_path) for c in parsed.model_config_list.config] == [
+        ("b", "/models/b"), ("a", "/models/a2")]
+    with pytest.raises(DataError, match="models.config"):
+        model_config.parse("model_config_list { config { name: 'x' } }", path)
+
+
+def test_saved_model_cli_lists_signatures(export_root):
+    out = subprocess.run(["saved_model_cli", "show", "--all", "--dir",
+                          os.path.join(export_root, "visual", "1")],
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    for name in ALL_SIGNATURES:
+        assert f"signature_def['{name}']" in out
+    assert "inputs['user'] tensor_info:" in out and "shape: (-1, -1)" in out
+    assert "outputs['item_ids'] tensor_info:" in out and "DT_STRING" in out
+
+
+_FRESH_PROCESS = r"""
+import sys, numpy as np
+import tfvisrec, tensorflow as tf
+path, jpegs_file, out = sys.argv[1:]
+jpegs = list(np.load(jpegs_file, allow_pickle=True))
+sig = tf.saved_model.load(path).signatures
+rec = sig["recommend"](user=tf.constant(["u00", "u07"]), k=tf.constant([10, 10]))
+score = sig["score"](user=tf.constant(["u03"]), items=tf.constant([["item-004", "item-020", "item-011"]]))
+cold = sig["score_images"](user=tf.constant(["u05"]), images=tf.constant([jpegs]))
+np.savez(out, ids=rec["item_ids"].numpy().astype(str), rec=rec["scores"].numpy(),
+         score=score["scores"].numpy(), cold=cold["scores"].numpy())
+"""
+
+
+def test_fresh_process_gives_the_in_memory_numbers(world, export_root, tmp_path):
+    dataset, models = world
+    model = models["visual"]
+    jpegs = [world_lib.jpeg(200 + i, seed=9) for i in range(2)]
+    np.save(tmp_path / "jpegs.npy", np.array(jpegs, object), allow_pickle=True)
+    script = tmp_path / "fresh.py"
+    script.write_text(_FRESH_PROCESS)
+    subprocess.run([sys.executable, str(script), os.path.join(export_root, "visual", "1"),
+                    str(tmp_path / "jpegs.npy"), str(tmp_path / "out.npz")],
+                   check=True, timeout=300, cwd=REPO, capture_output=True)
+    got = np.load(tmp_path / "out.npz")
+    scores = world_lib.reference_scores(model, dataset)
+    ids, expected = world_lib.reference_top_k(scores, dataset, [0, 7], 10)
+    np.testing.assert_array_equal(got["ids"], ids.astype(str))
+    np.testing.assert_allclose(got["rec"], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got["score"], [scores[3, [4, 20, 11]]], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got["cold"][0], world_lib.reference_image_scores(model, 5, jpegs),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_export_cli_loads_through_the_trainer(world, tmp_path, monkeypatch, capsys):
+    import types
+    from absl import flags
+    dataset, models = world
+    calls = []
+
+    def load_trained(model_dir, which="best", dataset_dir=None):
+        calls.append((model_dir, which, dataset_dir))
+        return models["mf"], dataset
+
+    monkeypatch.setitem(sys.modules, "tfvisrec.training.checkpoints",
+                        types.SimpleNamespace(load_trained=load_trained))
+    export.define_flags()
+    base = tmp_path / "export" / "shop"
+    flags.FLAGS(["export", "--model_dir=runs/mf", "--which=latest", f"--export_base={base}",
+                 "--top_k=4", "--version=3"])
+    try:
+        assert export.main([]) == 0
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert calls == [("runs/mf", "latest", None)]
+    assert capsys.readouterr().out.strip() == str(base / "3")
+    config = model_config.load(str(tmp_path / "export" / "models.config"))
+    assert [(c.name, c.base_path) for c in config.model_config_list.config] == [("shop", "/models/shop")]

@@ -1,0 +1,158 @@
+"""Acceptance 1: trained model -> export -> embedded server on loopback -> client == model."""
+import io
+import json
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from PIL import Image
+from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
+                                     inference_pb2, model_management_pb2,
+                                     model_service_pb2_grpc, predict_pb2,
+                                     prediction_service_pb2_grpc, regression_pb2)
+
+import serving_world as world_lib
+from tfvisrec.client import RecommenderClient
+from tfvisrec.serving import model_config
+from tfvisrec.serving.client_cli import main as client_main
+from tfvisrec.serving.status import FailedPrecondition, InvalidArgument, NotFound
+from tfvisrec.serving.tensors import to_tensor_proto
+
+
+@pytest.mark.parametrize("kind", ["mf", "visual", "mlp"])
+def test_client_recommendations_and_scores_equal_the_model(world, target, kind):
+    dataset, models = world
+    scores = world_lib.reference_scores(models[kind], dataset)
+    with RecommenderClient(target, model=kind) as client:
+        for user in (0, 6, 11):
+            got = client.recommend(dataset.user_ids[user], k=7)
+            ids, expected = world_lib.reference_top_k(scores, dataset, [user], 7)
+            assert [r.item_id for r in got] == list(ids[0])
+            np.testing.assert_allclose([r.score for r in got], expected[0], rtol=1e-5, atol=1e-5)
+        items = [0, 13, 29, 13]
+        np.testing.assert_allclose(client.score("u08", [dataset.item_ids[i] for i in items]),
+                                   scores[8, items], rtol=1e-5, atol=1e-5)
+        rows = client.recommend_many(["u01", "u02"], k=3)
+        assert [len(r) for r in rows] == [3, 3]
+
+
+def test_cold_start_scores_from_jpeg_bytes_equal_the_model(world, target):
+    _, models = world
+    jpegs = [world_lib.jpeg(300 + i, width=25, height=40, seed=2) for i in range(4)]
+    png = io.BytesIO()
+    Image.new("RGB", (12, 12), (200, 10, 10)).save(png, format="PNG")
+    jpegs.append(png.getvalue())
+    with RecommenderClient(target, model="visual") as client:
+        got = client.score_images("u03", jpegs)
+        vectors = client.embed_items(jpegs[:2])
+    np.testing.assert_allclose(got, world_lib.reference_image_scores(models["visual"], 3, jpegs),
+                               rtol=1e-5, atol=1e-5)
+    assert vectors.shape == (2, world_lib.DIM) and vectors.dtype == np.float32
+
+
+def test_responses_use_typed_value_fields(target):
+    with grpc.insecure_channel(target) as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = "mf"
+        request.inputs["user"].CopyFrom(to_tensor_proto(np.array([b"u00"], object)))
+        request.inputs["k"].CopyFrom(to_tensor_proto(np.array([3], np.int32)))
+        response = stub.Predict(request, timeout=10)
+    assert response.model_spec.name == "mf" and response.model_spec.version.value == 1
+    assert response.model_spec.signature_name == "serving_default"
+    scores, ids = response.outputs["scores"], response.outputs["item_ids"]
+    assert len(scores.float_val) == 3 and not scores.tensor_content
+    assert len(ids.string_val) == 3 and [d.size for d in ids.tensor_shape.dim] == [1, 3]
+
+
+def test_output_filter_version_and_label(target):
+    with RecommenderClient(target, model="mf", version_label="stable") as client:
+        out = client.predict("recommend", {"user": np.array([b"u00"], object),
+                                           "k": np.array([2], np.int32)}, output_filter=["scores"])
+        assert list(out) == ["scores"] and out["scores"].shape == (1, 2)
+    with RecommenderClient(target, model="mf", version=1) as client:
+        assert len(client.recommend("u00", 2)) == 2
+
+
+def test_metadata_status_and_health(target):
+    with RecommenderClient(target, model="visual") as client:
+        meta = client.metadata()
+        assert set(meta) == {"recommend", "score", "score_images", "embed_items", "serving_default"}
+        assert meta["recommend"] == {"inputs": {"user": "DT_STRING", "k": "DT_INT32"},
+                                     "outputs": {"item_ids": "DT_STRING", "scores": "DT_FLOAT"}}
+        assert client.status() == [{"version": 1, "state": "AVAILABLE", "error": ""}]
+        with pytest.raises(FailedPrecondition, match='Serving signature key "explain" not found'):
+            client.explain("u00", "item-000")
+    with grpc.insecure_channel(target) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for service in ("", "tensorflow.serving.PredictionService"):
+            reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["nope"])
+        request.model_spec.name = "visual"
+        with pytest.raises(grpc.RpcError) as e:
+            stub.GetModelMetadata(request, timeout=5)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "Metadata field nope is not supported" in e.value.details()
+
+
+@pytest.mark.parametrize("method, request_type", [
+    ("Classify", classification_pb2.ClassificationRequest),
+    ("Regress", regression_pb2.RegressionRequest),
+    ("MultiInference", inference_pb2.MultiInferenceRequest)])
+def test_classify_regress_multiinference_are_unimplemented(target, method, request_type):
+    with grpc.insecure_channel(target) as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as e:
+            getattr(stub, method)(request_type(), timeout=5)
+    assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED and method in e.value.details()
+
+
+def test_messages_above_4mb_pass(world, target):
+    noisy = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (400, 400, 3), np.uint8)).save(
+        noisy, format="JPEG", quality=100)
+    jpegs = [noisy.getvalue()] * (5 * 1024 * 1024 // len(noisy.getvalue()) + 1)
+    assert sum(map(len, jpegs)) > 5 * 1024 * 1024
+    with RecommenderClient(target, model="visual", timeout=60) as client:
+        scores = client.score_images("u00", jpegs)
+    assert scores.shape == (len(jpegs),) and np.all(scores == scores[0])
+
+
+def test_reload_config_adds_and_removes_models(export_root, target):
+    config = model_config.load(f"{export_root}/models.config")
+    entries = {c.name: c for c in config.model_config_list.config}
+    reduced = model_config.single_model("extra", f"{export_root}/mf")
+    for name in ("mf", "visual", "mlp"):
+        reduced.model_config_list.config.append(entries[name])
+    reduced.model_config_list.config[1].version_labels["stable"] = 1
+    with grpc.insecure_channel(target) as channel:
+        stub = model_service_pb2_grpc.ModelServiceStub(channel)
+        stub.HandleReloadConfigRequest(model_management_pb2.ReloadConfigRequest(config=reduced),
+                                       timeout=60)
+        with RecommenderClient(target, model="extra") as client:
+            assert len(client.recommend("u00", 3)) == 3
+        reduced.model_config_list.config.pop(0)
+        stub.HandleReloadConfigRequest(model_management_pb2.ReloadConfigRequest(config=reduced),
+                                       timeout=60)
+    with RecommenderClient(target, model="extra") as client, pytest.raises(NotFound):
+        client.recommend("u00", 3)
+
+
+def test_client_cli(target, capsys, tmp_path):
+    assert client_main(["--target", target, "--model", "mf", "recommend", "--user", "u00",
+                        "--user", "u01", "--k", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert sorted(out) == ["u00", "u01"] and len(out["u00"]) == 2
+    image = tmp_path / "new.jpg"
+    image.write_bytes(world_lib.jpeg(7))
+    assert client_main(["--target", target, "--model", "visual", "score-images", "--user",
+                        "u00", "--images", str(image)]) == 0
+    assert list(json.loads(capsys.readouterr().out)) == [str(image)]
+    assert client_main(["--target", target, "--model", "mf", "recommend", "--user",
+                        "nobody"]) == 1
+    assert "INVALID_ARGUMENT" in capsys.readouterr().err
+    with pytest.raises(InvalidArgument):
+        RecommenderClient(target, model="mf").score("u00", ["no-such-item"])

@@ -1,0 +1,142 @@
+"""Acceptance 2: each bad request gets TF Serving's status code and a clear message, and the
+server keeps serving afterwards."""
+import io
+
+import grpc
+import numpy as np
+import pytest
+from PIL import Image
+from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+import serving_world as world_lib
+from conftest import start_server
+from tfvisrec.serving import model_config
+from tfvisrec.serving.tensors import to_tensor_proto
+
+S = lambda *values: np.array(values, object)  # noqa: E731  (a string tensor)
+I32 = lambda *values: np.array(values, np.int32)  # noqa: E731
+GOOD = {"user": S(b"u00"), "k": I32(3)}
+
+
+def _truncated_jpeg():
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), np.uint8)).save(
+        buffer, format="JPEG")
+    return buffer.getvalue()[:300]
+
+
+def _request(model="visual", signature="", inputs=GOOD, version=None, label=None,
+             output_filter=()):
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model
+    request.model_spec.signature_name = signature
+    if version is not None:
+        request.model_spec.version.value = version
+    if label is not None:
+        request.model_spec.version_label = label
+    for name, value in inputs.items():
+        request.inputs[name].CopyFrom(to_tensor_proto(value))
+    request.output_filter.extend(output_filter)
+    return request
+
+
+CASES = {
+    "unknown model": (_request(model="nope"), "NOT_FOUND",
+                      "Servable not found for request: Latest(nope)"),
+    "unknown version": (_request(version=99), "NOT_FOUND",
+                        "Servable not found for request: Specific(visual, 99)"),
+    "unknown label": (_request(model="mf", label="canary"), "INVALID_ARGUMENT",
+                      "Unrecognized servable version label: canary"),
+    "unknown signature": (_request(signature="explain"), "FAILED_PRECONDITION",
+                          'Serving signature key "explain" not found.'),
+    "internal signature": (_request(signature="__saved_model_init_op"), "FAILED_PRECONDITION",
+                           "not found"),
+    "missing input": (_request(inputs={"user": S(b"u00")}), "INVALID_ARGUMENT",
+                      "input size does not match signature: 1!=2 len({user}) != len({k,user}). "
+                      "Sent extra: {}. Missing but required: {k}."),
+    "extra input": (_request(inputs={**GOOD, "seed": I32(1)}), "INVALID_ARGUMENT",
+                    "Sent extra: {seed}. Missing but required: {}."),
+    "renamed input": (_request(inputs={"users": S(b"u00"), "k": I32(3)}), "INVALID_ARGUMENT",
+                      "Sent extra: {users}. Missing but required: {user}."),
+    "wrong dtype": (_request(inputs={"user": np.array([1.0], np.float32), "k": I32(3)}),
+                    "INVALID_ARGUMENT",
+                    "input 'user' has dtype DT_FLOAT but signature 'serving_default' expects DT_STRING"),
+    "wrong rank": (_request(inputs={"user": S([b"u00"]), "k": I32(3)}), "INVALID_ARGUMENT",
+                   "input 'user' has shape [1, 1] but signature 'serving_default' expects [-1]"),
+    "scalar": (_request(inputs={"user": np.array(b"u00", object), "k": I32(3)}),
+               "INVALID_ARGUMENT", "input 'user' has shape [] but signature"),
+    "empty batch": (_request(inputs={"user": S(), "k": I32()}), "INVALID_ARGUMENT",
+                    "empty batch (0th) dimension"),
+    "unequal batch": (_request(inputs={"user": S(b"u00", b"u01"), "k": I32(3)}),
+                      "INVALID_ARGUMENT", "equal 0th-dimension size (batch size) (k: 1, user: 2)"),
+    "oversized k": (_request(inputs={"user": S(b"u00"), "k": I32(21)}), "INVALID_ARGUMENT",
+                    "k must be between 1 and K=20 (fixed at export); got] [21]"),
+    "zero k": (_request(inputs={"user": S(b"u00"), "k": I32(0)}), "INVALID_ARGUMENT",
+               "k must be between 1 and K=20"),
+    "unknown user": (_request(inputs={"user": S(b"u00", b"ghost"), "k": I32(3, 3)}),
+                     "INVALID_ARGUMENT", "unknown user id(s), not in the training vocabulary:] [ghost]"),
+    "unknown item": (_request(signature="score",
+                              inputs={"user": S(b"u00"), "items": S([b"item-001", b"item-999"])}),
+                     "INVALID_ARGUMENT", "unknown item id(s), not in the training vocabulary:] [item-999]"),
+    "corrupt jpeg": (_request(signature="score_images",
+                              inputs={"user": S(b"u00"), "images": S([b"\x00garbage"])}),
+                     "INVALID_ARGUMENT", "Unknown image file format"),
+    "truncated jpeg": (_request(signature="score_images",
+                                inputs={"user": S(b"u00"), "images": S([_truncated_jpeg()])}),
+                       "INVALID_ARGUMENT", "Invalid JPEG data"),
+    "bad output filter": (_request(output_filter=["score"]), "INVALID_ARGUMENT",
+                          "output tensor alias not found in signature: score Outputs expected "
+                          "to be in the set {item_ids,scores}."),
+    "duplicate output filter": (_request(output_filter=["scores", "scores"]), "INVALID_ARGUMENT",
+                                "duplicate output tensor alias: scores"),
+}
+
+
+@pytest.fixture(scope="module")
+def stub(target):
+    channel = grpc.insecure_channel(target)
+    yield prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    channel.close()
+
+
+def _still_serving(stub):
+    response = stub.Predict(_request(), timeout=10)
+    assert len(response.outputs["item_ids"].string_val) == 3
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_request(stub, case):
+    request, code, message = CASES[case]
+    with pytest.raises(grpc.RpcError) as error:
+        stub.Predict(request, timeout=10)
+    assert error.value.code().name == code, error.value.details()
+    assert message in error.value.details()
+    assert "Traceback" not in error.value.details() and "{{node" not in error.value.details()
+    _still_serving(stub)
+
+
+def test_expired_deadline(stub):
+    big = _request(signature="score_images",
+                   inputs={"user": S(b"u00"), "images": S([world_lib.jpeg(1)] * 200)})
+    with pytest.raises(grpc.RpcError) as error:
+        stub.Predict(big, timeout=0.0005)
+    assert error.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    _still_serving(stub)
+
+
+def test_huge_message_is_resource_exhausted(export_root):
+    config = model_config.single_model("visual", f"{export_root}/visual")
+    server = start_server(config, max_message_bytes=6 * 1024 * 1024, warmup=False)
+    options = [("grpc.max_send_message_length", 64 * 1024 * 1024)]
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}", options=options) as channel:
+            stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+            huge = _request(signature="score_images",
+                            inputs={"user": S(b"u00"), "images": S([b"x" * (7 * 1024 * 1024)])})
+            with pytest.raises(grpc.RpcError) as error:
+                stub.Predict(huge, timeout=30)
+            assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "larger than max" in error.value.details()
+            _still_serving(stub)
+    finally:
+        server.stop(grace=1.0)

@@ -1,0 +1,80 @@
+"""`python -m tfvisrec.evaluate` end to end on a model trained by the real loop."""
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
+from absl import app, flags
+from absl.testing import flagsaver
+
+from tfvisrec import evaluate
+from tfvisrec.config import ModelConfig, TrainConfig
+from tfvisrec.evaluation import protocols
+
+PROTOCOLS = "full_auc,sampled_10"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from tiny_worlds import write_low_rank_dataset
+    from tfvisrec.training import fit
+    root = tmp_path_factory.mktemp("cli")
+    dataset_dir = write_low_rank_dataset(str(root / "data"))
+    model_dir = str(root / "model")
+    model, _ = fit(dataclasses.replace(ModelConfig(), model="bprmf", embedding_dim=4),
+                   dataclasses.replace(TrainConfig(), dataset=dataset_dir, model_dir=model_dir,
+                                       epochs=2, batch_size=32, verbose=0))
+    expected = protocols.evaluate(model, _load(dataset_dir), PROTOCOLS.split(","), trials=2)
+    return model_dir, dataset_dir, expected
+
+
+def _load(path):
+    from tfvisrec.data.dataset import load_dataset
+    return load_dataset(path)
+
+
+def _main(*args):
+    with flagsaver.flagsaver():
+        flags.FLAGS(["evaluate", *args])
+        return evaluate.main(["evaluate"])
+
+
+def test_main_prints_and_writes_the_results_of_the_best_checkpoint(trained, tmp_path, capsys):
+    model_dir, _, expected = trained
+    output = str(tmp_path / "out" / "results.json")
+    assert _main(f"--model_dir={model_dir}", f"--protocols={PROTOCOLS}", "--trials=2",
+                 f"--output={output}") == 0
+    with open(output) as f:
+        written = json.load(f)
+    assert written["results"] == pytest.approx(expected)
+    assert written["model"] == "bprmf" and written["checkpoint"] == "best"
+    assert [n for n in os.listdir(tmp_path / "out")] == ["results.json"]   # no temp file left
+    printed = capsys.readouterr().out
+    assert f"{expected['full_auc/auc']:.4f}" in printed and "sampled_10" in printed
+
+
+def test_subprocess_default_output(trained):
+    model_dir, dataset_dir, _ = trained
+    proc = subprocess.run([sys.executable, "-m", "tfvisrec.evaluate", f"--model_dir={model_dir}",
+                           f"--dataset={dataset_dir}", "--split=valid", "--checkpoint=latest"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with open(os.path.join(model_dir, "eval_valid_latest.json")) as f:
+        written = json.load(f)
+    assert set(written["results"]) == {"full_auc/auc", "full_auc/auc_cold",
+                                       "full_auc/num_users", "full_auc/num_cold_users"}
+    assert written["results"]["full_auc/num_users"] == 60
+    assert "full_auc" in proc.stdout
+
+
+def test_bad_input_is_one_clear_error(tmp_path, capsys):
+    assert _main(f"--model_dir={tmp_path}") == 2
+    assert "error:" in capsys.readouterr().err
+    with pytest.raises(app.UsageError, match="unknown evaluation protocol"):
+        _main(f"--model_dir={tmp_path}", "--protocols=full_auc,top_k")
+    with pytest.raises(app.UsageError, match="model_dir"):
+        _main()

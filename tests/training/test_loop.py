@@ -1,0 +1,67 @@
+"""The shared training loop: learning, exact resume, early stopping, checkpoints."""
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfvisrec import config as config_lib
+from tfvisrec.data.dataset import load_dataset
+from tfvisrec.training import checkpoints, fit
+
+
+def _configs(model_dir, dataset, **train):
+    model = config_lib.ModelConfig(model="bprmf", embedding_dim=4, l2_user=0.001, l2_item=0.001)
+    defaults = dict(dataset=dataset, model_dir=str(model_dir), epochs=4, batch_size=32,
+                    learning_rate=0.05, checkpoint_every=5, verbose=0, patience=0)
+    defaults.update(train)
+    return model, config_lib.TrainConfig(**defaults)
+
+
+def _weights(model):
+    return [v.numpy() for v in model.trainable_variables]
+
+
+def test_fit_learns_and_writes_run_folder(low_rank_dataset, tmp_path):
+    model_config, train_config = _configs(tmp_path / "run", low_rank_dataset, epochs=15)
+    model, summary = fit(model_config, train_config)
+    assert summary["steps"] == 15 * 12 and summary["epochs_completed"] == 15
+    losses = [h["loss"] for h in summary["history"]]
+    assert losses[-1] < 0.8 * losses[0]
+    assert summary["best_validation"] > 0.7
+    for name in ("config.json", "summary.json", "ckpt", "best", "logs"):
+        assert os.path.exists(tmp_path / "run" / name), name
+    with open(tmp_path / "run" / "summary.json") as f:
+        assert json.load(f)["best_epoch"] == summary["best_epoch"]
+
+
+def test_resume_mid_epoch_continues_exactly(low_rank_dataset, tmp_path):
+    straight, _ = fit(*_configs(tmp_path / "a", low_rank_dataset, epochs=2, resume=False))
+    _, first = fit(*_configs(tmp_path / "b", low_rank_dataset, epochs=2, max_steps=7))
+    assert first["steps"] == 7
+    resumed, second = fit(*_configs(tmp_path / "b", low_rank_dataset, epochs=2))
+    assert second["resumed_from_step"] == 7 and second["steps"] == 24
+    for a, b in zip(_weights(straight), _weights(resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_early_stopping_and_best_checkpoint(low_rank_dataset, tmp_path):
+    # A huge learning rate makes validation AUC stall, so patience 1 stops training early.
+    model_config, train_config = _configs(tmp_path / "run", low_rank_dataset, epochs=30,
+                                          patience=1, learning_rate=5.0)
+    model, summary = fit(model_config, train_config)
+    assert summary["stopped_early"] and summary["epochs_completed"] < 30
+    best_path = tf.train.latest_checkpoint(str(tmp_path / "run" / checkpoints.BEST_DIR))
+    assert best_path is not None
+    loaded, dataset = checkpoints.load_trained(str(tmp_path / "run"), which="best")
+    for a, b in zip(_weights(model), _weights(loaded)):
+        np.testing.assert_allclose(a, b)
+    assert dataset.num_users == load_dataset(low_rank_dataset).num_users
+
+
+def test_non_gradient_model_is_fitted_by_prepare(low_rank_dataset, tmp_path):
+    model_config = config_lib.ModelConfig(model="poprank")
+    train_config = config_lib.TrainConfig(dataset=low_rank_dataset, model_dir=str(tmp_path / "pop"), verbose=0)
+    _, summary = fit(model_config, train_config)
+    assert summary["steps"] == 0 and 0.0 <= summary["best_validation"] <= 1.0

@@ -1,0 +1,217 @@
+"""The gRPC client a shop uses; works against TF Serving and the embedded server alike.
+
+    from tfvisrec.client import RecommenderClient
+    with RecommenderClient("localhost:8500", model="dvbpr") as client:
+        for item_id, score in client.recommend("customer-42", k=10):
+            ...
+        client.score("customer-42", ["item-1", "item-2"])        # -> np.ndarray [2]
+        client.score_images("customer-42", [open("new.jpg", "rb").read()])
+
+Every call is one Predict over TF Serving's PredictionService with the signature and input
+names of `tfvisrec.serving.signatures` (the serving contract). Calls have a deadline
+(`timeout`, seconds, for the whole call including retries); UNAVAILABLE (server starting,
+restarting, unreachable) is retried with exponential backoff; every other failure raises the
+`tfvisrec.serving.status` exception of its status code: `NotFound` (model/version),
+`InvalidArgument` (bad input, unknown id, bad k, undecodable image), `FailedPrecondition`
+(the model has no such signature), `DeadlineExceeded`, `ResourceExhausted` (message too big).
+Command line: `python -m tfvisrec.client --help`.
+"""
+import random
+import time
+from typing import Dict, List, NamedTuple, Optional, Sequence
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2,
+                                     model_service_pb2_grpc, predict_pb2,
+                                     prediction_service_pb2_grpc)
+
+from tfvisrec.serving import status
+from tfvisrec.serving.status import (DeadlineExceeded, FailedPrecondition, InvalidArgument,  # noqa: F401
+                                     NotFound, ResourceExhausted, ServingError, Unavailable)
+from tfvisrec.serving.tensors import dtype_name, to_ndarray, to_tensor_proto
+
+
+class Recommendation(NamedTuple):
+    item_id: str
+    score: float
+
+
+class RecommenderClient:
+    """Client of one served model (see module docstring).
+
+    target: "host:port". version / version_label: pin a version (default: latest).
+    timeout: seconds per call, retries included. retries: extra attempts on UNAVAILABLE.
+    backoff: first retry delay in seconds, doubled each retry (with jitter), at most max_backoff.
+    """
+
+    def __init__(self, target: str = "localhost:8500", model: str = "demo",
+                 version: Optional[int] = None, version_label: Optional[str] = None,
+                 timeout: float = 10.0, retries: int = 3, backoff: float = 0.1,
+                 max_backoff: float = 2.0, max_message_mb: int = 512,
+                 channel: Optional[grpc.Channel] = None):
+        if version is not None and version_label:
+            raise ValueError("pass version or version_label, not both")
+        self.model, self.version, self.version_label = model, version, version_label
+        self.timeout, self.retries = timeout, retries
+        self.backoff, self.max_backoff = backoff, max_backoff
+        limit = max_message_mb * 1024 * 1024
+        self._own_channel = channel is None
+        self.channel = channel or grpc.insecure_channel(target, options=[
+            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_send_message_length", limit)])
+        self._predict = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
+        self._models = model_service_pb2_grpc.ModelServiceStub(self.channel)
+        self._health = health_pb2_grpc.HealthStub(self.channel)
+
+    # ---- the shop's calls ----------------------------------------------------------------
+    def recommend(self, user: str, k: int = 10) -> List[Recommendation]:
+        """Top-k items for one user, best first (k <= the K fixed at export)."""
+        return self.recommend_many([user], k)[0]
+
+    def recommend_many(self, users: Sequence[str], k: int = 10) -> List[List[Recommendation]]:
+        outputs = self.predict("recommend", {"user": _strings(users),
+                                             "k": np.full(len(users), k, np.int32)})
+        ids, scores = outputs["item_ids"][:, :k], outputs["scores"][:, :k]
+        return [[Recommendation(i.decode("utf-8"), float(s))
+                 for i, s in zip(row_ids, row_scores) if i]  # "" marks padding/excluded
+                for row_ids, row_scores in zip(ids, scores)]
+
+    def score(self, user: str, items: Sequence[str]) -> np.ndarray:
+        """x̂(user, item) for catalogue items: float32 [len(items)]."""
+        out = self.predict("score", {"user": _strings([user]), "items": _strings([items])})
+        return out["scores"][0, :len(items)]
+
+    def score_images(self, user: str, jpeg_bytes: Sequence[bytes]) -> np.ndarray:
+        """x̂(user, new item) for items known only by their JPEG/PNG bytes: float32 [N]."""
+        out = self.predict("score_images", {"user": _strings([user]),
+                                            "images": _strings([list(jpeg_bytes)])})
+        return out["scores"][0, :len(jpeg_bytes)]
+
+    def embed_items(self, jpeg_bytes: Sequence[bytes]) -> np.ndarray:
+        """Item vectors of images: float32 [N, D]."""
+        return self.predict("embed_items", {"images": _strings(list(jpeg_bytes))})["item_vectors"]
+
+    def explain(self, user: str, item: str) -> Dict[str, np.ndarray]:
+        """Why `item` suits `user` (explanation models): the signature's outputs, row 0."""
+        out = self.predict("explain", {"user": _strings([user]), "item": _strings([item])})
+        return {k: v[0] for k, v in out.items()}
+
+    def generate(self, user: str, category: str, n: int = 1, seed: int = 0) -> Dict[str, np.ndarray]:
+        """n new designs for `user` in `category` (generative models): PNG bytes + scores."""
+        return self.predict("generate", {"user": _strings([user] * n),
+                                         "category": _strings([category] * n),
+                                         "seed": np.arange(seed, seed + n, dtype=np.int64)})
+
+    def tailor(self, user: str, jpeg: bytes) -> Dict[str, np.ndarray]:
+        """An existing item's image adjusted to `user` (generative models): PNG + scores."""
+        out = self.predict("tailor", {"user": _strings([user]), "image": _strings([jpeg])})
+        return {k: v[0] for k, v in out.items()}
+
+    def outfit_score(self, user: str, items: Sequence[str]) -> float:
+        """Compatibility (and preference) of an outfit of catalogue items for `user`."""
+        out = self.predict("outfit_score", {"user": _strings([user]), "items": _strings([items])})
+        return float(np.asarray(out["scores"]).reshape(-1)[0])
+
+    # ---- generic calls -------------------------------------------------------------------
+    def predict(self, signature: str, inputs: Dict[str, np.ndarray],
+                output_filter: Sequence[str] = ()) -> Dict[str, np.ndarray]:
+        """One Predict call: named numpy inputs -> named numpy outputs."""
+        request = predict_pb2.PredictRequest()
+        self._fill_spec(request.model_spec)
+        request.model_spec.signature_name = signature
+        for name, value in inputs.items():
+            request.inputs[name].CopyFrom(to_tensor_proto(value))
+        request.output_filter.extend(output_filter)
+        response = self._call(self._predict.Predict, request)
+        return {name: to_ndarray(proto) for name, proto in response.outputs.items()}
+
+    def metadata(self) -> Dict[str, Dict[str, Dict[str, str]]]:
+        """{signature: {"inputs": {name: dtype}, "outputs": {name: dtype}}}."""
+        request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+        self._fill_spec(request.model_spec)
+        response = self._call(self._predict.GetModelMetadata, request)
+        signature_map = get_model_metadata_pb2.SignatureDefMap()
+        response.metadata["signature_def"].Unpack(signature_map)
+        return {name: {"inputs": {k: dtype_name(v.dtype) for k, v in sig.inputs.items()},
+                       "outputs": {k: dtype_name(v.dtype) for k, v in sig.outputs.items()}}
+                for name, sig in signature_map.signature_def.items() if not name.startswith("__")}
+
+    def status(self) -> List[Dict[str, object]]:
+        """[{"version", "state", "error"}] of the model's versions (GetModelStatus)."""
+        request = get_model_status_pb2.GetModelStatusRequest()
+        self._fill_spec(request.model_spec)
+        response = self._call(self._models.GetModelStatus, request)
+        states = get_model_status_pb2.ModelVersionStatus.State
+        return [{"version": s.version, "state": states.Name(s.state),
+                 "error": s.status.error_message} for s in response.model_version_status]
+
+    def wait_until_ready(self, timeout: float = 30.0) -> None:
+        """Block until the server's health check says SERVING (raises DeadlineExceeded)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                reply = self._health.Check(health_pb2.HealthCheckRequest(service=""),
+                                           timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() >= deadline:
+                raise DeadlineExceeded(f"server not SERVING after {timeout:.1f} s")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        if self._own_channel:
+            self.channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- plumbing ------------------------------------------------------------------------
+    def _fill_spec(self, spec) -> None:
+        spec.name = self.model
+        if self.version is not None:
+            spec.version.value = int(self.version)
+        elif self.version_label:
+            spec.version_label = self.version_label
+
+    def _call(self, method, request):
+        """Call with the deadline; retry UNAVAILABLE with backoff while time remains."""
+        deadline = time.monotonic() + self.timeout
+        attempt = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeadlineExceeded(f"no answer within {self.timeout:.1f} s "
+                                       f"({attempt} attempts)")
+            try:
+                return method(request, timeout=remaining)
+            except grpc.RpcError as e:
+                error = status.from_rpc_error(e)
+            if not isinstance(error, Unavailable) or attempt >= self.retries:
+                raise error
+            delay = min(self.max_backoff, self.backoff * (2 ** attempt)) * random.uniform(0.5, 1.0)
+            if deadline - time.monotonic() <= delay:
+                raise error
+            time.sleep(delay)
+            attempt += 1
+
+
+def _strings(values) -> np.ndarray:
+    """(Nested) sequences of str/bytes -> an object array of UTF-8 bytes, same shape."""
+    array = np.array(values, dtype=object)
+    flat = [v.encode("utf-8") if isinstance(v, str) else v for v in array.reshape(-1)]
+    out = np.empty(len(flat), dtype=object)
+    out[:] = flat
+    return out.reshape(array.shape)
+
+
+if __name__ == "__main__":
+    import sys
+    from tfvisrec.serving.client_cli import main
+    sys.exit(main())

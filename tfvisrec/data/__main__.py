@@ -1,0 +1,191 @@
+"""Build and inspect dataset folders.
+
+Usage: python -m tfvisrec.data <command> [--flags]
+
+  ingest      canonical CSVs: --interactions [--items] [--images] --out
+  hm          H&M sample: --hm_dir --out
+  dvbpr_npy   DVBPR partitioned .npy: --npy --out
+  catalogue   labelled catalogue without users: --labels [--images] --out [--label_columns]
+  synthetic   the synthetic style world (flags of tfvisrec.data.synthetic)
+  info        print meta data and counts: --dataset (or the folder as an argument)
+
+Bad input prints `error: <message naming file and row>` and exits with status 2, leaving
+nothing half-written.
+"""
+import importlib
+import json
+import sys
+
+from absl import app, flags
+
+from tfvisrec.data.errors import DataError
+
+FLAGS = flags.FLAGS
+COMMANDS = ("ingest", "hm", "dvbpr_npy", "catalogue", "synthetic", "info")
+SYNTHETIC_MODULE = "tfvisrec.data.synthetic.__main__"
+
+
+def define_flags():
+    """The flags of every command except `synthetic` (which brings its own)."""
+    if "interactions" in FLAGS:
+        return
+    d = flags
+    d.DEFINE_string("out", None, "Dataset folder to write.")
+    d.DEFINE_bool("overwrite", False, "Replace --out if it exists.")
+    d.DEFINE_string("name", None, "Dataset name recorded in meta.json (default: folder name).")
+    d.DEFINE_enum("split", "leave_one_out", ["leave_one_out", "temporal"],
+                  "leave_one_out: one random validation and test item per user; temporal: "
+                  "the last item by time is test, the second last validation.")
+    d.DEFINE_integer("min_user_interactions", 5, "Keep users with at least this many distinct items.")
+    d.DEFINE_integer("cold_threshold", 5, "Items with fewer training interactions are cold.")
+    d.DEFINE_integer("seed", 0, "Seed of the leave-one-out or hold-out split.")
+    d.DEFINE_integer("image_shards", 4, "Number of TFRecord image shards.")
+    d.DEFINE_bool("require_images", None, "Every item must have a usable image (default: "
+                  "off for ingest, on for hm, dvbpr_npy and catalogue).")
+    d.DEFINE_bool("progress", True, "Show an image-reading counter on stderr.")
+    d.DEFINE_string("interactions", None, "ingest: interactions.csv (user_id,item_id[,timestamp]).")
+    d.DEFINE_string("items", None, "ingest: items.csv (item_id,image[,category][,attributes…][,text]).")
+    d.DEFINE_string("images", None, "ingest/catalogue: image folder or tar archive (default: "
+                    "the folder of the CSV).")
+    d.DEFINE_string("hm_dir", None, "hm: folder with the H&M transactions, articles and images tar.")
+    d.DEFINE_string("npy", None, "dvbpr_npy: the DVBPR partitioned .npy file.")
+    d.DEFINE_string("labels", None, "catalogue: labels.csv.")
+    d.DEFINE_list("label_columns", ["masterCategory", "subCategory", "articleType",
+                                    "baseColour", "usage"],
+                  "catalogue: label columns; the first is the category.")
+    d.DEFINE_string("id_column", "product_id", "catalogue: id column of labels.csv.")
+    d.DEFINE_list("holdout_fractions", ["0.8", "0.1", "0.1"],
+                  "catalogue: train,valid,test shares of the item hold-out split.")
+    d.DEFINE_string("dataset", None, "info: the dataset folder.")
+
+
+def _required(name):
+    value = getattr(FLAGS, name)
+    if value in (None, ""):
+        raise app.UsageError(f"--{name} is required for this command")
+    return value
+
+
+def _require_images(default):
+    return default if FLAGS.require_images is None else FLAGS.require_images
+
+
+def cmd_ingest(args):
+    from tfvisrec.data.ingest import ingest
+    return ingest(_required("interactions"), FLAGS.items, FLAGS.images, _required("out"),
+                  split=FLAGS.split, min_user_interactions=FLAGS.min_user_interactions,
+                  cold_threshold=FLAGS.cold_threshold, seed=FLAGS.seed,
+                  image_shards=FLAGS.image_shards, overwrite=FLAGS.overwrite,
+                  require_images=_require_images(False), name=FLAGS.name,
+                  progress=FLAGS.progress)
+
+
+def cmd_hm(args):
+    from tfvisrec.data.adapters.hm import ingest_hm
+    return ingest_hm(_required("hm_dir"), _required("out"), split=FLAGS.split,
+                     min_user_interactions=FLAGS.min_user_interactions,
+                     cold_threshold=FLAGS.cold_threshold, seed=FLAGS.seed,
+                     image_shards=FLAGS.image_shards, overwrite=FLAGS.overwrite,
+                     with_images=_require_images(True), name=FLAGS.name,
+                     progress=FLAGS.progress)
+
+
+def cmd_dvbpr_npy(args):
+    from tfvisrec.data.adapters.dvbpr_npy import ingest_dvbpr_npy
+    return ingest_dvbpr_npy(_required("npy"), _required("out"),
+                            cold_threshold=FLAGS.cold_threshold, image_shards=FLAGS.image_shards,
+                            overwrite=FLAGS.overwrite, require_images=_require_images(True),
+                            name=FLAGS.name, progress=FLAGS.progress)
+
+
+def cmd_catalogue(args):
+    from tfvisrec.data.adapters.catalogue import ingest_catalogue
+    try:
+        fractions = [float(f) for f in FLAGS.holdout_fractions]
+    except ValueError:
+        raise app.UsageError(f"--holdout_fractions must be numbers, got {FLAGS.holdout_fractions}")
+    return ingest_catalogue(_required("labels"), FLAGS.images, _required("out"),
+                            label_columns=FLAGS.label_columns, id_column=FLAGS.id_column,
+                            holdout_fractions=fractions, seed=FLAGS.seed,
+                            image_shards=FLAGS.image_shards, overwrite=FLAGS.overwrite,
+                            require_images=_require_images(True), name=FLAGS.name,
+                            progress=FLAGS.progress)
+
+
+def cmd_info(args):
+    from tfvisrec.data.dataset import load_dataset
+    path = FLAGS.dataset or (args[0] if args else None)
+    if not path:
+        raise app.UsageError("info needs --dataset or the dataset folder as an argument")
+    print(describe(load_dataset(path)))
+    return None
+
+
+def describe(ds) -> str:
+    """Counts (from the arrays) and meta data of a loaded dataset, vocabularies summarised."""
+    meta = dict(ds.meta)
+    lines = [f"dataset: {ds.path}",
+             f"kind: {meta.get('kind', 'interactions')}, split: {meta.get('split')} "
+             f"(seed {meta.get('seed')})",
+             f"users: {ds.num_users}  items: {ds.num_items}  cold items: {int(ds.is_cold.sum())}"
+             f"  images: {meta.get('num_images', ds.num_items if ds.has_images else 0)}",
+             f"interactions: train {len(ds.train)}  valid {len(ds.valid)}  test {len(ds.test)}"
+             f"  (cold test items: {int(ds.is_cold[ds.test.items].sum())})",
+             f"categories ({len(ds.categories)}): {', '.join(ds.categories[:20])}"
+             + (" …" if len(ds.categories) > 20 else "")]
+    for name, values in zip(ds.attribute_names, ds.attribute_values):
+        lines.append(f"attribute {name}: {len(values)} values")
+    if ds.holdout_split is not None:
+        counts = [int((ds.holdout_split == k).sum()) for k in range(3)]
+        lines.append(f"hold-out items: train {counts[0]}  valid {counts[1]}  test {counts[2]}")
+    meta["categories"] = f"<{len(ds.categories)} names>"
+    meta["attributes"] = {n: f"<{len(v)} values>"
+                          for n, v in zip(ds.attribute_names, ds.attribute_values)}
+    lines.append("meta.json: " + json.dumps(meta, indent=2, sort_keys=True))
+    return "\n".join(lines)
+
+
+_HANDLERS = {"ingest": cmd_ingest, "hm": cmd_hm, "dvbpr_npy": cmd_dvbpr_npy,
+             "catalogue": cmd_catalogue, "info": cmd_info}
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] not in _HANDLERS:
+        raise app.UsageError(f"expected a command, one of: {', '.join(COMMANDS)}")
+    try:
+        written = _HANDLERS[argv[1]](argv[2:])
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if written:
+        print(f"wrote {written}")
+    return 0
+
+
+def run_synthetic(argv):
+    """Hand `synthetic …` to the synthetic world's own absl main, with its own flags."""
+    try:
+        module = importlib.import_module(SYNTHETIC_MODULE)
+    except ModuleNotFoundError as e:
+        if e.name not in (SYNTHETIC_MODULE, SYNTHETIC_MODULE.rsplit(".", 1)[0]):
+            raise
+        module = None
+    if module is None or not callable(getattr(module, "main", None)):
+        print(f"error: the synthetic world ({SYNTHETIC_MODULE}) is not available in this "
+              "installation", file=sys.stderr)
+        sys.exit(2)
+    app.run(module.main, argv=[f"{argv[0]} synthetic"] + list(argv[2:]))
+
+
+def run(argv=None):
+    """Console-script entry point (`tfvisrec-data`)."""
+    argv = list(sys.argv if argv is None else argv)
+    if len(argv) > 1 and argv[1] == "synthetic":
+        run_synthetic(argv)
+        return
+    define_flags()
+    app.run(main, argv=argv)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,76 @@
+"""H&M Personalized Fashion Recommendations (Kaggle) → dataset folder.
+
+Reads, from `hm_dir`:
+- `transactions_train_sample.csv` (t_dat, customer_id, article_id, …): the interactions;
+- `articles_train_sample.csv`: metadata of some articles — product_group_name is the
+  category, colour/appearance/department/… names are attributes, prod_name + detail_desc
+  the text; purchased articles without a row get unknown (-1) labels;
+- `images_120x180.tar`: `images/<first 3 digits>/<article_id>.jpg`, read straight from
+  the archive.
+article_id stays a string (leading zeros).
+"""
+import os
+from typing import Optional
+
+import pandas as pd
+
+from tfvisrec.data.csv_reader import ItemTable, attribute_column, read_interactions, read_items
+from tfvisrec.data.errors import DataError
+from tfvisrec.data.image_reader import open_images
+from tfvisrec.data.ingest import check_output, ingest_records
+
+TRANSACTIONS_FILE = "transactions_train_sample.csv"
+ARTICLES_FILE = "articles_train_sample.csv"
+IMAGES_FILE = "images_120x180.tar"
+CATEGORY_COLUMN = "product_group_name"
+ATTRIBUTE_COLUMNS = ("product_type_name", "graphical_appearance_name", "colour_group_name",
+                     "perceived_colour_value_name", "perceived_colour_master_name",
+                     "department_name", "index_name", "index_group_name", "section_name",
+                     "garment_group_name")
+TEXT_COLUMNS = ("prod_name", "detail_desc")
+
+
+def image_member(article_id: str) -> str:
+    """Archive member of an article's photo: images/<first 3 digits>/<article_id>.jpg."""
+    return f"images/{article_id[:3]}/{article_id}.jpg"
+
+
+def ingest_hm(hm_dir: str, out_dir: str, *, split: str = "leave_one_out",
+              min_user_interactions: int = 5, cold_threshold: int = 5, seed: int = 0,
+              image_shards: int = 4, overwrite: bool = False, with_images: bool = True,
+              name: Optional[str] = None, progress: bool = False) -> str:
+    """Ingest the H&M sample in `hm_dir` into `out_dir`; returns the dataset folder path.
+
+    Every purchased article must have its photo in the archive (`with_images=False` skips
+    the images for collaborative baselines).
+    """
+    if not os.path.isdir(hm_dir):
+        raise DataError("H&M folder does not exist", hm_dir)
+    check_output(out_dir, overwrite)
+    records = read_interactions(os.path.join(hm_dir, TRANSACTIONS_FILE), user_column="customer_id",
+                                item_column="article_id", time_column="t_dat")
+    articles = os.path.join(hm_dir, ARTICLES_FILE)
+    metadata = read_items(articles, id_column="article_id", image_column=None,
+                          category_column=CATEGORY_COLUMN, attribute_columns=ATTRIBUTE_COLUMNS,
+                          text_columns=TEXT_COLUMNS)
+    items = _purchased_items(records.frame["item_id"], metadata, with_images)
+    source = open_images(os.path.join(hm_dir, IMAGES_FILE)) if with_images else None
+    return ingest_records(
+        records, out_dir, items=items, image_source=source, split=split,
+        min_user_interactions=min_user_interactions, cold_threshold=cold_threshold, seed=seed,
+        image_shards=image_shards, overwrite=overwrite, require_images=with_images,
+        meta={"name": name or "hm", "source": os.path.abspath(hm_dir), "adapter": "hm"},
+        progress=progress)
+
+
+def _purchased_items(article_ids: pd.Series, metadata: ItemTable, with_images: bool) -> ItemTable:
+    """One row per purchased article: its metadata row where there is one, its photo always."""
+    purchased = pd.DataFrame({"item_id": sorted(set(article_ids))})
+    frame = purchased.merge(metadata.frame, on="item_id", how="left")
+    frame["row"] = frame["row"].fillna(0).astype("int64")
+    frame = frame.fillna("")
+    frame["image"] = frame["item_id"].map(image_member) if with_images else ""
+    columns = ["item_id", "row", "image", "category", "text"]
+    columns += [attribute_column(n) for n in metadata.attribute_names]
+    return ItemTable(path=metadata.path, frame=frame[columns], category_name=CATEGORY_COLUMN,
+                     attribute_names=list(metadata.attribute_names), has_text=True)

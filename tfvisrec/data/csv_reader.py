@@ -1,0 +1,185 @@
+"""Read and validate the canonical CSVs: `interactions.csv` and `items.csv`.
+
+Every value is read as a string (H&M article ids have leading zeros); an empty cell means
+"unknown". Row numbers in error messages count the header as row 1, as spreadsheet
+programs do, so "row 7" is the sixth record of the file.
+"""
+import dataclasses
+import os
+from typing import List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from tfvisrec.data import schema
+from tfvisrec.data.errors import DataError
+
+HEADER_ROW = 1
+FIRST_DATA_ROW = 2
+# Columns of items.csv that hold free text: kept out of the label arrays (see texts.json).
+TEXT_COLUMNS = ("text", "title", "description")
+
+
+@dataclasses.dataclass
+class Interactions:
+    """(user, item, time) records of one file, one row per record, ids as raw strings.
+
+    `frame` has columns user_id, item_id (str), time (int64 unix seconds, NO_TIME when the
+    file has no timestamp column) and row (the record's row number in `path`).
+    """
+
+    path: str
+    frame: pd.DataFrame
+    has_time: bool
+
+
+@dataclasses.dataclass
+class ItemTable:
+    """What an item file says about each item, ids as raw strings.
+
+    `frame` has columns item_id, row, image (path/member name, "" = none), category,
+    text and one column per name in `attribute_names`; "" = unknown everywhere.
+    `category_name` is the source column of `category` ("" when there is none).
+    """
+
+    path: str
+    frame: pd.DataFrame
+    category_name: str
+    attribute_names: List[str]
+    has_text: bool
+
+
+def require_file(path: str, what: str) -> str:
+    """`path` made absolute; DataError when it is not an existing file."""
+    if not path:
+        raise DataError(f"no {what} file given")
+    if not os.path.exists(path):
+        raise DataError(f"{what} file does not exist", path)
+    if not os.path.isfile(path):
+        raise DataError(f"{what} path is not a file", path)
+    return os.path.abspath(path)
+
+
+def read_csv(path: str, what: str, required: Sequence[str],
+             non_empty: Optional[Sequence[str]] = None) -> pd.DataFrame:
+    """A CSV as strings with a `row` column; DataError for unreadable files, missing columns
+    or empty cells in the `non_empty` columns (default: all `required` columns)."""
+    path = require_file(path, what)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                            encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{what} file is empty (expected a header with {', '.join(required)})",
+                        path, HEADER_ROW) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise DataError(f"cannot parse {what} file as UTF-8 CSV: {e}", path) from None
+    frame = frame.fillna("")  # short rows leave NaN in their missing trailing cells
+    frame.columns = [str(c).strip() for c in frame.columns]
+    for column in required:
+        if column not in frame.columns:
+            raise DataError(f"missing column {column!r} (the header has: "
+                            f"{', '.join(frame.columns)})", path, HEADER_ROW)
+    if "row" in frame.columns:
+        frame = frame.rename(columns={"row": "row_"})
+    frame["row"] = np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame), dtype=np.int64)
+    for column in required:
+        frame[column] = frame[column].str.strip()
+    for column in required if non_empty is None else non_empty:
+        empty = frame[column] == ""
+        if empty.any():
+            raise DataError(f"empty {column!r}", path, int(frame["row"][empty].iloc[0]))
+    return frame
+
+
+def parse_times(values: pd.Series, rows: pd.Series, path: str, column: str) -> np.ndarray:
+    """Timestamps (unix seconds, or ISO dates/datetimes) → int64 unix seconds.
+
+    A column is read as unix seconds when every value is a number, as ISO dates otherwise;
+    the first value that is neither names its row.
+    """
+    values = values.str.strip()
+    empty = values == ""
+    if empty.any():
+        raise DataError(f"empty {column!r}", path, int(rows[empty].iloc[0]))
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().all():
+        finite = np.isfinite(numbers.to_numpy(np.float64))
+        if not finite.all():
+            raise DataError(f"invalid {column!r} {values[~finite].iloc[0]!r}", path,
+                            int(rows[~finite].iloc[0]))
+        return np.floor(numbers.to_numpy(np.float64)).astype(np.int64)
+    dates = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+    bad = dates.isna()
+    if bad.any():
+        raise DataError(f"invalid {column!r} {values[bad].iloc[0]!r}: expected unix seconds "
+                        "or an ISO date/datetime such as 2020-09-22 or 2020-09-22T13:45:00",
+                        path, int(rows[bad].iloc[0]))
+    epoch = pd.Timestamp("1970-01-01", tz="UTC")
+    return ((dates - epoch) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
+
+
+def read_interactions(path: str, user_column: str = "user_id", item_column: str = "item_id",
+                      time_column: str = "timestamp") -> Interactions:
+    """`interactions.csv` (user_id, item_id[, timestamp]) → Interactions, one row per record."""
+    frame = read_csv(path, "interactions", (user_column, item_column))
+    path = os.path.abspath(path)
+    has_time = time_column in frame.columns
+    if has_time:
+        times = parse_times(frame[time_column], frame["row"], path, time_column)
+    else:
+        times = np.full(len(frame), schema.NO_TIME, np.int64)
+    out = pd.DataFrame({"user_id": frame[user_column].to_numpy(),
+                        "item_id": frame[item_column].to_numpy(),
+                        "time": times, "row": frame["row"].to_numpy()})
+    return Interactions(path=path, frame=out, has_time=has_time)
+
+
+def read_items(path: str, id_column: str = "item_id", image_column: Optional[str] = "image",
+               category_column: Optional[str] = "category",
+               attribute_columns: Optional[Sequence[str]] = None,
+               text_columns: Sequence[str] = TEXT_COLUMNS) -> ItemTable:
+    """`items.csv` → ItemTable.
+
+    `attribute_columns=None` takes every column that is not the id, image, category or a
+    text column. A `category_column` absent from the file means "no categories"; listed
+    `attribute_columns` must exist. Text columns present are joined into one text per item.
+    """
+    required = [id_column] + ([image_column] if image_column else [])
+    required += list(attribute_columns or [])
+    frame = read_csv(path, "items", required, non_empty=[id_column])
+    path = os.path.abspath(path)
+    duplicated = frame[id_column].duplicated(keep="first")
+    if duplicated.any():
+        dup_id = frame[id_column][duplicated].iloc[0]
+        rows = frame["row"][frame[id_column] == dup_id].tolist()
+        raise DataError(f"duplicate {id_column} {dup_id!r} (rows {rows[0]} and {rows[1]})",
+                        path, int(rows[1]))
+    texts = [c for c in text_columns if c in frame.columns]
+    if category_column and category_column not in frame.columns:
+        category_column = None
+    if attribute_columns is None:
+        taken = {id_column, image_column, category_column, "row", *texts}
+        attribute_columns = [c for c in frame.columns if c not in taken]
+    out = pd.DataFrame({
+        "item_id": frame[id_column].to_numpy(),
+        "row": frame["row"].to_numpy(),
+        "image": frame[image_column].str.strip().to_numpy() if image_column else "",
+        "category": frame[category_column].str.strip().to_numpy() if category_column else "",
+        "text": _join_texts(frame, texts),
+    })
+    for name in attribute_columns:
+        out[attribute_column(name)] = frame[name].str.strip().to_numpy()
+    return ItemTable(path=path, frame=out, category_name=category_column or "",
+                     attribute_names=list(attribute_columns), has_text=bool(texts))
+
+
+def attribute_column(name: str) -> str:
+    """The ItemTable.frame column that holds attribute `name`."""
+    return f"attribute:{name}"
+
+
+def _join_texts(frame, columns):
+    if not columns or frame.empty:
+        return ""
+    parts = frame[list(columns)].apply(lambda col: col.str.strip())
+    return parts.apply(lambda r: ". ".join(v for v in r if v), axis=1).to_numpy()

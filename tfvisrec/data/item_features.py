@@ -1,0 +1,96 @@
+"""Per-item features (ids, images, categories, attributes, fixed visual features) as tensors.
+
+The table is built once from a dataset and looked up inside tf.data pipelines and evaluation.
+Images come from an in-memory uint8 cache when the catalogue fits (decoded once, in
+parallel), or are decoded from JPEG bytes per lookup otherwise.
+"""
+import os
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from tfvisrec.data import images, schema
+from tfvisrec.data.errors import DataError
+
+FEATURES_FILE = "features.npy"
+
+
+class ItemFeatureTable:
+    """Looks up the item features a model declares in `item_feature_keys`."""
+
+    def __init__(self, dataset, keys: Sequence[str], image_size: int = 64, cache: str = "auto",
+                 cache_mb: int = 4096, features: Optional[np.ndarray] = None,
+                 features_file: str = ""):
+        self.keys = tuple(k for k in keys if k != schema.TIME)
+        self.num_items = dataset.num_items
+        self.image_size = int(image_size)
+        self._tensors: Dict[str, tf.Tensor] = {}
+        self._jpegs = None
+        if schema.CATEGORY in self.keys:
+            self._tensors[schema.CATEGORY] = tf.constant(dataset.category, tf.int32)
+        if schema.ATTRIBUTES in self.keys:
+            self._tensors[schema.ATTRIBUTES] = tf.constant(dataset.attributes, tf.int32)
+        if schema.FEATURES in self.keys:
+            self._tensors[schema.FEATURES] = tf.constant(
+                _load_features(dataset, features, features_file), tf.float32)
+        if schema.IMAGE in self.keys:
+            self._init_images(dataset, cache, cache_mb)
+
+    def _init_images(self, dataset, cache, cache_mb):
+        if cache not in ("auto", "memory", "decode"):
+            raise ValueError(f"image cache must be auto | memory | decode, not {cache!r}")
+        jpegs = dataset.image_bytes()
+        cache_bytes = self.num_items * self.image_size ** 2 * 3
+        if cache == "memory" or (cache == "auto" and cache_bytes <= cache_mb * 2 ** 20):
+            self._tensors[schema.IMAGE] = decode_catalogue(jpegs, self.image_size)
+            self.image_mode = "memory"
+        else:
+            self._jpegs = tf.constant(jpegs, tf.string)
+            self.image_mode = "decode"
+
+    def lookup(self, item_ids) -> Dict[str, tf.Tensor]:
+        """Features of `item_ids` (any shape); images come out float32 in [-1, 1]."""
+        item_ids = tf.convert_to_tensor(item_ids, tf.int64)
+        out = {}
+        if schema.ITEM in self.keys:
+            out[schema.ITEM] = item_ids
+        for key, table in self._tensors.items():
+            value = tf.gather(table, item_ids)
+            out[key] = images.normalise(value) if key == schema.IMAGE else value
+        if self._jpegs is not None:
+            flat = tf.reshape(item_ids, [-1])
+            decoded = images.decode_batch(tf.gather(self._jpegs, flat), self.image_size)
+            out[schema.IMAGE] = tf.reshape(
+                decoded, tf.concat([tf.shape(item_ids), tf.shape(decoded)[1:]], 0))
+        return out
+
+    def catalogue_batches(self, batch_size: int = 1024):
+        """(item ids [b], features) over the whole catalogue in index order."""
+        for start in range(0, self.num_items, batch_size):
+            ids = np.arange(start, min(start + batch_size, self.num_items), dtype=np.int64)
+            yield ids, self.lookup(ids)
+
+
+def decode_catalogue(jpegs, image_size: int) -> tf.Tensor:
+    """Decode every image once, in parallel, into a uint8 [items, S, S, 3] tensor."""
+    logging.info("decoding %d images at %dpx into memory", len(jpegs), image_size)
+    ds = tf.data.Dataset.from_tensor_slices(tf.constant(jpegs, tf.string))
+    ds = ds.map(lambda b: images.decode_to_uint8(b, image_size),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(1024)
+    return tf.concat(list(ds), axis=0)
+
+
+def _load_features(dataset, features, features_file):
+    if features is None:
+        path = features_file or (os.path.join(dataset.path, FEATURES_FILE) if dataset.path else "")
+        if not path or not os.path.exists(path):
+            raise DataError("no precomputed item features; run `python -m tfvisrec.vision.features` "
+                            "or pass --features_file", path or None)
+        features = np.load(path)
+    features = np.asarray(features, np.float32)
+    if features.ndim != 2 or features.shape[0] != dataset.num_items:
+        raise DataError(f"item features have shape {features.shape}, expected "
+                        f"[{dataset.num_items}, F]", features_file or None)
+    return features

@@ -1,0 +1,77 @@
+"""`python -m tfvisrec.evaluate`: a trained model under the named protocols of the papers.
+
+    python -m tfvisrec.evaluate --model_dir runs/dvbpr --protocols full_auc,sampled_100
+
+Prints a table and writes the results as JSON (atomically) to --output, by default
+`<model_dir>/eval_<split>_<checkpoint>.json`. Protocols: see `tfvisrec.evaluation.protocols`.
+Bad input (no trained model, no dataset) prints `error: …` and exits with status 2.
+"""
+import os
+import sys
+
+import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
+from absl import app, flags
+
+from tfvisrec.data.errors import DataError
+
+FLAGS = flags.FLAGS
+
+
+def _define(definer, name, default, help_text, **kwargs):
+    # `dataset` and `model_dir` are training flags too: define each once per process.
+    if name not in FLAGS:
+        definer(name, default, help=help_text, **kwargs)
+
+
+_define(flags.DEFINE_string, "model_dir", "", "Folder of a trained model (written by `python -m tfvisrec.train`).")
+_define(flags.DEFINE_string, "dataset", "", "Dataset folder; default: the one the model was trained on.")
+_define(flags.DEFINE_list, "protocols", ["full_auc"], "Comma-separated protocols: full_auc, sampled_100, sampled_500, sampled_<N>.")
+_define(flags.DEFINE_enum, "split", "test", "Held-out split to evaluate.", enum_values=["test", "valid"])
+_define(flags.DEFINE_enum, "checkpoint", "best", "Which checkpoint to load.", enum_values=["best", "latest"])
+_define(flags.DEFINE_string, "output", "", "Results JSON; default <model_dir>/eval_<split>_<checkpoint>.json.")
+_define(flags.DEFINE_integer, "eval_seed", 0, "Seed of the negatives the sampled protocols draw.")
+_define(flags.DEFINE_integer, "trials", 5, "Repeats of the sampled protocols (mean and std are reported).")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not FLAGS.model_dir:
+        raise app.UsageError("--model_dir is required")
+    from tfvisrec.evaluation import protocols, report
+    try:
+        for name in FLAGS.protocols:
+            protocols.get_protocol(name)
+    except ValueError as err:
+        raise app.UsageError(str(err))
+    if FLAGS.trials < 1:
+        raise app.UsageError("--trials must be at least 1")
+    try:
+        from tfvisrec.training.checkpoints import load_trained
+        model, dataset = load_trained(FLAGS.model_dir, which=FLAGS.checkpoint,
+                                      dataset_dir=FLAGS.dataset or None)
+        results = protocols.evaluate(model, dataset, protocols=FLAGS.protocols, split=FLAGS.split,
+                                     seed=FLAGS.eval_seed, trials=FLAGS.trials)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    output = FLAGS.output or os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{FLAGS.checkpoint}.json")
+    model_name = getattr(model, "registered_name", type(model).__name__)
+    report.write_json(output, {
+        "model": model_name, "model_dir": os.path.abspath(FLAGS.model_dir),
+        "checkpoint": FLAGS.checkpoint, "dataset": dataset.path, "split": FLAGS.split,
+        "protocols": list(FLAGS.protocols), "seed": FLAGS.eval_seed, "trials": FLAGS.trials,
+        "results": results,
+    })
+    print(report.format_table(results, title=f"{model_name} ({FLAGS.checkpoint} checkpoint) "
+                                              f"on {dataset.path}, {FLAGS.split} split"))
+    print(f"wrote {output}")
+    return 0
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

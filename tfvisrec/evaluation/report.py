@@ -1,0 +1,54 @@
+"""Evaluation results as a readable table and as a JSON file written atomically."""
+import json
+import math
+import os
+import tempfile
+from typing import Dict
+
+
+def format_table(results: Dict[str, float], title: str = "") -> str:
+    """One line per protocol metric: `protocol  metric  value [± std]`; counts as integers."""
+    rows = []
+    for key, value in results.items():
+        protocol, _, metric = key.partition("/")
+        if metric.endswith("_std"):
+            continue
+        std = results.get(f"{key}_std")
+        if metric.startswith("num_"):
+            shown = "-" if math.isnan(value) else f"{int(value)}"
+        else:
+            shown = f"{value:.4f}" + (f" ± {std:.4f}" if std is not None else "")
+        rows.append((protocol, metric, shown))
+    width_p = max([len("protocol")] + [len(r[0]) for r in rows])
+    width_m = max([len("metric")] + [len(r[1]) for r in rows])
+    lines = [title] if title else []
+    lines.append(f"{'protocol':<{width_p}}  {'metric':<{width_m}}  value")
+    lines.append("-" * (width_p + width_m + 20))
+    lines.extend(f"{p:<{width_p}}  {m:<{width_m}}  {v}" for p, m, v in rows)
+    return "\n".join(lines)
+
+
+def write_json(path: str, payload) -> None:
+    """Write `payload` as JSON (NaN → null) to a temp file beside `path`, then rename it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(_finite(payload), f, indent=2, sort_keys=True, allow_nan=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

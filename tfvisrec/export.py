@@ -1,0 +1,166 @@
+"""`python -m tfvisrec.export`: a trained model -> `export/<name>/<version>/` (TF Serving layout).
+
+    python -m tfvisrec.export --model_dir runs/dvbpr --export_base export/dvbpr
+
+The SavedModel is written into `export/<name>/.tmp-<version>-*` and renamed into place at the
+end, so TF Serving (or the embedded server) polling `export/<name>` never sees a half-written
+version. It holds the signatures of `tfvisrec.serving.signatures` that apply to the model,
+`assets.extra/tf_serving_warmup_requests` (one Predict per signature) and
+`assets.extra/tfvisrec_export.json` (what was exported, how). The model's entry is added to
+`models.config` beside the model folders (`export/models.config`), with the container path
+`/models/<name>` as base_path.
+"""
+import contextlib
+import json
+import logging as logging_lib
+import os
+import shutil
+import sys
+import tempfile
+from typing import Optional
+
+from absl import app, flags, logging
+
+import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
+import tensorflow as tf
+
+from tfvisrec.data import schema
+from tfvisrec.data.errors import DataError
+from tfvisrec.serving import layout, model_config, signatures, warmup
+from tfvisrec.serving.servable import Servable
+
+EXPORT_INFO_FILE = "tfvisrec_export.json"
+
+
+def export_model(model, dataset, export_base: str, version: Optional[int] = None,
+                 top_k: int = 100, exclude_seen: bool = True, batch_size: int = 256,
+                 model_name: Optional[str] = None, models_config: Optional[str] = None,
+                 container_models_root: str = model_config.CONTAINER_MODELS_ROOT) -> str:
+    """Export an in-memory model as `<export_base>/<version>/`; returns that path.
+
+    version: None = next free integer. top_k: K of `recommend` (capped at the catalogue size).
+    exclude_seen: `recommend` skips each user's training items. models_config: path of a
+    models.config to add this model's entry to (None = leave config files alone).
+    """
+    if dataset.num_users == 0 or dataset.num_items == 0:
+        raise DataError("cannot export a model over an empty dataset", dataset.path)
+    export_base = os.path.abspath(export_base)
+    name = model_name or os.path.basename(export_base)
+    os.makedirs(export_base, exist_ok=True)
+    version = layout.next_version(export_base) if version is None else int(version)
+    if version < 0:
+        raise ValueError(f"version must be a non-negative integer, got {version}")
+    final = os.path.join(export_base, str(version))
+    if os.path.exists(final):
+        raise DataError("this version exists already; choose another --version", final)
+
+    jpegs = dataset.image_bytes() if schema.IMAGE in model.item_feature_keys else None
+    servable = Servable(model, dataset, top_k=top_k, exclude_seen=exclude_seen,
+                        batch_size=batch_size, jpegs=jpegs)
+    functions = signatures.build_signatures(servable)
+    examples = signatures.Examples(
+        user_id=dataset.user_ids[0], item_ids=list(dataset.item_ids[:2]),
+        jpeg=jpegs[0] if jpegs else None,
+        category=dataset.categories[0] if dataset.categories else None)
+
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base)
+    try:
+        with _quiet_tensorflow_logs():
+            tf.saved_model.save(servable, tmp, signatures=functions)
+        warmup.write_warmup(tmp, name, signatures.example_inputs(servable, examples))
+        _write_info(tmp, name, version, servable, sorted(functions), model)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    logging.info("exported %s version %d to %s (signatures: %s)", name, version, final,
+                 ", ".join(sorted(functions)))
+    if models_config:
+        base_path = container_models_root.rstrip("/") + "/" + os.path.basename(export_base)
+        model_config.upsert(models_config, model_config.model_entry(name, base_path))
+    return final
+
+
+@contextlib.contextmanager
+def _quiet_tensorflow_logs():
+    """Saving a tf_keras model inside a tf.Module logs harmless notes (unbuilt layers, renamed
+    captures, asset paths) at INFO/WARNING; keep them out of the export's output."""
+    loggers = [tf.get_logger(), logging_lib.getLogger("absl")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging_lib.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _write_info(saved_model_dir, name, version, servable, signature_names, model):
+    info = {
+        "model_name": name, "version": version,
+        "model": getattr(model, "registered_name", type(model).__name__),
+        "signatures": signature_names, "top_k": servable.top_k,
+        "exclude_seen": servable.exclude_seen, "image_size": servable.image_size,
+        "num_users": servable.num_users, "num_items": servable.num_items,
+        "tensorflow": tf.__version__, "tfvisrec": tfvisrec.__version__,
+    }
+    path = os.path.join(saved_model_dir, warmup.ASSETS_EXTRA, EXPORT_INFO_FILE)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(info, f, indent=2, sort_keys=True)
+
+
+# ---- CLI ---------------------------------------------------------------------------------
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Define the export flags (skipping any another CLI in this process defined already)."""
+    for definer, name, default, help_text in [
+        (flags.DEFINE_string, "model_dir", None, "Trained model folder (holds config.json and checkpoints)."),
+        (flags.DEFINE_string, "which", "best", "Checkpoint to export: best | latest."),
+        (flags.DEFINE_string, "dataset_dir", "", "Dataset folder; default: the one the model was trained on."),
+        (flags.DEFINE_string, "export_base", None, "Model folder in the repository, e.g. export/dvbpr (its name is the served model name)."),
+        (flags.DEFINE_integer, "version", 0, "Version number to write; 0 = next free version."),
+        (flags.DEFINE_integer, "top_k", 100, "K of the recommend signature (requests ask for k <= K)."),
+        (flags.DEFINE_bool, "exclude_seen", True, "recommend skips each user's training items."),
+        (flags.DEFINE_integer, "export_batch_size", 256, "Batch size when embedding the catalogue."),
+        (flags.DEFINE_string, "models_config", "", "models.config to add the entry to; default <export_base>/../models.config; 'none' to skip."),
+        (flags.DEFINE_string, "container_models_root", model_config.CONTAINER_MODELS_ROOT, "Where export/ is mounted in the TF Serving container (base_path prefix in models.config)."),
+    ]:
+        if name not in FLAGS:
+            definer(name, default, help_text)
+
+
+def main(argv):
+    del argv
+    from tfvisrec.training import checkpoints  # the trainer owns checkpoint loading
+    if not FLAGS.model_dir or not FLAGS.export_base:
+        print("error: --model_dir and --export_base are required", file=sys.stderr)
+        return 2
+    config_path = FLAGS.models_config or os.path.join(
+        os.path.dirname(os.path.abspath(FLAGS.export_base)), "models.config")
+    try:
+        model, dataset = checkpoints.load_trained(FLAGS.model_dir, which=FLAGS.which,
+                                                  dataset_dir=FLAGS.dataset_dir or None)
+        path = export_model(model, dataset, FLAGS.export_base,
+                            version=FLAGS.version or None, top_k=FLAGS.top_k,
+                            exclude_seen=FLAGS.exclude_seen, batch_size=FLAGS.export_batch_size,
+                            models_config=None if config_path == "none" else config_path,
+                            container_models_root=FLAGS.container_models_root)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
+def run():
+    define_flags()
+    app.run(lambda argv: sys.exit(main(argv)))
+
+
+if __name__ == "__main__":
+    run()

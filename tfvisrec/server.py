@@ -1,0 +1,102 @@
+"""`python -m tfvisrec.server`: the embedded TF-Serving-protocol gRPC server.
+
+    python -m tfvisrec.server --model_config_file serving/models.config
+    python -m tfvisrec.server --model_base_path export/dvbpr --port 8500
+
+The default server for a machine without Docker; production runs TF Serving (serving/), and
+the same client (`tfvisrec.client`) talks to both. Flags follow tensorflow_model_server's
+names where it has one. Base paths under /models/ (the container mount of export/) are
+looked up locally under --local_models_root, or else beside the config file and in export/.
+SIGTERM/SIGINT shut down gracefully: health turns NOT_SERVING, in-flight requests finish.
+"""
+import os
+import signal
+import sys
+import threading
+
+from absl import app, flags, logging
+
+import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
+from tfvisrec.data.errors import DataError
+from tfvisrec.serving import model_config
+from tfvisrec.serving.model_server import ModelServer
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Define the server flags (skipping any another CLI in this process defined already)."""
+    for definer, name, default, help_text in [
+        (flags.DEFINE_integer, "port", 8500, "gRPC port (0 = any free port; the chosen one is printed)."),
+        (flags.DEFINE_string, "host", "0.0.0.0", "Address to listen on (127.0.0.1 = this machine only)."),
+        (flags.DEFINE_string, "model_config_file", "", "ModelServerConfig text proto (serving/models.config)."),
+        (flags.DEFINE_string, "model_name", "", "Served model name with --model_base_path (default: its folder name)."),
+        (flags.DEFINE_string, "model_base_path", "", "One model's folder of versions, e.g. export/dvbpr."),
+        (flags.DEFINE_float, "file_system_poll_wait_seconds", 1.0, "Seconds between polls for new versions (0 = load once)."),
+        (flags.DEFINE_integer, "grpc_max_threads", 16, "Concurrent requests served."),
+        (flags.DEFINE_integer, "max_message_mb", 512, "Largest request/response message in MiB (gRPC's default is 4)."),
+        (flags.DEFINE_bool, "enable_model_warmup", True, "Replay assets.extra/tf_serving_warmup_requests before serving a version."),
+        (flags.DEFINE_string, "local_models_root", "", "Local folder standing for the container's /models (default: beside the config file, then export/)."),
+        (flags.DEFINE_string, "container_models_root", model_config.CONTAINER_MODELS_ROOT, "Container path prefix of base paths in models.config."),
+        (flags.DEFINE_float, "grace_seconds", 10.0, "On SIGTERM, time given to in-flight requests."),
+    ]:
+        if name not in FLAGS:
+            definer(name, default, help_text)
+
+
+def server_config():
+    """The ModelServerConfig the flags describe, and the local roots standing for /models."""
+    if bool(FLAGS.model_config_file) == bool(FLAGS.model_base_path):
+        raise DataError("pass exactly one of --model_config_file and --model_base_path")
+    if FLAGS.model_config_file:
+        config = model_config.load(FLAGS.model_config_file)
+        roots = [os.path.dirname(os.path.abspath(FLAGS.model_config_file)), "export"]
+    else:
+        base_path = os.path.abspath(FLAGS.model_base_path)
+        name = FLAGS.model_name or os.path.basename(base_path.rstrip("/"))
+        config = model_config.single_model(name, base_path)
+        roots = []
+    if FLAGS.local_models_root:
+        roots = [FLAGS.local_models_root]
+    return config, roots
+
+
+def main(argv):
+    del argv
+    try:
+        config, roots = server_config()
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    server = ModelServer(config, port=FLAGS.port, host=FLAGS.host,
+                         max_workers=FLAGS.grpc_max_threads,
+                         max_message_bytes=FLAGS.max_message_mb * 1024 * 1024,
+                         poll_wait_seconds=FLAGS.file_system_poll_wait_seconds,
+                         local_models_roots=roots,
+                         container_models_root=FLAGS.container_models_root,
+                         warmup=FLAGS.enable_model_warmup)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        port = server.start()
+    except OSError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"tfvisrec.server: serving {','.join(server.repository.model_names())} on "
+          f"{FLAGS.host}:{port}", flush=True)
+    while not stop.wait(1.0):
+        pass
+    logging.info("shutting down (grace %.1f s)", FLAGS.grace_seconds)
+    server.stop(FLAGS.grace_seconds)
+    print("tfvisrec.server: stopped", flush=True)
+    return 0
+
+
+def run():
+    define_flags()
+    app.run(lambda argv: sys.exit(main(argv)))
+
+
+if __name__ == "__main__":
+    run()

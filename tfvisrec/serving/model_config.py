@@ -1,0 +1,121 @@
+"""`models.config`: TF Serving's ModelServerConfig text proto, read, written and applied.
+
+`python -m tfvisrec.export` adds (or replaces) one `config { ... }` entry per exported model;
+TF Serving (`--model_config_file`) and the embedded server read the same file. Base paths
+written for the container start with `/models/` (export/ is mounted there); the embedded
+server maps that prefix to a local folder (`resolve_base_path`).
+"""
+import os
+import tempfile
+from typing import Iterable, Sequence, Set
+
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+from tfvisrec.data.errors import DataError
+
+CONTAINER_MODELS_ROOT = "/models"
+
+
+def parse(text: str, path: str = "<models.config>") -> model_server_config_pb2.ModelServerConfig:
+    config = model_server_config_pb2.ModelServerConfig()
+    try:
+        text_format.Parse(text, config)
+    except text_format.ParseError as e:
+        raise DataError(f"not a valid ModelServerConfig text proto: {e}", path) from None
+    if not config.HasField("model_config_list"):
+        raise DataError("expected a model_config_list { config { ... } }", path)
+    names = [c.name for c in config.model_config_list.config]
+    for c in config.model_config_list.config:
+        if not c.name or not c.base_path:
+            raise DataError("every config needs a name and a base_path", path)
+        if c.model_platform not in ("", "tensorflow"):
+            raise DataError(f"model {c.name!r}: platform {c.model_platform!r} is not "
+                            "'tensorflow'", path)
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise DataError(f"model name(s) configured twice: {duplicates}", path)
+    return config
+
+
+def load(path: str) -> model_server_config_pb2.ModelServerConfig:
+    if not os.path.exists(path):
+        raise DataError("model config file does not exist", path)
+    with open(path, encoding="utf-8") as f:
+        return parse(f.read(), path)
+
+
+def to_text(config: model_server_config_pb2.ModelServerConfig) -> str:
+    return text_format.MessageToString(config)
+
+
+def model_entry(name: str, base_path: str, num_versions: int = 1,
+                labels=None) -> model_server_config_pb2.ModelConfig:
+    """One `config { name base_path model_platform model_version_policy }` entry."""
+    entry = model_server_config_pb2.ModelConfig(name=name, base_path=base_path,
+                                                model_platform="tensorflow")
+    entry.model_version_policy.latest.num_versions = num_versions
+    for label, version in (labels or {}).items():
+        entry.version_labels[label] = int(version)
+    return entry
+
+
+def single_model(name: str, base_path: str) -> model_server_config_pb2.ModelServerConfig:
+    """The config `--model_name/--model_base_path` stand for."""
+    config = model_server_config_pb2.ModelServerConfig()
+    config.model_config_list.config.append(model_entry(name, base_path))
+    return config
+
+
+def upsert(path: str, entry: model_server_config_pb2.ModelConfig) -> str:
+    """Add `entry` to the config file at `path` (replacing one of the same name); atomic."""
+    if os.path.exists(path):
+        config = load(path)
+    else:
+        config = model_server_config_pb2.ModelServerConfig()
+        config.model_config_list.SetInParent()
+    entries = config.model_config_list.config
+    kept = [c for c in entries if c.name != entry.name]
+    del entries[:]
+    entries.extend(kept + [entry])
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".models.config.", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(to_text(config))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def resolve_base_path(base_path: str, local_models_roots: Sequence[str] = (),
+                      container_root: str = CONTAINER_MODELS_ROOT) -> str:
+    """The local folder of a configured base path.
+
+    A container path (`/models/<name>`) that does not exist here is looked up under each of
+    `local_models_roots` in turn (e.g. the config file's folder, then `export/`), so one
+    models.config serves both TF Serving in Docker and the embedded server."""
+    prefix = container_root.rstrip("/") + "/"
+    if os.path.exists(base_path) or not base_path.startswith(prefix):
+        return base_path
+    for root in local_models_roots:
+        candidate = os.path.join(root, base_path[len(prefix):])
+        if os.path.exists(candidate):
+            return candidate
+    return base_path
+
+
+def served_versions(policy, available: Iterable[int]) -> Set[int]:
+    """The versions a `model_version_policy` serves among `available` (default: latest 1)."""
+    available = sorted(set(available))
+    which = policy.WhichOneof("policy_choice")
+    if which == "all":
+        return set(available)
+    if which == "specific":
+        return set(policy.specific.versions) & set(available)
+    count = policy.latest.num_versions if which == "latest" and policy.latest.num_versions else 1
+    return set(available[-count:]) if available else set()

@@ -1,0 +1,204 @@
+"""The model repository the embedded server serves: config, version polling, load/unload.
+
+Mirrors TF Serving's ServerCore with its default, availability-preserving policy: every
+`poll_wait_seconds` each model's base path is listed; versions the model_version_policy
+wants are loaded (and warmed up) *before* versions it no longer wants are unloaded, and the
+served map is swapped atomically. A request holds a reference to the version it resolved, so
+an unload never fails a request in flight. A version that fails to load is retried on later
+polls up to `max_load_retries` times while the old version keeps serving.
+"""
+import dataclasses
+import gc
+import logging
+import threading
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from tensorflow_serving.apis import get_model_status_pb2
+from tensorflow_serving.config import model_server_config_pb2
+
+from tfvisrec.serving import layout, model_config
+from tfvisrec.serving.loaded import LoadedVersion
+from tfvisrec.serving.status import InvalidArgument, NotFound, ServingError
+
+State = get_model_status_pb2.ModelVersionStatus.State
+log = logging.getLogger("tfvisrec.server")
+
+
+@dataclasses.dataclass
+class VersionStatus:
+    state: int
+    error_code: int = 0          # google.rpc.Code; 0 = OK
+    error_message: str = ""
+
+
+class ModelRepository:
+    """Loaded versions of the configured models, kept in step with the file system."""
+
+    def __init__(self, config: model_server_config_pb2.ModelServerConfig,
+                 poll_wait_seconds: float = 1.0, local_models_roots: Sequence[str] = (),
+                 container_models_root: str = model_config.CONTAINER_MODELS_ROOT,
+                 warmup: bool = True, max_load_retries: int = 5,
+                 loader: Callable[[str, int, str], LoadedVersion] = LoadedVersion):
+        self.poll_wait_seconds = poll_wait_seconds
+        self.local_models_roots = tuple(local_models_roots)
+        self.container_models_root = container_models_root
+        self.warmup = warmup
+        self.max_load_retries = max_load_retries
+        self._loader = loader
+        self._lock = threading.Lock()          # guards the maps below
+        self._poll_lock = threading.Lock()     # one poll (or reload) at a time
+        self._configs: Dict[str, model_server_config_pb2.ModelConfig] = {}
+        self._served: Dict[str, Dict[int, LoadedVersion]] = {}
+        self._status: Dict[str, Dict[int, VersionStatus]] = {}
+        self._failures: Dict[Tuple[str, int], int] = {}
+        self._missing = set()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._set_config(config)
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Load what is there now (blocking), then poll in a background thread."""
+        self.poll()
+        if self.poll_wait_seconds > 0:
+            self._thread = threading.Thread(target=self._poll_loop, name="model-poller",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def reload(self, config: model_server_config_pb2.ModelServerConfig) -> None:
+        """Apply a new ModelServerConfig (HandleReloadConfigRequest): models added are loaded,
+        models removed are unloaded, synchronously."""
+        with self._poll_lock:
+            self._set_config(config)
+            removed = [name for name in self._served if name not in self._configs]
+            for name in removed:
+                self._unload(name, set(self._served[name]))
+                with self._lock:
+                    del self._served[name]
+        self.poll()
+
+    def _set_config(self, config):
+        configs = {c.name: c for c in config.model_config_list.config}
+        with self._lock:
+            self._configs = configs
+
+    def _poll_loop(self):
+        while not self._stop.wait(self.poll_wait_seconds):
+            try:
+                self.poll()
+            except Exception:  # keep serving what is loaded; the next poll retries
+                log.exception("model repository poll failed")
+
+    # ---- polling -----------------------------------------------------------------------
+    def poll(self) -> None:
+        with self._poll_lock:
+            with self._lock:
+                configs = list(self._configs.values())
+            for config in configs:
+                if self._stop.is_set():
+                    return
+                self._sync(config)
+
+    def base_path(self, config) -> str:
+        return model_config.resolve_base_path(config.base_path, self.local_models_roots,
+                                              self.container_models_root)
+
+    def _sync(self, config) -> None:
+        name = config.name
+        available = layout.version_dirs(self.base_path(config))
+        if not available and name not in self._missing:
+            self._missing.add(name)  # warn once, not at every poll
+            log.warning("no versions of model %s found under %s", name, self.base_path(config))
+        elif available:
+            self._missing.discard(name)
+        wanted = model_config.served_versions(config.model_version_policy, available)
+        current = dict(self._served.get(name, {}))
+        for version in sorted(wanted - set(current)):
+            if self._failures.get((name, version), 0) > self.max_load_retries:
+                continue
+            loaded = self._load(name, version, available[version])
+            if loaded is not None:
+                current[version] = loaded
+                with self._lock:  # publish each new version as soon as it is ready
+                    self._served[name] = dict(current)
+        stale = set(current) - wanted
+        if stale and not (set(current) & wanted):
+            stale = set()  # availability first: keep the old version if no new one loaded
+        if stale:
+            self._unload(name, stale)
+
+    def _load(self, name: str, version: int, path: str) -> Optional[LoadedVersion]:
+        self._set_status(name, version, VersionStatus(State.LOADING))
+        try:
+            loaded = self._loader(name, version, path)
+            replayed = loaded.warmup() if self.warmup else 0
+        except Exception as e:  # a bad version must not take the server down
+            code = e.code.value[0] if isinstance(e, ServingError) else 2  # 2 = UNKNOWN
+            self._failures[(name, version)] = self._failures.get((name, version), 0) + 1
+            self._set_status(name, version, VersionStatus(State.END, code,
+                                                          f"loading {path} failed: {e}"))
+            log.error("loading model %s version %d from %s failed: %s", name, version, path, e)
+            return None
+        self._set_status(name, version, VersionStatus(State.AVAILABLE))
+        log.info("model %s version %d loaded from %s (%d warmup requests)", name, version,
+                 path, replayed)
+        return loaded
+
+    def _unload(self, name: str, versions) -> None:
+        for version in versions:
+            self._set_status(name, version, VersionStatus(State.UNLOADING))
+        with self._lock:
+            self._served[name] = {v: m for v, m in self._served.get(name, {}).items()
+                                  if v not in versions}
+        for version in versions:
+            self._set_status(name, version, VersionStatus(State.END))
+            log.info("model %s version %d unloaded", name, version)
+        gc.collect()
+
+    def _set_status(self, name, version, status):
+        with self._lock:
+            self._status.setdefault(name, {})[version] = status
+
+    # ---- lookups (request path) --------------------------------------------------------
+    def model_names(self) -> List[str]:
+        with self._lock:
+            return sorted(self._configs)
+
+    def get(self, model_spec) -> LoadedVersion:
+        """The loaded version a ModelSpec asks for (name + version | version_label | latest)."""
+        name = model_spec.name
+        with self._lock:
+            versions = self._served.get(name, {})
+            config = self._configs.get(name)
+        choice = model_spec.WhichOneof("version_choice")
+        if choice == "version_label":
+            label = model_spec.version_label
+            if config is None or label not in config.version_labels:
+                raise InvalidArgument(f"Unrecognized servable version label: {label}")
+            version = config.version_labels[label]
+        elif choice == "version":
+            version = model_spec.version.value
+        else:
+            if not versions:
+                raise NotFound(f"Servable not found for request: Latest({name})")
+            return versions[max(versions)]
+        if version not in versions:
+            raise NotFound(f"Servable not found for request: Specific({name}, {version})")
+        return versions[version]
+
+    def status(self, name: str, version: Optional[int] = None) -> List[Tuple[int, VersionStatus]]:
+        """(version, status) pairs as GetModelStatus reports them; NOT_FOUND like TF Serving."""
+        with self._lock:
+            statuses = dict(self._status.get(name, {}))
+        if version is not None:
+            if version not in statuses:
+                raise NotFound(f"Could not find version {version} of model {name}")
+            return [(version, statuses[version])]
+        if not statuses:
+            raise NotFound(f"Could not find any versions of model {name}")
+        return sorted(statuses.items())

@@ -1,0 +1,190 @@
+"""The `tf.Module` exported for one trained model: model + id tables + pre-embedded catalogue.
+
+Signatures speak raw string ids (the dataset vocabularies) at the edge and dense indices
+inside. What this module decides, once, for every signature:
+
+- **unknown ids** (a user or item not in the training vocabulary) fail the request with
+  INVALID_ARGUMENT naming the ids; there is no silent fallback;
+- **empty batches** fail with INVALID_ARGUMENT (TF Serving batching needs rows);
+- **top-K**: K is fixed at export (`top_k`, at most the catalogue size); each request asks for
+  k <= K per row; the output has max(k) columns, and entries beyond a row's k, or items
+  excluded as already seen, carry item id "" and score -inf.
+
+The graph helpers below are what signature builders (`signatures.py`) compose.
+"""
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from tfvisrec.data import schema
+from tfvisrec.serving import catalogue
+
+NEG_INF = float("-inf")
+
+
+def _id_table(ids: Sequence[str], name: str) -> tf.lookup.StaticHashTable:
+    keys = tf.constant(list(ids), tf.string)
+    values = tf.range(len(ids), dtype=tf.int64)
+    return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, values),
+                                     default_value=-1, name=name)
+
+
+class Servable(tf.Module):
+    """Everything a SavedModel of a trained recommender holds, besides its signatures.
+
+    Built from an in-memory model and its `Dataset`: the catalogue is embedded once here
+    (`catalogue.embed_catalogue`), so serving a factorising model is x̂(u, ·) = U_u · Vᵀ
+    followed by top-K.
+    """
+
+    def __init__(self, model, dataset, top_k: int = 100, exclude_seen: bool = True,
+                 batch_size: int = 256, jpegs: Optional[Sequence[bytes]] = None):
+        super().__init__(name="servable")
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        self.model = model
+        self.item_feature_keys = tuple(model.item_feature_keys)
+        self.factorised = bool(model.factorised)
+        self.image_size = int(getattr(model.config, "image_size", 0) or 0)
+        self.num_users = dataset.num_users
+        self.num_items = dataset.num_items
+        self.num_attributes = int(dataset.attributes.shape[1]) if dataset.attributes.ndim == 2 else 0
+        self.top_k = min(int(top_k), dataset.num_items)
+        self.exclude_seen = bool(exclude_seen)
+        self.user_table = _id_table(dataset.user_ids, "user_ids")
+        self.item_table = _id_table(dataset.item_ids, "item_ids")
+        self.item_ids = tf.Variable(np.array(dataset.item_ids, dtype=object), trainable=False,
+                                    dtype=tf.string, name="item_id_by_index")
+        self.catalogue_vectors = None
+        self.catalogue_features = {}
+        if self.has_catalogue:
+            if self.factorised:
+                vectors = catalogue.embed_catalogue(model, dataset, batch_size, jpegs)
+                self.catalogue_vectors = tf.Variable(vectors, trainable=False,
+                                                     name="catalogue_vectors")
+            else:
+                self.catalogue_features = {
+                    key: tf.Variable(value, trainable=False, name=f"catalogue_{key}")
+                    for key, value in catalogue.item_features(model, dataset).items()}
+        if self.exclude_seen:
+            values, row_splits = catalogue.seen_items(dataset)
+            self.seen_values = tf.Variable(values, trainable=False, name="seen_items")
+            self.seen_row_splits = tf.Variable(row_splits, trainable=False, name="seen_row_splits")
+
+    # ---- capabilities (what signature builders test in `applies`) -----------------------
+    @property
+    def has_catalogue(self) -> bool:
+        """Can score any catalogue item: factorising, or item features all precomputable."""
+        keys = set(self.item_feature_keys)
+        if not keys <= catalogue.CATALOGUE_KEYS:
+            return False
+        return self.factorised or schema.IMAGE not in keys
+
+    @property
+    def accepts_images(self) -> bool:
+        """Can score new items from their image alone (cold start)."""
+        keys = set(self.item_feature_keys)
+        return (schema.IMAGE in keys and keys <= catalogue.COLD_START_KEYS
+                and self.image_size > 0)
+
+    # ---- id handling ---------------------------------------------------------------------
+    def user_index(self, user_ids):
+        """Raw user ids [...] -> indices; INVALID_ARGUMENT naming unknown ids."""
+        return self._lookup(self.user_table, user_ids, "user")
+
+    def item_index(self, item_ids):
+        return self._lookup(self.item_table, item_ids, "item")
+
+    @staticmethod
+    def _lookup(table, ids, kind):
+        index = table.lookup(ids)
+        unknown = index < 0
+        check = tf.debugging.Assert(
+            tf.logical_not(tf.reduce_any(unknown)),
+            [f"unknown {kind} id(s), not in the training vocabulary:",
+             tf.boolean_mask(ids, unknown)], summarize=10)
+        with tf.control_dependencies([check]):
+            return tf.identity(index)
+
+    @staticmethod
+    def require_rows(tensor, name: str):
+        """`tensor` unchanged, after checking its batch dimension is not empty."""
+        check = tf.debugging.Assert(
+            tf.shape(tensor)[0] > 0,
+            [f"input '{name}' has an empty batch (0th) dimension; send at least one row"])
+        with tf.control_dependencies([check]):
+            return tf.identity(tensor)
+
+    # ---- scoring -------------------------------------------------------------------------
+    def user_vectors(self, user_index):
+        return self.model.user_vectors(user_index, training=False)
+
+    def catalogue_scores(self, user_index):
+        """x̂(u, i) for every catalogue item: [B, num_items]."""
+        if self.factorised:
+            return tf.matmul(self.user_vectors(user_index), self.catalogue_vectors,
+                             transpose_b=True)
+        features = dict(self.catalogue_features)
+
+        def one_user(u):
+            users = tf.fill([self.num_items], u)
+            return tf.cast(self.model.score(users, features, training=False), tf.float32)
+
+        return tf.map_fn(one_user, user_index, fn_output_signature=tf.float32)
+
+    def pair_scores(self, user_index, item_index):
+        """x̂(u_b, i_bn) for users [B] and catalogue items [B, N]: [B, N]."""
+        if self.factorised:
+            vectors = tf.gather(self.catalogue_vectors, item_index)
+            return tf.einsum("bd,bnd->bn", self.user_vectors(user_index), vectors)
+        flat_items = tf.reshape(item_index, [-1])
+        features = {k: tf.gather(v, flat_items) for k, v in self.catalogue_features.items()}
+        return self._score_flat(user_index, tf.shape(item_index), features)
+
+    def image_scores(self, user_index, jpeg_bytes):
+        """x̂(u_b, new item from image_bn) for users [B] and encoded images [B, N]: [B, N]."""
+        features = self.cold_item_features(tf.reshape(jpeg_bytes, [-1]))
+        if self.factorised:
+            vectors = self.model.item_vectors(features, training=False)
+            vectors = tf.reshape(vectors, tf.concat([tf.shape(jpeg_bytes), [-1]], 0))
+            return tf.einsum("bd,bnd->bn", self.user_vectors(user_index), vectors)
+        return self._score_flat(user_index, tf.shape(jpeg_bytes), features)
+
+    def cold_item_features(self, jpeg_bytes):
+        return catalogue.cold_item_features(self.item_feature_keys, jpeg_bytes,
+                                            self.image_size, self.num_attributes)
+
+    def _score_flat(self, user_index, shape, features):
+        users = tf.repeat(user_index, shape[1])
+        scores = self.model.score(users, features, training=False)
+        return tf.reshape(tf.cast(scores, tf.float32), shape)
+
+    # ---- top-K ---------------------------------------------------------------------------
+    def top_items(self, scores, user_index, k) -> Dict[str, tf.Tensor]:
+        """Top-k item ids and scores per row of `scores` [B, num_items] (see module doc)."""
+        k = tf.cast(k, tf.int32)
+        check = tf.debugging.Assert(
+            tf.reduce_all((k >= 1) & (k <= self.top_k)),
+            [f"k must be between 1 and K={self.top_k} (fixed at export); got", k], summarize=10)
+        with tf.control_dependencies([check]):
+            k = tf.identity(k)
+        if self.exclude_seen:
+            scores = self._mask_seen(scores, user_index)
+        values, indices = tf.math.top_k(scores, self.top_k)
+        k_max = tf.reduce_max(k)
+        values, indices = values[:, :k_max], indices[:, :k_max]
+        in_k = tf.range(k_max)[tf.newaxis, :] < k[:, tf.newaxis]
+        valid = in_k & (values > NEG_INF)
+        return {
+            "item_ids": tf.where(valid, tf.gather(self.item_ids, indices), ""),
+            "scores": tf.where(valid, values, NEG_INF),
+        }
+
+    def _mask_seen(self, scores, user_index):
+        seen = tf.RaggedTensor.from_row_splits(self.seen_values, self.seen_row_splits,
+                                               validate=False)
+        rows = tf.gather(seen, user_index)
+        positions = tf.stack([rows.value_rowids(), rows.values], axis=1)
+        return tf.tensor_scatter_nd_update(
+            scores, positions, tf.fill([tf.shape(positions)[0]], tf.constant(NEG_INF, scores.dtype)))

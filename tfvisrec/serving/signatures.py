@@ -1,0 +1,168 @@
+"""Serving signatures as a registry: one small builder per signature.
+
+A builder declares when it applies to a servable (`applies`), builds the `tf.function`
+(named inputs with a batch dimension, dict of named outputs), and gives the inputs of one
+warmup request (`example`). Exporting a model = every builder that applies. A later model adds
+its signature (`explain`, `generate`, `tailor`, `outfit_score`) by registering one builder:
+
+    @signature("explain", applies=lambda s: hasattr(s.model, "explain"),
+               example=lambda ex: {"user": [ex.user_id], "item": [ex.item_ids[0]]})
+    def explain(servable):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
+                                      tf.TensorSpec([None], tf.string, name="item")])
+        def fn(user, item):
+            return servable.model.explain(servable.user_index(user),
+                                              servable.item_index(item))
+        return fn
+
+Input/output names are the serving contract (DESIGN.md "Serving contract"); the client
+(`tfvisrec.client`) sends exactly these.
+"""
+import dataclasses
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+import tensorflow as tf
+
+DEFAULT_SIGNATURE = "serving_default"  # = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
+DEFAULT_ALIAS_OF = "recommend"         # serving_default serves this one when present
+
+
+@dataclasses.dataclass(frozen=True)
+class Examples:
+    """Real values from the dataset for warmup requests (one row each)."""
+
+    user_id: str
+    item_ids: List[str]
+    jpeg: Optional[bytes] = None
+    category: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SignatureBuilder:
+    name: str
+    applies: Callable[[object], bool]
+    build: Callable[[object], tf.types.experimental.GenericFunction]
+    example: Callable[[Examples, object], Dict[str, np.ndarray]]
+
+
+_BUILDERS: Dict[str, SignatureBuilder] = {}
+
+
+def signature(name: str, applies: Callable, example: Callable) -> Callable:
+    """Decorator registering `build(servable) -> tf.function` under `name`.
+
+    `example(examples, servable)` returns the inputs of one warmup request."""
+
+    def decorate(build):
+        if name in _BUILDERS:
+            raise ValueError(f"signature {name!r} registered twice")
+        _BUILDERS[name] = SignatureBuilder(name, applies, build, example)
+        return build
+
+    return decorate
+
+
+def names() -> List[str]:
+    return list(_BUILDERS)
+
+
+def applicable(servable) -> List[SignatureBuilder]:
+    """The builders that apply to `servable`, in registration order."""
+    return [b for b in _BUILDERS.values() if b.applies(servable)]
+
+
+def build_signatures(servable) -> Dict[str, tf.types.experimental.ConcreteFunction]:
+    """Concrete functions for every applicable signature, plus `serving_default`.
+
+    The tf.functions are also attached to `servable` (so `tf.saved_model.load(path).score(...)`
+    works besides `.signatures["score"]`)."""
+    builders = applicable(servable)
+    if not builders:
+        raise ValueError(f"no serving signature applies to model "
+                         f"{getattr(servable.model, 'name', servable.model)!r} "
+                         f"(item features {servable.item_feature_keys})")
+    functions = {}
+    for builder in builders:
+        fn = builder.build(servable)
+        setattr(servable, builder.name, fn)
+        functions[builder.name] = fn.get_concrete_function()
+    default = DEFAULT_ALIAS_OF if DEFAULT_ALIAS_OF in functions else builders[0].name
+    functions[DEFAULT_SIGNATURE] = functions[default]
+    return functions
+
+
+def example_inputs(servable, examples: Examples) -> Dict[str, Dict[str, np.ndarray]]:
+    """Warmup inputs for every applicable signature (serving_default included)."""
+    builders = applicable(servable)
+    out = {b.name: {k: np.asarray(v) for k, v in b.example(examples, servable).items()}
+           for b in builders}
+    default = DEFAULT_ALIAS_OF if DEFAULT_ALIAS_OF in out else builders[0].name
+    out[DEFAULT_SIGNATURE] = out[default]
+    return out
+
+
+# ---- builders --------------------------------------------------------------------------
+
+@signature("recommend", applies=lambda s: s.has_catalogue,
+           example=lambda ex, s: {"user": np.array([ex.user_id], object),
+                                  "k": np.array([min(10, s.top_k)], np.int32)})
+def recommend(servable):
+    """user [B] string, k [B] int32 -> item_ids [B, max k] string, scores [B, max k] float32.
+
+    Top-k over the pre-embedded catalogue (k <= K fixed at export); training items of the
+    user excluded when exported with exclude_seen."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
+                                  tf.TensorSpec([None], tf.int32, name="k")])
+    def fn(user, k):
+        users = servable.user_index(servable.require_rows(user, "user"))
+        return servable.top_items(servable.catalogue_scores(users), users, k)
+
+    return fn
+
+
+@signature("score", applies=lambda s: s.has_catalogue,
+           example=lambda ex, s: {"user": np.array([ex.user_id], object),
+                                  "items": np.array([ex.item_ids[:2]], object)})
+def score(servable):
+    """user [B] string, items [B, N] string (catalogue ids) -> scores [B, N] float32 = x̂(u, i)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
+                                  tf.TensorSpec([None, None], tf.string, name="items")])
+    def fn(user, items):
+        users = servable.user_index(servable.require_rows(user, "user"))
+        return {"scores": servable.pair_scores(users, servable.item_index(items))}
+
+    return fn
+
+
+@signature("score_images", applies=lambda s: s.accepts_images,
+           example=lambda ex, s: {"user": np.array([ex.user_id], object),
+                                  "images": np.array([[ex.jpeg]], object)})
+def score_images(servable):
+    """user [B] string, images [B, N] JPEG/PNG bytes -> scores [B, N] float32.
+
+    Cold-start items: decoded and resized in the graph exactly as in training
+    (`tfvisrec.data.images.decode_batch`), every other item feature unknown (-1)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
+                                  tf.TensorSpec([None, None], tf.string, name="images")])
+    def fn(user, images):
+        users = servable.user_index(servable.require_rows(user, "user"))
+        return {"scores": servable.image_scores(users, images)}
+
+    return fn
+
+
+@signature("embed_items", applies=lambda s: s.accepts_images and s.factorised,
+           example=lambda ex, s: {"images": np.array([ex.jpeg], object)})
+def embed_items(servable):
+    """images [B] JPEG/PNG bytes -> item_vectors [B, D] float32 (the model's item_vectors)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    def fn(images):
+        features = servable.cold_item_features(servable.require_rows(images, "images"))
+        return {"item_vectors": servable.model.item_vectors(features, training=False)}
+
+    return fn

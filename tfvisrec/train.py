@@ -1,0 +1,55 @@
+"""`python -m tfvisrec.train --flagfile=configs/bprmf.cfg --dataset=DIR`: train one model.
+
+Every hyper-parameter is a flag (see `tfvisrec/config.py`); flagfiles in `configs/` are the
+experiments. `--list_models` prints the registered models.
+"""
+import sys
+
+import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
+from absl import app, flags, logging
+
+from tfvisrec import config as config_lib
+
+config_lib.define_flags(config_lib.ModelConfig, config_lib.TrainConfig)
+flags.DEFINE_bool("list_models", False, "Print the registered model names and exit.")
+flags.DEFINE_bool("deterministic", False, "Enable TensorFlow op determinism (bit-exact reruns; slower).")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    from tfvisrec.models import registry
+    if FLAGS.list_models:
+        print("\n".join(registry.names()))
+        return 0
+    import tensorflow as tf
+    from tfvisrec.data.errors import DataError
+    from tfvisrec.training import fit, strategy as strategy_lib
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
+    if FLAGS.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    model_config = config_lib.from_flags(config_lib.ModelConfig)
+    train_config = config_lib.from_flags(config_lib.TrainConfig)
+    if not train_config.dataset:
+        raise app.UsageError("--dataset is required (a folder written by `python -m tfvisrec.data`)")
+    try:
+        registry.get(model_config.model)
+        strategy = strategy_lib.make_strategy(train_config.strategy, train_config.num_cpu_devices)
+        _, summary = fit(model_config, train_config, strategy=strategy)
+    except (DataError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"trained {summary['model']}: {summary['steps']} steps, best validation "
+          f"{summary['validation_metric']} {summary['best_validation']:.4f} (epoch {summary['best_epoch']}), "
+          f"model in {train_config.model_dir}")
+    return 0
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

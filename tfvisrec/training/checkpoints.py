@@ -1,0 +1,88 @@
+"""What a training run leaves in `model_dir`, and how to load a trained model from it.
+
+    model_dir/config.json      model + train configs (enough to rebuild the model)
+    model_dir/ckpt/            latest checkpoints (model, optimizer, step, epoch, batch in epoch)
+    model_dir/best/            the checkpoint with the best validation score
+    model_dir/logs/            TensorBoard scalars
+    model_dir/summary.json     the run summary
+"""
+import json
+import os
+import tempfile
+
+import tensorflow as tf
+
+from tfvisrec import config as config_lib
+from tfvisrec.data.dataset import load_dataset
+from tfvisrec.data.errors import DataError
+
+CONFIG_FILE = "config.json"
+LATEST_DIR = "ckpt"
+BEST_DIR = "best"
+LOGS_DIR = "logs"
+SUMMARY_FILE = "summary.json"
+
+
+class TrainingState(tf.Module):
+    """Loop counters saved with every checkpoint so `--resume` continues exactly."""
+
+    def __init__(self):
+        super().__init__(name="training_state")
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.batch_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="batch_in_epoch")
+        self.best_score = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_score")
+        self.best_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False, name="best_epoch")
+        self.bad_epochs = tf.Variable(0, dtype=tf.int64, trainable=False, name="bad_epochs")
+
+
+def write_json_atomic(path: str, payload) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(payload, f, indent=2, sort_keys=True, default=str)
+    os.replace(tmp, path)
+
+
+def save_configs(model_dir: str, model_config, train_config) -> None:
+    write_json_atomic(os.path.join(model_dir, CONFIG_FILE), {
+        "model": config_lib.to_dict(model_config), "train": config_lib.to_dict(train_config)})
+
+
+def read_configs(model_dir: str):
+    path = os.path.join(model_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        raise DataError("not a trained model folder (no config.json); train one with "
+                        "`python -m tfvisrec.train`", model_dir)
+    with open(path, encoding="utf-8") as f:
+        raw = json.load(f)
+    return _config(config_lib.ModelConfig, raw["model"]), _config(config_lib.TrainConfig, raw["train"])
+
+
+def _config(cls, values):
+    import dataclasses
+    known = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
+    """Rebuild a trained model from `model_dir` → (model, dataset).
+
+    `which` = "best" (best validation checkpoint; falls back to the latest) or "latest".
+    """
+    from tfvisrec.training import building
+    model_config, train_config = read_configs(model_dir)
+    dataset = load_dataset(dataset_dir or train_config.dataset)
+    model, _ = building.build_model(model_config, train_config, dataset)
+    path = None
+    if which == "best":
+        path = tf.train.latest_checkpoint(os.path.join(model_dir, BEST_DIR))
+    if path is None:
+        if which not in ("best", "latest"):
+            raise ValueError(f"checkpoint must be best or latest, not {which!r}")
+        path = tf.train.latest_checkpoint(os.path.join(model_dir, LATEST_DIR))
+    if path is None:
+        raise DataError("no checkpoint found", model_dir)
+    tf.train.Checkpoint(model=model).read(path).expect_partial()
+    return model, dataset

@@ -1,0 +1,187 @@
+"""The one training loop (`fit`): strategy, steps, checkpoints, resume, validation, early stopping.
+
+Models provide `compute_loss(batch, training)`; the loop owns the optimizer, distribution,
+checkpoints (every N steps and at each epoch end), TensorBoard scalars, the progress bar,
+the best-on-validation checkpoint, early stopping and the run summary.
+"""
+import dataclasses
+import os
+import shutil
+import tempfile
+import time
+
+import tensorflow as tf
+import tf_keras as keras
+
+from tfvisrec.data.dataset import load_dataset
+from tfvisrec.training import building, checkpoints, strategy as strategy_lib
+from tfvisrec.training.optimizers import make_optimizer
+
+
+def fit(model_config, train_config, dataset=None, strategy=None):
+    """Train `model_config.model` as `train_config` says → (model, summary dict)."""
+    dataset = dataset if dataset is not None else load_dataset(train_config.dataset)
+    strategy = strategy or strategy_lib.make_strategy(train_config.strategy, train_config.num_cpu_devices)
+    chief = strategy_lib.is_chief(strategy)
+    model_dir = train_config.model_dir
+    write_dir = model_dir if chief else tempfile.mkdtemp(prefix="tfvisrec-worker-")
+    with strategy.scope():
+        model, item_table = building.build_model(model_config, train_config, dataset)
+        optimizer = make_optimizer(train_config.optimizer, train_config.learning_rate)
+        if model.trainable_variables:
+            optimizer.build(model.trainable_variables)
+        state = checkpoints.TrainingState()
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, state=state)
+    latest = tf.train.CheckpointManager(ckpt, os.path.join(write_dir, checkpoints.LATEST_DIR), max_to_keep=3)
+    best = tf.train.CheckpointManager(ckpt, os.path.join(write_dir, checkpoints.BEST_DIR), max_to_keep=1)
+    resumed_from = None
+    if train_config.resume and latest.latest_checkpoint:
+        ckpt.restore(latest.latest_checkpoint)
+        resumed_from = int(state.step.numpy())
+        if chief and train_config.verbose:
+            print(f"resuming from {latest.latest_checkpoint} (step {resumed_from}, epoch "
+                  f"{int(state.epoch.numpy())}, batch {int(state.batch_in_epoch.numpy())})")
+    if chief:
+        checkpoints.save_configs(model_dir, model_config, train_config)
+    writer = tf.summary.create_file_writer(os.path.join(write_dir, checkpoints.LOGS_DIR))
+
+    quiet = train_config if chief else dataclasses.replace(train_config, verbose=0)
+    loop = _Loop(model, optimizer, strategy, state, latest, best, writer, dataset, item_table,
+                 model_config, quiet)
+    started = time.time()
+    history = loop.run()
+    summary = {
+        "model": model_config.model,
+        "dataset": dataset.path,
+        "steps": int(state.step.numpy()),
+        "epochs_completed": int(state.epoch.numpy()),
+        "best_epoch": int(state.best_epoch.numpy()),
+        "best_validation": float(state.best_score.numpy()),
+        "validation_metric": model.validation_metric,
+        "stopped_early": loop.stopped_early,
+        "resumed_from_step": resumed_from,
+        "train_seconds": round(time.time() - started, 3),
+        "num_replicas": strategy.num_replicas_in_sync,
+        "history": history,
+    }
+    if best.latest_checkpoint:
+        tf.train.Checkpoint(model=model).read(best.latest_checkpoint).expect_partial()
+    if chief:
+        checkpoints.write_json_atomic(os.path.join(model_dir, checkpoints.SUMMARY_FILE), summary)
+    else:
+        shutil.rmtree(write_dir, ignore_errors=True)
+    return model, summary
+
+
+class _Loop:
+    def __init__(self, model, optimizer, strategy, state, latest, best, writer, dataset,
+                 item_table, model_config, train_config):
+        self.model, self.optimizer, self.strategy, self.state = model, optimizer, strategy, state
+        self.latest, self.best, self.writer = latest, best, writer
+        self.dataset, self.item_table = dataset, item_table
+        self.model_config, self.cfg = model_config, train_config
+        self.stopped_early = False
+        self._train_step = self._make_train_step()
+
+    def _make_train_step(self):
+        model, optimizer, strategy = self.model, self.optimizer, self.strategy
+        replicas = strategy.num_replicas_in_sync
+
+        def step_fn(batch):
+            with tf.GradientTape() as tape:
+                loss = model.compute_loss(batch, training=True)
+                if model.losses:
+                    loss += tf.add_n(model.losses)
+                scaled = loss / replicas
+            variables = model.trainable_variables
+            grads = tape.gradient(scaled, variables)
+            optimizer.apply_gradients(zip(grads, variables))
+            return loss
+
+        @tf.function
+        def train_step(batch):
+            per_replica = strategy.run(step_fn, args=(batch,))
+            return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
+
+        return train_step
+
+    def run(self):
+        state, cfg = self.state, self.cfg
+        history = []
+        if not self.model.trainable_by_gradient:
+            score = self._validate()
+            state.best_score.assign(score)
+            state.best_epoch.assign(0)
+            state.epoch.assign(1)
+            self.latest.save(checkpoint_number=0)
+            self.best.save(checkpoint_number=0)
+            return [{"epoch": 0, "validation": score}]
+        while int(state.epoch.numpy()) < cfg.epochs and not self._out_of_steps():
+            record = self._run_epoch()
+            history.append(record)
+            if self.stopped_early or self._out_of_steps():
+                break
+        return history
+
+    def _out_of_steps(self):
+        return self.cfg.max_steps > 0 and int(self.state.step.numpy()) >= self.cfg.max_steps
+
+    def _run_epoch(self):
+        state, cfg = self.state, self.cfg
+        epoch, start = int(state.epoch.numpy()), int(state.batch_in_epoch.numpy())
+        data = building.make_train_data(self.model, self.dataset, self.item_table, cfg,
+                                        cfg.batch_size, epoch, start)
+        total = start + int(data.cardinality().numpy())
+        progbar = keras.utils.Progbar(total, verbose=cfg.verbose, stateful_metrics=["val"])
+        progbar.update(start)
+        started, losses = time.time(), []
+        for batch in self.strategy.experimental_distribute_dataset(data):
+            loss = float(self._train_step(batch).numpy())
+            losses.append(loss)
+            state.step.assign_add(1)
+            state.batch_in_epoch.assign_add(1)
+            step = int(state.step.numpy())
+            progbar.update(int(state.batch_in_epoch.numpy()), [("loss", loss)])
+            if step % 10 == 0:
+                with self.writer.as_default(step=step):
+                    tf.summary.scalar("train/loss", loss)
+            if cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0:
+                self.latest.save(checkpoint_number=step)
+            if self._out_of_steps():
+                break
+        finished_epoch = int(state.batch_in_epoch.numpy()) >= total
+        if finished_epoch:
+            state.epoch.assign_add(1)
+            state.batch_in_epoch.assign(0)
+        record = {"epoch": epoch, "loss": sum(losses) / max(1, len(losses)),
+                  "seconds": round(time.time() - started, 3), "steps": int(state.step.numpy())}
+        if finished_epoch and (epoch + 1) % max(1, cfg.eval_every_epochs) == 0:
+            record["validation"] = self._end_of_epoch_validation(epoch)
+            progbar.update(total, [("val", record["validation"])])
+        self.latest.save(checkpoint_number=int(state.step.numpy()))
+        return record
+
+    def _end_of_epoch_validation(self, epoch):
+        state, cfg = self.state, self.cfg
+        score = self._validate()
+        with self.writer.as_default(step=int(state.step.numpy())):
+            tf.summary.scalar(f"validation/{self.model.validation_metric}", score)
+        if score > float(state.best_score.numpy()):
+            state.best_score.assign(score)
+            state.best_epoch.assign(epoch)
+            state.bad_epochs.assign(0)
+            self.best.save(checkpoint_number=int(state.step.numpy()))
+        else:
+            state.bad_epochs.assign_add(1)
+            if cfg.patience > 0 and int(state.bad_epochs.numpy()) >= cfg.patience:
+                if cfg.verbose:
+                    print(f"early stopping: no validation improvement for {cfg.patience} epochs")
+                self.stopped_early = True
+        return score
+
+    def _validate(self) -> float:
+        if hasattr(self.model, "validation_score"):
+            return float(self.model.validation_score(self.dataset))
+        from tfvisrec.evaluation import protocols
+        return float(protocols.validate(self.model, self.dataset, num_negatives=self.cfg.eval_negatives,
+                                        item_table=self.item_table))

@@ -1,0 +1,155 @@
+"""`python -m tfvisrec.vision.features --backbone_weights CKPT --dataset DIR`: fixed item features.
+
+Runs every item image of a dataset through a pretrained backbone and writes, into the dataset
+folder (or --output_dir), each file atomically (temp file, then rename):
+
+- `features.npy`: float32 [items, F], the backbone's penultimate features (fc7 for CNN-F and
+  AlexNet, pooled conv5_x for ResNet-50): the f_i of VBPR, I-VBPR, ImgRec-Dir…;
+- `attribute_probs.npz` (when CKPT is an attribute classifier): `names` [A], and per
+  attribute `prob_<name>` float32 [items, |values|] and `values_<name>` [|values|];
+- `features.json`: where they came from (weights, backbone spec, shapes).
+
+CKPT is anything `tfvisrec.vision.pretrained` reads; the architecture comes from the
+checkpoint, or for a bare Keras .h5 file from --backbone / --image_size / --fc_width.
+"""
+import json
+import os
+import sys
+import tempfile
+
+import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
+from absl import app, flags, logging
+
+from tfvisrec import config as config_lib
+
+config_lib.define_flags(config_lib.ModelConfig, config_lib.TrainConfig)
+flags.DEFINE_string("output_dir", "", "Where to write the features (default: the dataset folder).")
+FLAGS = flags.FLAGS
+
+FEATURES_FILE = "features.npy"
+PROBS_FILE = "attribute_probs.npz"
+INFO_FILE = "features.json"
+
+
+def extract(dataset, weights: str, batch_size: int = 256, backbone_name: str = "", image_size: int = 0,
+            fc_width: int = 0, image_cache: str = "auto", image_cache_mb: int = 4096, verbose: int = 0):
+    """→ (features float32 [items, F], {attribute: probs [items, V]} or None, info dict).
+
+    `backbone_name`, `image_size`, `fc_width` (0 / "" = not given) must agree with the
+    checkpoint's architecture; they are needed only for a bare Keras .h5 file.
+    """
+    import numpy as np
+    import tensorflow as tf
+    import tf_keras as keras
+    from tfvisrec.data.errors import DataError
+    from tfvisrec.data import catalogue_pipeline, schema
+    from tfvisrec.data.item_features import ItemFeatureTable
+    from tfvisrec.vision import pretrained
+
+    classifier = pretrained.load_attribute_classifier(weights)
+    if classifier is not None:
+        backbone = classifier.backbone
+        given = {"name": backbone_name, "image_size": image_size, "fc_width": fc_width}
+        for key, value in given.items():
+            if value and backbone.spec.get(key) != value:
+                raise DataError(f"{key} is {backbone.spec.get(key)!r} in these weights, not {value!r}", weights)
+    else:
+        backbone = pretrained.build_pretrained_backbone(weights, name=backbone_name, image_size=image_size,
+                                                        fc_width=fc_width)
+    size = int(backbone.spec["image_size"])
+    table = ItemFeatureTable(dataset, (schema.IMAGE,), image_size=size, cache=image_cache, cache_mb=image_cache_mb)
+    batches = catalogue_pipeline.make_item_image_dataset(dataset, size, batch_size, item_table=table)
+
+    @tf.function(reduce_retracing=True)
+    def forward(images):
+        ends = backbone.trunk(images, training=False)
+        probs = [] if classifier is None else [tf.nn.softmax(head(ends["penultimate"])) for head in classifier.heads]
+        return ends["penultimate"], probs
+
+    features, probs = [], []
+    progress = keras.utils.Progbar(dataset.num_items, verbose=verbose, unit_name="item")
+    for batch in batches:
+        f, p = forward(batch[schema.IMAGE])
+        features.append(f.numpy())
+        probs.append([x.numpy() for x in p])
+        progress.add(int(f.shape[0]))
+    features = np.concatenate(features).astype(np.float32)
+    attribute_probs = None
+    if classifier is not None:
+        attribute_probs = {name: np.concatenate([p[a] for p in probs]).astype(np.float32)
+                           for a, name in enumerate(classifier.attribute_names)}
+    info = {"weights": os.path.abspath(weights), "backbone": backbone.spec, "num_items": int(features.shape[0]),
+            "feature_dim": int(features.shape[1]), "dataset": dataset.path,
+            "attributes": None if classifier is None else
+            {"names": classifier.attribute_names, "values": classifier.attribute_values}}
+    return features, attribute_probs, info
+
+
+def write_outputs(folder: str, features, attribute_probs, info) -> None:
+    """Write the three files of the module docstring, each atomically."""
+    import numpy as np
+    os.makedirs(folder, exist_ok=True)
+    _atomic(folder, FEATURES_FILE, lambda f: np.save(f, features))
+    probs_path = os.path.join(folder, PROBS_FILE)
+    if attribute_probs is not None:
+        names = info["attributes"]["names"]
+        arrays = {"names": np.asarray(names, dtype=str)}
+        for name, values in zip(names, info["attributes"]["values"]):
+            arrays[f"prob_{name}"] = attribute_probs[name]
+            arrays[f"values_{name}"] = np.asarray(values, dtype=str)
+        _atomic(folder, PROBS_FILE, lambda f: np.savez(f, **arrays))
+    elif os.path.exists(probs_path):
+        os.remove(probs_path)   # it described other features; keep the folder consistent
+    _atomic(folder, INFO_FILE, lambda f: f.write(json.dumps(info, indent=2, sort_keys=True).encode("utf-8")))
+
+
+def _atomic(folder, name, write):
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes it private; the dataset's files are not
+        os.replace(tmp, os.path.join(folder, name))
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not FLAGS.dataset or not FLAGS.backbone_weights:
+        raise app.UsageError("--dataset and --backbone_weights are required")
+    import tensorflow as tf
+    from tfvisrec.data.dataset import load_dataset
+    from tfvisrec.data.errors import DataError
+    tf.get_logger().setLevel("ERROR")
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)   # our own output is the progress bar
+    try:
+        dataset = load_dataset(FLAGS.dataset)
+        given = {k: FLAGS[k].value for k in ("backbone", "image_size", "fc_width") if FLAGS[k].present}
+        features, probs, info = extract(
+            dataset, FLAGS.backbone_weights, FLAGS.batch_size, backbone_name=given.get("backbone", ""),
+            image_size=given.get("image_size", 0), fc_width=given.get("fc_width", 0),
+            image_cache=FLAGS.image_cache, image_cache_mb=FLAGS.image_cache_mb, verbose=FLAGS.verbose)
+        folder = FLAGS.output_dir or dataset.path
+        write_outputs(folder, features, probs, info)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    written = [FEATURES_FILE] + ([PROBS_FILE] if probs is not None else []) + [INFO_FILE]
+    print(f"wrote {', '.join(written)} to {folder}: {features.shape[0]} items × {features.shape[1]} features"
+          + ("" if probs is None else f", {len(probs)} attributes"))
+    return 0
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
