@@ -20,7 +20,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
-from absl import app, flags  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
 
 from bench import peers as peers_lib  # noqa: E402
 
@@ -65,8 +65,10 @@ def run_ours(label, flagfile, dataset, work_dir, seed):
     seconds = time.perf_counter() - started
     results = protocols.evaluate(model, dataset, protocols=(PROTOCOL,), split="test")
     name = f"{model_config.model} ({os.path.basename(flagfile)})"
+    loop_seconds = sum(record.get("seconds", 0.0) for record in summary["history"])
     return _row(name, results, seconds, epochs=summary["epochs_completed"],
-                best_epoch=summary["best_epoch"], validation=summary["best_validation"])
+                best_epoch=summary["best_epoch"], validation=summary["best_validation"],
+                train_loop_seconds=loop_seconds)
 
 
 def run_peer(key, dataset, seed):
@@ -126,7 +128,8 @@ def main(argv):
     for label, flagfile in ours.items():
         row = run_ours(label, flagfile, dataset, FLAGS.work_dir, FLAGS.seed)
         print(f"  {row['method']}: AUC {row['auc']:.4f} / cold {row['auc_cold']:.4f} in "
-              f"{row['fit_seconds']:.1f}s", flush=True)
+              f"{row['fit_seconds']:.1f}s ({row['epochs']} epochs, best {row['best_epoch']}, "
+              f"{row['train_loop_seconds']:.1f}s in training steps)", flush=True)
         rows.append(row)
         if label == FLAGS.reference:
             reference = row
@@ -147,4 +150,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    flags.FLAGS.set_default("verbosity", logging.WARNING)  # the table is the output
     app.run(main)

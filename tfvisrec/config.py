@@ -37,6 +37,11 @@ class ModelConfig:
     fc_width: int = _field(4096, "Width of the fully connected layers fc6/fc7 of CNN-F and AlexNet (4096 in the papers; e.g. 512 on CPU).")
     features_file: str = _field("", "Precomputed item features (.npy [items, F]) for fixed-feature visual models; default <dataset>/features.npy.")
     time_epochs: int = _field(4, "Number of time epochs for temporal models (TVBPR, I-TVBPR).")
+    l2_drift: float = _field(0.01, "L2 weight on the per-epoch deviations of temporal models (TVBPR's w(t), ΔE(t), Δβ'(t)).")
+    visrank_pooling: str = _field("mean", "VisRank: pool the cosine similarities to the user's items by mean | max.")
+    imgrec_fc_dim: int = _field(150, "ImgRec: width of the ReLU layer on image features (150 in Elsayed et al. 2021).")
+    trainable_backbone_layers: int = _field(50, "ImgRec-EtE: train only the last N layers of the backbone trunk (50 of ResNet-50 in the paper); -1 = all.")
+    stage1_epochs: int = _field(0, "Two-stage training (ImgRec-EtE): epochs with the backbone frozen before joint training; 0 = joint from the start.")
     seed: int = _field(42, "Random seed for initialisation and data order.")
 
 

@@ -24,9 +24,8 @@ from absl import app, flags, logging
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 
-from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
-from tfvisrec.serving import layout, model_config, signatures, warmup
+from tfvisrec.serving import catalogue, layout, model_config, signatures, warmup
 from tfvisrec.serving.servable import Servable
 
 EXPORT_INFO_FILE = "tfvisrec_export.json"
@@ -35,12 +34,14 @@ EXPORT_INFO_FILE = "tfvisrec_export.json"
 def export_model(model, dataset, export_base: str, version: Optional[int] = None,
                  top_k: int = 100, exclude_seen: bool = True, batch_size: int = 256,
                  model_name: Optional[str] = None, models_config: Optional[str] = None,
-                 container_models_root: str = model_config.CONTAINER_MODELS_ROOT) -> str:
+                 container_models_root: str = model_config.CONTAINER_MODELS_ROOT,
+                 as_of: Optional[int] = None) -> str:
     """Export an in-memory model as `<export_base>/<version>/`; returns that path.
 
     version: None = next free integer. top_k: K of `recommend` (capped at the catalogue size).
     exclude_seen: `recommend` skips each user's training items. models_config: path of a
-    models.config to add this model's entry to (None = leave config files alone).
+    models.config to add this model's entry to (None = leave config files alone). as_of: unix
+    time time-aware models are served at (None = the latest training interaction).
     """
     if dataset.num_users == 0 or dataset.num_items == 0:
         raise DataError("cannot export a model over an empty dataset", dataset.path)
@@ -54,13 +55,12 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
     if os.path.exists(final):
         raise DataError("this version exists already; choose another --version", final)
 
-    jpegs = dataset.image_bytes() if schema.IMAGE in model.item_feature_keys else None
     servable = Servable(model, dataset, top_k=top_k, exclude_seen=exclude_seen,
-                        batch_size=batch_size, jpegs=jpegs)
+                        batch_size=batch_size, as_of=as_of)
     functions = signatures.build_signatures(servable)
     examples = signatures.Examples(
         user_id=dataset.user_ids[0], item_ids=list(dataset.item_ids[:2]),
-        jpeg=jpegs[0] if jpegs else None,
+        jpeg=catalogue.example_jpeg(servable.image_size),
         category=dataset.categories[0] if dataset.categories else None)
 
     tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base)
@@ -102,6 +102,7 @@ def _write_info(saved_model_dir, name, version, servable, signature_names, model
         "model": getattr(model, "registered_name", type(model).__name__),
         "signatures": signature_names, "top_k": servable.top_k,
         "exclude_seen": servable.exclude_seen, "image_size": servable.image_size,
+        "as_of": servable.as_of,
         "num_users": servable.num_users, "num_items": servable.num_items,
         "tensorflow": tf.__version__, "tfvisrec": tfvisrec.__version__,
     }
@@ -127,6 +128,7 @@ def define_flags():
         (flags.DEFINE_integer, "top_k", 100, "K of the recommend signature (requests ask for k <= K)."),
         (flags.DEFINE_bool, "exclude_seen", True, "recommend skips each user's training items."),
         (flags.DEFINE_integer, "export_batch_size", 256, "Batch size when embedding the catalogue."),
+        (flags.DEFINE_integer, "as_of", 0, "Unix time time-aware models (TVBPR) are served at; 0 = the latest training interaction."),
         (flags.DEFINE_string, "models_config", "", "models.config to add the entry to; default <export_base>/../models.config; 'none' to skip."),
         (flags.DEFINE_string, "container_models_root", model_config.CONTAINER_MODELS_ROOT, "Where export/ is mounted in the TF Serving container (base_path prefix in models.config)."),
     ]:
@@ -149,7 +151,8 @@ def main(argv):
                             version=FLAGS.version or None, top_k=FLAGS.top_k,
                             exclude_seen=FLAGS.exclude_seen, batch_size=FLAGS.export_batch_size,
                             models_config=None if config_path == "none" else config_path,
-                            container_models_root=FLAGS.container_models_root)
+                            container_models_root=FLAGS.container_models_root,
+                            as_of=FLAGS.as_of or None)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

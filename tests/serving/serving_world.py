@@ -1,4 +1,5 @@
-"""A tiny world for serving tests: a dataset folder with JPEG images and three small models
+"""A tiny world for serving tests: a dataset folder (JPEG images, timestamps, categories, one
+attribute, fixed visual features in features.npy) and three small models
 built directly (a factorising MF with item bias, a factorising visual model whose item vector
 comes from a conv net over the image, and a non-factorising MLP), each trained a few BPR steps.
 """
@@ -18,7 +19,7 @@ from tfvisrec.data import schema
 from tfvisrec.data.dataset import Split, item_table, load_dataset, write_dataset
 from tfvisrec.models.base import DataInfo, Recommender, numpy_item_features
 
-NUM_USERS, NUM_ITEMS, IMAGE_SIZE, DIM = 12, 30, 16, 6
+NUM_USERS, NUM_ITEMS, IMAGE_SIZE, DIM, FEATURE_DIM = 12, 30, 16, 6, 10
 CATEGORIES = ["top", "bottom", "shoes"]
 
 
@@ -48,15 +49,18 @@ def write_world(path: str) -> str:
     for name, (us, its) in {"train": (train_u, train_i), "valid": (valid_u, valid_i),
                             "test": (test_u, test_i)}.items():
         splits[name] = Split(np.array(us, np.int64), np.array(its, np.int64),
-                             np.full(len(us), schema.NO_TIME, np.int64))
+                             rng.integers(1_600_000_000, 1_700_000_000, len(us)).astype(np.int64))
     category = np.arange(NUM_ITEMS) % len(CATEGORIES)
     attributes = (np.arange(NUM_ITEMS) % 4).reshape(-1, 1)
     items = item_table(NUM_ITEMS, splits["train"].items, category=category, attributes=attributes)
     meta = {"categories": CATEGORIES, "attributes": {"names": ["colour"],
                                                      "values": [["a", "b", "c", "d"]]},
-            "protocol": "leave_one_out", "seed": 3}
+            "protocol": "leave_one_out", "seed": 3, "has_time": True}
     write_dataset(path, meta, user_ids, item_ids, splits, items,
                   images=[jpeg(i) for i in range(NUM_ITEMS)], num_shards=2)
+    # fixed visual features for the models that read them (VBPR, ImgRec-Dir/FT, FM, ...)
+    np.save(os.path.join(path, "features.npy"),
+            rng.normal(size=(NUM_ITEMS, FEATURE_DIM)).astype(np.float32))
     return path
 
 
@@ -87,7 +91,8 @@ class TinyMF(Recommender):
 
 
 class TinyVisual(Recommender):
-    """DVBPR-like: item vector = CNN(image) + id embedding (zero for cold items, index < 0)."""
+    """DVBPR/ImgRec-like: item vector = CNN(image) + id embedding (none for a cold item, which
+    comes without the `item` key)."""
 
     registered_name = "tiny_visual"
     item_feature_keys = (schema.ITEM, schema.IMAGE)
@@ -106,9 +111,9 @@ class TinyVisual(Recommender):
 
     def item_vectors(self, items, training=False):
         visual = self.project(self.pool(self.conv(items[schema.IMAGE])))
-        index = items[schema.ITEM]
-        known = tf.cast(index >= 0, visual.dtype)[:, tf.newaxis]
-        return visual + known * self.item_embedding(tf.maximum(index, 0))
+        if schema.ITEM not in items:
+            return visual
+        return visual + self.item_embedding(items[schema.ITEM])
 
 
 class TinyMLP(Recommender):
@@ -209,8 +214,7 @@ def reference_top_k(scores, dataset, users, k, exclude_seen=True):
 
 
 def reference_image_scores(model, user, jpegs):
-    """x̂(user, new item) for JPEG bytes, through the model (item index unknown = -1)."""
-    images = image_ops.decode_batch(tf.constant(jpegs), IMAGE_SIZE)
-    items = {schema.IMAGE: images, schema.ITEM: tf.fill([len(jpegs)], tf.constant(-1, tf.int64))}
+    """x̂(user, new item) for JPEG bytes, through the model (a new item has no `item` id)."""
+    items = {schema.IMAGE: image_ops.decode_batch(tf.constant(jpegs), IMAGE_SIZE)}
     users = tf.fill([len(jpegs)], tf.constant(user, tf.int64))
     return model.score(users, items).numpy()

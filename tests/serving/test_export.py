@@ -17,6 +17,8 @@ from tfvisrec.data.errors import DataError
 from tfvisrec.serving import model_config, warmup
 from tfvisrec.serving.loaded import LoadedVersion
 
+pytestmark = pytest.mark.xdist_group("serving")  # share the session world and server
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ALL_SIGNATURES = ["embed_items", "recommend", "score", "score_images", "serving_default"]
 
@@ -123,9 +125,9 @@ def test_fresh_process_gives_the_in_memory_numbers(world, export_root, tmp_path)
                                rtol=1e-5, atol=1e-5)
 
 
-def test_export_cli_loads_through_the_trainer(world, tmp_path, monkeypatch, capsys):
-    import types
+def test_export_cli_plumbing(world, tmp_path, monkeypatch, capsys):
     from absl import flags
+    from tfvisrec.training import checkpoints
     dataset, models = world
     calls = []
 
@@ -133,8 +135,7 @@ def test_export_cli_loads_through_the_trainer(world, tmp_path, monkeypatch, caps
         calls.append((model_dir, which, dataset_dir))
         return models["mf"], dataset
 
-    monkeypatch.setitem(sys.modules, "tfvisrec.training.checkpoints",
-                        types.SimpleNamespace(load_trained=load_trained))
+    monkeypatch.setattr(checkpoints, "load_trained", load_trained)
     export.define_flags()
     base = tmp_path / "export" / "shop"
     flags.FLAGS(["export", "--model_dir=runs/mf", "--which=latest", f"--export_base={base}",

@@ -19,6 +19,8 @@ from tfvisrec.serving.client_cli import main as client_main
 from tfvisrec.serving.status import FailedPrecondition, InvalidArgument, NotFound
 from tfvisrec.serving.tensors import to_tensor_proto
 
+pytestmark = pytest.mark.xdist_group("serving")  # share the session world and server
+
 
 @pytest.mark.parametrize("kind", ["mf", "visual", "mlp"])
 def test_client_recommendations_and_scores_equal_the_model(world, target, kind):

@@ -13,6 +13,8 @@ from conftest import start_server
 from tfvisrec.serving import model_config
 from tfvisrec.serving.tensors import to_tensor_proto
 
+pytestmark = pytest.mark.xdist_group("serving")  # share the session world and server
+
 S = lambda *values: np.array(values, object)  # noqa: E731  (a string tensor)
 I32 = lambda *values: np.array(values, np.int32)  # noqa: E731
 GOOD = {"user": S(b"u00"), "k": I32(3)}

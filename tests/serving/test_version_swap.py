@@ -17,6 +17,8 @@ from tfvisrec.export import export_model
 from tfvisrec.serving import model_config
 from tfvisrec.serving.tensors import to_ndarray, to_tensor_proto
 
+pytestmark = pytest.mark.xdist_group("serving")  # share the session world and server
+
 ITEMS = ["item-000", "item-007", "item-019"]
 THREADS = 8
 
@@ -106,10 +108,12 @@ def test_broken_version_keeps_the_old_one_serving(world, tmp_path):
         with open(os.path.join(base, "2", "saved_model.pb"), "wb") as f:
             f.write(b"not a saved model")
         with RecommenderClient(f"127.0.0.1:{server.port}", model="shop") as client:
-            _wait_for(lambda: len(client.status()) == 2)
-            status = {s["version"]: s for s in client.status()}
-            assert status[1]["state"] == "AVAILABLE"
-            assert status[2]["state"] == "END" and "loading" in status[2]["error"]
+            def broken_version_reported():
+                status = {s["version"]: s for s in client.status()}
+                return (status.get(2, {}).get("state") == "END" and "loading" in status[2]["error"]
+                        and status[1]["state"] == "AVAILABLE")
+
+            _wait_for(broken_version_reported)
             assert len(client.recommend("u00", 3)) == 3
     finally:
         server.stop(grace=1.0)

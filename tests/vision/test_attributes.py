@@ -106,6 +106,7 @@ def test_accuracy_and_majority_yardstick_against_numpy(catalogue):
         assert attributes.majority_accuracy(catalogue, "test")[name] == pytest.approx(np.mean(test[known, a] == top))
 
 
+@pytest.mark.xdist_group("vision_trained_run")
 def test_the_shared_trainer_trains_it_and_checkpoints_the_vocabularies(trained_run, catalogue):
     import json
     import os

@@ -8,6 +8,8 @@ import tensorflow as tf
 from tfvisrec.data.errors import DataError
 from tfvisrec.vision import backbones, pretrained
 
+pytestmark = pytest.mark.xdist_group("vision_trained_run")   # share one training run
+
 
 def _images(size, seed=0):
     return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (3, size, size, 3)), tf.float32)

@@ -2,7 +2,7 @@
 
 | name | protocol | papers |
 |---|---|---|
-| `full_auc` | AUC of the held-out item against every item the user never interacted with; also on the users whose held-out item is cold | VBPR (eq. 9), DVBPR (sec. 5.2, "All items" / "Cold items") |
+| `full_auc` | AUC of the held-out item against every item the user never interacted with; also on the users whose held-out item is cold, and on the others (warm) | VBPR (eq. 9), DVBPR (sec. 5.2, "All items" / "Cold items") |
 | `sampled_N` | N negatives drawn uniformly from the user's non-interacted items, `trials` seeded repeats; AUC, HR@{5,10,20}, NDCG@{5,10,20}, mean and std over trials | DVBPR / ImgRec (N = 100), SAERS (N = 500) |
 
 A protocol is an accumulator fed with blocks of score rows (one row per held-out query, all
@@ -40,7 +40,8 @@ class FullAUC:
         q = self.queries
         auc, num_users = per_user_mean(self.auc, q.users)
         auc_cold, num_cold = per_user_mean(self.auc, q.users, q.cold)
-        return {"auc": auc, "auc_cold": auc_cold,
+        auc_warm, _ = per_user_mean(self.auc, q.users, ~q.cold)
+        return {"auc": auc, "auc_cold": auc_cold, "auc_warm": auc_warm,
                 "num_users": float(num_users), "num_cold_users": float(num_cold)}
 
 

@@ -9,6 +9,11 @@ MODEL_MODULES = (
     "tfvisrec.models.popularity",
     "tfvisrec.models.mf",
     "tfvisrec.vision.attributes",
+    "tfvisrec.models.visrank",
+    "tfvisrec.models.fm",
+    "tfvisrec.models.vbpr",
+    "tfvisrec.models.dvbpr",
+    "tfvisrec.models.imgrec",
 )
 
 

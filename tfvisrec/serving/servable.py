@@ -6,6 +6,7 @@ inside. What this module decides, once, for every signature:
 - **unknown ids** (a user or item not in the training vocabulary) fail the request with
   INVALID_ARGUMENT naming the ids; there is no silent fallback;
 - **empty batches** fail with INVALID_ARGUMENT (TF Serving batching needs rows);
+- **time-aware models** are served as of `as_of` (default: the latest training time);
 - **top-K**: K is fixed at export (`top_k`, at most the catalogue size); each request asks for
   k <= K per row; the output has max(k) columns, and entries beyond a row's k, or items
   excluded as already seen, carry item id "" and score -inf.
@@ -39,7 +40,7 @@ class Servable(tf.Module):
     """
 
     def __init__(self, model, dataset, top_k: int = 100, exclude_seen: bool = True,
-                 batch_size: int = 256, jpegs: Optional[Sequence[bytes]] = None):
+                 batch_size: int = 256, as_of: Optional[int] = None):
         super().__init__(name="servable")
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
@@ -52,6 +53,7 @@ class Servable(tf.Module):
         self.num_attributes = int(dataset.attributes.shape[1]) if dataset.attributes.ndim == 2 else 0
         self.top_k = min(int(top_k), dataset.num_items)
         self.exclude_seen = bool(exclude_seen)
+        self.as_of = catalogue.latest_time(dataset) if as_of is None else int(as_of)
         self.user_table = _id_table(dataset.user_ids, "user_ids")
         self.item_table = _id_table(dataset.item_ids, "item_ids")
         self.item_ids = tf.Variable(np.array(dataset.item_ids, dtype=object), trainable=False,
@@ -60,13 +62,13 @@ class Servable(tf.Module):
         self.catalogue_features = {}
         if self.has_catalogue:
             if self.factorised:
-                vectors = catalogue.embed_catalogue(model, dataset, batch_size, jpegs)
+                vectors = catalogue.embed_catalogue(model, dataset, self.as_of, batch_size)
                 self.catalogue_vectors = tf.Variable(vectors, trainable=False,
                                                      name="catalogue_vectors")
             else:
                 self.catalogue_features = {
                     key: tf.Variable(value, trainable=False, name=f"catalogue_{key}")
-                    for key, value in catalogue.item_features(model, dataset).items()}
+                    for key, value in catalogue.item_features(model, dataset, self.as_of).items()}
         if self.exclude_seen:
             values, row_splits = catalogue.seen_items(dataset)
             self.seen_values = tf.Variable(values, trainable=False, name="seen_items")
@@ -152,8 +154,8 @@ class Servable(tf.Module):
         return self._score_flat(user_index, tf.shape(jpeg_bytes), features)
 
     def cold_item_features(self, jpeg_bytes):
-        return catalogue.cold_item_features(self.item_feature_keys, jpeg_bytes,
-                                            self.image_size, self.num_attributes)
+        return catalogue.cold_item_features(self.item_feature_keys, jpeg_bytes, self.image_size,
+                                            self.num_attributes, self.as_of)
 
     def _score_flat(self, user_index, shape, features):
         users = tf.repeat(user_index, shape[1])

@@ -81,6 +81,7 @@ class _Loop:
         self.dataset, self.item_table = dataset, item_table
         self.model_config, self.cfg = model_config, train_config
         self.stopped_early = False
+        self._stage_set = False
         self._train_step = self._make_train_step()
 
     def _make_train_step(self):
@@ -129,6 +130,7 @@ class _Loop:
     def _run_epoch(self):
         state, cfg = self.state, self.cfg
         epoch, start = int(state.epoch.numpy()), int(state.batch_in_epoch.numpy())
+        self._begin_epoch(epoch)
         data = building.make_train_data(self.model, self.dataset, self.item_table, cfg,
                                         cfg.batch_size, epoch, start)
         total = start + int(data.cardinality().numpy())
@@ -160,6 +162,18 @@ class _Loop:
             progbar.update(total, [("val", record["validation"])])
         self.latest.save(checkpoint_number=int(state.step.numpy()))
         return record
+
+    def _begin_epoch(self, epoch):
+        """Model hook `begin_epoch(epoch)` (staged training, e.g. a CNN frozen for the first
+        epochs): when it changes the trainable variables, the train step is rebuilt, and a
+        new stage reached while training (not the one set up on (re)start) gets its full
+        early-stopping patience."""
+        hook = getattr(self.model, "begin_epoch", None)
+        if hook is not None and hook(epoch):
+            self._train_step = self._make_train_step()
+            if self._stage_set:
+                self.state.bad_epochs.assign(0)
+        self._stage_set = True
 
     def _end_of_epoch_validation(self, epoch):
         state, cfg = self.state, self.cfg

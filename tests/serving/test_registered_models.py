@@ -1,0 +1,75 @@
+"""Every registered model gets the signatures that apply to it, and they reproduce the
+model's own `score` (built through the trainer's `build_model`, exported, loaded back)."""
+import numpy as np
+import pytest
+
+import tfvisrec  # noqa: F401
+import tensorflow as tf
+
+from tfvisrec.config import ModelConfig, TrainConfig
+from tfvisrec.data import schema
+from tfvisrec.data.item_features import ItemFeatureTable
+from tfvisrec.export import export_model
+from tfvisrec.models import registry
+from tfvisrec.models.base import DataInfo
+from tfvisrec.serving import catalogue
+from tfvisrec.training import building
+
+pytestmark = pytest.mark.xdist_group("serving-models")
+IMAGE_SIZE = 32
+SMALL = dict(embedding_dim=4, visual_dim=4, image_size=IMAGE_SIZE, fc_width=8, dropout=0.0,
+             time_epochs=2, trainable_backbone_layers=-1)
+USER_MODELS = [n for n in registry.names() if n != "attributes"]
+
+
+def _build(name, dataset):
+    model_config = ModelConfig(model=name, **SMALL)
+    train_config = TrainConfig(dataset=dataset.path, image_cache="decode", batch_size=4)
+    return building.build_model(model_config, train_config, dataset)[0]
+
+
+def _reference_scores(model, dataset, users):
+    """x̂(u, i) [len(users), items] through the model's own `score` on the trainer's features."""
+    keys = model.item_feature_keys
+    table = ItemFeatureTable(dataset, keys, image_size=IMAGE_SIZE, cache="decode")
+    items = table.lookup(np.arange(dataset.num_items))
+    if schema.TIME in keys:
+        items[schema.TIME] = tf.fill([dataset.num_items],
+                                     tf.constant(catalogue.latest_time(dataset), tf.int64))
+    return np.stack([model.score(tf.fill([dataset.num_items], tf.constant(u, tf.int64)), items,
+                                 training=False).numpy() for u in users])
+
+
+@pytest.mark.parametrize("name", USER_MODELS)
+def test_registered_model_exports_with_its_signatures(world, tmp_path, name):
+    dataset, _ = world
+    model = _build(name, dataset)
+    path = export_model(model, dataset, str(tmp_path / name), top_k=6)
+    signatures = tf.saved_model.load(path).signatures
+    expected = {"recommend", "score", "serving_default"}
+    if schema.IMAGE in model.item_feature_keys:
+        expected |= {"score_images", "embed_items"}
+    assert set(signatures) == expected
+    users = [1, 10]
+    scores = _reference_scores(model, dataset, users)
+    out = signatures["score"](user=tf.constant(["u01", "u10"]),
+                              items=tf.constant([dataset.item_ids[:5], dataset.item_ids[-5:]]))
+    np.testing.assert_allclose(out["scores"].numpy(), [scores[0, :5], scores[1, -5:]],
+                               rtol=1e-4, atol=1e-5)
+    top = signatures["recommend"](user=tf.constant(["u10"]), k=tf.constant([6]))
+    seen = dataset.user_items(("train",))[10]
+    got_ids = [dataset.item_ids.index(i.decode()) for i in top["item_ids"].numpy()[0]]
+    assert not set(got_ids) & set(seen.tolist())
+    np.testing.assert_allclose(top["scores"].numpy()[0], scores[1, got_ids], rtol=1e-4, atol=1e-5)
+    unseen = np.delete(scores[1], seen)
+    np.testing.assert_allclose(top["scores"].numpy()[0], np.sort(unseen)[::-1][:6],
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_attribute_classifier_is_not_servable_for_users(world, tmp_path):
+    """It is registered for the trainer (backbone pretraining) but scores no users."""
+    dataset, _ = world
+    model = registry.get("attributes")(DataInfo.from_dataset(dataset), ModelConfig(**SMALL))
+    with pytest.raises(TypeError, match="does not score users"):
+        export_model(model, dataset, str(tmp_path / "attributes"), top_k=6)
+    assert not list((tmp_path / "attributes").iterdir())

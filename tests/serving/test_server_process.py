@@ -1,0 +1,82 @@
+"""The server CLI in its own process: models.config with container paths, SIGTERM shutdown."""
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from absl import flags
+
+from tfvisrec import server as server_cli
+from tfvisrec.client import RecommenderClient
+from tfvisrec.data.errors import DataError
+import serving_world
+from tfvisrec.serving.status import ServingError, Unavailable
+
+pytestmark = pytest.mark.xdist_group("serving")  # share the session world and server
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _lines(stream, sink):
+    for line in stream:
+        sink.put(line)
+
+
+def test_server_process_serves_and_shuts_down_gracefully_on_sigterm(export_root):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tfvisrec.server", f"--model_config_file={export_root}/models.config",
+         "--port=0", "--host=127.0.0.1", "--grace_seconds=5"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
+    try:
+        ready = lines.get(timeout=120)
+        assert ready.startswith("tfvisrec.server: serving mf,mlp,visual on 127.0.0.1:"), ready
+        target = "127.0.0.1:" + ready.strip().rsplit(":", 1)[1]
+        outcomes = []
+        jpegs = [serving_world.jpeg(i) for i in range(50)]
+
+        def keep_asking():  # requests in flight while SIGTERM arrives
+            with RecommenderClient(target, model="visual", retries=0, timeout=10) as client:
+                for _ in range(2000):
+                    try:
+                        client.score_images("u00", jpegs)
+                        outcomes.append("ok")
+                    except ServingError as e:
+                        outcomes.append(e.code.name)
+                        return
+
+        asker = threading.Thread(target=keep_asking)
+        asker.start()
+        while outcomes.count("ok") < 3 and asker.is_alive():
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        asker.join(timeout=60)
+        assert lines.get(timeout=5).strip() == "tfvisrec.server: stopped"
+        assert outcomes.count("ok") >= 3 and set(outcomes) <= {"ok", "UNAVAILABLE"}, outcomes[-3:]
+        with RecommenderClient(target, model="visual", retries=0, timeout=5) as client:
+            with pytest.raises(Unavailable):
+                client.recommend("u00", 4)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_server_flags_to_config(tmp_path):
+    server_cli.define_flags()
+    try:
+        flags.FLAGS(["server", f"--model_base_path={tmp_path}/shop/"])
+        config, roots = server_cli.server_config()
+        entry = config.model_config_list.config[0]
+        assert (entry.name, entry.base_path, roots) == ("shop", f"{tmp_path}/shop", [])
+        flags.FLAGS(["server", f"--model_base_path={tmp_path}/shop", "--model_config_file=x"])
+        with pytest.raises(DataError, match="exactly one"):
+            server_cli.server_config()
+    finally:
+        flags.FLAGS.unparse_flags()

@@ -1,0 +1,173 @@
+"""The visual test world: a synthetic recommendation world with fashion-pretrained features.
+
+Built in three steps, as a real deployment would (our stand-in for ImageNet/fashion weights):
+
+1. a *catalogue* world (one seed) → labelled catalogue dataset → the multi-task attribute
+   classifier (`configs/attributes.cfg`, shrunk) trained briefly on its labelled items;
+2. a *recommendation* world (another seed: other items, other users) → `ingest`;
+3. `features.npy` of its items extracted with the pretrained backbone
+   (`tfvisrec.vision.features`), written into the dataset folder.
+
+`cached_visual_world(settings)` builds it once per settings and source version, under
+$TFVISREC_TEST_CACHE (default: <tmp>/tfvisrec-test-cache), in a temporary folder renamed into
+place when complete; an `fcntl.flock` on a lock file lets concurrent pytest workers wait for
+one build and then share it.
+"""
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from typing import Dict
+
+import tfvisrec  # noqa: F401  (Keras 2 before TensorFlow)
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FORMAT = 1
+INFO_FILE = "visual_world.json"
+# Code whose output the cache holds: a change here rebuilds the world.
+SOURCE_DIRS = ("tfvisrec/data", "tfvisrec/vision")
+SOURCE_FILES = ("configs/attributes.cfg", "tests/visual_world.py")
+LABEL_COLUMNS = ("category", "colour", "pattern", "sleeve", "neckline", "print")
+
+
+@dataclasses.dataclass(frozen=True)
+class VisualWorldSettings:
+    """Sizes and seeds of the two worlds and of the brief pretraining."""
+
+    catalogue_seed: int = 101
+    catalogue_items: int = 1000
+    world_seed: int = 7
+    num_users: int = 300
+    num_items: int = 600
+    drawn_size: int = 64        # pixels the generator draws
+    image_size: int = 32        # backbone input (images are resized)
+    fc_width: int = 128         # CNN-F fc6/fc7 width = feature dimension F
+    dropout: float = 0.0
+    pretrain_epochs: int = 5
+    pretrain_batch_size: int = 8
+    pretrain_learning_rate: float = 0.0003
+    split_seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class VisualWorld:
+    """Folders of a built world and what was measured while building it."""
+
+    root: str
+    info: Dict
+
+    @property
+    def world_dir(self) -> str:
+        return os.path.join(self.root, "world")
+
+    @property
+    def dataset_dir(self) -> str:
+        return os.path.join(self.root, "dataset")
+
+    @property
+    def pretrained_dir(self) -> str:
+        return os.path.join(self.root, "pretrained")
+
+    def load_dataset(self):
+        from tfvisrec.data.dataset import load_dataset
+        return load_dataset(self.dataset_dir)
+
+    def oracle_scores(self, dataset):
+        """True utilities [users, items] in the dataset's index order (the ceiling)."""
+        from tfvisrec.data.synthetic import load_truth
+        return load_truth(self.world_dir).scores_for(dataset)
+
+
+def settings_key(settings: VisualWorldSettings) -> str:
+    """Hash of the settings and of the code that builds the world."""
+    digest = hashlib.sha256(json.dumps({"format": FORMAT, **dataclasses.asdict(settings)},
+                                       sort_keys=True).encode())
+    paths = [os.path.join(REPO_ROOT, f) for f in SOURCE_FILES]
+    for folder in SOURCE_DIRS:
+        for parent, _, names in os.walk(os.path.join(REPO_ROOT, folder)):
+            paths += [os.path.join(parent, n) for n in names if n.endswith(".py")]
+    for path in sorted(paths):
+        digest.update(os.path.relpath(path, REPO_ROOT).encode())
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()[:16]
+
+
+def cache_root() -> str:
+    return os.environ.get("TFVISREC_TEST_CACHE") or os.path.join(tempfile.gettempdir(),
+                                                                 "tfvisrec-test-cache")
+
+
+def cached_visual_world(settings: VisualWorldSettings = VisualWorldSettings(),
+                        cache_dir: str = "") -> VisualWorld:
+    """The world of `settings`, built at most once (concurrent callers wait on a file lock)."""
+    cache_dir = cache_dir or cache_root()
+    os.makedirs(cache_dir, exist_ok=True)
+    final = os.path.join(cache_dir, f"visual-world-{settings_key(settings)}")
+    with open(final + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not os.path.exists(os.path.join(final, INFO_FILE)):
+                tmp = tempfile.mkdtemp(prefix=os.path.basename(final) + ".tmp-", dir=cache_dir)
+                try:
+                    build_visual_world(tmp, settings)
+                    shutil.rmtree(final, ignore_errors=True)
+                    os.rename(tmp, final)
+                except BaseException:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    raise
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    with open(os.path.join(final, INFO_FILE), encoding="utf-8") as f:
+        return VisualWorld(final, json.load(f))
+
+
+def build_visual_world(root: str, settings: VisualWorldSettings) -> VisualWorld:
+    """Build every step into `root` (which must exist); returns the world."""
+    import tf_keras as keras
+    from tfvisrec import config as config_lib
+    from tfvisrec.data.adapters.catalogue import ingest_catalogue
+    from tfvisrec.data.dataset import load_dataset
+    from tfvisrec.data.ingest import ingest
+    from tfvisrec.data.synthetic import SyntheticConfig, generate_world
+    from tfvisrec.training import fit
+    from tfvisrec.vision import features
+
+    started = time.time()
+    catalogue_world = generate_world(os.path.join(root, "catalogue_world"), SyntheticConfig(
+        num_users=20, num_items=settings.catalogue_items, image_size=settings.drawn_size,
+        seed=settings.catalogue_seed))
+    catalogue = ingest_catalogue(
+        os.path.join(catalogue_world, "items.csv"), catalogue_world, os.path.join(root, "catalogue"),
+        label_columns=LABEL_COLUMNS, id_column="item_id", text_columns=(), seed=settings.catalogue_seed)
+    keras.utils.set_random_seed(settings.catalogue_seed)
+    model_config, train_config = config_lib.configs_from_flagfile(
+        os.path.join(REPO_ROOT, "configs", "attributes.cfg"), dataset=catalogue,
+        model_dir=os.path.join(root, "pretrained"), epochs=settings.pretrain_epochs,
+        batch_size=settings.pretrain_batch_size, learning_rate=settings.pretrain_learning_rate,
+        image_size=settings.image_size, fc_width=settings.fc_width, dropout=settings.dropout,
+        patience=0, resume=False, verbose=0, seed=settings.catalogue_seed)
+    classifier, summary = fit(model_config, train_config)
+    accuracy = classifier.per_attribute_accuracy(load_dataset(catalogue), "test")
+    pretrained_at = time.time()
+
+    world = generate_world(os.path.join(root, "world"), SyntheticConfig(
+        num_users=settings.num_users, num_items=settings.num_items,
+        image_size=settings.drawn_size, seed=settings.world_seed))
+    dataset_dir = ingest(os.path.join(world, "interactions.csv"), os.path.join(world, "items.csv"),
+                         images_dir=world, out_dir=os.path.join(root, "dataset"),
+                         seed=settings.split_seed)
+    feats, probs, feature_info = features.extract(load_dataset(dataset_dir), os.path.join(root, "pretrained"))
+    features.write_outputs(dataset_dir, feats, probs, feature_info)
+    shutil.rmtree(catalogue_world)  # its images live on in the catalogue dataset
+    info = {"settings": dataclasses.asdict(settings), "pretraining": {
+                "test_accuracy": accuracy, "best_validation": summary["best_validation"],
+                "seconds": round(pretrained_at - started, 1)},
+            "feature_dim": int(feats.shape[1]), "seconds": round(time.time() - started, 1)}
+    with open(os.path.join(root, INFO_FILE), "w", encoding="utf-8") as f:
+        json.dump(info, f, indent=2, sort_keys=True)
+    return VisualWorld(root, info)

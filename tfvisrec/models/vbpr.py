@@ -1,0 +1,241 @@
+"""The VBPR family: latent factors plus a learned projection of fixed visual features f_i.
+
+| name | predictor x̂(u, i) | paper |
+|---|---|---|
+| `vbpr` | β_i + γ_uᵀγ_i + θ_uᵀ(E f_i) + β'ᵀf_i | He & McAuley 2016, eq. 2–4 |
+| `deepstyle` | β_i + γ_uᵀ(γ_i + E f_i − l_{c_i}) | Liu, Wu & Wang 2017, sec. 2 |
+| `tvbpr` | β_i + γ_uᵀγ_i + θ_uᵀ(E(t) f_i) + β'(t)ᵀf_i | He & McAuley 2016b, sec. 4 |
+
+All are fitted by BPR-Opt (the base class's `compute_loss`) and factorise into augmented
+user and item vectors, so the catalogue is embedded once and top-K is a matrix product. The
+f_i are precomputed (`python -m tfvisrec.vision.features`, or --features_file) and arrive as
+the `features` item key; E is stored transposed, as `visual_projection` [F, K'].
+
+The global offset α and the user bias β_u of VBPR eq. 4 are left out: they do not depend on
+the item, so they cancel in every BPR difference x̂_ui − x̂_uj and get no gradient (they
+would stay at their initial value and change no ranking).
+
+Extending the family (I-VBPR and its temporal variant): subclass `VBPR` and override
+`visual_embedding(items)` (θ_i, the K' visual item factors) and `visual_bias_term(items)`.
+"""
+import math
+
+import tensorflow as tf
+import tf_keras as keras
+
+from tfvisrec.data import schema
+from tfvisrec.data.errors import DataError
+from tfvisrec.models.mf import MatrixFactorisation, _mean_squared_norm
+from tfvisrec.models.registry import register
+from tfvisrec.models.temporal import TimeEpochs
+
+
+def factorised_scores(user_vectors, item_vectors):
+    """Σ_d u_d v_d for users [B, D] against items [B, D] (→ [B]) or [B, N, D] (→ [B, N])."""
+    if item_vectors.shape.rank == user_vectors.shape.rank + 1:
+        user_vectors = user_vectors[:, None, :]
+    return tf.reduce_sum(user_vectors * item_vectors, axis=-1)
+
+
+def required_feature_dim(data_info, model_name: str) -> int:
+    """F of the precomputed features; a clear DataError when the dataset has none."""
+    dim = int(data_info.feature_dim)
+    if dim < 1:
+        raise DataError(f"{model_name} needs precomputed item features: run `python -m "
+                        "tfvisrec.vision.features --dataset DIR ...` or pass --features_file")
+    return dim
+
+
+def projection_initializer(config, feature_dim: int, seed_offset: int):
+    """N(0, init_stddev² / F): E f_i starts on the scale of γ_i for unit-RMS features."""
+    return keras.initializers.RandomNormal(stddev=config.init_stddev / math.sqrt(feature_dim),
+                                           seed=config.seed + seed_offset)
+
+
+@register("vbpr")
+class VBPR(MatrixFactorisation):
+    """VBPR (He & McAuley 2016, "VBPR: Visual Bayesian Personalized Ranking from Implicit
+    Feedback"): matrix factorisation plus visual factors θ_i = E f_i (eq. 3),
+
+        x̂(u, i) = β_i + γ_uᵀγ_i + θ_uᵀ(E f_i) + β'ᵀ f_i            (eq. 4 without α, β_u)
+
+    factorised as user [γ_u, θ_u, 1] · item [γ_i, E f_i, β_i + β'ᵀf_i]. Fitted by BPR-Opt
+    (eq. 6–7) with the paper's regularisation: λ_Θ on the parameters a triple touches
+    (l2_user on γ_u and θ_u, l2_item on γ_i and γ_j, l2_bias on β_i and β_j, averaged over
+    the batch as in `MatrixFactorisation`) and λ_E = l2_visual on E and β' (‖E‖² + ‖β'‖²,
+    once per step: they are shared by every item). K = embedding_dim, K' = visual_dim.
+    """
+
+    item_feature_keys = (schema.ITEM, schema.FEATURES)
+
+    def __init__(self, data_info, config, **kwargs):
+        super().__init__(data_info, config, **kwargs)
+        self.feature_dim = required_feature_dim(data_info, self.registered_name)
+        visual_dim = int(config.visual_dim)
+        if visual_dim < 1:
+            raise ValueError(f"visual_dim must be at least 1, got {visual_dim}")
+        self.user_visual_factors = self.add_weight(
+            name="user_visual_factors", shape=[data_info.num_users, visual_dim], dtype=tf.float32,
+            initializer=keras.initializers.RandomNormal(stddev=config.init_stddev,
+                                                        seed=config.seed + 2))
+        self.visual_projection = self.add_weight(
+            name="visual_projection", shape=[self.feature_dim, visual_dim], dtype=tf.float32,
+            initializer=projection_initializer(config, self.feature_dim, 3))
+        self.visual_bias = self.add_weight(
+            name="visual_bias", shape=[self.feature_dim], dtype=tf.float32, initializer="zeros")
+
+    def visual_embedding(self, items):
+        """θ_i = E f_i: [..., K'] for features [..., F]."""
+        return tf.tensordot(items[schema.FEATURES], self.visual_projection, axes=1)
+
+    def visual_bias_term(self, items):
+        """β'ᵀ f_i: [...] for features [..., F]."""
+        return tf.tensordot(items[schema.FEATURES], self.visual_bias, axes=1)
+
+    def user_vectors(self, users, training=False):
+        gamma_u = tf.gather(self.user_factors, users)
+        theta_u = tf.gather(self.user_visual_factors, users)
+        return tf.concat([gamma_u, theta_u, tf.ones_like(gamma_u[..., :1])], axis=-1)
+
+    def item_vectors(self, items, training=False):
+        item_ids = items[schema.ITEM]
+        bias = self.visual_bias_term(items)
+        if self.use_item_bias:
+            bias += tf.gather(self.item_bias, item_ids)
+        return tf.concat([tf.gather(self.item_factors, item_ids), self.visual_embedding(items),
+                          bias[..., None]], axis=-1)
+
+    def score(self, users, items, training=False):
+        """x̂(u, i) for users [B] and items [B] (→ [B]) or [B, N] (→ [B, N])."""
+        return factorised_scores(self.user_vectors(users, training), self.item_vectors(items, training))
+
+    def regularization(self, batch):
+        theta_u = tf.gather(self.user_visual_factors, batch["user"])
+        return (super().regularization(batch)
+                + self.config.l2_user * _mean_squared_norm(theta_u)
+                + self.config.l2_visual * (tf.reduce_sum(tf.square(self.visual_projection))
+                                           + tf.reduce_sum(tf.square(self.visual_bias))))
+
+
+@register("deepstyle")
+class DeepStyle(MatrixFactorisation):
+    """DeepStyle (Liu, Wu & Wang 2017, "DeepStyle: Learning User Preferences for Visual
+    Recommendation", SIGIR, sec. 2): an item's style is its projected visual features minus
+    the latent representation of its category, s_i = E f_i − l_{c_i}, so that the visual
+    space, otherwise dominated by what the item is (a bag, a shoe), describes how it looks;
+
+        x̂(u, i) = β_i + γ_uᵀ(γ_i + E f_i − l_{c_i}),
+
+    factorised as user [γ_u, 1] · item [γ_i + E f_i − l_{c_i}, β_i]. One user vector of
+    K = embedding_dim dimensions meets both the collaborative and the style part, as in the
+    paper. Items without a category (−1) have no l term. BPR-Opt with λ_Θ as in VBPR (l2_item
+    also on l_{c_i} and l_{c_j}) and l2_visual on E.
+    """
+
+    item_feature_keys = (schema.ITEM, schema.FEATURES, schema.CATEGORY)
+
+    def __init__(self, data_info, config, **kwargs):
+        super().__init__(data_info, config, **kwargs)
+        self.feature_dim = required_feature_dim(data_info, self.registered_name)
+        if data_info.num_categories < 1:
+            raise DataError("deepstyle needs item categories (a category column in items.csv)")
+        dim = int(config.embedding_dim)
+        self.visual_projection = self.add_weight(
+            name="visual_projection", shape=[self.feature_dim, dim], dtype=tf.float32,
+            initializer=projection_initializer(config, self.feature_dim, 3))
+        self.category_factors = self.add_weight(
+            name="category_factors", shape=[data_info.num_categories, dim], dtype=tf.float32,
+            initializer=keras.initializers.RandomNormal(stddev=config.init_stddev,
+                                                        seed=config.seed + 4))
+
+    def category_embedding(self, categories):
+        """l_c [..., K] for category indices [...]; zero for items without one (−1)."""
+        categories = tf.cast(categories, tf.int32)
+        known = tf.cast(categories >= 0, tf.float32)[..., None]
+        return known * tf.gather(self.category_factors, tf.maximum(categories, 0))
+
+    def style(self, items):
+        """s_i = E f_i − l_{c_i}: [..., K]."""
+        visual = tf.tensordot(items[schema.FEATURES], self.visual_projection, axes=1)
+        return visual - self.category_embedding(items[schema.CATEGORY])
+
+    def item_vectors(self, items, training=False):
+        item_ids = items[schema.ITEM]
+        vectors = tf.gather(self.item_factors, item_ids) + self.style(items)
+        if not self.use_item_bias:
+            return vectors
+        return tf.concat([vectors, tf.gather(self.item_bias, item_ids)[..., None]], axis=-1)
+
+    def score(self, users, items, training=False):
+        return factorised_scores(self.user_vectors(users, training), self.item_vectors(items, training))
+
+    def regularization(self, batch):
+        pos, neg = batch["pos"][schema.CATEGORY], batch["neg"][schema.CATEGORY]
+        return (super().regularization(batch)
+                + self.config.l2_item * (_mean_squared_norm(self.category_embedding(pos))
+                                         + _mean_squared_norm(self.category_embedding(neg)))
+                + self.config.l2_visual * tf.reduce_sum(tf.square(self.visual_projection)))
+
+
+@register("tvbpr")
+class TVBPR(VBPR):
+    """TVBPR (He & McAuley 2016b, "Ups and Downs: Modeling the Visual Evolution of Fashion
+    Trends with One-Class Collaborative Filtering", sec. 4): VBPR whose visual space and
+    visual bias evolve over time epochs ep(t) (`temporal.TimeEpochs`, fixed at quantiles of
+    the training timestamps):
+
+        x̂(u, i, t) = β_i + γ_uᵀγ_i + θ_uᵀ(E(t) f_i) + β'(t)ᵀ f_i
+        E(t)  = E ⊙ (1 + w(t)) + ΔE(t)      w(t) ∈ R^K' reweights each visual dimension
+                                            (its "ups and downs"), ΔE(t) ∈ R^{K'×F} lets
+                                            new visual dimensions appear in epoch t
+        β'(t) = β' + Δβ'(t)                 the time-dependent visual bias
+
+    i.e. E(t) f_i = (1 + w(t)) ⊙ (E f_i) + ΔE(t) f_i. The epoch terms start at zero (TVBPR
+    begins as VBPR) and are shrunk by l2_drift. The interaction's time arrives as the item
+    key `time` (unix seconds); the item vector, not the user vector, carries it, so
+    evaluation embeds the catalogue once per distinct time.
+    """
+
+    item_feature_keys = (schema.ITEM, schema.FEATURES, schema.TIME)
+
+    def __init__(self, data_info, config, **kwargs):
+        super().__init__(data_info, config, **kwargs)
+        self.epochs = TimeEpochs(config.time_epochs)
+        num_epochs, visual_dim = self.epochs.num_epochs, int(config.visual_dim)
+        self.dimension_drift = self.add_weight(
+            name="dimension_drift", shape=[num_epochs, visual_dim], dtype=tf.float32,
+            initializer="zeros")
+        self.projection_drift = self.add_weight(      # ΔE(t)ᵀ for every epoch
+            name="projection_drift", shape=[num_epochs, self.feature_dim, visual_dim],
+            dtype=tf.float32, initializer="zeros")
+        self.visual_bias_drift = self.add_weight(
+            name="visual_bias_drift", shape=[num_epochs, self.feature_dim], dtype=tf.float32,
+            initializer="zeros")
+
+    def prepare(self, dataset):
+        super().prepare(dataset)
+        if not dataset.has_time:
+            raise DataError("tvbpr needs interaction timestamps (a timestamp column in "
+                            "interactions.csv)", dataset.path)
+        self.epochs.fit(dataset.train.times)
+
+    def visual_embedding(self, items):
+        """E(t) f_i = (1 + w(t)) ⊙ (E f_i) + ΔE(t) f_i: [..., K']."""
+        features = items[schema.FEATURES]
+        epoch = self.epochs.one_hot(items[schema.TIME])                       # [..., T]
+        weights = 1.0 + tf.tensordot(epoch, self.dimension_drift, axes=1)     # [..., K']
+        drift = tf.einsum("...f,tfk->...tk", features, self.projection_drift)  # [..., T, K']
+        drift = tf.reduce_sum(drift * epoch[..., None], axis=-2)
+        return weights * super().visual_embedding(items) + drift
+
+    def visual_bias_term(self, items):
+        """β'(t)ᵀ f_i = β'ᵀf_i + Δβ'(t)ᵀf_i: [...]."""
+        epoch = self.epochs.one_hot(items[schema.TIME])
+        per_epoch = tf.einsum("...f,tf->...t", items[schema.FEATURES], self.visual_bias_drift)
+        drift = tf.reduce_sum(per_epoch * epoch, axis=-1)
+        return super().visual_bias_term(items) + drift
+
+    def regularization(self, batch):
+        drift = tf.add_n([tf.reduce_sum(tf.square(v)) for v in (
+            self.dimension_drift, self.projection_drift, self.visual_bias_drift)])
+        return super().regularization(batch) + self.config.l2_drift * drift

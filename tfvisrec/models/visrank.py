@@ -1,0 +1,120 @@
+"""VisRank: rank items by visual similarity to what the user bought (no gradient training).
+
+The content-based baseline of the visual papers (DVBPR, Kang et al. 2017, sec. 5.3, after
+Niu et al.'s visual ranking): with unit features f̂ = f / ‖f‖ and I_u⁺ the user's training
+items,
+
+    mean pooling:  x̂(u, i) = 1/|I_u⁺| Σ_{j ∈ I_u⁺} cos(f_i, f_j) = p_uᵀ f̂_i,  p_u = mean_j f̂_j
+    max pooling:   x̂(u, i) = max_{j ∈ I_u⁺} cos(f_i, f_j)
+
+Mean pooling factorises (user profile p_u · item f̂_i); max pooling does not, and scores
+(user, item) pairs against the user's stored item list. Profiles and lists are computed in
+`prepare(dataset)` from the training split and kept in non-trainable weights, so checkpoints
+and exports carry them. A user without training items scores 0 everywhere.
+"""
+import numpy as np
+import tensorflow as tf
+
+from tfvisrec.data import schema
+from tfvisrec.models.base import Recommender
+from tfvisrec.models.registry import register
+from tfvisrec.models.vbpr import required_feature_dim
+
+POOLINGS = ("mean", "max")
+# Max pooling gathers [pairs, items per user, F] floats in chunks of at most this many.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def unit_rows(features, epsilon=1e-12):
+    """f / ‖f‖ along the last axis (all-zero rows stay zero)."""
+    features = tf.convert_to_tensor(features, tf.float32)
+    return features * tf.math.rsqrt(tf.maximum(tf.reduce_sum(tf.square(features), -1, keepdims=True),
+                                               epsilon))
+
+
+@register("visrank")
+class VisRank(Recommender):
+    """x̂(u, i) = mean (or max, `--visrank_pooling`) cosine similarity of f_i to the user's
+    training items' features (see the module docstring)."""
+
+    item_feature_keys = (schema.ITEM, schema.FEATURES)
+    trainable_by_gradient = False
+
+    def __init__(self, data_info, config, **kwargs):
+        super().__init__(data_info, config, **kwargs)
+        self.feature_dim = required_feature_dim(data_info, self.registered_name)
+        self.pooling = str(config.visrank_pooling)
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"visrank_pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        self.factorised = self.pooling == "mean"
+        if self.factorised:
+            self.user_profiles = self.add_weight(
+                name="user_profiles", shape=[data_info.num_users, self.feature_dim],
+                dtype=tf.float32, initializer="zeros", trainable=False)
+        else:
+            self.unit_features = self.add_weight(
+                name="unit_features", shape=[data_info.num_items, self.feature_dim],
+                dtype=tf.float32, initializer="zeros", trainable=False)
+            self.user_items = None   # [users, most items per user], −1 padded; set by prepare
+
+    def prepare(self, dataset):
+        from tfvisrec.data.item_features import ItemFeatureTable
+        table = ItemFeatureTable(dataset, (schema.FEATURES,), features_file=self.config.features_file)
+        unit = unit_rows(table.lookup(np.arange(dataset.num_items))[schema.FEATURES]).numpy()
+        bought = dataset.user_items(("train",))
+        if self.factorised:
+            profiles = np.zeros((dataset.num_users, self.feature_dim), np.float32)
+            for u, items in enumerate(bought):
+                if items.size:
+                    profiles[u] = unit[items].mean(axis=0)
+            self.user_profiles.assign(profiles)
+            return
+        width = max(1, max((items.size for items in bought), default=0))
+        padded = np.full((dataset.num_users, width), -1, np.int64)
+        for u, items in enumerate(bought):
+            padded[u, :items.size] = items
+        self.unit_features.assign(unit)
+        self.user_items = tf.Variable(padded, trainable=False, name="user_items")
+
+    def user_vectors(self, users, training=False):
+        if not self.factorised:
+            return super().user_vectors(users, training)
+        return tf.gather(self.user_profiles, users)
+
+    def item_vectors(self, items, training=False):
+        if not self.factorised:
+            return super().item_vectors(items, training)
+        return unit_rows(items[schema.FEATURES])
+
+    def score(self, users, items, training=False):
+        """x̂(u, i) for users [B] and items [B] (→ [B]) or [B, N] (→ [B, N])."""
+        unit = unit_rows(items[schema.FEATURES])
+        users = tf.convert_to_tensor(users)
+        if unit.shape.rank == users.shape.rank + 2:
+            users = tf.broadcast_to(users[:, None], tf.shape(unit)[:-1])
+        if self.factorised:
+            return tf.reduce_sum(tf.gather(self.user_profiles, users) * unit, axis=-1)
+        flat = self._max_similarity(tf.reshape(users, [-1]), tf.reshape(unit, [-1, self.feature_dim]))
+        return tf.reshape(flat, tf.shape(users))
+
+    def _max_similarity(self, users, unit):
+        """max_{j ∈ I_u⁺} f̂_jᵀ f̂_i for pairs users [P], unit item features [P, F], in chunks."""
+        if self.user_items is None:
+            raise ValueError("visrank (max pooling) has no user items yet: call prepare(dataset)")
+        width = int(self.user_items.shape[1])
+        chunk = max(1, _CHUNK_ELEMENTS // (width * self.feature_dim))
+        count = tf.shape(users)[0]
+        padding = (chunk - count % chunk) % chunk
+        users = tf.reshape(tf.pad(users, [[0, padding]]), [-1, chunk])
+        unit = tf.reshape(tf.pad(unit, [[0, padding], [0, 0]]), [-1, chunk, self.feature_dim])
+
+        def one_chunk(args):
+            chunk_users, chunk_unit = args
+            bought = tf.gather(self.user_items, chunk_users)                       # [C, M]
+            neighbours = tf.gather(self.unit_features, tf.maximum(bought, 0))      # [C, M, F]
+            similarity = tf.einsum("cmf,cf->cm", neighbours, chunk_unit)
+            best = tf.reduce_max(tf.where(bought >= 0, similarity, -np.inf), axis=-1)
+            return tf.where(tf.math.is_finite(best), best, 0.0)
+
+        scores = tf.map_fn(one_chunk, (users, unit), fn_output_signature=tf.float32)
+        return tf.reshape(scores, [-1])[:count]
