@@ -33,6 +33,10 @@ setup(
             "tfvisrec-train=tfvisrec.train:run",
             "tfvisrec-evaluate=tfvisrec.evaluate:run",
             "tfvisrec-data=tfvisrec.data.__main__:run",
+            "tfvisrec-demo=tfvisrec.demo:run",
+            "tfvisrec-export=tfvisrec.export:run",
+            "tfvisrec-server=tfvisrec.server:run",
+            "tfvisrec-client=tfvisrec.client:run",
         ],
     },
 )

@@ -106,6 +106,8 @@ def _write_atomic(path, text):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)  # the table is the output
     import tensorflow as tf
     from tfvisrec.data.errors import DataError
     tf.get_logger().setLevel("ERROR")
@@ -150,5 +152,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    flags.FLAGS.set_default("verbosity", logging.WARNING)  # the table is the output
     app.run(main)

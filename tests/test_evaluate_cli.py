@@ -65,7 +65,7 @@ def test_subprocess_default_output(trained):
     assert proc.returncode == 0, proc.stderr[-2000:]
     with open(os.path.join(model_dir, "eval_valid_latest.json")) as f:
         written = json.load(f)
-    assert set(written["results"]) == {"full_auc/auc", "full_auc/auc_cold",
+    assert set(written["results"]) == {"full_auc/auc", "full_auc/auc_cold", "full_auc/auc_warm",
                                        "full_auc/num_users", "full_auc/num_cold_users"}
     assert written["results"]["full_auc/num_users"] == 60
     assert "full_auc" in proc.stdout

@@ -43,6 +43,7 @@ class VisualWorldSettings:
     world_seed: int = 7
     num_users: int = 300
     num_items: int = 600
+    temperature: float = 0.4    # purchase softmax temperature (lower: choices follow taste more)
     drawn_size: int = 64        # pixels the generator draws
     image_size: int = 32        # backbone input (images are resized)
     fc_width: int = 128         # CNN-F fc6/fc7 width = feature dimension F
@@ -156,7 +157,7 @@ def build_visual_world(root: str, settings: VisualWorldSettings) -> VisualWorld:
     pretrained_at = time.time()
 
     world = generate_world(os.path.join(root, "world"), SyntheticConfig(
-        num_users=settings.num_users, num_items=settings.num_items,
+        num_users=settings.num_users, num_items=settings.num_items, temperature=settings.temperature,
         image_size=settings.drawn_size, seed=settings.world_seed))
     dataset_dir = ingest(os.path.join(world, "interactions.csv"), os.path.join(world, "items.csv"),
                          images_dir=world, out_dir=os.path.join(root, "dataset"),

@@ -73,6 +73,7 @@ class RecommenderClient:
     def recommend_many(self, users: Sequence[str], k: int = 10) -> List[List[Recommendation]]:
         outputs = self.predict("recommend", {"user": _strings(users),
                                              "k": np.full(len(users), k, np.int32)})
+        _require(outputs, "recommend", "item_ids", "scores")
         ids, scores = outputs["item_ids"][:, :k], outputs["scores"][:, :k]
         return [[Recommendation(i.decode("utf-8"), float(s))
                  for i, s in zip(row_ids, row_scores) if i]  # "" marks padding/excluded
@@ -81,17 +82,18 @@ class RecommenderClient:
     def score(self, user: str, items: Sequence[str]) -> np.ndarray:
         """x̂(user, item) for catalogue items: float32 [len(items)]."""
         out = self.predict("score", {"user": _strings([user]), "items": _strings([items])})
-        return out["scores"][0, :len(items)]
+        return _require(out, "score", "scores")["scores"][0, :len(items)]
 
     def score_images(self, user: str, jpeg_bytes: Sequence[bytes]) -> np.ndarray:
         """x̂(user, new item) for items known only by their JPEG/PNG bytes: float32 [N]."""
         out = self.predict("score_images", {"user": _strings([user]),
                                             "images": _strings([list(jpeg_bytes)])})
-        return out["scores"][0, :len(jpeg_bytes)]
+        return _require(out, "score_images", "scores")["scores"][0, :len(jpeg_bytes)]
 
     def embed_items(self, jpeg_bytes: Sequence[bytes]) -> np.ndarray:
         """Item vectors of images: float32 [N, D]."""
-        return self.predict("embed_items", {"images": _strings(list(jpeg_bytes))})["item_vectors"]
+        out = self.predict("embed_items", {"images": _strings(list(jpeg_bytes))})
+        return _require(out, "embed_items", "item_vectors")["item_vectors"]
 
     def explain(self, user: str, item: str) -> Dict[str, np.ndarray]:
         """Why `item` suits `user` (explanation models): the signature's outputs, row 0."""
@@ -112,7 +114,7 @@ class RecommenderClient:
     def outfit_score(self, user: str, items: Sequence[str]) -> float:
         """Compatibility (and preference) of an outfit of catalogue items for `user`."""
         out = self.predict("outfit_score", {"user": _strings([user]), "items": _strings([items])})
-        return float(np.asarray(out["scores"]).reshape(-1)[0])
+        return float(np.asarray(_require(out, "outfit_score", "scores")["scores"]).reshape(-1)[0])
 
     # ---- generic calls -------------------------------------------------------------------
     def predict(self, signature: str, inputs: Dict[str, np.ndarray],
@@ -200,6 +202,15 @@ class RecommenderClient:
                 raise error
             time.sleep(delay)
             attempt += 1
+
+
+def _require(outputs: Dict[str, np.ndarray], signature: str, *names: str):
+    missing = [n for n in names if n not in outputs]
+    if missing:
+        raise ServingError(f"the answer of '{signature}' lacks output(s) {missing} (it has "
+                           f"{sorted(outputs)}); is the model a tfvisrec export?",
+                           grpc.StatusCode.UNKNOWN)
+    return outputs
 
 
 def _strings(values) -> np.ndarray:

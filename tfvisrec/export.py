@@ -84,16 +84,16 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
 @contextlib.contextmanager
 def _quiet_tensorflow_logs():
     """Saving a tf_keras model inside a tf.Module logs harmless notes (unbuilt layers, renamed
-    captures, asset paths) at INFO/WARNING; keep them out of the export's output."""
-    loggers = [tf.get_logger(), logging_lib.getLogger("absl")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging_lib.ERROR)
+    captures, asset paths, checkpoint sharding) at INFO/WARNING; keep them out of the output."""
+    tf_logger = tf.get_logger()
+    tf_level, absl_verbosity = tf_logger.level, logging.get_verbosity()
+    tf_logger.setLevel(logging_lib.ERROR)
+    logging.set_verbosity(logging.ERROR)
     try:
         yield
     finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
+        tf_logger.setLevel(tf_level)
+        logging.set_verbosity(absl_verbosity)
 
 
 def _write_info(saved_model_dir, name, version, servable, signature_names, model):

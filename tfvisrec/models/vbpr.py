@@ -219,6 +219,17 @@ class TVBPR(VBPR):
                             "interactions.csv)", dataset.path)
         self.epochs.fit(dataset.train.times)
 
+    def item_vectors(self, items, training=False):
+        if tf.executing_eagerly():
+            # Evaluation embeds the catalogue once per distinct interaction time: one compiled
+            # call each time instead of a dozen eager ops.
+            return self._compiled_item_vectors(items)
+        return super().item_vectors(items, training)
+
+    @tf.function(reduce_retracing=True)
+    def _compiled_item_vectors(self, items):
+        return VBPR.item_vectors(self, items)
+
     def visual_embedding(self, items):
         """E(t) f_i = (1 + w(t)) ⊙ (E f_i) + ΔE(t) f_i: [..., K']."""
         features = items[schema.FEATURES]

@@ -2,7 +2,6 @@
 
 Generic: any SavedModel with signatures, not only those `tfvisrec.export` writes.
 """
-import logging
 import os
 from typing import Dict
 
@@ -17,8 +16,6 @@ from tfvisrec.serving.tensors import to_tensor_proto
 
 DEFAULT_SIGNATURE = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
 SERVE_TAG = tf.saved_model.SERVING
-
-log = logging.getLogger("tfvisrec.server")
 
 
 def read_signature_defs(path: str) -> Dict[str, object]:
