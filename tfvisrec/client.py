@@ -222,7 +222,12 @@ def _strings(values) -> np.ndarray:
     return out.reshape(array.shape)
 
 
-if __name__ == "__main__":
+def run():
+    """Console script `tfvisrec-client` (same as `python -m tfvisrec.client`)."""
     import sys
     from tfvisrec.serving.client_cli import main
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
