@@ -56,6 +56,7 @@ class TrainConfig:
     optimizer: str = _field("adam", "Optimizer: adam | sgd | adagrad | rmsprop.")
     learning_rate: float = _field(0.01, "Learning rate.")
     steps_per_epoch: int = _field(0, "Batches per epoch; 0 = one pass over the training interactions.")
+    steps_per_loop: int = _field(20, "Training steps run inside one tf.function call (fewer Python round trips; the progress bar and loss summaries update per call).")
     checkpoint_every: int = _field(200, "Save a checkpoint every N steps (and at each epoch end).")
     eval_every_epochs: int = _field(1, "Validate every N epochs.")
     patience: int = _field(5, "Early stopping: epochs without validation-AUC improvement before stopping; 0 = never.")

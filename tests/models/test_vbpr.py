@@ -217,7 +217,7 @@ class TVBPRTest(tf.test.TestCase):
         self.assertAllClose(tvbpr.regularization(batch),
                             vbpr.regularization(batch) + L2["l2_drift"] * T * KV, rtol=1e-5)
 
-    def test_prepare_fits_epochs_on_training_times(self, ):
+    def test_prepare_fits_epochs_on_training_times(self):
         from tiny_worlds import write_low_rank_dataset
         timed = load_dataset(write_low_rank_dataset(self.get_temp_dir() + "/timed", with_time=True))
         model = _build("tvbpr")

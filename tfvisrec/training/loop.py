@@ -100,11 +100,15 @@ class _Loop:
             return loss
 
         @tf.function
-        def train_step(batch):
-            per_replica = strategy.run(step_fn, args=(batch,))
-            return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
+        def train_steps(iterator, num_steps):
+            """`num_steps` steps in one call (fewer Python round trips) → their mean loss."""
+            total = tf.constant(0.0)
+            for _ in tf.range(num_steps):
+                per_replica = strategy.run(step_fn, args=(next(iterator),))
+                total += strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
+            return total / tf.cast(num_steps, tf.float32)
 
-        return train_step
+        return train_steps
 
     def run(self):
         state, cfg = self.state, self.cfg
@@ -124,6 +128,17 @@ class _Loop:
                 break
         return history
 
+    def _steps_this_call(self, step, left_in_epoch):
+        """Steps for one train call: at most `steps_per_loop`, stopping exactly at the end of
+        the epoch, at the next checkpoint and at `max_steps`."""
+        cfg = self.cfg
+        num = min(max(1, cfg.steps_per_loop), left_in_epoch)
+        if cfg.checkpoint_every > 0:
+            num = min(num, cfg.checkpoint_every - step % cfg.checkpoint_every)
+        if cfg.max_steps > 0:
+            num = min(num, cfg.max_steps - step)
+        return max(1, num)
+
     def _out_of_steps(self):
         return self.cfg.max_steps > 0 and int(self.state.step.numpy()) >= self.cfg.max_steps
 
@@ -136,26 +151,26 @@ class _Loop:
         total = start + int(data.cardinality().numpy())
         progbar = keras.utils.Progbar(total, verbose=cfg.verbose, stateful_metrics=["val"])
         progbar.update(start)
-        started, losses = time.time(), []
-        for batch in self.strategy.experimental_distribute_dataset(data):
-            loss = float(self._train_step(batch).numpy())
-            losses.append(loss)
-            state.step.assign_add(1)
-            state.batch_in_epoch.assign_add(1)
-            step = int(state.step.numpy())
-            progbar.update(int(state.batch_in_epoch.numpy()), [("loss", loss)])
-            if step % 10 == 0:
-                with self.writer.as_default(step=step):
-                    tf.summary.scalar("train/loss", loss)
+        started, loss_sum = time.time(), 0.0
+        iterator = iter(self.strategy.experimental_distribute_dataset(data))
+        step, batch = int(state.step.numpy()), start
+        while batch < total and not self._out_of_steps():
+            num = self._steps_this_call(step, total - batch)
+            loss = float(self._train_step(iterator, tf.constant(num)).numpy())
+            loss_sum += loss * num
+            step, batch = step + num, batch + num
+            state.step.assign(step)
+            state.batch_in_epoch.assign(batch)
+            progbar.update(batch, [("loss", loss)])
+            with self.writer.as_default(step=step):
+                tf.summary.scalar("train/loss", loss)
             if cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0:
                 self.latest.save(checkpoint_number=step)
-            if self._out_of_steps():
-                break
-        finished_epoch = int(state.batch_in_epoch.numpy()) >= total
+        finished_epoch = batch >= total
         if finished_epoch:
             state.epoch.assign_add(1)
             state.batch_in_epoch.assign(0)
-        record = {"epoch": epoch, "loss": sum(losses) / max(1, len(losses)),
+        record = {"epoch": epoch, "loss": loss_sum / max(1, batch - start),
                   "seconds": round(time.time() - started, 3), "steps": int(state.step.numpy())}
         if finished_epoch and (epoch + 1) % max(1, cfg.eval_every_epochs) == 0:
             record["validation"] = self._end_of_epoch_validation(epoch)
