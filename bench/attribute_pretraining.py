@@ -80,7 +80,7 @@ def main(argv=None):
     args = parse_args(argv)
     from tfvisrec.data.dataset import load_dataset
     from tfvisrec.data.errors import DataError
-    from tfvisrec.training.checkpoints import write_json_atomic
+    from tfvisrec.atomic import write_json as write_json_atomic
     try:
         dataset = load_dataset(args.dataset)
         if not args.evaluate_only:

@@ -47,7 +47,7 @@ def train_models(models, dataset_dir, work_dir, configs_dir, fresh=False):
     """Train each model with configs/<model>.cfg → {model: (model, summary)}."""
     from tfvisrec import config as config_lib
     from tfvisrec.data.dataset import load_dataset
-    from tfvisrec.training import checkpoints, fit
+    from tfvisrec.training import fit
     dataset = load_dataset(dataset_dir)
     trained = {}
     for k, name in enumerate(models, 1):
@@ -114,7 +114,7 @@ def main(argv):
     from tfvisrec.data.errors import DataError
     from tfvisrec.data.synthetic import load_truth
     from tfvisrec.evaluation import protocols as protocols_lib
-    from tfvisrec.training.checkpoints import write_json_atomic
+    from tfvisrec.atomic import write_json
     started = time.time()
     configs_dir = FLAGS.configs_dir or os.path.join(REPO_ROOT, "configs")
     try:
@@ -133,7 +133,7 @@ def main(argv):
         rows.append((name, metrics, f"{summary['train_seconds']:.1f}"))
     table = results_table(rows, FLAGS.protocols)
     print("\n" + table + "\n")
-    write_json_atomic(os.path.join(FLAGS.work_dir, "results.json"),
+    write_json(os.path.join(FLAGS.work_dir, "results.json"),
                       {name: metrics for name, metrics, _ in rows})
     if FLAGS.serve:
         best = max((r for r in rows[1:] if trained[r[0]][0].trainable_by_gradient),

@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from tfvisrec.atomic import publish_folder
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
 
@@ -208,13 +209,7 @@ def write_dataset(path: str, meta: Dict, user_ids: Sequence[str], item_ids: Sequ
             _write_image_shards(tmp, images, meta["num_image_shards"])
         with open(os.path.join(tmp, schema.META_FILE), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2, sort_keys=True)
-        if os.path.exists(path):
-            old = path + ".old"
-            os.rename(path, old)
-            os.rename(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, path)
+        publish_folder(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -8,11 +8,10 @@
 """
 import json
 import os
-import tempfile
 
 import tensorflow as tf
 
-from tfvisrec import config as config_lib
+from tfvisrec import atomic, config as config_lib
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.errors import DataError
 
@@ -36,17 +35,8 @@ class TrainingState(tf.Module):
         self.bad_epochs = tf.Variable(0, dtype=tf.int64, trainable=False, name="bad_epochs")
 
 
-def write_json_atomic(path: str, payload) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=2, sort_keys=True, default=str)
-    os.replace(tmp, path)
-
-
 def save_configs(model_dir: str, model_config, train_config) -> None:
-    write_json_atomic(os.path.join(model_dir, CONFIG_FILE), {
+    atomic.write_json(os.path.join(model_dir, CONFIG_FILE), {
         "model": config_lib.to_dict(model_config), "train": config_lib.to_dict(train_config)})
 
 

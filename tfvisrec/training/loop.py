@@ -13,6 +13,7 @@ import time
 import tensorflow as tf
 import tf_keras as keras
 
+from tfvisrec import atomic
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.training import building, checkpoints, strategy as strategy_lib
 from tfvisrec.training.optimizers import make_optimizer
@@ -67,7 +68,7 @@ def fit(model_config, train_config, dataset=None, strategy=None):
     if best.latest_checkpoint:
         tf.train.Checkpoint(model=model).read(best.latest_checkpoint).expect_partial()
     if chief:
-        checkpoints.write_json_atomic(os.path.join(model_dir, checkpoints.SUMMARY_FILE), summary)
+        atomic.write_json(os.path.join(model_dir, checkpoints.SUMMARY_FILE), summary)
     else:
         shutil.rmtree(write_dir, ignore_errors=True)
     return model, summary

@@ -19,6 +19,7 @@ import tempfile
 
 import numpy as np
 
+from tfvisrec.atomic import publish_folder
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.synthetic import drawing
 from tfvisrec.data.synthetic import interactions as interactions_lib
@@ -51,13 +52,7 @@ def generate_world(out_dir: str, config: SyntheticConfig, overwrite: bool = Fals
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
     try:
         _write_world(tmp, config)
-        if os.path.exists(path):
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-", dir=parent)
-            os.rename(path, os.path.join(old, "world"))
-            os.rename(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, path)
+        publish_folder(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -1,0 +1,32 @@
+"""Write-then-rename helpers: a reader never sees a half-written file or folder."""
+import json
+import os
+import shutil
+import tempfile
+
+
+def publish_folder(tmp: str, path: str) -> None:
+    """Move the finished folder `tmp` to `path`, replacing an existing `path` (same parent)."""
+    if os.path.exists(path):
+        parent = os.path.dirname(os.path.abspath(path))
+        old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-", dir=parent)
+        os.rename(path, os.path.join(old, "previous"))
+        os.rename(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, path)
+
+
+def write_json(path: str, payload) -> None:
+    """JSON to `path` through a temporary file in the same folder."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(payload, f, indent=2, sort_keys=True, default=str)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
