@@ -2,20 +2,12 @@
 import os
 import sys
 
-import numpy as np
 import pytest
 
 import tfvisrec  # noqa: F401  (Keras 2 before TensorFlow)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO_ROOT, "tests"))
-
-
-def shared_data_dir():
-    """../shared/data beside the checkout (or $TFVISREC_SHARED_DATA); None when absent."""
-    path = os.environ.get("TFVISREC_SHARED_DATA") or os.path.join(
-        os.path.dirname(REPO_ROOT), "shared", "data")
-    return path if os.path.isdir(path) else None
 
 
 @pytest.fixture

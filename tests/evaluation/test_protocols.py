@@ -281,7 +281,7 @@ def test_errors_are_clear():
 # ---------------------------------------------------------------- real data
 
 def _shared_data():
-    from conftest import shared_data_dir
+    from shared_data import shared_data_dir
     path = shared_data_dir()
     return os.path.join(path, "hm") if path and os.path.isdir(os.path.join(path, "hm")) else None
 

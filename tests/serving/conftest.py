@@ -7,9 +7,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 import serving_world  # noqa: E402
+from serving_world import start_server  # noqa: E402
 from tfvisrec.export import export_model  # noqa: E402
 from tfvisrec.serving import model_config  # noqa: E402
-from tfvisrec.serving.model_server import ModelServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -27,13 +27,6 @@ def export_root(world, tmp_path_factory):
         export_model(model, dataset, os.path.join(root, kind), top_k=20,
                      models_config=os.path.join(root, "models.config"))
     return root
-
-
-def start_server(config, **kwargs) -> ModelServer:
-    kwargs.setdefault("poll_wait_seconds", 0.2)
-    server = ModelServer(config, port=0, host="127.0.0.1", max_workers=16, **kwargs)
-    server.start()
-    return server
 
 
 @pytest.fixture(scope="session")

@@ -218,3 +218,12 @@ def reference_image_scores(model, user, jpegs):
     items = {schema.IMAGE: image_ops.decode_batch(tf.constant(jpegs), IMAGE_SIZE)}
     users = tf.fill([len(jpegs)], tf.constant(user, tf.int64))
     return model.score(users, items).numpy()
+
+
+def start_server(config, **kwargs):
+    """The embedded server on a free loopback port, polling fast (for version swaps)."""
+    from tfvisrec.serving.model_server import ModelServer
+    kwargs.setdefault("poll_wait_seconds", 0.2)
+    server = ModelServer(config, port=0, host="127.0.0.1", max_workers=16, **kwargs)
+    server.start()
+    return server

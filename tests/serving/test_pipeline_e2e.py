@@ -10,7 +10,7 @@ import pytest
 import tfvisrec  # noqa: F401
 import tensorflow as tf
 
-from conftest import start_server
+from serving_world import start_server
 from tfvisrec.client import RecommenderClient
 from tfvisrec.config import ModelConfig, TrainConfig
 from tfvisrec.data import images as image_ops

@@ -9,7 +9,7 @@ from PIL import Image
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 import serving_world as world_lib
-from conftest import start_server
+from serving_world import start_server
 from tfvisrec.serving import model_config
 from tfvisrec.serving.tensors import to_tensor_proto
 

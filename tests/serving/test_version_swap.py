@@ -11,7 +11,7 @@ from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 from tensorflow_serving.config import file_system_storage_path_source_pb2
 
 import serving_world as world_lib
-from conftest import start_server
+from serving_world import start_server
 from tfvisrec.client import RecommenderClient
 from tfvisrec.export import export_model
 from tfvisrec.serving import model_config
