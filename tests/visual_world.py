@@ -43,12 +43,12 @@ class VisualWorldSettings:
     world_seed: int = 7
     num_users: int = 300
     num_items: int = 600
-    temperature: float = 0.4    # purchase softmax temperature (lower: choices follow taste more)
+    temperature: float = 0.3    # purchase softmax: sharp tastes (as tests/models/test_cf_learning.py)
     drawn_size: int = 64        # pixels the generator draws
-    image_size: int = 32        # backbone input (images are resized)
+    image_size: int = 32        # backbone input (the CNN of DVBPR/ImgRec-EtE trains at this size)
     fc_width: int = 128         # CNN-F fc6/fc7 width = feature dimension F
     dropout: float = 0.0
-    pretrain_epochs: int = 5
+    pretrain_epochs: int = 10
     pretrain_batch_size: int = 8
     pretrain_learning_rate: float = 0.0003
     split_seed: int = 0

@@ -39,9 +39,12 @@ class ModelConfig:
     time_epochs: int = _field(4, "Number of time epochs for temporal models (TVBPR, I-TVBPR).")
     l2_drift: float = _field(0.01, "L2 weight on the per-epoch deviations of temporal models (TVBPR's w(t), ΔE(t), Δβ'(t)).")
     visrank_pooling: str = _field("mean", "VisRank: pool the cosine similarities to the user's items by mean | max.")
+    feature_norm: str = _field("l2", "Fixed features f_i of VBPR/DeepStyle/TVBPR/FM: l2 = scaled to unit length (Adam's steps on E f_i otherwise grow with the features' magnitude), none = as extracted.")
+    user_lr_multiplier: float = _field(1.0, "DVBPR: the user factors theta_u learn this many times faster than the CNN (exact under Adam; each user's row is updated only by the batches holding that user).")
     imgrec_fc_dim: int = _field(150, "ImgRec: width of the ReLU layer on image features (150 in Elsayed et al. 2021).")
     trainable_backbone_layers: int = _field(50, "ImgRec-EtE: train only the last N layers of the backbone trunk (50 of ResNet-50 in the paper); -1 = all.")
     stage1_epochs: int = _field(0, "Two-stage training (ImgRec-EtE): epochs with the backbone frozen before joint training; 0 = joint from the start.")
+    stage2_lr_scale: float = _field(0.1, "Two-stage training (ImgRec-EtE): the learning rate is multiplied by this in the joint stage (the unfrozen CNN layers start with fresh Adam moments).")
     seed: int = _field(42, "Random seed for initialisation and data order.")
 
 

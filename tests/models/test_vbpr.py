@@ -19,7 +19,7 @@ L2 = dict(l2_user=0.1, l2_item=0.2, l2_bias=0.3, l2_visual=0.05, l2_drift=0.07)
 
 
 def _build(name, **overrides):
-    settings = dict(embedding_dim=K, visual_dim=KV, time_epochs=T, **L2)
+    settings = dict(embedding_dim=K, visual_dim=KV, time_epochs=T, feature_norm="none", **L2)
     settings.update(overrides)
     info = DataInfo(num_users=U, num_items=I, num_categories=C, feature_dim=F, has_time=True)
     return registry.build(dataclasses.replace(ModelConfig(), model=name, **settings), info)
@@ -102,6 +102,19 @@ class VBPRTest(tf.test.TestCase):
         self.assertAllClose(model.regularization(batch), penalty, rtol=1e-5)
         expected = _np_bpr(_np_vbpr(w, users, pos), _np_vbpr(w, users, neg)) + penalty
         self.assertAllClose(model.compute_loss(batch), expected, rtol=1e-5)
+
+    def test_l2_feature_norm_scores_unit_length_features(self):
+        for name in ("vbpr", "deepstyle", "tvbpr"):
+            raw, unit = _build(name), _build(name, feature_norm="l2")
+            _randomise(raw)
+            for source, target in zip(raw.weights, unit.weights):
+                target.assign(source)
+            users, items = _users(), _items(with_time=True)
+            normalised = dict(items, features=items["features"] / np.linalg.norm(
+                items["features"], axis=-1, keepdims=True))
+            self.assertAllClose(unit.score(users, items), raw.score(users, normalised), rtol=1e-5)
+        with pytest.raises(ValueError, match="feature_norm must be one of"):
+            _build("vbpr", feature_norm="l1")
 
     def test_a_gradient_reaches_every_weight(self):
         model = _build("tvbpr")

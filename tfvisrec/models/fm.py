@@ -1,8 +1,9 @@
 """Factorization Machine (Rendle 2010) over user, item and visual features, fitted by BPR.
 
 The feature vector of a (user, item) pair is x = [onehot(u), onehot(i), f_i]: the user's and
-the item's one-hot indicators and the item's precomputed visual features, as in the FM
-baseline of DVBPR (Kang et al. 2017, sec. 5.3). The FM predictor (Rendle 2010, eq. 1)
+the item's one-hot indicators and the item's precomputed visual features (unit length with
+`--feature_norm=l2`, see `vbpr.py`), as in the FM baseline of DVBPR (Kang et al. 2017).
+The FM predictor (Rendle 2010, eq. 1)
 
     ŷ(x) = w_0 + Σ_a w_a x_a + Σ_{a<b} ⟨v_a, v_b⟩ x_a x_b
 
@@ -23,7 +24,7 @@ from tfvisrec.data import schema
 from tfvisrec.models.base import Recommender
 from tfvisrec.models.mf import _mean_squared_norm
 from tfvisrec.models.registry import register
-from tfvisrec.models.vbpr import projection_initializer, required_feature_dim
+from tfvisrec.models.vbpr import feature_norm, model_features, projection_initializer, required_feature_dim
 
 
 def pairwise_interactions(factor_sum, squared_sum):
@@ -49,6 +50,7 @@ class FactorizationMachine(Recommender):
     def __init__(self, data_info, config, **kwargs):
         super().__init__(data_info, config, **kwargs)
         self.feature_dim = required_feature_dim(data_info, self.registered_name)
+        self.feature_norm = feature_norm(config)
         dim = int(config.embedding_dim)
         if dim < 1:
             raise ValueError(f"embedding_dim must be at least 1, got {dim}")
@@ -70,7 +72,7 @@ class FactorizationMachine(Recommender):
 
     def _item_sums(self, items):
         """(Σ v_a x_a [..., K], Σ ‖v_a‖² x_a² [...], Σ w_a x_a [...]) over the item's features."""
-        item_ids, features = items[schema.ITEM], items[schema.FEATURES]
+        item_ids, features = items[schema.ITEM], model_features(items, self.feature_norm)
         v_i = tf.gather(self.item_factors, item_ids)
         factor_sum = v_i + tf.tensordot(features, self.feature_factors, axes=1)
         squared_sum = (tf.reduce_sum(tf.square(v_i), axis=-1)

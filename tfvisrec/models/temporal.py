@@ -1,6 +1,6 @@
 """Time epochs: the training period cut into `time_epochs` spans at quantiles of its timestamps.
 
-TVBPR (He & McAuley 2016b, "Ups and Downs", sec. 4) lets visual parameters take one value per
+TVBPR (He & McAuley 2016b, "Ups and Downs") lets visual parameters take one value per
 time epoch rather than one per second. The paper splits its 11 years of Amazon reviews into
 epochs with (roughly) equal numbers of interactions; here the boundaries are the quantiles
 k/T (k = 1 … T−1) of the training timestamps, so every epoch holds about 1/T of the training

@@ -3,13 +3,17 @@
 | name | predictor x̂(u, i) | paper |
 |---|---|---|
 | `vbpr` | β_i + γ_uᵀγ_i + θ_uᵀ(E f_i) + β'ᵀf_i | He & McAuley 2016, eq. 2–4 |
-| `deepstyle` | β_i + γ_uᵀ(γ_i + E f_i − l_{c_i}) | Liu, Wu & Wang 2017, sec. 2 |
-| `tvbpr` | β_i + γ_uᵀγ_i + θ_uᵀ(E(t) f_i) + β'(t)ᵀf_i | He & McAuley 2016b, sec. 4 |
+| `deepstyle` | β_i + γ_uᵀ(γ_i + E f_i − l_{c_i}) | Liu, Wu & Wang 2017 |
+| `tvbpr` | β_i + γ_uᵀγ_i + θ_uᵀ(E(t) f_i) + β'(t)ᵀf_i | He & McAuley 2016b |
 
 All are fitted by BPR-Opt (the base class's `compute_loss`) and factorise into augmented
 user and item vectors, so the catalogue is embedded once and top-K is a matrix product. The
 f_i are precomputed (`python -m tfvisrec.vision.features`, or --features_file) and arrive as
-the `features` item key; E is stored transposed, as `visual_projection` [F, K'].
+the `features` item key; E is stored transposed, as `visual_projection` [F, K']. With
+`--feature_norm=l2` (the default) every f_i is scaled to unit length first: Adam moves each
+entry of E by about the learning rate per step, so E f_i would otherwise move by the rate
+times ‖f_i‖₁ (hundreds for raw CNN features) and the visual terms would outrun and overfit
+the latent factors.
 
 The global offset α and the user bias β_u of VBPR eq. 4 are left out: they do not depend on
 the item, so they cancel in every BPR difference x̂_ui − x̂_uj and get no gradient (they
@@ -46,9 +50,34 @@ def required_feature_dim(data_info, model_name: str) -> int:
     return dim
 
 
+FEATURE_NORMS = ("l2", "none")
+
+
+def unit_rows(features, epsilon=1e-12):
+    """f / ‖f‖ along the last axis (all-zero rows stay zero)."""
+    features = tf.convert_to_tensor(features, tf.float32)
+    squared = tf.reduce_sum(tf.square(features), axis=-1, keepdims=True)
+    return features * tf.math.rsqrt(tf.maximum(squared, epsilon))
+
+
+def feature_norm(config) -> str:
+    norm = str(getattr(config, "feature_norm", "l2"))
+    if norm not in FEATURE_NORMS:
+        raise ValueError(f"feature_norm must be one of {FEATURE_NORMS}, got {norm!r}")
+    return norm
+
+
+def model_features(items, norm: str):
+    """The f_i a model uses: the `features` item key, unit-length when `norm` is "l2"."""
+    features = tf.convert_to_tensor(items[schema.FEATURES], tf.float32)
+    return unit_rows(features) if norm == "l2" else features
+
+
 def projection_initializer(config, feature_dim: int, seed_offset: int):
-    """N(0, init_stddev² / F): E f_i starts on the scale of γ_i for unit-RMS features."""
-    return keras.initializers.RandomNormal(stddev=config.init_stddev / math.sqrt(feature_dim),
+    """E f_i starts on the scale of γ_i: N(0, init_stddev²) for unit-length f_i, and
+    N(0, init_stddev² / F) for raw features (read as about unit size per dimension)."""
+    scale = 1.0 if feature_norm(config) == "l2" else math.sqrt(feature_dim)
+    return keras.initializers.RandomNormal(stddev=config.init_stddev / scale,
                                            seed=config.seed + seed_offset)
 
 
@@ -60,7 +89,7 @@ class VBPR(MatrixFactorisation):
         x̂(u, i) = β_i + γ_uᵀγ_i + θ_uᵀ(E f_i) + β'ᵀ f_i            (eq. 4 without α, β_u)
 
     factorised as user [γ_u, θ_u, 1] · item [γ_i, E f_i, β_i + β'ᵀf_i]. Fitted by BPR-Opt
-    (eq. 6–7) with the paper's regularisation: λ_Θ on the parameters a triple touches
+    with the paper's regularisation: λ_Θ on the parameters a triple touches
     (l2_user on γ_u and θ_u, l2_item on γ_i and γ_j, l2_bias on β_i and β_j, averaged over
     the batch as in `MatrixFactorisation`) and λ_E = l2_visual on E and β' (‖E‖² + ‖β'‖²,
     once per step: they are shared by every item). K = embedding_dim, K' = visual_dim.
@@ -71,6 +100,7 @@ class VBPR(MatrixFactorisation):
     def __init__(self, data_info, config, **kwargs):
         super().__init__(data_info, config, **kwargs)
         self.feature_dim = required_feature_dim(data_info, self.registered_name)
+        self.feature_norm = feature_norm(config)
         visual_dim = int(config.visual_dim)
         if visual_dim < 1:
             raise ValueError(f"visual_dim must be at least 1, got {visual_dim}")
@@ -84,13 +114,17 @@ class VBPR(MatrixFactorisation):
         self.visual_bias = self.add_weight(
             name="visual_bias", shape=[self.feature_dim], dtype=tf.float32, initializer="zeros")
 
+    def visual_features(self, items):
+        """f_i [..., F] as the model uses them (see `--feature_norm`)."""
+        return model_features(items, self.feature_norm)
+
     def visual_embedding(self, items):
         """θ_i = E f_i: [..., K'] for features [..., F]."""
-        return tf.tensordot(items[schema.FEATURES], self.visual_projection, axes=1)
+        return tf.tensordot(self.visual_features(items), self.visual_projection, axes=1)
 
     def visual_bias_term(self, items):
         """β'ᵀ f_i: [...] for features [..., F]."""
-        return tf.tensordot(items[schema.FEATURES], self.visual_bias, axes=1)
+        return tf.tensordot(self.visual_features(items), self.visual_bias, axes=1)
 
     def user_vectors(self, users, training=False):
         gamma_u = tf.gather(self.user_factors, users)
@@ -120,7 +154,7 @@ class VBPR(MatrixFactorisation):
 @register("deepstyle")
 class DeepStyle(MatrixFactorisation):
     """DeepStyle (Liu, Wu & Wang 2017, "DeepStyle: Learning User Preferences for Visual
-    Recommendation", SIGIR, sec. 2): an item's style is its projected visual features minus
+    Recommendation", SIGIR): an item's style is its projected visual features minus
     the latent representation of its category, s_i = E f_i − l_{c_i}, so that the visual
     space, otherwise dominated by what the item is (a bag, a shoe), describes how it looks;
 
@@ -139,6 +173,7 @@ class DeepStyle(MatrixFactorisation):
         self.feature_dim = required_feature_dim(data_info, self.registered_name)
         if data_info.num_categories < 1:
             raise DataError("deepstyle needs item categories (a category column in items.csv)")
+        self.feature_norm = feature_norm(config)
         dim = int(config.embedding_dim)
         self.visual_projection = self.add_weight(
             name="visual_projection", shape=[self.feature_dim, dim], dtype=tf.float32,
@@ -156,7 +191,7 @@ class DeepStyle(MatrixFactorisation):
 
     def style(self, items):
         """s_i = E f_i − l_{c_i}: [..., K]."""
-        visual = tf.tensordot(items[schema.FEATURES], self.visual_projection, axes=1)
+        visual = tf.tensordot(model_features(items, self.feature_norm), self.visual_projection, axes=1)
         return visual - self.category_embedding(items[schema.CATEGORY])
 
     def item_vectors(self, items, training=False):
@@ -180,7 +215,7 @@ class DeepStyle(MatrixFactorisation):
 @register("tvbpr")
 class TVBPR(VBPR):
     """TVBPR (He & McAuley 2016b, "Ups and Downs: Modeling the Visual Evolution of Fashion
-    Trends with One-Class Collaborative Filtering", sec. 4): VBPR whose visual space and
+    Trends with One-Class Collaborative Filtering", WWW): VBPR whose visual space and
     visual bias evolve over time epochs ep(t) (`temporal.TimeEpochs`, fixed at quantiles of
     the training timestamps):
 
@@ -220,29 +255,33 @@ class TVBPR(VBPR):
         self.epochs.fit(dataset.train.times)
 
     def item_vectors(self, items, training=False):
-        if tf.executing_eagerly():
+        if tf.executing_eagerly() and set(items) == set(self.item_feature_keys):
             # Evaluation embeds the catalogue once per distinct interaction time: one compiled
             # call each time instead of a dozen eager ops.
-            return self._compiled_item_vectors(items)
+            return self._compiled_item_vectors(items[schema.ITEM], items[schema.FEATURES], items[schema.TIME])
         return super().item_vectors(items, training)
 
     @tf.function(reduce_retracing=True)
-    def _compiled_item_vectors(self, items):
-        return VBPR.item_vectors(self, items)
+    def _compiled_item_vectors(self, item_ids, features, times):
+        return VBPR.item_vectors(self, {schema.ITEM: item_ids, schema.FEATURES: features, schema.TIME: times})
 
     def visual_embedding(self, items):
         """E(t) f_i = (1 + w(t)) ⊙ (E f_i) + ΔE(t) f_i: [..., K']."""
-        features = items[schema.FEATURES]
+        features = self.visual_features(items)
         epoch = self.epochs.one_hot(items[schema.TIME])                       # [..., T]
         weights = 1.0 + tf.tensordot(epoch, self.dimension_drift, axes=1)     # [..., K']
-        drift = tf.einsum("...f,tfk->...tk", features, self.projection_drift)  # [..., T, K']
+        num_epochs, feature_dim, visual_dim = self.projection_drift.shape
+        # every epoch's ΔE(t) f_i in one matmul: [F, T·K'] → [..., T, K']
+        stacked = tf.reshape(tf.transpose(self.projection_drift, [1, 0, 2]), [feature_dim, -1])
+        drift = tf.tensordot(features, stacked, axes=1)
+        drift = tf.reshape(drift, tf.concat([tf.shape(drift)[:-1], [num_epochs, visual_dim]], 0))
         drift = tf.reduce_sum(drift * epoch[..., None], axis=-2)
         return weights * super().visual_embedding(items) + drift
 
     def visual_bias_term(self, items):
         """β'(t)ᵀ f_i = β'ᵀf_i + Δβ'(t)ᵀf_i: [...]."""
         epoch = self.epochs.one_hot(items[schema.TIME])
-        per_epoch = tf.einsum("...f,tf->...t", items[schema.FEATURES], self.visual_bias_drift)
+        per_epoch = tf.tensordot(self.visual_features(items), tf.transpose(self.visual_bias_drift), axes=1)
         drift = tf.reduce_sum(per_epoch * epoch, axis=-1)
         return super().visual_bias_term(items) + drift
 

@@ -1,8 +1,7 @@
 """VisRank: rank items by visual similarity to what the user bought (no gradient training).
 
-The content-based baseline of the visual papers (DVBPR, Kang et al. 2017, sec. 5.3, after
-Niu et al.'s visual ranking): with unit features f̂ = f / ‖f‖ and I_u⁺ the user's training
-items,
+The content-based baseline of the visual papers (VisRank in DVBPR, Kang et al. 2017): with
+unit features f̂ = f / ‖f‖ and I_u⁺ the user's training items,
 
     mean pooling:  x̂(u, i) = 1/|I_u⁺| Σ_{j ∈ I_u⁺} cos(f_i, f_j) = p_uᵀ f̂_i,  p_u = mean_j f̂_j
     max pooling:   x̂(u, i) = max_{j ∈ I_u⁺} cos(f_i, f_j)
@@ -18,18 +17,11 @@ import tensorflow as tf
 from tfvisrec.data import schema
 from tfvisrec.models.base import Recommender
 from tfvisrec.models.registry import register
-from tfvisrec.models.vbpr import required_feature_dim
+from tfvisrec.models.vbpr import required_feature_dim, unit_rows
 
 POOLINGS = ("mean", "max")
 # Max pooling gathers [pairs, items per user, F] floats in chunks of at most this many.
 _CHUNK_ELEMENTS = 1 << 22
-
-
-def unit_rows(features, epsilon=1e-12):
-    """f / ‖f‖ along the last axis (all-zero rows stay zero)."""
-    features = tf.convert_to_tensor(features, tf.float32)
-    return features * tf.math.rsqrt(tf.maximum(tf.reduce_sum(tf.square(features), -1, keepdims=True),
-                                               epsilon))
 
 
 @register("visrank")
