@@ -78,16 +78,16 @@ class Recommender(keras.Model):
 
     def score(self, users, items: Dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
         if not self.factorised:
-            raise NotImplementedError(f"{type(self).__name__} must implement score()")
+            raise TypeError(f"{type(self).__name__} is not factorising, so it must override score()")
         u = self.user_vectors(users, training=training)
         v = self.item_vectors(items, training=training)
         return tf.reduce_sum(u * v, axis=-1)
 
     def user_vectors(self, users, training: bool = False) -> tf.Tensor:
-        raise NotImplementedError(f"{type(self).__name__} is not factorising")
+        raise TypeError(f"{type(self).__name__} is not factorising: score the catalogue with score()")
 
     def item_vectors(self, items: Dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
-        raise NotImplementedError(f"{type(self).__name__} is not factorising")
+        raise TypeError(f"{type(self).__name__} is not factorising: score the catalogue with score()")
 
     def regularization(self, batch) -> tf.Tensor:
         """Penalty on the parameters a batch touches (the papers' lambda terms)."""
