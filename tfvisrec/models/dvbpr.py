@@ -1,15 +1,15 @@
 """DVBPR: Deep-style Visual BPR, a Siamese CNN trained end to end by BPR.
 
 Kang, Fang, Wang & McAuley 2017, "Visually-Aware Fashion Recommendation and Design with
-Generative Image Models" (ICDM), sec. III-B:
+Generative Image Models" (ICDM), eq. 3-5:
 
-    x̂(u, i) = θ_uᵀ Φ(X_i)                                                    (eq. 3)
+    x̂(u, i) = θ_uᵀ Φ(X_i)
 
 where Φ is a CNN (CNN-F, Table II) mapping the image X_i of item i to K visual factors and
 θ_u are user factors. There is no item embedding and no bias: an item is scored from its
 image alone, so an item never seen in training (cold start) is scored like any other.
 Training maximises BPR-Opt over triplets (u, i, j) with both images run through the same
-network (the "Siamese" setting, eq. 4-5):
+network (the "Siamese" setting):
 
     max  Σ_(u,i,j) ln σ(θ_uᵀ Φ(X_i) − θ_uᵀ Φ(X_j)) − λ_θ ‖Θ‖²
 
@@ -39,7 +39,7 @@ def unflatten(vectors, leading):
 
 @register("dvbpr")
 class DVBPR(Recommender):
-    """x̂(u, i) = θ_uᵀ Φ(X_i) (Kang et al. 2017, eq. 3) fitted by BPR (eq. 4-5).
+    """x̂(u, i) = θ_uᵀ Φ(X_i) fitted by Siamese BPR (Kang et al. 2017, eq. 3-5).
 
     Factorising: `user_vectors` are θ_u (K = `visual_dim`), `item_vectors` are Φ(X_i).
     Φ is `backbone` (CNN-F by default) with a K-wide output layer; `backbone_weights`
@@ -48,6 +48,12 @@ class DVBPR(Recommender):
         λ_θ · mean_u ‖θ_u‖²  +  weight_decay · Σ_W ½‖W‖²   (over Φ's conv/dense kernels)
 
     (`l2_user`, `weight_decay`); dropout (`dropout`) acts inside Φ during training.
+
+    θ_u learns `user_lr_multiplier` times faster than Φ: each user's row is updated only in
+    the few batches holding that user, while Φ is updated by every batch, so one learning
+    rate that suits the CNN leaves θ far behind. θ is stored divided by the multiplier
+    (`scaled_user_factors`); Adam moves a weight by about the learning rate whatever its
+    gradient's scale, so θ = multiplier × stored moves that many times faster.
     """
 
     item_feature_keys = (schema.ITEM, schema.IMAGE)
@@ -57,9 +63,13 @@ class DVBPR(Recommender):
         dim = int(config.visual_dim)
         if dim < 1:
             raise ValueError(f"visual_dim must be at least 1, got {dim}")
-        self.user_factors = self.add_weight(
-            name="theta_u", shape=[data_info.num_users, dim], dtype=tf.float32,
-            initializer=keras.initializers.RandomNormal(stddev=config.init_stddev, seed=config.seed))
+        self.user_lr_multiplier = float(config.user_lr_multiplier)
+        if self.user_lr_multiplier <= 0:
+            raise ValueError(f"user_lr_multiplier must be positive, got {self.user_lr_multiplier}")
+        self.scaled_user_factors = self.add_weight(
+            name="theta_u_scaled", shape=[data_info.num_users, dim], dtype=tf.float32,
+            initializer=keras.initializers.RandomNormal(
+                stddev=config.init_stddev / self.user_lr_multiplier, seed=config.seed))
         self.backbone = backbones.build_backbone(
             config.backbone, int(config.image_size), output_dim=dim, dropout=config.dropout,
             weight_decay=config.weight_decay, fc_width=config.fc_width)
@@ -67,8 +77,13 @@ class DVBPR(Recommender):
             from tfvisrec.vision import pretrained
             pretrained.load_backbone_weights(self.backbone, config.backbone_weights)
 
+    @property
+    def user_factors(self) -> tf.Tensor:
+        """θ, all users [num_users, K]."""
+        return self.user_lr_multiplier * self.scaled_user_factors
+
     def user_vectors(self, users, training=False):
-        return tf.gather(self.user_factors, users)
+        return self.user_lr_multiplier * tf.gather(self.scaled_user_factors, users)
 
     def item_vectors(self, items, training=False):
         """Φ(X_i) for images [B, S, S, 3] → [B, K] (or [B, N, ...] → [B, N, K]); ids unused."""
@@ -94,7 +109,7 @@ class DVBPR(Recommender):
         return penalty + self.backbone.weight_penalty()
 
     def compute_loss(self, batch, training=True):
-        """BPR-Opt (eq. 4), averaged over the batch, plus the penalty of the class docstring."""
+        """BPR-Opt, averaged over the batch, plus the penalty of the class docstring."""
         pos, neg = self.pair_scores(batch, training=training)
         return losses.bpr_loss(pos, neg) + self.regularization(batch)
 

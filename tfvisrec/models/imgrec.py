@@ -1,7 +1,7 @@
 """ImgRec: an attribute-aware recommender whose item attribute is the item's image.
 
 Elsayed, Brinkmeyer & Schmidt-Thieme 2021, "End-to-End Image-Based Fashion Recommendation"
-(arXiv:2205.02923), sec. 3:
+(arXiv:2205.02923), the proposed model:
 
     z_u = onehot(u) W_u                       user embedding
     z_i = [onehot(i), φ(x_i)] W_i             item embedding from its id and image features
@@ -14,11 +14,12 @@ z_i = W_id[i] + W_φ φ(x_i): an item without training interactions still gets t
 
 Three ways of obtaining φ (the paper's ablation), each a registered model:
 
-| name | φ(x_i) | item features |
-|---|---|---|
-| `imgrec_dir` | f_i, fixed precomputed features (ResNet-50 pooled, 2048-d) | `features` |
-| `imgrec_ft`  | ReLU(FC_150(f_i)) on the fixed features, FC trained | `features` |
-| `imgrec_ete` | ReLU(FC_150(CNN(x_i))) with the last N CNN layers trained (N = 50 of ResNet-50), two stages: CNN frozen for `stage1_epochs`, then joint | `image` |
+- `imgrec_dir` (features): φ(x_i) = f_i, fixed precomputed CNN features (`features.npy`;
+  pooled ResNet-50 in the paper);
+- `imgrec_ft` (features): φ(x_i) = ReLU(FC_150(f_i)), the FC layer trained;
+- `imgrec_ete` (images): φ(x_i) = ReLU(FC_150(CNN(x_i))), the CNN's last N layers trained
+  (N = 50 of ResNet-50) in two stages: the CNN frozen for `stage1_epochs`, then joint
+  training at `stage2_lr_scale` × the learning rate.
 
 `score` returns the logit z_uᵀz_i (σ is monotone, so it ranks like x̂ and factorises as
 user_vectors · item_vectors); `probability` applies σ.
@@ -90,9 +91,9 @@ class EndToEndImages(keras.layers.Layer):
     """ImgRec-EtE's φ(x_i) = ReLU(W_fc CNN(x_i) + b) on images, the CNN's last N layers trained.
 
     CNN(x_i) are the backbone's penultimate features (pooled conv5_x of ResNet-50, fc7 of
-    CNN-F). "Last N layers" counts the trunk's Keras layers (`layers[-N:]`, as the paper's
-    Keras code trains ResNet-50's last 50); `frozen` freezes the whole CNN (stage 1), which
-    then also runs in inference mode (dropout and batch norm).
+    CNN-F). "Last N layers" counts the trunk's Keras layers (`layers[-N:]`; the paper trains
+    the last 50 of ResNet-50); `frozen` freezes the whole CNN (stage 1), which then also runs
+    in inference mode (dropout and batch norm). Weight decay applies to the trained kernels.
     """
 
     feature_key = schema.IMAGE
@@ -136,7 +137,12 @@ class EndToEndImages(keras.layers.Layer):
             layer.trainable = layer.name in trained
 
     def weight_penalty(self):
-        return tf.constant(0.0) if self.frozen else self.backbone.weight_penalty()
+        """weight_decay · Σ ½‖W‖² over the CNN kernels being trained."""
+        trained = {v.ref() for v in self.backbone.trunk.trainable_weights}
+        kernels = [k for k in self.backbone.kernels() if k.ref() in trained]
+        if not kernels or self.backbone.weight_decay == 0.0:
+            return tf.constant(0.0)
+        return self.backbone.weight_decay * tf.add_n([tf.nn.l2_loss(k) for k in kernels])
 
 
 def _feature_dim(data_info) -> int:
@@ -149,7 +155,7 @@ def _feature_dim(data_info) -> int:
 # ------------------------------------------------------------------ the recommender
 
 class ImgRec(Recommender):
-    """z_u = W_u[u], z_i = W_id[i] + W_φ φ(x_i), x̂ = σ(z_uᵀ z_i) (Elsayed et al. 2021, sec. 3).
+    """z_u = W_u[u], z_i = W_id[i] + W_φ φ(x_i), x̂ = σ(z_uᵀ z_i) (Elsayed et al. 2021).
 
     Variants set `image_branch_class` (φ). The penalty of a batch of rows (u, i, label) is
 
@@ -241,7 +247,9 @@ class ImgRecFT(ImgRec):
 class ImgRecEtE(ImgRec):
     """ImgRec-EtE: φ(x_i) = ReLU(W_fc CNN(x_i) + b) trained end to end (see `EndToEndImages`),
     in two stages: the CNN frozen for the first `stage1_epochs` epochs (only W_u, W_id, W_φ
-    and the FC layer learn), then its last `trainable_backbone_layers` layers join.
+    and the FC layer learn), then its last `trainable_backbone_layers` layers join, at the
+    learning rate times `stage2_lr_scale` (Adam's first steps on the newly trained layers are
+    a full learning rate each, whatever their gradient, which would wreck pretrained weights).
     """
 
     item_feature_keys = (schema.ITEM, schema.IMAGE)
@@ -250,6 +258,11 @@ class ImgRecEtE(ImgRec):
     @property
     def backbone(self):
         return self.image_branch.backbone
+
+    @property
+    def learning_rate_scale(self) -> float:
+        """The trainer's learning rate is scaled by this: `stage2_lr_scale` in the joint stage."""
+        return 1.0 if self.image_branch.frozen else float(self.config.stage2_lr_scale)
 
     def begin_epoch(self, epoch: int) -> bool:
         """Trainer hook at each epoch start: the stage of `epoch`. True when the set of

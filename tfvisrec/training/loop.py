@@ -183,13 +183,18 @@ class _Loop:
         """Model hook `begin_epoch(epoch)` (staged training, e.g. a CNN frozen for the first
         epochs): when it changes the trainable variables, the train step is rebuilt, and a
         new stage reached while training (not the one set up on (re)start) gets its full
-        early-stopping patience."""
+        early-stopping patience. The stage's learning rate is `learning_rate` times the
+        model's `learning_rate_scale`."""
         hook = getattr(self.model, "begin_epoch", None)
-        if hook is not None and hook(epoch):
+        if hook is None:
+            return
+        if hook(epoch):
             self._train_step = self._make_train_step()
             if self._stage_set:
                 self.state.bad_epochs.assign(0)
         self._stage_set = True
+        self.optimizer.learning_rate = self.cfg.learning_rate * float(
+            getattr(self.model, "learning_rate_scale", 1.0))
 
     def _end_of_epoch_validation(self, epoch):
         state, cfg = self.state, self.cfg
