@@ -3,6 +3,10 @@
     python -m tfvisrec.data catalogue --labels ../shared/data/fashion-product-images/labels.csv \
         --images ../shared/data/fashion-product-images/images.tar.gz --out data/catalogue
     python bench/attribute_pretraining.py --dataset data/catalogue --model_dir runs/attributes
+    # second stage, on the labelled H&M articles (configs/hm_attributes.cfg):
+    python -m tfvisrec.data hm_catalogue --hm_dir ../shared/data/hm --out data/hm-catalogue
+    python bench/attribute_pretraining.py --flagfile configs/hm_attributes.cfg \
+        --dataset data/hm-catalogue --model_dir runs/hm_attributes --backbone_weights runs/attributes
 
 Trains `configs/attributes.cfg` with the shared trainer (resuming if model_dir has a
 checkpoint; --evaluate_only skips training), then prints, per attribute, the accuracy on the
@@ -10,7 +14,6 @@ valid and test splits beside the yardstick of always answering the most frequent
 value, and writes the table to <model_dir>/attribute_accuracy.json.
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -26,6 +29,7 @@ def parse_args(argv=None):
     p.add_argument("--dataset", required=True, help="catalogue dataset folder")
     p.add_argument("--model_dir", default="runs/attributes")
     p.add_argument("--flagfile", default=os.path.join(REPO_ROOT, "configs", "attributes.cfg"))
+    p.add_argument("--backbone_weights", default="", help="start from this pretrained backbone")
     p.add_argument("--epochs", type=int, default=0, help="override the flagfile's --epochs")
     p.add_argument("--max_steps", type=int, default=0, help="stop after this many steps (smoke runs)")
     p.add_argument("--evaluate_only", action="store_true", help="evaluate the model_dir's best checkpoint")
@@ -39,6 +43,8 @@ def train(args):
     overrides = dict(dataset=args.dataset, model_dir=args.model_dir, verbose=args.verbose)
     if args.epochs:
         overrides["epochs"] = args.epochs
+    if args.backbone_weights:
+        overrides["backbone_weights"] = args.backbone_weights
     if args.max_steps:
         overrides["max_steps"] = args.max_steps
     model_config, train_config = config_lib.configs_from_flagfile(args.flagfile, **overrides)

@@ -21,11 +21,11 @@ import os
 import sys
 import time
 
-import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
-from absl import app, flags
-
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
+
+import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
+from absl import app, flags  # noqa: E402
 
 flags.DEFINE_string("dataset", "", "A dataset folder with images (default: H&M, else synthetic).")
 flags.DEFINE_string("hm_dir", os.path.join(os.path.dirname(REPO_ROOT), "shared", "data", "hm"),
@@ -45,12 +45,9 @@ def resolve_dataset():
     if FLAGS.dataset:
         return FLAGS.dataset, os.path.basename(os.path.abspath(FLAGS.dataset))
     if os.path.isdir(FLAGS.hm_dir):
-        out = os.path.join(FLAGS.work_dir, "hm")
-        if not os.path.exists(os.path.join(out, "meta.json")):
-            from tfvisrec.data.adapters.hm import ingest_hm
-            print(f"ingesting {FLAGS.hm_dir} into {out} (once)")
-            ingest_hm(FLAGS.hm_dir, out)
-        return out, "H&M (real photos, 120×180 JPEG)"
+        from bench import hm_common
+        dataset = hm_common.load_or_ingest(FLAGS.hm_dir, FLAGS.work_dir, seed=0, with_images=True)
+        return dataset.path, "H&M (real photos, 120×180 JPEG)"
     from tfvisrec.demo import prepare_world
     _, out = prepare_world(os.path.join(FLAGS.work_dir, "synthetic"), 300, 600, seed=0)
     return out, "synthetic style world (64×64 JPEG)"

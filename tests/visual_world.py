@@ -82,6 +82,16 @@ class VisualWorld:
         from tfvisrec.data.synthetic import load_truth
         return load_truth(self.world_dir).scores_for(dataset)
 
+    def oracle_results(self, dataset):
+        """The oracle's full-AUC results on the test split, printed for the test log."""
+        from tfvisrec.evaluation import protocols
+        oracle = protocols.evaluate_score_matrix(self.oracle_scores(dataset), dataset,
+                                                 ["full_auc"], split="test")
+        print(f"\noracle: AUC {oracle['full_auc/auc']:.4f}, cold {oracle['full_auc/auc_cold']:.4f} "
+              f"({int(oracle['full_auc/num_cold_users'])} of {int(oracle['full_auc/num_users'])} "
+              "test items cold)")
+        return oracle
+
 
 def settings_key(settings: VisualWorldSettings) -> str:
     """Hash of the settings and of the code that builds the world."""

@@ -38,6 +38,7 @@ class ModelConfig:
     features_file: str = _field("", "Precomputed item features (.npy [items, F]) for fixed-feature visual models; default <dataset>/features.npy.")
     time_epochs: int = _field(4, "Number of time epochs for temporal models (TVBPR, I-TVBPR).")
     l2_drift: float = _field(0.01, "L2 weight on the per-epoch deviations of temporal models (TVBPR's w(t), ΔE(t), Δβ'(t)).")
+    fm_item_interactions: bool = _field(True, "FM: keep the terms that involve no user (w_i, item x feature and feature x feature interactions); false keeps only the (user, item) and (user, feature) interactions plus w^T f_i.")
     visrank_pooling: str = _field("mean", "VisRank: pool the cosine similarities to the user's items by mean | max.")
     feature_norm: str = _field("l2", "Fixed features f_i of VBPR/DeepStyle/TVBPR/FM: l2 = scaled to unit length (Adam's steps on E f_i otherwise grow with the features' magnitude), none = as extracted.")
     user_lr_multiplier: float = _field(1.0, "DVBPR: the user factors theta_u learn this many times faster than the CNN (exact under Adam; each user's row is updated only by the batches holding that user).")

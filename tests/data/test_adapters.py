@@ -12,7 +12,7 @@ from PIL import Image
 import tfvisrec  # noqa: F401
 from tfvisrec.data.adapters.catalogue import ingest_catalogue
 from tfvisrec.data.adapters.dvbpr_npy import ingest_dvbpr_npy
-from tfvisrec.data.adapters.hm import ingest_hm
+from tfvisrec.data.adapters.hm import ingest_hm, ingest_hm_catalogue
 from tfvisrec.data.dataset import load_dataset, load_texts
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -90,6 +90,25 @@ def test_hm_adapter_missing_photo(tmp_path):
     no_images = load_dataset(ingest_hm(str(tmp_path / "hm"), str(tmp_path / "out"),
                                        min_user_interactions=3, with_images=False))
     assert not no_images.has_images and no_images.num_users == 2
+
+
+def test_hm_catalogue_keeps_labelled_articles_with_a_photo(tmp_path):
+    _write_hm(tmp_path / "hm")
+    ds = load_dataset(ingest_hm_catalogue(str(tmp_path / "hm"), str(tmp_path / "out"),
+                                          holdout_fractions=(0.5, 0.5, 0.0)))
+    # 0999999999 has metadata but no photo; 0110065001 has a photo but no metadata
+    assert ds.item_ids == ["0108775015", "0214844002"] and ds.num_users == 0
+    assert ds.meta["kind"] == "catalogue" and ds.attribute_names[0] == "product_type_name"
+    index_group = ds.attribute_names.index("index_group_name")
+    assert ds.attribute_values[index_group] == ["Ladieswear"]
+    assert sorted(ds.holdout_split.tolist()) == [0, 1]
+    with tarfile.open(tmp_path / "hm" / "images_120x180.tar") as tar:
+        assert ds.image_bytes()[1] == tar.extractfile("images/021/0214844002.jpg").read()
+    from tfvisrec.data.errors import DataError
+    with pytest.raises(DataError, match="missing columns"):
+        (tmp_path / "hm" / "articles_train_sample.csv").write_text("article_id,prod_name\n1,x\n")
+        ingest_hm_catalogue(str(tmp_path / "hm"), str(tmp_path / "again"))
+    assert not os.path.exists(tmp_path / "again")
 
 
 def _shared_hm():

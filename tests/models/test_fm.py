@@ -21,8 +21,9 @@ def _naive_pairwise(x, v):
     return sum(np.dot(v[a], v[b]) * x[a] * x[b] for a, b in itertools.combinations(range(len(x)), 2))
 
 
-def _build(norm="none"):
-    config = dataclasses.replace(ModelConfig(), model="fm", embedding_dim=K, feature_norm=norm, **L2)
+def _build(norm="none", item_interactions=True):
+    config = dataclasses.replace(ModelConfig(), model="fm", embedding_dim=K, feature_norm=norm,
+                                 fm_item_interactions=item_interactions, **L2)
     model = registry.build(config, DataInfo(num_users=U, num_items=I, feature_dim=F))
     rng = np.random.default_rng(0)
     weights = {}
@@ -70,6 +71,19 @@ class FMTest(tf.test.TestCase):
         dot = np.sum(model.user_vectors(users).numpy() * model.item_vectors(items).numpy(), -1)
         self.assertAllClose(dot, model.score(users, items), rtol=1e-4)
         self.assertEqual(model.item_vectors(items).shape, (8, K + 1))
+
+    def test_without_item_interactions_only_the_users_interactions_remain(self):
+        model, w = _build(item_interactions=False)
+        rng = np.random.default_rng(6)
+        users, items = rng.integers(0, U, 6), rng.integers(0, I, (6, 3))
+        features = rng.normal(size=(6, 3, F)).astype(np.float32)
+        v_u = w["user_factors"][users][:, None]
+        expected = (np.sum(v_u * (w["item_factors"][items] + features @ w["feature_factors"]), -1)
+                    + features @ w["feature_weights"])
+        self.assertAllClose(model.score(users, {"item": items, "features": features}), expected, rtol=1e-4)
+        flat = {"item": items[:, 0], "features": features[:, 0]}
+        dot = np.sum(model.user_vectors(users).numpy() * model.item_vectors(flat).numpy(), -1)
+        self.assertAllClose(dot, expected[:, 0], rtol=1e-4)
 
     def test_l2_feature_norm_uses_unit_length_features(self):
         (raw, _), (unit, _) = _build(), _build("l2")

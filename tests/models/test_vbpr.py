@@ -217,6 +217,21 @@ class TVBPRTest(tf.test.TestCase):
         dot = np.sum(model.user_vectors(users).numpy() * model.item_vectors(items).numpy(), -1)
         self.assertAllClose(dot, self._expected(model, w, users, items), rtol=1e-4)
 
+    def test_times_of_one_epoch_share_item_vectors(self):
+        # the evaluation scorer embeds the catalogue once per time_groups() key
+        model = _build("tvbpr")
+        model.epochs.fit(np.arange(100))
+        _randomise(model)
+        times = np.array([0, 3, 40, 45, 99, 500])
+        groups = model.time_groups(times)
+        self.assertAllEqual(groups, model.epochs(times).numpy())
+        self.assertEqual(groups[0], groups[1])
+        self.assertNotEqual(groups[1], groups[2])
+        items = _items()
+        at = lambda t: model.item_vectors(dict(items, time=np.full(items["item"].shape, t))).numpy()
+        self.assertAllClose(at(0), at(3))
+        self.assertNotAllClose(at(3), at(40))
+
     def test_without_drift_it_is_vbpr(self):
         tvbpr, vbpr = _build("tvbpr"), _build("vbpr")
         w = _randomise(vbpr)

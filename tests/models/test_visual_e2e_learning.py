@@ -52,10 +52,7 @@ def _cnn_overrides(visual_world):
 def baselines(visual_world, tmp_path_factory):
     """(dataset, oracle's results, BPR-MF's results) on the visual world's test split."""
     dataset = visual_world.load_dataset()
-    oracle = protocols.evaluate_score_matrix(visual_world.oracle_scores(dataset), dataset,
-                                             ["full_auc"], split="test")
-    print(f"\noracle: AUC {oracle['full_auc/auc']:.4f}, cold {oracle['full_auc/auc_cold']:.4f} "
-          f"({int(oracle['full_auc/num_cold_users'])} of {int(oracle['full_auc/num_users'])} test items cold)")
+    oracle = visual_world.oracle_results(dataset)
     _, bprmf = _train("bprmf", dataset, tmp_path_factory.mktemp("bprmf"))
     assert oracle["full_auc/num_cold_users"] >= 20, oracle
     return dataset, oracle, bprmf

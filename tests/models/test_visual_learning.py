@@ -31,10 +31,7 @@ MODELS = ["visrank", "fm", "vbpr", "deepstyle", "tvbpr"]
 def world(visual_world, tmp_path_factory):
     """(dataset, oracle's results, `results(name)`: a model's test results, trained once)."""
     dataset = visual_world.load_dataset()
-    oracle = protocols.evaluate_score_matrix(visual_world.oracle_scores(dataset), dataset,
-                                             ["full_auc"], split="test")
-    print(f"\noracle: AUC {oracle['full_auc/auc']:.4f}, cold {oracle['full_auc/auc_cold']:.4f} "
-          f"({int(oracle['full_auc/num_cold_users'])} of {int(oracle['full_auc/num_users'])} test items cold)")
+    oracle = visual_world.oracle_results(dataset)
     trained = {}
 
     def results(name):

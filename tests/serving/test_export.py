@@ -114,7 +114,8 @@ def test_fresh_process_gives_the_in_memory_numbers(world, export_root, tmp_path)
     script.write_text(_FRESH_PROCESS)
     subprocess.run([sys.executable, str(script), os.path.join(export_root, "visual", "1"),
                     str(tmp_path / "jpegs.npy"), str(tmp_path / "out.npz")],
-                   check=True, timeout=300, cwd=REPO, capture_output=True)
+                   check=True, timeout=300, cwd=REPO, capture_output=True,
+                   env=dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", "")))
     got = np.load(tmp_path / "out.npz")
     scores = world_lib.reference_scores(model, dataset)
     ids, expected = world_lib.reference_top_k(scores, dataset, [0, 7], 10)

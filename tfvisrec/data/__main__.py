@@ -4,6 +4,7 @@ Usage: python -m tfvisrec.data <command> [--flags]
 
   ingest      canonical CSVs: --interactions [--items] [--images] --out
   hm          H&M sample: --hm_dir --out
+  hm_catalogue the labelled H&M articles with photos, no users: --hm_dir --out
   dvbpr_npy   DVBPR partitioned .npy: --npy --out
   catalogue   labelled catalogue without users: --labels [--images] --out [--label_columns]
   synthetic   the synthetic style world (flags of tfvisrec.data.synthetic)
@@ -21,7 +22,7 @@ from absl import app, flags
 from tfvisrec.data.errors import DataError
 
 FLAGS = flags.FLAGS
-COMMANDS = ("ingest", "hm", "dvbpr_npy", "catalogue", "synthetic", "info")
+COMMANDS = ("ingest", "hm", "hm_catalogue", "dvbpr_npy", "catalogue", "synthetic", "info")
 SYNTHETIC_MODULE = "tfvisrec.data.synthetic.__main__"
 
 
@@ -90,6 +91,21 @@ def cmd_hm(args):
                      progress=FLAGS.progress)
 
 
+def cmd_hm_catalogue(args):
+    from tfvisrec.data.adapters.hm import ingest_hm_catalogue
+    return ingest_hm_catalogue(_required("hm_dir"), _required("out"), seed=FLAGS.seed,
+                               holdout_fractions=_holdout_fractions(),
+                               image_shards=FLAGS.image_shards, overwrite=FLAGS.overwrite,
+                               name=FLAGS.name, progress=FLAGS.progress)
+
+
+def _holdout_fractions():
+    try:
+        return [float(f) for f in FLAGS.holdout_fractions]
+    except ValueError:
+        raise app.UsageError(f"--holdout_fractions must be numbers, got {FLAGS.holdout_fractions}")
+
+
 def cmd_dvbpr_npy(args):
     from tfvisrec.data.adapters.dvbpr_npy import ingest_dvbpr_npy
     return ingest_dvbpr_npy(_required("npy"), _required("out"),
@@ -100,13 +116,9 @@ def cmd_dvbpr_npy(args):
 
 def cmd_catalogue(args):
     from tfvisrec.data.adapters.catalogue import ingest_catalogue
-    try:
-        fractions = [float(f) for f in FLAGS.holdout_fractions]
-    except ValueError:
-        raise app.UsageError(f"--holdout_fractions must be numbers, got {FLAGS.holdout_fractions}")
     return ingest_catalogue(_required("labels"), FLAGS.images, _required("out"),
                             label_columns=FLAGS.label_columns, id_column=FLAGS.id_column,
-                            holdout_fractions=fractions, seed=FLAGS.seed,
+                            holdout_fractions=_holdout_fractions(), seed=FLAGS.seed,
                             image_shards=FLAGS.image_shards, overwrite=FLAGS.overwrite,
                             require_images=_require_images(True), name=FLAGS.name,
                             progress=FLAGS.progress)
@@ -145,7 +157,8 @@ def describe(ds) -> str:
     return "\n".join(lines)
 
 
-_HANDLERS = {"ingest": cmd_ingest, "hm": cmd_hm, "dvbpr_npy": cmd_dvbpr_npy,
+_HANDLERS = {"ingest": cmd_ingest, "hm": cmd_hm, "hm_catalogue": cmd_hm_catalogue,
+             "dvbpr_npy": cmd_dvbpr_npy,
              "catalogue": cmd_catalogue, "info": cmd_info}
 
 

@@ -7,7 +7,11 @@ A scorer lives for one evaluation call only: weights change between calls during
 
 Time-aware models (`"time"` in `item_feature_keys`) see the time of the evaluated
 interaction broadcast over the items scored; factorising ones embed the catalogue once per
-distinct time.
+distinct time, or once per group of `model.time_groups(times)` when the model says which
+times give the same item vectors (TVBPR: one time epoch).
+
+A non-factorising model may offer `score_catalogue(users [b], items {key: [n, ...]})` →
+[b, n], scoring users against a catalogue batch without tiling it into pairs.
 """
 from typing import Dict, Iterator, Optional, Tuple
 
@@ -57,16 +61,26 @@ class CatalogueScorer:
         scores = np.empty((users.size, self.num_items), np.float32)
         if users.size == 0:
             return scores
-        groups = [(None, np.arange(users.size))] if times is None else \
-            [(int(t), np.flatnonzero(times == t)) for t in np.unique(times)]
-        for time, rows in groups:
+        for key, time, rows in self._time_groups(times, users.size):
             user_vecs = self.model.user_vectors(tf.constant(users[rows]), training=False)
-            scores[rows] = np.asarray(user_vecs, np.float32) @ self._catalogue_vectors(time).T
+            scores[rows] = np.asarray(user_vecs, np.float32) @ self._catalogue_vectors(key, time).T
         return scores
 
-    def _catalogue_vectors(self, time: Optional[int]) -> np.ndarray:
-        """item_vectors over the catalogue, [num_items, d], computed once per time."""
-        if time not in self._item_vectors:
+    def _time_groups(self, times, count):
+        """[(cache key, a representative time, rows)] of the rows sharing item vectors."""
+        if times is None:
+            return [(None, None, np.arange(count))]
+        grouping = getattr(self.model, "time_groups", None)
+        keys = times if grouping is None else np.asarray(grouping(times)).reshape(-1)
+        groups = []
+        for key in np.unique(keys):
+            rows = np.flatnonzero(keys == key)
+            groups.append((int(key), int(times[rows[0]]), rows))
+        return groups
+
+    def _catalogue_vectors(self, key, time: Optional[int]) -> np.ndarray:
+        """item_vectors over the catalogue at `time`, [num_items, d], computed once per key."""
+        if key not in self._item_vectors:
             parts = []
             for ids, features in self._catalogue_batches():
                 if time is not None:
@@ -76,16 +90,20 @@ class CatalogueScorer:
             if vectors.ndim != 2 or vectors.shape[0] != self.num_items:
                 raise ValueError(f"{type(self.model).__name__}.item_vectors returned shape "
                                  f"{vectors.shape} for {self.num_items} items; expected [items, d]")
-            self._item_vectors[time] = vectors
-        return self._item_vectors[time]
+            self._item_vectors[key] = vectors
+        return self._item_vectors[key]
 
     def _score_pairs(self, users, times):
         """score() on every (user, item) pair, users repeated against each catalogue batch."""
         scores = np.empty((users.size, self.num_items), np.float32)
         if users.size == 0:
             return scores
+        by_catalogue = getattr(self.model, "score_catalogue", None)
         for ids, features in self._catalogue_batches():
             features = {k: tf.convert_to_tensor(v) for k, v in features.items()}
+            if by_catalogue is not None and times is None:
+                scores[:, ids] = np.asarray(by_catalogue(tf.constant(users), features), np.float32)
+                continue
             width = ids.size
             # Tiled item features (images) must stay within `pair_bytes` per call.
             item_bytes = sum(v.dtype.size * int(np.prod(v.shape[1:])) for v in features.values())

@@ -16,6 +16,12 @@ they cancel in the BPR difference ŷ(u, i) − ŷ(u, j) and would never receive 
 Everything else splits into a user part and an item part, so the FM factorises as
 user [v_u, 1] · item [v_i + Vᵀf_i, w_i + wᵀf_i + ½(‖v_i + Vᵀf_i‖² − ‖v_i‖² − Σ_a ‖v_a‖² f_a²)]
 (the item's own pairwise terms go into its bias column).
+
+With `--nofm_item_interactions` only the interactions that involve the user are kept, the
+FM baseline as DVBPR describes it ("(user, item) and (user, visual feature) interactions"),
+plus the linear visual term: ŷ(u, i) = ⟨v_u, v_i + Vᵀf_i⟩ + wᵀf_i. The terms without a user
+(w_i, ⟨v_i, V_a⟩ f_a, ⟨V_a, V_b⟩ f_a f_b) are per-item constants, i.e. a learned popularity,
+which hurts where popularity is anti-predictive (H&M, bench/README.md).
 """
 import tensorflow as tf
 import tf_keras as keras
@@ -69,6 +75,7 @@ class FactorizationMachine(Recommender):
             name="item_weights", shape=[data_info.num_items], dtype=tf.float32, initializer="zeros")
         self.feature_weights = self.add_weight(
             name="feature_weights", shape=[self.feature_dim], dtype=tf.float32, initializer="zeros")
+        self.item_interactions = bool(config.fm_item_interactions)
 
     def _item_sums(self, items):
         """(Σ v_a x_a [..., K], Σ ‖v_a‖² x_a² [...], Σ w_a x_a [...]) over the item's features."""
@@ -78,7 +85,9 @@ class FactorizationMachine(Recommender):
         squared_sum = (tf.reduce_sum(tf.square(v_i), axis=-1)
                        + tf.tensordot(tf.square(features),
                                       tf.reduce_sum(tf.square(self.feature_factors), axis=-1), axes=1))
-        linear = tf.gather(self.item_weights, item_ids) + tf.tensordot(features, self.feature_weights, axes=1)
+        linear = tf.tensordot(features, self.feature_weights, axes=1)
+        if self.item_interactions:
+            linear += tf.gather(self.item_weights, item_ids)
         return factor_sum, squared_sum, linear
 
     def score(self, users, items, training=False):
@@ -87,6 +96,8 @@ class FactorizationMachine(Recommender):
         factor_sum, squared_sum, linear = self._item_sums(items)
         if factor_sum.shape.rank == v_u.shape.rank + 1:
             v_u = v_u[:, None, :]
+        if not self.item_interactions:
+            return linear + tf.reduce_sum(v_u * factor_sum, axis=-1)
         squared_sum += tf.reduce_sum(tf.square(v_u), axis=-1)
         return linear + pairwise_interactions(factor_sum + v_u, squared_sum)
 
@@ -96,7 +107,9 @@ class FactorizationMachine(Recommender):
 
     def item_vectors(self, items, training=False):
         factor_sum, squared_sum, linear = self._item_sums(items)
-        own = linear + pairwise_interactions(factor_sum, squared_sum)
+        own = linear
+        if self.item_interactions:
+            own += pairwise_interactions(factor_sum, squared_sum)
         return tf.concat([factor_sum, own[..., None]], axis=-1)
 
     def regularization(self, batch):

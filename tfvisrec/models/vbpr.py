@@ -24,6 +24,7 @@ Extending the family (I-VBPR and its temporal variant): subclass `VBPR` and over
 """
 import math
 
+import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
@@ -254,9 +255,13 @@ class TVBPR(VBPR):
                             "interactions.csv)", dataset.path)
         self.epochs.fit(dataset.train.times)
 
+    def time_groups(self, times) -> np.ndarray:
+        """The time epoch of each time [n]: times of one epoch give the same item vectors."""
+        return np.asarray(self.epochs(np.asarray(times, np.int64)))
+
     def item_vectors(self, items, training=False):
         if tf.executing_eagerly() and set(items) == set(self.item_feature_keys):
-            # Evaluation embeds the catalogue once per distinct interaction time: one compiled
+            # Evaluation embeds the catalogue once per time epoch: one compiled
             # call each time instead of a dozen eager ops.
             return self._compiled_item_vectors(items[schema.ITEM], items[schema.FEATURES], items[schema.TIME])
         return super().item_vectors(items, training)

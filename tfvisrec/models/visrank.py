@@ -89,6 +89,31 @@ class VisRank(Recommender):
         flat = self._max_similarity(tf.reshape(users, [-1]), tf.reshape(unit, [-1, self.feature_dim]))
         return tf.reshape(flat, tf.shape(users))
 
+    def score_catalogue(self, users, items):
+        """x̂(u, i) for users [B] against a catalogue batch items [N] → [B, N].
+
+        Evaluation's fast path: per block of users one matrix product of their bought
+        items' features [b·M, F] with the batch's [F, N], then the max over each user's M.
+        """
+        unit = unit_rows(items[schema.FEATURES])
+        if self.factorised:
+            return tf.matmul(tf.gather(self.user_profiles, users), unit, transpose_b=True)
+        if self.user_items is None:
+            raise ValueError("visrank (max pooling) has no user items yet: call prepare(dataset)")
+        width = int(self.user_items.shape[1])
+        block = max(1, _CHUNK_ELEMENTS // (width * max(1, int(unit.shape[0]))))
+        parts = [self._max_over_bought(users[start:start + block], unit)
+                 for start in range(0, int(users.shape[0]), block)]
+        return tf.concat(parts, axis=0) if parts else tf.zeros([0, tf.shape(unit)[0]])
+
+    @tf.function(reduce_retracing=True)
+    def _max_over_bought(self, users, unit):
+        bought = tf.gather(self.user_items, users)                                    # [b, M]
+        neighbours = tf.gather(self.unit_features, tf.maximum(bought, 0))             # [b, M, F]
+        similarity = tf.einsum("bmf,nf->bmn", neighbours, unit)
+        best = tf.reduce_max(tf.where((bought >= 0)[..., None], similarity, -np.inf), axis=1)
+        return tf.where(tf.math.is_finite(best), best, 0.0)
+
     def _max_similarity(self, users, unit):
         """max_{j ∈ I_u⁺} f̂_jᵀ f̂_i for pairs users [P], unit item features [P, F], in chunks."""
         if self.user_items is None:

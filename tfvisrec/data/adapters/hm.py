@@ -74,3 +74,55 @@ def _purchased_items(article_ids: pd.Series, metadata: ItemTable, with_images: b
     columns += [attribute_column(n) for n in metadata.attribute_names]
     return ItemTable(path=metadata.path, frame=frame[columns], category_name=CATEGORY_COLUMN,
                      attribute_names=list(metadata.attribute_names), has_text=True)
+
+
+# Labels of the H&M articles for attribute pretraining in the shop's own photo domain; the
+# first is the category. section/garment group and index group separate ladies', men's,
+# children's and sports wear, which purchase histories follow closely.
+CATALOGUE_LABEL_COLUMNS = ("product_type_name", "graphical_appearance_name", "colour_group_name",
+                           "index_group_name", "section_name", "garment_group_name")
+
+
+def ingest_hm_catalogue(hm_dir: str, out_dir: str, *,
+                        label_columns=CATALOGUE_LABEL_COLUMNS, seed: int = 0,
+                        holdout_fractions=(0.8, 0.1, 0.1), image_shards: int = 4,
+                        overwrite: bool = False, name: Optional[str] = None,
+                        progress: bool = False) -> str:
+    """The labelled H&M articles with a photo → a catalogue dataset (no users) for
+    `configs/hm_attributes.cfg`; returns the folder path.
+
+    Rows of articles_train_sample.csv whose photo is in the archive are kept (the archive
+    holds the purchased articles only), each with its metadata labels; hold-out split by
+    `seed` as in `adapters.catalogue`.
+    """
+    import tarfile
+    import tempfile
+    from tfvisrec.data.adapters.catalogue import ingest_catalogue
+    articles_path = os.path.join(hm_dir, ARTICLES_FILE)
+    archive = os.path.join(hm_dir, IMAGES_FILE)
+    for path in (articles_path, archive):
+        if not os.path.exists(path):
+            raise DataError("file does not exist", path)
+    check_output(out_dir, overwrite)
+    try:
+        with tarfile.open(archive, mode="r|*") as tar:
+            members = {m.name.lstrip("./") for m in tar if m.isfile()}
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise DataError(f"cannot read tar archive: {e}", archive) from None
+    articles = pd.read_csv(articles_path, dtype=str, keep_default_na=False)
+    missing = [c for c in ("article_id", "prod_name", *label_columns) if c not in articles.columns]
+    if missing:
+        raise DataError(f"missing columns {missing}", articles_path)
+    articles = articles.drop_duplicates("article_id")
+    articles["image"] = articles["article_id"].map(image_member)
+    articles = articles[articles["image"].isin(members)]
+    if articles.empty:
+        raise DataError("no article of the metadata has a photo in the archive", articles_path)
+    with tempfile.TemporaryDirectory(prefix="hm-catalogue-") as scratch:
+        labels_csv = os.path.join(scratch, "labels.csv")
+        articles[["article_id", "image", "prod_name", *label_columns]].to_csv(labels_csv, index=False)
+        return ingest_catalogue(labels_csv, archive, out_dir, label_columns=label_columns,
+                                id_column="article_id", text_columns=("prod_name",),
+                                holdout_fractions=holdout_fractions, seed=seed,
+                                image_shards=image_shards, overwrite=overwrite,
+                                name=name or "hm-catalogue", progress=progress)
