@@ -17,7 +17,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
-from absl import app, flags, logging  # noqa: E402
+from absl import app, flags  # noqa: E402
 
 from bench import hm_common  # noqa: E402
 from bench import peers as peers_lib  # noqa: E402
@@ -36,12 +36,8 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)  # the table is the output
+    ours = hm_common.checked_methods(argv, FLAGS)
     from tfvisrec.data.errors import DataError
-    ours = hm_common.checked_methods(FLAGS.models, FLAGS.reference, FLAGS.peers)
     try:
         dataset = hm_common.load_or_ingest(FLAGS.hm_dir, FLAGS.work_dir, FLAGS.seed)
     except DataError as e:

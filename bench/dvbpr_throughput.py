@@ -33,7 +33,7 @@ flags.DEFINE_string("hm_dir", os.path.join(os.path.dirname(REPO_ROOT), "shared",
 flags.DEFINE_string("work_dir", "/tmp/tfvisrec-bench", "Where ingested data goes.")
 flags.DEFINE_string("flagfile_model", os.path.join(REPO_ROOT, "configs", "dvbpr.cfg"), "Model flagfile.")
 flags.DEFINE_list("sizes", ["64", "224"], "Image sizes to measure.")
-flags.DEFINE_list("steps", ["64:20", "224:6"], "Timed steps per size (size:steps); others use 10.")
+flags.DEFINE_list("steps", ["64:60", "224:6"], "Timed steps per size (size:steps); others use 10.")
 flags.DEFINE_integer("warmup", 3, "Untimed steps before timing each feed.")
 flags.DEFINE_integer("batch_size", 128, "Triplets per step (128 in the DVBPR paper).")
 FLAGS = flags.FLAGS

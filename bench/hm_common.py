@@ -16,15 +16,22 @@ DEFAULT_HM_DIR = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data", "hm"
 PROTOCOL = "full_auc"
 
 
-def checked_methods(models, reference, peers):
-    """--models (label=flagfile list) → {label: flagfile}; bad --reference / --peers → UsageError.
+def checked_methods(argv, flag_values):
+    """A bench's --models (label=flagfile list) → {label: flagfile}; stray arguments, a bad
+    --reference or --peers → UsageError.
 
-    Also quiets TensorFlow's Python logger: the table is the output.
+    Also quiets absl (unless --verbosity is given) and TensorFlow's Python logger: the table
+    is the output.
     """
     import tensorflow as tf
-    from absl import app
+    from absl import app, logging
     from bench import peers as peers_lib
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not flag_values["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
     tf.get_logger().setLevel("ERROR")
+    models, reference, peers = flag_values.models, flag_values.reference, flag_values.peers
     bad = [item for item in models if "=" not in item]
     if bad:
         raise app.UsageError(f"--models entries must be label=flagfile, got {bad}")
@@ -124,4 +131,5 @@ def write_atomic(path, text_or_bytes):
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
         f.write(text_or_bytes)
+    os.chmod(tmp, 0o644)   # mkstemp makes it private
     os.replace(tmp, path)

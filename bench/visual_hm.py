@@ -27,7 +27,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
-from absl import app, flags, logging  # noqa: E402
+from absl import app, flags  # noqa: E402
 
 from bench import hm_common  # noqa: E402
 from bench import peers as peers_lib  # noqa: E402
@@ -38,6 +38,7 @@ VISUAL_MODELS = ["visrank=configs/visrank.cfg", "fm=configs/hm_fm.cfg",
                  "tvbpr=configs/hm_tvbpr.cfg", "dvbpr=configs/hm_dvbpr.cfg",
                  "imgrec_dir=configs/imgrec_dir.cfg", "imgrec_ft=configs/imgrec_ft.cfg",
                  "imgrec_ete=configs/hm_imgrec_ete.cfg"]
+VISUAL_LABELS = {entry.split("=")[0] for entry in VISUAL_MODELS}
 END_TO_END = ("dvbpr", "imgrec_ete")  # models that load --backbone_weights into a trained CNN
 
 flags.DEFINE_string("hm_dir", hm_common.DEFAULT_HM_DIR,
@@ -104,12 +105,8 @@ def bar_chart(rows, kinds, path):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)  # the table is the output
+    ours = hm_common.checked_methods(argv, FLAGS)
     from tfvisrec.data.errors import DataError
-    ours = hm_common.checked_methods(FLAGS.models, FLAGS.reference, FLAGS.peers)
     if not FLAGS.backbone_weights or not os.path.exists(FLAGS.backbone_weights):
         raise app.UsageError(
             f"--backbone_weights={FLAGS.backbone_weights!r} does not exist. Pretrain one on the "
@@ -131,7 +128,7 @@ def main(argv):
         row = hm_common.run_ours(label, flagfile, dataset, FLAGS.work_dir, FLAGS.seed, **overrides)
         hm_common.print_row(row)
         rows.append(row)
-        kinds[row["method"]] = "visual" if f"{label}={flagfile}" in VISUAL_MODELS else "CF"
+        kinds[row["method"]] = "visual" if label in VISUAL_LABELS else "CF"
         if label == FLAGS.reference:
             reference = row
     for key in FLAGS.peers:

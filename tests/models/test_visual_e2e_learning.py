@@ -127,7 +127,10 @@ def _pairwise_concordance(scores, utility):
     "not reached on CPU: DVBPR fine-tuned from the pretrained CNN plateaus near 0.87 validation "
     "/ 0.89 test AUC after 12 epochs (14 min), 0.09 below the oracle: without item terms it "
     "needs the CNN to see pattern and region details the 32 px pretraining barely does, and "
-    "it overfits item identities (train BPR loss 0.2)"))
+    "it overfits item identities (train BPR loss 0.2). The bar equals what θ_uᵀg(i) reaches "
+    "on *perfectly known* category + colour one-hots (0.936; all true attributes 0.955); "
+    "swept: dropout, weight decay, learning rates, user_lr_multiplier, visual_dim, l2_user, "
+    "batch size, 8 epochs (0.85-0.90); 4 / 8 negatives reach 0.911 / 0.915 at 2-4x the time"))
 def test_dvbpr_comes_within_005_of_the_oracle(dvbpr_run, baselines):
     _, oracle, _ = baselines
     _, result = dvbpr_run
