@@ -44,17 +44,8 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(hm_common.describe(dataset, FLAGS.seed), flush=True)
-    rows, reference = [], None
-    for label, flagfile in ours.items():
-        row = hm_common.run_ours(label, flagfile, dataset, FLAGS.work_dir, FLAGS.seed)
-        hm_common.print_row(row)
-        rows.append(row)
-        if label == FLAGS.reference:
-            reference = row
-    for key in FLAGS.peers:
-        row = hm_common.run_peer(key, dataset, FLAGS.seed)
-        hm_common.print_row(row)
-        rows.append(row)
+    by_label = hm_common.run_all(ours, FLAGS.peers, dataset, FLAGS.work_dir, FLAGS.seed)
+    rows, reference = list(by_label.values()), by_label[FLAGS.reference]
     table = hm_common.markdown_table(rows, reference["fit_seconds"])
     print()
     print(table)

@@ -87,6 +87,19 @@ def run_ours(label, flagfile, dataset, work_dir, seed, **overrides):
                train_loop_seconds=loop_seconds)
 
 
+def run_all(ours, peers, dataset, work_dir, seed, overrides=lambda label: {}):
+    """Train every {label: flagfile} of ours (+ `overrides(label)`), then fit each peer key,
+    printing each row as it comes → {label or peer key: row}, in that order."""
+    rows = {}
+    for label, flagfile in ours.items():
+        rows[label] = run_ours(label, flagfile, dataset, work_dir, seed, **overrides(label))
+        print_row(rows[label])
+    for key in peers:
+        rows[key] = run_peer(key, dataset, seed)
+        print_row(rows[key])
+    return rows
+
+
 def run_peer(key, dataset, seed):
     """Fit peer `key` of bench/peers.py on the training split → result row."""
     from bench import peers as peers_lib

@@ -122,20 +122,12 @@ def main(argv):
     accuracy = pretraining_accuracy(weights)
     if accuracy:
         print(f"backbone {weights}: held-out attribute accuracy {accuracy}", flush=True)
-    rows, kinds, reference = [], {}, None
-    for label, flagfile in ours.items():
-        overrides = {"backbone_weights": weights} if label in END_TO_END else {}
-        row = hm_common.run_ours(label, flagfile, dataset, FLAGS.work_dir, FLAGS.seed, **overrides)
-        hm_common.print_row(row)
-        rows.append(row)
-        kinds[row["method"]] = "visual" if label in VISUAL_LABELS else "CF"
-        if label == FLAGS.reference:
-            reference = row
-    for key in FLAGS.peers:
-        row = hm_common.run_peer(key, dataset, FLAGS.seed)
-        hm_common.print_row(row)
-        rows.append(row)
-        kinds[row["method"]] = "CF"
+    by_label = hm_common.run_all(
+        ours, FLAGS.peers, dataset, FLAGS.work_dir, FLAGS.seed,
+        overrides=lambda label: {"backbone_weights": weights} if label in END_TO_END else {})
+    rows, reference = list(by_label.values()), by_label[FLAGS.reference]
+    kinds = {row["method"]: "visual" if label in VISUAL_LABELS else "CF"
+             for label, row in by_label.items()}
     table = hm_common.markdown_table(rows, reference["fit_seconds"], kinds)
     print()
     print(table)

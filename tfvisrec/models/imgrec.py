@@ -138,11 +138,7 @@ class EndToEndImages(keras.layers.Layer):
 
     def weight_penalty(self):
         """weight_decay · Σ ½‖W‖² over the CNN kernels being trained."""
-        trained = {v.ref() for v in self.backbone.trunk.trainable_weights}
-        kernels = [k for k in self.backbone.kernels() if k.ref() in trained]
-        if not kernels or self.backbone.weight_decay == 0.0:
-            return tf.constant(0.0)
-        return self.backbone.weight_decay * tf.add_n([tf.nn.l2_loss(k) for k in kernels])
+        return self.backbone.weight_penalty(trainable_only=True)
 
 
 def _feature_dim(data_info) -> int:

@@ -60,11 +60,16 @@ class Backbone(keras.Model):
         """A model image → last convolutional feature map [B, h, w, C] (shares weights)."""
         return keras.Model(self.trunk.input, self.trunk.output["feature_map"])
 
-    def weight_penalty(self) -> tf.Tensor:
-        """λ · Σ ½‖W‖² over conv and dense kernels (DVBPR's λ·tf.nn.l2_loss; biases free)."""
-        if self.weight_decay == 0.0:
+    def weight_penalty(self, trainable_only: bool = False) -> tf.Tensor:
+        """λ · Σ ½‖W‖² over conv and dense kernels (DVBPR's λ·tf.nn.l2_loss; biases free);
+        `trainable_only`: over the kernels currently trained (a partly frozen CNN)."""
+        kernels = self.kernels()
+        if trainable_only:
+            trained = {v.ref() for v in self.trainable_weights}
+            kernels = [k for k in kernels if k.ref() in trained]
+        if self.weight_decay == 0.0 or not kernels:
             return tf.constant(0.0)
-        return self.weight_decay * tf.add_n([tf.nn.l2_loss(k) for k in self.kernels()])
+        return self.weight_decay * tf.add_n([tf.nn.l2_loss(k) for k in kernels])
 
     def kernels(self):
         layers = [m for m in self.submodules if isinstance(m, (keras.layers.Conv2D, keras.layers.Dense))]
