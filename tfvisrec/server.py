@@ -7,7 +7,8 @@ The default server for a machine without Docker; production runs TF Serving (ser
 the same client (`tfvisrec.client`) talks to both. Flags follow tensorflow_model_server's
 names where it has one. Base paths under /models/ (the container mount of export/) are
 looked up locally under --local_models_root, or else beside the config file and in export/.
-SIGTERM/SIGINT shut down gracefully: health turns NOT_SERVING, in-flight requests finish.
+SIGTERM/SIGINT shut down gracefully: health turns NOT_SERVING, new requests get UNAVAILABLE
+for --lame_duck_seconds (clients retry elsewhere), in-flight ones finish within --grace_seconds.
 """
 import os
 import signal
@@ -39,6 +40,7 @@ def define_flags():
         (flags.DEFINE_string, "local_models_root", "", "Local folder standing for the container's /models (default: beside the config file, then export/)."),
         (flags.DEFINE_string, "container_models_root", model_config.CONTAINER_MODELS_ROOT, "Container path prefix of base paths in models.config."),
         (flags.DEFINE_float, "grace_seconds", 10.0, "On SIGTERM, time given to in-flight requests."),
+        (flags.DEFINE_float, "lame_duck_seconds", 0.5, "On SIGTERM, at least this long new requests get UNAVAILABLE before the port closes (within the grace)."),
     ]:
         if name not in FLAGS:
             definer(name, default, help_text)
@@ -68,13 +70,17 @@ def main(argv):
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if FLAGS.grace_seconds < 0 or FLAGS.lame_duck_seconds < 0:
+        print("error: --grace_seconds and --lame_duck_seconds must be >= 0", file=sys.stderr)
+        return 2
     server = ModelServer(config, port=FLAGS.port, host=FLAGS.host,
                          max_workers=FLAGS.grpc_max_threads,
                          max_message_bytes=FLAGS.max_message_mb * 1024 * 1024,
                          poll_wait_seconds=FLAGS.file_system_poll_wait_seconds,
                          local_models_roots=roots,
                          container_models_root=FLAGS.container_models_root,
-                         warmup=FLAGS.enable_model_warmup)
+                         warmup=FLAGS.enable_model_warmup,
+                         lame_duck_seconds=FLAGS.lame_duck_seconds)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -80,3 +80,13 @@ def test_server_flags_to_config(tmp_path):
             server_cli.server_config()
     finally:
         flags.FLAGS.unparse_flags()
+
+
+def test_server_refuses_negative_shutdown_times(tmp_path, capsys):
+    server_cli.define_flags()
+    try:
+        flags.FLAGS(["server", f"--model_base_path={tmp_path}/shop", "--lame_duck_seconds=-1"])
+        assert server_cli.main([]) == 2
+        assert "--lame_duck_seconds must be >= 0" in capsys.readouterr().err
+    finally:
+        flags.FLAGS.unparse_flags()

@@ -3,13 +3,15 @@
     server = ModelServer(model_config.single_model("demo", "export/demo"), port=0)
     port = server.start()      # loads the models, then listens
     ...
-    server.stop()              # health NOT_SERVING, drain in-flight RPCs, stop polling
+    server.stop()              # health NOT_SERVING, lame duck, drain in-flight RPCs, stop
 
 Health (`grpc.health.v1.Health`) reports SERVING for "" and for both TF Serving services
-once the initial models are loaded, NOT_SERVING from the start of a shutdown.
+once the initial models are loaded, NOT_SERVING from the start of a shutdown. During the
+shutdown new RPCs are answered UNAVAILABLE (see `drain.py`) while admitted ones finish.
 """
 import concurrent.futures
 import logging
+import time
 from typing import Optional, Sequence
 
 import grpc
@@ -17,6 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
 from tfvisrec.serving import model_config
+from tfvisrec.serving.drain import DrainGate
 from tfvisrec.serving.repository import ModelRepository
 from tfvisrec.serving.service import ModelServicer, PredictionServicer
 
@@ -34,7 +37,7 @@ class ModelServer:
                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
                  poll_wait_seconds: float = 1.0, local_models_roots: Sequence[str] = (),
                  container_models_root: str = model_config.CONTAINER_MODELS_ROOT,
-                 warmup: bool = True):
+                 warmup: bool = True, lame_duck_seconds: float = 0.5):
         self.host = host
         self.requested_port = port
         self.port: Optional[int] = None
@@ -45,6 +48,8 @@ class ModelServer:
                                           container_models_root=container_models_root,
                                           warmup=warmup)
         self.health = health.HealthServicer(experimental_non_blocking=True)
+        self.lame_duck_seconds = lame_duck_seconds
+        self._gate = DrainGate()
         self._server: Optional[grpc.Server] = None
 
     def start(self) -> int:
@@ -54,7 +59,8 @@ class ModelServer:
                    ("grpc.max_send_message_length", self.max_message_bytes),
                    ("grpc.so_reuseport", 0)]  # never share a port with another server
         server = grpc.server(concurrent.futures.ThreadPoolExecutor(
-            max_workers=self.max_workers, thread_name_prefix="grpc"), options=options)
+            max_workers=self.max_workers, thread_name_prefix="grpc"), options=options,
+            interceptors=[self._gate])
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
             PredictionServicer(self.repository), server)
         model_service_pb2_grpc.add_ModelServiceServicer_to_server(
@@ -74,10 +80,16 @@ class ModelServer:
         return port
 
     def stop(self, grace: float = 10.0) -> None:
-        """Graceful shutdown: refuse new RPCs, let in-flight ones finish (up to `grace` s)."""
+        """Graceful shutdown: refuse new RPCs with UNAVAILABLE for the lame-duck period, let
+        in-flight ones finish, then stop gRPC; all within `grace` seconds."""
         self.health.enter_graceful_shutdown()
         if self._server is not None:
-            self._server.stop(grace).wait()
+            deadline = time.monotonic() + grace
+            still_running = self._gate.drain(self.lame_duck_seconds, deadline)
+            if still_running:
+                log.warning("%d request(s) still running after %.1f s of grace; cancelling",
+                            still_running, grace)
+            self._server.stop(max(0.0, deadline - time.monotonic())).wait()
             self._server = None
         self.repository.stop()
 

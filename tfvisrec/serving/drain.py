@@ -1,0 +1,73 @@
+"""Lame-duck draining: on shutdown, refuse new RPCs with UNAVAILABLE before gRPC stops.
+
+gRPC's own `server.stop(grace)` lets in-flight RPCs finish, but an RPC that reaches the
+server in the moment its transport shuts down is answered CANCELLED, which clients (ours
+included) do not retry. So shutdown goes in two steps: first this gate answers every new
+call UNAVAILABLE ("shutting down", which clients and load balancers retry elsewhere) for at
+least the lame-duck period and until the calls already admitted have finished; only then
+does gRPC stop. The health service is left out, so probes keep seeing NOT_SERVING.
+"""
+import threading
+import time
+
+import grpc
+
+SHUTTING_DOWN = "the server is shutting down; retry (on another replica)"
+
+
+class DrainGate(grpc.ServerInterceptor):
+    """Counts admitted RPCs; after `close()`, refuses new ones (except `exempt_services`)."""
+
+    def __init__(self, exempt_services=("grpc.health.v1.Health",)):
+        self._exempt = tuple(f"/{service}/" for service in exempt_services)
+        self._condition = threading.Condition()
+        self._in_flight = 0
+        self._closed = False
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler_call_details.method.startswith(self._exempt):
+            return handler
+        if handler.request_streaming or handler.response_streaming:
+            return handler  # the TF Serving services are unary; streams pass untouched
+        with self._condition:
+            if self._closed:
+                return grpc.unary_unary_rpc_method_handler(
+                    _refuse, request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer)
+            self._in_flight += 1
+        return grpc.unary_unary_rpc_method_handler(
+            self._counted(handler.unary_unary), request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
+
+    def _counted(self, behaviour):
+        def run(request, context):
+            try:
+                return behaviour(request, context)
+            finally:
+                with self._condition:
+                    self._in_flight -= 1
+                    self._condition.notify_all()
+        return run
+
+    def close(self) -> None:
+        with self._condition:
+            self._closed = True
+
+    def drain(self, lame_duck_seconds: float, deadline: float) -> int:
+        """Close, then wait at least `lame_duck_seconds` and until no admitted RPC is running
+        (but not past `deadline`, a `time.monotonic()` value). Returns the RPCs still running."""
+        self.close()
+        lame_duck_end = min(time.monotonic() + lame_duck_seconds, deadline)
+        with self._condition:
+            while True:
+                now = time.monotonic()
+                if now >= deadline or (now >= lame_duck_end and self._in_flight == 0):
+                    return self._in_flight
+                wake = lame_duck_end if now < lame_duck_end else deadline
+                self._condition.wait(timeout=wake - now)
+
+
+def _refuse(request, context):
+    del request
+    context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
