@@ -8,7 +8,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from tfvisrec.serving.drain import SHUTTING_DOWN, DrainGate
+from tfvisrec.serving.drain import SETTLE_SECONDS, SHUTTING_DOWN, DrainGate
 
 METHOD = "/test.Slow/Echo"
 
@@ -76,3 +76,14 @@ def test_drain_returns_the_calls_still_running_at_the_deadline(slow_server):
     assert time.monotonic() - start >= 0.2
     release.set()
     assert stuck.result() == b"stuck"
+
+
+def test_drain_waits_a_settling_time_after_the_last_admitted_call(slow_server):
+    gate, call, _, release, entered = slow_server
+    admitted = call.future(b"late", timeout=10)
+    assert entered.wait(5)
+    released = []
+    threading.Timer(0.2, lambda: (released.append(time.monotonic()), release.set())).start()
+    assert gate.drain(lame_duck_seconds=0.0, deadline=time.monotonic() + 10) == 0
+    assert admitted.result() == b"late"
+    assert time.monotonic() - released[0] >= SETTLE_SECONDS

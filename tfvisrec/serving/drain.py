@@ -4,8 +4,10 @@ gRPC's own `server.stop(grace)` lets in-flight RPCs finish, but an RPC that reac
 server in the moment its transport shuts down is answered CANCELLED, which clients (ours
 included) do not retry. So shutdown goes in two steps: first this gate answers every new
 call UNAVAILABLE ("shutting down", which clients and load balancers retry elsewhere) for at
-least the lame-duck period and until the calls already admitted have finished; only then
-does gRPC stop. The health service is left out, so probes keep seeing NOT_SERVING.
+least the lame-duck period and until the calls already admitted have finished (plus a short
+settling time, so a client whose call just returned meets the gate, not a closing port, with
+its next one); only then does gRPC stop. The health service is left out, so probes keep
+seeing NOT_SERVING.
 """
 import threading
 import time
@@ -13,15 +15,19 @@ import time
 import grpc
 
 SHUTTING_DOWN = "the server is shutting down; retry (on another replica)"
+SETTLE_SECONDS = 0.1
 
 
 class DrainGate(grpc.ServerInterceptor):
     """Counts admitted RPCs; after `close()`, refuses new ones (except `exempt_services`)."""
 
-    def __init__(self, exempt_services=("grpc.health.v1.Health",)):
+    def __init__(self, exempt_services=("grpc.health.v1.Health",),
+                 settle_seconds: float = SETTLE_SECONDS):
         self._exempt = tuple(f"/{service}/" for service in exempt_services)
+        self._settle_seconds = settle_seconds
         self._condition = threading.Condition()
         self._in_flight = 0
+        self._last_finished = float("-inf")
         self._closed = False
 
     def intercept_service(self, continuation, handler_call_details):
@@ -47,6 +53,7 @@ class DrainGate(grpc.ServerInterceptor):
             finally:
                 with self._condition:
                     self._in_flight -= 1
+                    self._last_finished = time.monotonic()
                     self._condition.notify_all()
         return run
 
@@ -55,17 +62,24 @@ class DrainGate(grpc.ServerInterceptor):
             self._closed = True
 
     def drain(self, lame_duck_seconds: float, deadline: float) -> int:
-        """Close, then wait at least `lame_duck_seconds` and until no admitted RPC is running
-        (but not past `deadline`, a `time.monotonic()` value). Returns the RPCs still running."""
+        """Close, then wait at least `lame_duck_seconds`, until no admitted RPC is running and
+        the last one finished `settle_seconds` ago (but not past `deadline`, a
+        `time.monotonic()` value). Returns the RPCs still running."""
         self.close()
-        lame_duck_end = min(time.monotonic() + lame_duck_seconds, deadline)
+        lame_duck_end = time.monotonic() + lame_duck_seconds
         with self._condition:
             while True:
                 now = time.monotonic()
-                if now >= deadline or (now >= lame_duck_end and self._in_flight == 0):
+                if now >= deadline:
                     return self._in_flight
-                wake = lame_duck_end if now < lame_duck_end else deadline
-                self._condition.wait(timeout=wake - now)
+                if self._in_flight == 0:
+                    quiet_from = max(lame_duck_end, self._last_finished + self._settle_seconds)
+                    if now >= quiet_from:
+                        return 0
+                    wake = quiet_from
+                else:
+                    wake = deadline
+                self._condition.wait(timeout=min(wake, deadline) - now)
 
 
 def _refuse(request, context):
