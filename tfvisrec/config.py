@@ -43,7 +43,7 @@ class ModelConfig:
     feature_norm: str = _field("l2", "Fixed features f_i of VBPR/DeepStyle/TVBPR/FM: l2 = scaled to unit length (Adam's steps on E f_i otherwise grow with the features' magnitude), none = as extracted.")
     user_lr_multiplier: float = _field(1.0, "DVBPR: the user factors theta_u learn this many times faster than the CNN (exact under Adam; each user's row is updated only by the batches holding that user).")
     imgrec_fc_dim: int = _field(150, "ImgRec: width of the ReLU layer on image features (150 in Elsayed et al. 2021).")
-    trainable_backbone_layers: int = _field(50, "ImgRec-EtE: train only the last N layers of the backbone trunk (50 of ResNet-50 in the paper); -1 = all.")
+    trainable_backbone_layers: int = _field(-1, "DVBPR, ImgRec-EtE (stage 2): train only the last N layers of the backbone trunk, the rest stays as loaded (-1 = all; ImgRec-EtE's paper: 50 of ResNet-50).")
     stage1_epochs: int = _field(0, "Two-stage training (ImgRec-EtE): epochs with the backbone frozen before joint training; 0 = joint from the start.")
     stage2_lr_scale: float = _field(0.1, "Two-stage training (ImgRec-EtE): the learning rate is multiplied by this in the joint stage (the unfrozen CNN layers start with fresh Adam moments).")
     seed: int = _field(42, "Random seed for initialisation and data order.")

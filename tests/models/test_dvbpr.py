@@ -114,6 +114,26 @@ class DVBPRTest(tf.test.TestCase):
             else:
                 self.assertFalse(np.allclose(b, v.numpy()), f"{v.name} did not train")
 
+    def test_trainable_backbone_layers_trains_only_the_top_of_the_cnn(self):
+        model = _build(trainable_backbone_layers=3)
+        trunk = model.backbone.trunk
+        self.assertEqual(model.trained_layers, [layer.name for layer in trunk.layers[-3:]])
+        trained = {v.ref() for v in model.trainable_variables}
+        for name in ("conv1", "conv5"):
+            self.assertFalse(any(v.ref() in trained for v in trunk.get_layer(name).weights), name)
+        for weights in (trunk.get_layer("fc7").weights, model.backbone.head.weights,
+                        [model.scaled_user_factors]):
+            self.assertTrue(all(v.ref() in trained for v in weights))
+        # Weight decay only on what trains: fc6, fc7 and the output layer.
+        batch = _batch()
+        theta = model.user_factors.numpy()[batch["user"]]
+        diff = (np.sum(theta * _phi(model, batch["pos"]["image"]), -1)
+                - np.sum(theta * _phi(model, batch["neg"]["image"]), -1))
+        kernels = [trunk.get_layer("fc6").kernel, trunk.get_layer("fc7").kernel, model.backbone.head.kernel]
+        expected = (np.mean(np.log1p(np.exp(-diff))) + L2_USER * np.mean(np.sum(theta ** 2, -1))
+                    + DECAY * sum(0.5 * np.sum(k.numpy() ** 2) for k in kernels))
+        self.assertAllClose(model.compute_loss(batch, training=False), expected, rtol=1e-5)
+
     def test_user_lr_multiplier_makes_theta_move_faster_under_adam(self):
         """Adam's first step moves each weight by lr · sign(g): θ = m · stored moves m·lr."""
         batch = _batch()

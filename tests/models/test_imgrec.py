@@ -141,7 +141,7 @@ class TwoStageTest(tf.test.TestCase):
         model = _build("imgrec_ete", stage1_epochs=2, trainable_backbone_layers=3, stage2_lr_scale=0.1)
         trunk = model.backbone.trunk
         last = [layer.name for layer in trunk.layers[-3:]]
-        self.assertEqual(model.image_branch.trained_layer_names(), last)
+        self.assertEqual(model.image_branch.trained_layers, last)
         built = {v.ref() for v in model.trainable_variables}   # what the optimizer is built with
         self.assertTrue({v.ref() for layer in trunk.layers[-3:] for v in layer.weights} <= built)
 
@@ -174,7 +174,7 @@ class TwoStageTest(tf.test.TestCase):
 
     def test_all_layers_when_negative(self):
         model = _build("imgrec_ete", trainable_backbone_layers=-1)
-        self.assertEqual(len(model.image_branch.trained_layer_names()), len(model.backbone.trunk.layers))
+        self.assertEqual(len(model.image_branch.trained_layers), len(model.backbone.trunk.layers))
         self.assertFalse(model.begin_epoch(0))   # stage1_epochs = 0: joint from the start
         trunk_refs = {v.ref() for v in model.backbone.trunk.weights}
         self.assertTrue(trunk_refs <= {v.ref() for v in model.trainable_variables})

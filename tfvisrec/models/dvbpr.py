@@ -45,9 +45,11 @@ class DVBPR(Recommender):
     Φ is `backbone` (CNN-F by default) with a K-wide output layer; `backbone_weights`
     initialises its trunk from fashion-pretrained weights. The penalty of a batch is
 
-        λ_θ · mean_u ‖θ_u‖²  +  weight_decay · Σ_W ½‖W‖²   (over Φ's conv/dense kernels)
+        λ_θ · mean_u ‖θ_u‖²  +  weight_decay · Σ_W ½‖W‖²   (over Φ's trained conv/dense kernels)
 
     (`l2_user`, `weight_decay`); dropout (`dropout`) acts inside Φ during training.
+    `trainable_backbone_layers` = N > 0 trains only the last N trunk layers (and the output
+    layer) and keeps the rest as loaded: a speed option, not the paper's setting.
 
     θ_u learns `user_lr_multiplier` times faster than Φ: each user's row is updated only in
     the few batches holding that user, while Φ is updated by every batch, so one learning
@@ -76,6 +78,7 @@ class DVBPR(Recommender):
         if config.backbone_weights:
             from tfvisrec.vision import pretrained
             pretrained.load_backbone_weights(self.backbone, config.backbone_weights)
+        self.trained_layers = self.backbone.train_last_layers(int(config.trainable_backbone_layers))
 
     @property
     def user_factors(self) -> tf.Tensor:
@@ -106,7 +109,7 @@ class DVBPR(Recommender):
     def regularization(self, batch):
         theta = self.user_vectors(batch["user"])
         penalty = self.config.l2_user * tf.reduce_mean(tf.reduce_sum(tf.square(theta), axis=-1))
-        return penalty + self.backbone.weight_penalty()
+        return penalty + self.backbone.weight_penalty(trainable_only=True)
 
     def compute_loss(self, batch, training=True):
         """BPR-Opt, averaged over the batch, plus the penalty of the class docstring."""

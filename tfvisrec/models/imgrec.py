@@ -122,19 +122,10 @@ class EndToEndImages(keras.layers.Layer):
     def kernels(self):
         return [self.fc.kernel]
 
-    def trained_layer_names(self):
-        """Names of the trunk layers trained when not frozen."""
-        layers, n = self.backbone.trunk.layers, self.num_trained_layers
-        chosen = layers if n < 0 or n >= len(layers) else layers[len(layers) - n:] if n > 0 else []
-        return [layer.name for layer in chosen]
-
     def freeze(self, frozen: bool) -> None:
         """Frozen: no CNN variable trains; else exactly the last N layers' variables do."""
         self.frozen = bool(frozen)
-        trained = set() if frozen else set(self.trained_layer_names())
-        self.backbone.trunk.trainable = True
-        for layer in self.backbone.trunk.layers:
-            layer.trainable = layer.name in trained
+        self.trained_layers = self.backbone.train_last_layers(0 if frozen else self.num_trained_layers)
 
     def weight_penalty(self):
         """weight_decay · Σ ½‖W‖² over the CNN kernels being trained."""

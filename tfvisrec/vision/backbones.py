@@ -12,7 +12,7 @@ of 4 in conv1 (`conv1_stride=None` chooses): at 64 px the conv5 map is then 8×8
 input 4×4×256 instead of 4×4 and 2×2×256, enough cells for Grad-CAM and region pooling, at
 about 3× the compute. At 224 px the paper strides give DVBPR's 7×7×256 fc6 input exactly.
 """
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import tensorflow as tf
 import tf_keras as keras
@@ -59,6 +59,17 @@ class Backbone(keras.Model):
     def feature_map_model(self) -> keras.Model:
         """A model image → last convolutional feature map [B, h, w, C] (shares weights)."""
         return keras.Model(self.trunk.input, self.trunk.output["feature_map"])
+
+    def train_last_layers(self, n: int) -> List[str]:
+        """Make only the last `n` trunk layers trainable (-1, or n ≥ depth: all; 0: none);
+        the head always trains. Returns the names of the trained trunk layers."""
+        layers = self.trunk.layers
+        chosen = layers if n < 0 or n >= len(layers) else layers[len(layers) - n:] if n > 0 else []
+        trained = {layer.name for layer in chosen}
+        self.trunk.trainable = True
+        for layer in layers:
+            layer.trainable = layer.name in trained
+        return [layer.name for layer in chosen]
 
     def weight_penalty(self, trainable_only: bool = False) -> tf.Tensor:
         """λ · Σ ½‖W‖² over conv and dense kernels (DVBPR's λ·tf.nn.l2_loss; biases free);
