@@ -343,6 +343,24 @@ def test_trainer_runs_the_two_stages(tmp_path):
         assert _saved_learning_rate(run) == pytest.approx(0.01 * (1.0 if epochs == 1 else 0.25))
 
 
+def test_stage_one_uses_the_frozen_cnns_outputs_cached_per_item(tmp_path):
+    """In stage 1 the training φ(x_i) comes from CNN(x_i) computed once per item: the same
+    numbers as running the frozen CNN on the decoded image; stage 2 runs the CNN again."""
+    dataset = dataset_lib.load_dataset(_write_image_dataset(str(tmp_path / "data")))
+    model = _build("imgrec_ete", stage1_epochs=1, trainable_backbone_layers=3)
+    model.prepare(dataset)
+    assert model.begin_epoch(0)
+    ids = np.array([3, 0, 7, 3, 8])
+    items = ItemFeatureTable(dataset, ("item", "image"), image_size=S).lookup(ids)
+    cached = model.image_features(items, training=True).numpy()
+    expected = _np_phi(model, {k: v.numpy() for k, v in items.items()})
+    np.testing.assert_allclose(cached, expected, atol=1e-5)
+    no_image = {"item": items["item"], "image": tf.zeros_like(items["image"])}
+    np.testing.assert_allclose(model.image_features(no_image, training=True), expected, atol=1e-5)
+    assert model.begin_epoch(1)
+    assert not np.allclose(model.image_features(no_image, training=True), expected, atol=1e-3)
+
+
 def _saved_learning_rate(run):
     reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(f"{run}/ckpt"))
     keys = [k for k in reader.get_variable_to_shape_map()

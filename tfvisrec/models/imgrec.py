@@ -237,14 +237,41 @@ class ImgRecEtE(ImgRec):
     and the FC layer learn), then its last `trainable_backbone_layers` layers join, at the
     learning rate times `stage2_lr_scale` (Adam's first steps on the newly trained layers are
     a full learning rate each, whatever their gradient, which would wreck pretrained weights).
+    The frozen CNN's outputs are computed once per item at the start of stage 1, so stage 1
+    costs what ImgRec-FT costs and can run to convergence, as the paper's protocol asks.
     """
 
     item_feature_keys = (schema.ITEM, schema.IMAGE)
     image_branch_class = EndToEndImages
 
+    def __init__(self, data_info, config, **kwargs):
+        super().__init__(data_info, config, **kwargs)
+        self._catalogue = None              # the dataset, for the stage-1 feature cache
+        self._frozen_cnn_features = None    # CNN(x_i) of every item while the CNN is frozen
+
     @property
     def backbone(self):
         return self.image_branch.backbone
+
+    def prepare(self, dataset):
+        self._catalogue = dataset
+
+    def image_features(self, items, training=False):
+        """φ(x_i); in stage-1 training, from the frozen CNN's cached outputs (the same numbers
+        as running it, without a CNN pass per row)."""
+        if training and self._frozen_cnn_features is not None and schema.ITEM in items:
+            return self.image_branch.fc(tf.gather(self._frozen_cnn_features, items[schema.ITEM]))
+        return super().image_features(items, training=training)
+
+    def _catalogue_cnn_features(self, batch_size: int = 256):
+        """CNN(x_i) [items, F] of the prepared dataset's images, in inference mode as frozen."""
+        if self._catalogue is None:
+            return None
+        from tfvisrec.data.item_features import ItemFeatureTable
+        table = ItemFeatureTable(self._catalogue, (schema.IMAGE,), image_size=int(self.config.image_size),
+                                 cache="decode")
+        return tf.concat([self.backbone.penultimate(batch[schema.IMAGE], training=False)
+                          for _, batch in table.catalogue_batches(batch_size)], axis=0)
 
     @property
     def learning_rate_scale(self) -> float:
@@ -258,4 +285,5 @@ class ImgRecEtE(ImgRec):
         if frozen == self.image_branch.frozen:
             return False
         self.image_branch.freeze(frozen)
+        self._frozen_cnn_features = self._catalogue_cnn_features() if frozen else None
         return True
