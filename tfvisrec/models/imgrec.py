@@ -26,6 +26,7 @@ user_vectors · item_vectors); `probability` applies σ.
 """
 import tensorflow as tf
 import tf_keras as keras
+from absl import logging
 
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
@@ -237,8 +238,8 @@ class ImgRecEtE(ImgRec):
     and the FC layer learn), then its last `trainable_backbone_layers` layers join, at the
     learning rate times `stage2_lr_scale` (Adam's first steps on the newly trained layers are
     a full learning rate each, whatever their gradient, which would wreck pretrained weights).
-    The frozen CNN's outputs are computed once per item at the start of stage 1, so stage 1
-    costs what ImgRec-FT costs and can run to convergence, as the paper's protocol asks.
+    The frozen CNN's outputs are computed once per item at the start of stage 1, so a stage-1
+    epoch runs no CNN and stage 1 can run to convergence, as the paper's protocol asks.
     """
 
     item_feature_keys = (schema.ITEM, schema.IMAGE)
@@ -270,6 +271,7 @@ class ImgRecEtE(ImgRec):
         from tfvisrec.data.item_features import ItemFeatureTable
         table = ItemFeatureTable(self._catalogue, (schema.IMAGE,), image_size=int(self.config.image_size),
                                  cache="decode")
+        logging.info("ImgRec-EtE stage 1: the frozen CNN's features of %d items", table.num_items)
         return tf.concat([self.backbone.penultimate(batch[schema.IMAGE], training=False)
                           for _, batch in table.catalogue_batches(batch_size)], axis=0)
 
