@@ -44,7 +44,7 @@ class ModelConfig:
     user_lr_multiplier: float = _field(1.0, "DVBPR: the user factors theta_u learn this many times faster than the CNN (exact under Adam; each user's row is updated only by the batches holding that user).")
     imgrec_fc_dim: int = _field(150, "ImgRec: width of the ReLU layer on image features (150 in Elsayed et al. 2021).")
     trainable_backbone_layers: int = _field(-1, "DVBPR, ImgRec-EtE (stage 2): train only the last N layers of the backbone trunk, the rest stays as loaded (-1 = all; ImgRec-EtE's paper: 50 of ResNet-50).")
-    stage1_epochs: int = _field(0, "Two-stage training (ImgRec-EtE): epochs with the backbone frozen before joint training; 0 = joint from the start.")
+    stage1_epochs: int = _field(0, "Two-stage training (ImgRec-EtE): at most this many epochs with the backbone frozen before joint training (early stopping's patience ends the frozen stage sooner; joint training then starts from its best weights); 0 = joint from the start.")
     stage2_lr_scale: float = _field(0.1, "Two-stage training (ImgRec-EtE): the learning rate is multiplied by this in the joint stage (the unfrozen CNN layers start with fresh Adam moments).")
     seed: int = _field(42, "Random seed for initialisation and data order.")
 
@@ -63,7 +63,7 @@ class TrainConfig:
     steps_per_loop: int = _field(20, "Training steps run inside one tf.function call (fewer Python round trips; the progress bar and loss summaries update per call).")
     checkpoint_every: int = _field(200, "Save a checkpoint every N steps (and at each epoch end).")
     eval_every_epochs: int = _field(1, "Validate every N epochs.")
-    patience: int = _field(5, "Early stopping: epochs without validation-AUC improvement before stopping; 0 = never.")
+    patience: int = _field(5, "Early stopping: epochs without validation-AUC improvement before stopping (or, in a staged model's first stage, before its next stage starts); 0 = never.")
     resume: bool = _field(True, "Continue from the latest checkpoint in model_dir if there is one.")
     strategy: str = _field("default", "Distribution: default | mirrored | multi_worker (TF_CONFIG).")
     num_cpu_devices: int = _field(0, "Split the CPU into N logical devices (to run `mirrored` on a CPU-only machine).")

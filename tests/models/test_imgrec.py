@@ -172,6 +172,19 @@ class TwoStageTest(tf.test.TestCase):
         self.assertEqual(model.learning_rate_scale, 0.1)
         self.assertFalse(model.begin_epoch(3))
 
+    def test_the_trainer_can_end_stage_one_early(self):
+        model = _build("imgrec_ete", stage1_epochs=10, trainable_backbone_layers=3)
+        self.assertEqual(model.num_stages, 2)
+        self.assertTrue(model.begin_epoch(0))
+        self.assertEqual(model.stage, 0)
+        self.assertFalse(model.begin_epoch(1, min_stage=0))
+        self.assertTrue(model.begin_epoch(2, min_stage=1))   # patience ran out in stage 1
+        self.assertEqual(model.stage, 1)
+        self.assertEqual(model.learning_rate_scale, model.config.stage2_lr_scale)
+        self.assertFalse(model.begin_epoch(3, min_stage=1))
+        joint_only = _build("imgrec_ete", stage1_epochs=0)
+        self.assertEqual((joint_only.num_stages, joint_only.stage), (1, 0))
+
     def test_all_layers_when_negative(self):
         model = _build("imgrec_ete", trainable_backbone_layers=-1)
         self.assertEqual(len(model.image_branch.trained_layers), len(model.backbone.trunk.layers))

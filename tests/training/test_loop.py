@@ -1,4 +1,5 @@
-"""The shared training loop: learning, exact resume, early stopping, checkpoints."""
+"""The shared training loop: learning, exact resume, early stopping, stages, checkpoints."""
+import dataclasses
 import json
 import os
 
@@ -8,6 +9,8 @@ import tensorflow as tf
 
 from tfvisrec import config as config_lib
 from tfvisrec.data.dataset import load_dataset
+from tfvisrec.models.mf import BPRMF
+from tfvisrec.models.registry import register
 from tfvisrec.training import checkpoints, fit
 
 
@@ -65,3 +68,49 @@ def test_non_gradient_model_is_fitted_by_prepare(low_rank_dataset, tmp_path):
     train_config = config_lib.TrainConfig(dataset=low_rank_dataset, model_dir=str(tmp_path / "pop"), verbose=0)
     _, summary = fit(model_config, train_config)
     assert summary["steps"] == 0 and 0.0 <= summary["best_validation"] <= 1.0
+
+
+@register("test_staged_bprmf")
+class StagedBPRMF(BPRMF):
+    """BPR-MF with two stages, as ImgRec-EtE has: the first before `stage1_epochs` (or until
+    the trainer ends it), the second trains nothing (learning-rate scale 0), so the weights it
+    starts from are the weights training ends with."""
+
+    num_stages = 2
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stage = 0
+        self.stage_of_epoch = {}
+        self.stage2_start = None
+
+    @property
+    def learning_rate_scale(self):
+        return 1.0 if self.stage == 0 else 0.0
+
+    def begin_epoch(self, epoch, min_stage=0):
+        stage = 0 if min_stage < 1 and epoch < self.config.stage1_epochs else 1
+        changed, self.stage = stage != self.stage, stage
+        self.stage_of_epoch[int(epoch)] = stage
+        if changed and stage == 1:
+            self.stage2_start = _weights(self)
+        return changed
+
+
+def test_patience_ends_the_first_stage_and_the_second_starts_from_the_best_weights(
+        low_rank_dataset, tmp_path):
+    # A huge learning rate makes validation AUC stall, so patience 1 ends stage 1 early.
+    model_config, train_config = _configs(tmp_path / "run", low_rank_dataset, epochs=30,
+                                          patience=1, learning_rate=5.0)
+    model_config = dataclasses.replace(model_config, model="test_staged_bprmf", stage1_epochs=20)
+    model, summary = fit(model_config, train_config)
+    stages = [model.stage_of_epoch[e] for e in range(summary["epochs_completed"])]
+    switch = stages.index(1)
+    assert 0 < switch < 20 and stages == [0] * switch + [1] * (len(stages) - switch), stages
+    assert summary["stopped_early"] and summary["best_epoch"] < switch - 1   # stage 1 went past its best
+    loaded, _ = checkpoints.load_trained(str(tmp_path / "run"), which="best")
+    for start, best, final in zip(model.stage2_start, _weights(loaded), _weights(model)):
+        np.testing.assert_allclose(start, best)
+        np.testing.assert_allclose(final, best)
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path / "run" / checkpoints.LATEST_DIR)))
+    assert reader.get_tensor("state/min_stage/.ATTRIBUTES/VARIABLE_VALUE") == 1

@@ -18,8 +18,8 @@ Three ways of obtaining φ (the paper's ablation), each a registered model:
   pooled ResNet-50 in the paper);
 - `imgrec_ft` (features): φ(x_i) = ReLU(FC_150(f_i)), the FC layer trained;
 - `imgrec_ete` (images): φ(x_i) = ReLU(FC_150(CNN(x_i))), the CNN's last N layers trained
-  (N = 50 of ResNet-50) in two stages: the CNN frozen for `stage1_epochs`, then joint
-  training at `stage2_lr_scale` × the learning rate.
+  (N = 50 of ResNet-50) in two stages: the CNN frozen until validation stops improving (at
+  most `stage1_epochs`), then joint training at `stage2_lr_scale` × the learning rate.
 
 `score` returns the logit z_uᵀz_i (σ is monotone, so it ranks like x̂ and factorises as
 user_vectors · item_vectors); `probability` applies σ.
@@ -234,10 +234,12 @@ class ImgRecFT(ImgRec):
 @register("imgrec_ete")
 class ImgRecEtE(ImgRec):
     """ImgRec-EtE: φ(x_i) = ReLU(W_fc CNN(x_i) + b) trained end to end (see `EndToEndImages`),
-    in two stages: the CNN frozen for the first `stage1_epochs` epochs (only W_u, W_id, W_φ
-    and the FC layer learn), then its last `trainable_backbone_layers` layers join, at the
-    learning rate times `stage2_lr_scale` (Adam's first steps on the newly trained layers are
-    a full learning rate each, whatever their gradient, which would wreck pretrained weights).
+    in two stages: the CNN frozen for the first `stage1_epochs` epochs, or until early
+    stopping's patience runs out (only W_u, W_id, W_φ and the FC layer learn; the trainer then
+    goes on from stage 1's best weights), then its last `trainable_backbone_layers` layers
+    join, at the learning rate times `stage2_lr_scale` (Adam's first steps on the newly
+    trained layers are a full learning rate each, whatever their gradient, which would wreck
+    pretrained weights).
     The frozen CNN's outputs are computed once per item at the start of stage 1, so a stage-1
     epoch runs no CNN and stage 1 can run to convergence, as the paper's protocol asks.
     """
@@ -280,10 +282,21 @@ class ImgRecEtE(ImgRec):
         """The trainer's learning rate is scaled by this: `stage2_lr_scale` in the joint stage."""
         return 1.0 if self.image_branch.frozen else float(self.config.stage2_lr_scale)
 
-    def begin_epoch(self, epoch: int) -> bool:
-        """Trainer hook at each epoch start: the stage of `epoch`. True when the set of
-        trainable variables changed (the trainer then rebuilds its train step)."""
-        frozen = int(epoch) < int(self.config.stage1_epochs)
+    @property
+    def num_stages(self) -> int:
+        return 2 if int(self.config.stage1_epochs) > 0 else 1
+
+    @property
+    def stage(self) -> int:
+        """0: the CNN frozen; 1: joint (0 also when there is only the joint stage)."""
+        return 0 if self.image_branch.frozen or self.num_stages == 1 else 1
+
+    def begin_epoch(self, epoch: int, min_stage: int = 0) -> bool:
+        """Trainer hook at each epoch start: the stage of `epoch`, frozen before
+        `stage1_epochs` unless the trainer ended stage 1 early (`min_stage` 1: its validation
+        AUC stopped improving). True when the set of trainable variables changed (the trainer
+        then rebuilds its train step)."""
+        frozen = int(min_stage) < 1 and int(epoch) < int(self.config.stage1_epochs)
         if frozen == self.image_branch.frozen:
             return False
         self.image_branch.freeze(frozen)

@@ -33,6 +33,8 @@ class TrainingState(tf.Module):
         self.best_score = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_score")
         self.best_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False, name="best_epoch")
         self.bad_epochs = tf.Variable(0, dtype=tf.int64, trainable=False, name="bad_epochs")
+        # Staged models: the first stage allowed, raised when early stopping ends a stage.
+        self.min_stage = tf.Variable(0, dtype=tf.int64, trainable=False, name="min_stage")
 
 
 def save_configs(model_dir: str, model_config, train_config) -> None:

@@ -180,15 +180,15 @@ class _Loop:
         return record
 
     def _begin_epoch(self, epoch):
-        """Model hook `begin_epoch(epoch)` (staged training, e.g. a CNN frozen for the first
-        epochs): when it changes the trainable variables, the train step is rebuilt, and a
-        new stage reached while training (not the one set up on (re)start) gets its full
+        """Model hook `begin_epoch(epoch, min_stage)` (staged training, e.g. a CNN frozen for
+        the first epochs): when it changes the trainable variables, the train step is rebuilt,
+        and a new stage reached while training (not the one set up on (re)start) gets its full
         early-stopping patience. The stage's learning rate is `learning_rate` times the
         model's `learning_rate_scale`."""
         hook = getattr(self.model, "begin_epoch", None)
         if hook is None:
             return
-        if hook(epoch):
+        if hook(epoch, int(self.state.min_stage.numpy())):
             self._train_step = self._make_train_step()
             if self._stage_set:
                 self.state.bad_epochs.assign(0)
@@ -209,10 +209,26 @@ class _Loop:
         else:
             state.bad_epochs.assign_add(1)
             if cfg.patience > 0 and int(state.bad_epochs.numpy()) >= cfg.patience:
-                if cfg.verbose:
-                    print(f"early stopping: no validation improvement for {cfg.patience} epochs")
-                self.stopped_early = True
+                self._end_stage_or_stop()
         return score
+
+    def _end_stage_or_stop(self):
+        """Patience ran out: a staged model moves on to its next stage from the best weights
+        so far (ImgRec-EtE: "frozen until convergence, then joint"); otherwise, or in the
+        last stage, training stops."""
+        stage = int(getattr(self.model, "stage", 0))
+        if stage + 1 < int(getattr(self.model, "num_stages", 1)):
+            if self.cfg.verbose:
+                print(f"no validation improvement for {self.cfg.patience} epochs: stage {stage + 2} "
+                      "starts from the best weights so far")
+            if self.best.latest_checkpoint:
+                tf.train.Checkpoint(model=self.model).read(self.best.latest_checkpoint).expect_partial()
+            self.state.min_stage.assign(stage + 1)
+            self.state.bad_epochs.assign(0)
+            return
+        if self.cfg.verbose:
+            print(f"early stopping: no validation improvement for {self.cfg.patience} epochs")
+        self.stopped_early = True
 
     def _validate(self) -> float:
         if hasattr(self.model, "validation_score"):
