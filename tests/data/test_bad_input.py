@@ -71,34 +71,34 @@ def test_good_world_ingests(world):
 
 def test_missing_column(world):
     _replace(world / "interactions.csv", "user_id,item_id", "user_id,product")
-    _fails(world, r"interactions\.csv, row 1: missing column 'item_id' \(the header has: "
+    _fails(world, r"interactions\.csv, row 1 \(the header\): missing column 'item_id' \(the header has: "
                   r"user_id, product, timestamp\)")
 
 
 def test_missing_image_column_in_items(world):
     _replace(world / "items.csv", "item_id,image,", "item_id,picture,")
-    _fails(world, r"items\.csv, row 1: missing column 'image'")
+    _fails(world, r"items\.csv, row 1 \(the header\): missing column 'image'")
 
 
 def test_corrupt_image_names_items_row(world):
     (world / "images" / "c.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a jpeg")
-    _fails(world, r"items\.csv, row 4: image 'c\.jpg' does not decode")
+    _fails(world, r"items\.csv, row 4 \(the header is row 1\): image 'c\.jpg' does not decode")
 
 
 def test_truncated_jpeg_names_items_row(world):
     data = (world / "images" / "b.jpg").read_bytes()
     (world / "images" / "b.jpg").write_bytes(data[: len(data) // 2])
-    _fails(world, r"items\.csv, row 3: image 'b\.jpg' does not decode")
+    _fails(world, r"items\.csv, row 3 \(the header is row 1\): image 'b\.jpg' does not decode")
 
 
 def test_image_file_missing(world):
     os.remove(world / "images" / "d.jpg")
-    _fails(world, r"items\.csv, row 5: image 'd\.jpg' not found in folder .*images")
+    _fails(world, r"items\.csv, row 5 \(the header is row 1\): image 'd\.jpg' not found in folder .*images")
 
 
 def test_item_without_image_when_required(world):
     _replace(world / "items.csv", "b,b.jpg,top", "b,,top")
-    _fails(world, r"items\.csv, row 3: item 'b' has no image, and images are required",
+    _fails(world, r"items\.csv, row 3 \(the header is row 1\): item 'b' has no image, and images are required",
            require_images=True)
     assert dataset_io.load_dataset(_ingest(world)).meta["num_images"] == 3  # allowed otherwise
 
@@ -110,16 +110,16 @@ def test_images_required_without_items_file(world):
 
 def test_interacted_item_missing_from_items(world):
     _replace(world / "items.csv", "d,d.jpg,shoe\n", "")
-    _fails(world, r"interactions\.csv, row 7: item 'd' has no row in the items file .*items\.csv")
+    _fails(world, r"interactions\.csv, row 7 \(the header is row 1\): item 'd' has no row in the items file .*items\.csv")
 
 
 def test_duplicate_item_ids(world):
     _replace(world / "items.csv", "d,d.jpg,shoe", "b,d.jpg,shoe")
-    _fails(world, r"items\.csv, row 5: duplicate item_id 'b' \(rows 3 and 5\)")
+    _fails(world, r"items\.csv, row 5 \(the header is row 1\): duplicate item_id 'b' \(rows 3 and 5\)")
 
 
 def test_user_with_too_few_items_for_a_split(world):
-    _fails(world, r"interactions\.csv, row 8: user 'u3' has only 2 distinct items; a split needs "
+    _fails(world, r"interactions\.csv, row 8 \(the header is row 1\): user 'u3' has only 2 distinct items; a split needs "
                   r"at least 3", min_user_interactions=2)
 
 
@@ -137,26 +137,26 @@ def test_empty_split(world):
 @pytest.mark.parametrize("value", ["yesterday", "2020-13-45", "12abc"])
 def test_invalid_timestamp_names_row(world, value):
     _replace(world / "interactions.csv", "u2,c,2020-01-05", f"u2,c,{value}")
-    _fails(world, rf"interactions\.csv, row 6: invalid 'timestamp' '{value}'")
+    _fails(world, rf"interactions\.csv, row 6 \(the header is row 1\): invalid 'timestamp' '{value}'")
 
 
 def test_empty_timestamp_and_empty_id(world):
     _replace(world / "interactions.csv", "u2,c,2020-01-05", "u2,c,")
-    _fails(world, r"interactions\.csv, row 6: empty 'timestamp'")
+    _fails(world, r"interactions\.csv, row 6 \(the header is row 1\): empty 'timestamp'")
     _replace(world / "interactions.csv", "u2,c,", ",c,2020-01-05")
-    _fails(world, r"interactions\.csv, row 6: empty 'user_id'")
+    _fails(world, r"interactions\.csv, row 6 \(the header is row 1\): empty 'user_id'")
 
 
 def test_temporal_needs_timestamps(world):
     (world / "interactions.csv").write_text(
         "\n".join(line.rsplit(",", 1)[0] for line in INTERACTIONS.splitlines()) + "\n")
-    _fails(world, r"interactions\.csv, row 1: the temporal split needs a 'timestamp' column",
+    _fails(world, r"interactions\.csv, row 1 \(the header\): the temporal split needs a 'timestamp' column",
            split="temporal")
 
 
 def test_empty_file(world):
     (world / "interactions.csv").write_text("")
-    _fails(world, r"interactions\.csv, row 1: interactions file is empty")
+    _fails(world, r"interactions\.csv: interactions file is empty: expected a header row")
 
 
 @pytest.mark.parametrize("which", ["interactions_csv", "items_csv", "images_dir"])
@@ -204,7 +204,7 @@ def test_dvbpr_npy_bad_files(tmp_path):
 def test_catalogue_missing_label_column(tmp_path):
     from tfvisrec.data.adapters.catalogue import ingest_catalogue
     (tmp_path / "labels.csv").write_text("product_id,title,masterCategory,image\n1,x,Apparel,1.jpg\n")
-    with pytest.raises(DataError, match=r"labels\.csv, row 1: missing column 'baseColour'"):
+    with pytest.raises(DataError, match=r"labels\.csv, row 1 \(the header\): missing column 'baseColour'"):
         ingest_catalogue(str(tmp_path / "labels.csv"), None, str(tmp_path / "o"),
                          label_columns=["masterCategory", "baseColour"])
     assert os.listdir(tmp_path) == ["labels.csv"]
@@ -235,6 +235,7 @@ def test_dvbpr_npy_bad_contents(tmp_path):
 
 def test_short_and_long_rows(world):
     _replace(world / "interactions.csv", "u2,c,2020-01-05", "u2")
-    _fails(world, r"interactions\.csv, row 6: empty 'item_id'")
+    _fails(world, r"interactions\.csv, row 6 \(the header is row 1\): empty 'item_id'")
     _replace(world / "interactions.csv", "u2\n", "u2,c,2020-01-05,extra\n")
-    _fails(world, r"interactions\.csv: cannot parse interactions file as UTF-8 CSV: .*line 6")
+    _fails(world, r"interactions\.csv, row 6 \(the header is row 1\): 4 values but the header has 3 "
+                  r"columns: 'u2,c,2020-01-05,extra'")

@@ -49,7 +49,7 @@ def test_data_error_exit_code_and_nothing_written(tmp_path, interactions):
                "--min_user_interactions=3")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        f"error: {interactions}, row 1: the temporal split needs a 'timestamp' column")
+        f"error: {interactions}, row 1 (the header): the temporal split needs a 'timestamp' column")
     assert os.listdir(out.parent) == []
 
 

@@ -98,12 +98,12 @@ def test_bad_catalogues_raise_one_clear_error_naming_file_and_row(tmp_path):
     split = good.holdout_split.copy()
     split[7] = 5
     ds = _rewrite_items(path, holdout_split=split)
-    with pytest.raises(DataError, match=r"items.npz, row 7: holdout_split of item 'p0007' is 5"):
+    with pytest.raises(DataError, match=r"items.npz: holdout_split\[7\] \(item 'p0007'\) is 5"):
         cp.split_items(ds, "train")
     labels = good.attributes.copy()
     labels[4, 1] = 2          # shape has 2 values: 0 and 1
     ds = _rewrite_items(path, holdout_split=good.holdout_split, attributes=labels)
-    with pytest.raises(DataError, match=r"row 4: item 'p0004': attribute 'shape' has value index 2"):
+    with pytest.raises(DataError, match=r"items.npz: item 'p0004' \(index 4\): attribute 'shape' has value index 2"):
         cp.make_attribute_dataset(ds, "train", 4, 32)
     ds = _rewrite_items(path, attributes=good.attributes, holdout_split=None)
     with pytest.raises(DataError, match="no holdout_split"):

@@ -40,8 +40,8 @@ def holdout_split(dataset) -> np.ndarray:
     bad = np.flatnonzero(~np.isin(split, list(HOLDOUT_CODES.values())))
     if bad.size:
         i = int(bad[0])
-        raise DataError(f"holdout_split of item {dataset.item_ids[i]!r} is {split[i]}, expected 0, 1 or 2",
-                        table_path, row=i)
+        raise DataError(f"holdout_split[{i}] (item {dataset.item_ids[i]!r}) is {split[i]}, expected 0, "
+                        "1 or 2", table_path)
     return split.astype(np.int8)
 
 
@@ -59,8 +59,8 @@ def checked_labels(dataset) -> np.ndarray:
     bad = np.argwhere((labels < schema.NO_LABEL) | too_big)
     if bad.size:
         i, a = (int(v) for v in bad[0])
-        raise DataError(f"item {dataset.item_ids[i]!r}: attribute {dataset.attribute_names[a]!r} has "
-                        f"value index {labels[i, a]}, outside -1..{cardinalities[a] - 1}", table_path, row=i)
+        raise DataError(f"item {dataset.item_ids[i]!r} (index {i}): attribute {dataset.attribute_names[a]!r} "
+                        f"has value index {labels[i, a]}, outside -1..{cardinalities[a] - 1}", table_path)
     return labels.astype(np.int32)
 
 

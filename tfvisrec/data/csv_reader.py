@@ -1,8 +1,8 @@
 """Read and validate the canonical CSVs: `interactions.csv` and `items.csv`.
 
 Every value is read as a string (H&M article ids have leading zeros); an empty cell means
-"unknown". Row numbers in error messages count the header as row 1, as spreadsheet
-programs do, so "row 7" is the sixth record of the file.
+"unknown". Row numbers in error messages are the file's line numbers, the header being
+row 1 (see `csv_lines`), so "row 7" is the sixth record of a file without blank lines.
 """
 import dataclasses
 import os
@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 
 from tfvisrec.data import schema
+from tfvisrec.data.csv_lines import HEADER_ROW, read_records
 from tfvisrec.data.errors import DataError
 
-HEADER_ROW = 1
-FIRST_DATA_ROW = 2
+# Unix seconds a datetime64[ns] holds (years 1677..2262), the range of the ISO dates too.
+MAX_UNIX_SECONDS = (2 ** 63 - 1) // 10 ** 9
+ISO_EXAMPLES = "ISO dates/datetimes such as 2020-09-22 or 2020-09-22T13:45:00"
 # Columns of items.csv that hold free text: kept out of the label arrays (see texts.json).
 TEXT_COLUMNS = ("text", "title", "description")
 
@@ -65,23 +67,17 @@ def read_csv(path: str, what: str, required: Sequence[str],
     """A CSV as strings with a `row` column; DataError for unreadable files, missing columns
     or empty cells in the `non_empty` columns (default: all `required` columns)."""
     path = require_file(path, what)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                            encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{what} file is empty (expected a header with {', '.join(required)})",
-                        path, HEADER_ROW) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise DataError(f"cannot parse {what} file as UTF-8 CSV: {e}", path) from None
-    frame = frame.fillna("")  # short rows leave NaN in their missing trailing cells
-    frame.columns = [str(c).strip() for c in frame.columns]
+    header, records, rows = read_records(path, what)
+    columns = list(zip(*records)) if records else [()] * len(header)
+    frame = pd.DataFrame({name: pd.Series(values, dtype=object)
+                          for name, values in zip(header, columns)})
     for column in required:
         if column not in frame.columns:
             raise DataError(f"missing column {column!r} (the header has: "
                             f"{', '.join(frame.columns)})", path, HEADER_ROW)
     if "row" in frame.columns:
         frame = frame.rename(columns={"row": "row_"})
-    frame["row"] = np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame), dtype=np.int64)
+    frame["row"] = np.asarray(rows, dtype=np.int64)
     for column in required:
         frame[column] = frame[column].str.strip()
     for column in required if non_empty is None else non_empty:
@@ -94,28 +90,45 @@ def read_csv(path: str, what: str, required: Sequence[str],
 def parse_times(values: pd.Series, rows: pd.Series, path: str, column: str) -> np.ndarray:
     """Timestamps (unix seconds, or ISO dates/datetimes) → int64 unix seconds.
 
-    A column is read as unix seconds when every value is a number, as ISO dates otherwise;
-    the first value that is neither names its row.
+    A column holds one format: unix seconds when most of its values are numbers, ISO dates
+    otherwise. The first value that is not of the column's format names its row.
     """
-    values = values.str.strip()
+    values = values.str.strip().to_numpy(dtype=object)
+    rows = np.asarray(rows)
     empty = values == ""
     if empty.any():
-        raise DataError(f"empty {column!r}", path, int(rows[empty].iloc[0]))
-    numbers = pd.to_numeric(values, errors="coerce")
-    if numbers.notna().all():
-        finite = np.isfinite(numbers.to_numpy(np.float64))
-        if not finite.all():
-            raise DataError(f"invalid {column!r} {values[~finite].iloc[0]!r}", path,
-                            int(rows[~finite].iloc[0]))
-        return np.floor(numbers.to_numpy(np.float64)).astype(np.int64)
-    dates = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
-    bad = dates.isna()
-    if bad.any():
-        raise DataError(f"invalid {column!r} {values[bad].iloc[0]!r}: expected unix seconds "
-                        "or an ISO date/datetime such as 2020-09-22 or 2020-09-22T13:45:00",
-                        path, int(rows[bad].iloc[0]))
-    epoch = pd.Timestamp("1970-01-01", tz="UTC")
+        raise DataError(f"empty {column!r}", path, int(rows[empty][0]))
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(np.float64)
+    is_number = np.isfinite(numbers) & (np.abs(numbers) <= MAX_UNIX_SECONDS)
+    dates = pd.to_datetime(pd.Series(values[~is_number]), errors="coerce", utc=True,
+                           format="ISO8601")
+    is_date = np.zeros(len(values), bool)
+    is_date[~is_number] = dates.notna().to_numpy()
+    if is_number.sum() >= is_date.sum():
+        expected, wrong = "unix seconds", ~is_number
+    else:
+        expected, wrong = ISO_EXAMPLES, ~is_date
+    if wrong.any():
+        k = int(np.flatnonzero(wrong)[0])
+        fitting = len(values) - int(wrong.sum())
+        like_the_rest = f", as {fitting} of the column's {len(values)} values are" if fitting else ""
+        raise DataError(f"invalid {column!r} {values[k]!r}: {_why_not(numbers[k], is_date[k])}; "
+                        f"expected {expected}{like_the_rest}", path, int(rows[k]))
+    if expected == "unix seconds":
+        return np.floor(numbers).astype(np.int64)
+    epoch = pd.Timestamp("1970-01-01", tz="UTC")  # every value is a date, so `dates` has them all
     return ((dates - epoch) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
+
+
+def _why_not(number: float, is_date: bool) -> str:
+    if is_date:
+        return "a date in a column of unix seconds"
+    if not np.isfinite(number):
+        return "neither a finite number nor an ISO date"
+    if abs(number) <= MAX_UNIX_SECONDS:
+        return "a number in a column of dates"
+    hint = " (milliseconds?)" if abs(number) <= MAX_UNIX_SECONDS * 1000 else ""
+    return f"beyond the unix seconds of years 1677..2262{hint}"
 
 
 def read_interactions(path: str, user_column: str = "user_id", item_column: str = "item_id",

@@ -1,0 +1,89 @@
+"""A CSV file → its header and records, each record with the row it starts on.
+
+Rows are the file's lines as a text editor numbers them: the header is row 1, blank lines
+keep their numbers (and are skipped), and a record whose quoted value spans several lines
+is at the row it starts on. (pandas renumbers records past blank lines, so its indices
+cannot name rows.) Every failure is a DataError naming the row and the offending text.
+"""
+import codecs
+import csv
+import io
+from typing import List, Tuple
+
+from tfvisrec.data.errors import DataError
+
+HEADER_ROW = 1
+_SHOWN_CHARS = 80  # of a row quoted in a message
+
+
+def read_records(path: str, what: str) -> Tuple[List[str], List[List[str]], List[int]]:
+    """(header names, records, row of each record); records shorter than the header are
+    padded with "" (missing trailing cells are unknown), longer ones are an error."""
+    text = _decode(path, what)
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True, strict=True)
+    header, records, rows = None, [], []
+    next_row = 1
+    try:
+        for record in reader:
+            row, next_row = next_row, reader.line_num + 1
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # a blank line
+            if header is None:
+                if row != HEADER_ROW:
+                    raise DataError(f"the first line of the {what} file is blank; it must "
+                                    "be the header naming the columns", path, HEADER_ROW)
+                header = _column_names(record)
+                continue
+            if len(record) > len(header):
+                raise DataError(f"{len(record)} values but the header has {len(header)} "
+                                f"columns: {_shown(text, row)!r}", path, row)
+            if len(record) < len(header):
+                record = record + [""] * (len(header) - len(record))
+            records.append(record)
+            rows.append(row)
+    except csv.Error as e:
+        raise DataError(f"cannot parse the {what} file as CSV ({e}): the quoted value "
+                        f"opened here is not closed properly: {_shown(text, next_row)!r}",
+                        path, next_row) from None
+    if header is None:
+        raise DataError(f"{what} file is empty: expected a header row naming its columns", path)
+    return header, records, rows
+
+
+def _decode(path: str, what: str) -> str:
+    with open(path, "rb") as f:
+        data = f.read()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        row = data.count(b"\n", 0, e.start) + 1
+        start = data.rfind(b"\n", 0, e.start) + 1
+        end = data.find(b"\n", e.start)
+        line = data[start:end if end >= 0 else len(data)].rstrip(b"\r")
+        raise DataError(f"the {what} file is not UTF-8 text: byte {data[e.start:e.end]!r} at "
+                        f"character {e.start - start + 1} of {line[:_SHOWN_CHARS]!r}",
+                        path, row) from None
+
+
+def _column_names(record: List[str]) -> List[str]:
+    """Stripped header names; unnamed columns get a name, repeated ones `.1`, `.2` (as pandas)."""
+    names, seen = [], {}
+    for k, name in enumerate(record):
+        name = name.strip() or f"unnamed: {k}"
+        base, n = name, seen.get(name, 0)
+        while name in seen:
+            n += 1
+            name = f"{base}.{n}"
+        seen[base] = n
+        seen[name] = 0
+        names.append(name)
+    return names
+
+
+def _shown(text: str, row: int) -> str:
+    """Line `row` of `text`, cut to a readable length."""
+    line = text.split("\n", row)[row - 1] if row >= 1 else ""
+    line = line.rstrip("\r")
+    return line if len(line) <= _SHOWN_CHARS else line[:_SHOWN_CHARS] + "…"
