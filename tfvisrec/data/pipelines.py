@@ -10,9 +10,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfvisrec.data import schema
+from tfvisrec.data.negatives import NegativeSampler, check_every_user_has_a_negative
 
 _PIPELINES: Dict[str, Callable] = {}
-_NEGATIVE_TRIES = 8
 
 
 def register_pipeline(name: str):
@@ -51,34 +51,6 @@ def epoch_permutation(num_examples: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(num_examples)
 
 
-class NegativeSampler:
-    """Samples j ∉ I_u⁺ uniformly inside the graph (BPR's D_S, Rendle et al. 2009 sec. 4.1).
-
-    Candidates are drawn with stateless RNG and rejected when (u, j) is a training
-    positive, found by binary search in the sorted keys u·|I| + i.
-    """
-
-    def __init__(self, users: np.ndarray, items: np.ndarray, num_items: int):
-        self.num_items = int(num_items)
-        keys = np.unique(np.asarray(users, np.int64) * self.num_items + np.asarray(items, np.int64))
-        self.keys = tf.constant(keys if keys.size else np.array([-1], np.int64), tf.int64)
-
-    def is_positive(self, users, items):
-        keys = tf.cast(users, tf.int64) * self.num_items + tf.cast(items, tf.int64)
-        flat = tf.reshape(keys, [-1])
-        index = tf.searchsorted(self.keys, flat)
-        index = tf.minimum(index, tf.size(self.keys, out_type=index.dtype) - 1)
-        return tf.reshape(tf.equal(tf.gather(self.keys, index), flat), tf.shape(keys))
-
-    def sample(self, users, num_negatives: int, seed):
-        """[B, num_negatives] items the users never interacted with in training."""
-        shape = tf.stack([tf.size(users), num_negatives, _NEGATIVE_TRIES])
-        cand = tf.random.stateless_uniform(shape, seed, minval=0, maxval=self.num_items, dtype=tf.int64)
-        rejected = self.is_positive(tf.reshape(users, [-1, 1, 1]), cand)
-        first_ok = tf.argmin(tf.cast(rejected, tf.int32), axis=-1)  # first accepted try (0 if none)
-        return tf.gather(cand, first_ok, batch_dims=2)
-
-
 @register_pipeline("bpr_triplets")
 def bpr_triplets(dataset, item_table, batch_size: int, seed: int, epoch: int,
                  start_batch: int = 0, steps_per_epoch: int = 0, num_negatives: int = 1,
@@ -87,8 +59,9 @@ def bpr_triplets(dataset, item_table, batch_size: int, seed: int, epoch: int,
 
     One epoch visits each training interaction (u, i) once in a seeded order (the last batch
     is topped up from the next permutation, so every batch is full and splits evenly across
-    replicas); j is sampled uniformly from the items u never interacted with. Batch b of epoch e is fully determined
-    by (seed, e, b), so `start_batch` resumes mid-epoch exactly.
+    replicas); j is sampled uniformly from the items u never interacted with (exactly, see
+    `NegativeSampler`). Batch b of epoch e is fully determined by (seed, e, b), so
+    `start_batch` resumes mid-epoch exactly.
     """
     train = dataset.train
     n = len(train)
@@ -100,7 +73,8 @@ def bpr_triplets(dataset, item_table, batch_size: int, seed: int, epoch: int,
     users = tf.constant(train.users[order], tf.int64)
     items = tf.constant(train.items[order], tf.int64)
     times = tf.constant(train.times[order], tf.int64)
-    sampler = NegativeSampler(train.users, train.items, dataset.num_items)
+    sampler = NegativeSampler(train.users, train.items, dataset.num_users, dataset.num_items)
+    check_every_user_has_a_negative(sampler.complement, dataset)
 
     def make_batch(b):
         lo = b * batch_size

@@ -18,46 +18,8 @@ import tensorflow as tf
 
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
+from tfvisrec.data.negatives import ComplementSampler, check_every_user_has_a_negative
 from tfvisrec.data.pipelines import batches_per_epoch, epoch_permutation, register_pipeline
-
-
-class ComplementSampler:
-    """Exactly uniform j ∉ I_u⁺ (never a training positive, whatever the user's history).
-
-    With u's positives sorted p_0 < p_1 < …, the gap g_m = p_m − m counts the non-positive
-    items below p_m, so the r-th non-positive item (r ~ U{0 … |I| − |I_u⁺| − 1}) is
-    j = r + #{m : g_m ≤ r}: one binary search in the sorted keys u·|I| + g_m.
-    """
-
-    def __init__(self, users: np.ndarray, items: np.ndarray, num_users: int, num_items: int):
-        self.num_items = int(num_items)
-        keys = np.unique(np.asarray(users, np.int64) * self.num_items + np.asarray(items, np.int64))
-        key_users = keys // self.num_items
-        counts = np.bincount(key_users, minlength=num_users).astype(np.int64)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        rank_in_user = np.arange(keys.size, dtype=np.int64) - starts[key_users]
-        gaps = keys - rank_in_user            # u·|I| + (p_m − m), sorted
-        self.num_free = self.num_items - counts
-        self._gaps = tf.constant(gaps if gaps.size else np.array([-1], np.int64), tf.int64)
-        self._starts = tf.constant(starts, tf.int64)
-        self._free = tf.constant(self.num_free, tf.int64)
-
-    def users_without_negatives(self, users) -> np.ndarray:
-        """The users among `users` who interacted with every item."""
-        users = np.unique(np.asarray(users, np.int64))
-        return users[self.num_free[users] <= 0]
-
-    def sample(self, users, num_negatives: int, seed):
-        """int64 [B, num_negatives]: items each user never interacted with, uniformly."""
-        users = tf.cast(users, tf.int64)
-        free = tf.gather(self._free, users)[:, None]
-        uniform = tf.random.stateless_uniform(tf.stack([tf.size(users), num_negatives]), seed,
-                                              dtype=tf.float64)
-        rank = tf.minimum(tf.cast(tf.floor(uniform * tf.cast(free, tf.float64)), tf.int64), free - 1)
-        query = users[:, None] * self.num_items + rank
-        below = tf.searchsorted(self._gaps, tf.reshape(query, [-1]), side="right", out_type=tf.int64)
-        below = tf.reshape(below, tf.shape(query)) - tf.gather(self._starts, users)[:, None]
-        return rank + below
 
 
 @register_pipeline("pointwise")
@@ -72,10 +34,8 @@ def pointwise(dataset, item_table, batch_size: int, seed: int, epoch: int, start
     if num_negatives < 0:
         raise ValueError(f"num_negatives must be >= 0, got {num_negatives}")
     sampler = ComplementSampler(train.users, train.items, dataset.num_users, dataset.num_items)
-    full = sampler.users_without_negatives(train.users)
-    if num_negatives > 0 and full.size:
-        raise DataError(f"user {dataset.user_ids[int(full[0])]!r} interacted with every item: "
-                        "no negative can be sampled for it", dataset.path)
+    if num_negatives > 0:
+        check_every_user_has_a_negative(sampler, dataset)
     num_batches = batches_per_epoch(n, batch_size, steps_per_epoch)
     order = np.concatenate([epoch_permutation(n, seed, epoch + k)
                             for k in range(-(-num_batches * batch_size // n))])
