@@ -71,7 +71,7 @@ class TrainConfig:
     image_cache_mb: int = _field(4096, "Largest in-memory uint8 image cache for --image_cache=auto.")
     eval_negatives: int = _field(0, "Validation protocol: 0 = full-catalogue AUC, N = sampled AUC with N negatives.")
     max_steps: int = _field(0, "Stop after this many steps in total (0 = no limit); for tests and smoke runs.")
-    verbose: int = _field(1, "0 = quiet, 1 = progress bar, 2 = one line per epoch.")
+    verbose: int = _field(1, "0 = quiet, 1 = a live progress bar on a terminal (one line per epoch when stdout is a file or pipe), 2 = one line per epoch.")
 
 
 def define_flags(*config_classes: Type) -> None:

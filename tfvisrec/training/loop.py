@@ -11,12 +11,12 @@ import tempfile
 import time
 
 import tensorflow as tf
-import tf_keras as keras
 
 from tfvisrec import atomic
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.training import building, checkpoints, strategy as strategy_lib
 from tfvisrec.training.optimizers import make_optimizer
+from tfvisrec.training.progress import EpochProgress
 
 
 def fit(model_config, train_config, dataset=None, strategy=None):
@@ -150,7 +150,7 @@ class _Loop:
         data = building.make_train_data(self.model, self.dataset, self.item_table, cfg,
                                         cfg.batch_size, epoch, start)
         total = start + int(data.cardinality().numpy())
-        progbar = keras.utils.Progbar(total, verbose=cfg.verbose, stateful_metrics=["val"])
+        progbar = EpochProgress(total, verbose=cfg.verbose, epoch=epoch, num_epochs=cfg.epochs)
         progbar.update(start)
         started, loss_sum = time.time(), 0.0
         iterator = iter(self.strategy.experimental_distribute_dataset(data))
@@ -176,6 +176,7 @@ class _Loop:
         if finished_epoch and (epoch + 1) % max(1, cfg.eval_every_epochs) == 0:
             record["validation"] = self._end_of_epoch_validation(epoch)
             progbar.update(total, [("val", record["validation"])])
+        progbar.close()
         self.latest.save(checkpoint_number=int(state.step.numpy()))
         return record
 
