@@ -201,16 +201,29 @@ def reference_scores(model, dataset):
     return np.stack(rows)
 
 
-def reference_top_k(scores, dataset, users, k, exclude_seen=True):
-    """numpy top-k: ([len(users), k] item ids, scores), training items masked out."""
+def masked_scores(scores, dataset, users, exclude_seen=True):
+    """float64 rows of `scores` for `users`, their training items at -inf (if excluded)."""
     scores = np.array(scores[users], np.float64)
     if exclude_seen:
         seen = dataset.user_items(("train",))
         for row, u in enumerate(users):
             scores[row, seen[u]] = -np.inf
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    ids = np.array(dataset.item_ids, object)[order]
-    return ids, np.take_along_axis(scores, order, axis=1)
+    return scores
+
+
+def assert_top_k_matches(got_ids, got_scores, reference_row, item_ids, rtol=1e-5, atol=1e-5):
+    """A served top-k (ids and scores, best first) equals numpy's top of `reference_row`
+    (-inf = excluded) up to float rounding: each id is distinct, its reported score is its
+    own reference score, and that score is the one its rank deserves. Ids may thus differ
+    from numpy's order only between scores within rounding of each other, which scores
+    computed in other batch shapes may order either way."""
+    got_ids = [str(i) for i in got_ids]
+    assert len(set(got_ids)) == len(got_ids), got_ids
+    index = {item: i for i, item in enumerate(item_ids)}
+    row = np.asarray(reference_row, np.float64)
+    own = row[[index[i] for i in got_ids]]
+    np.testing.assert_allclose(np.asarray(got_scores, np.float64), own, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(own, np.sort(row)[::-1][:len(got_ids)], rtol=rtol, atol=atol)
 
 
 def reference_image_scores(model, user, jpegs):

@@ -29,9 +29,10 @@ def test_client_recommendations_and_scores_equal_the_model(world, target, kind):
     with RecommenderClient(target, model=kind) as client:
         for user in (0, 6, 11):
             got = client.recommend(dataset.user_ids[user], k=7)
-            ids, expected = world_lib.reference_top_k(scores, dataset, [user], 7)
-            assert [r.item_id for r in got] == list(ids[0])
-            np.testing.assert_allclose([r.score for r in got], expected[0], rtol=1e-5, atol=1e-5)
+            assert len(got) == 7
+            world_lib.assert_top_k_matches([r.item_id for r in got], [r.score for r in got],
+                                           world_lib.masked_scores(scores, dataset, [user])[0],
+                                           dataset.item_ids)
         items = [0, 13, 29, 13]
         np.testing.assert_allclose(client.score("u08", [dataset.item_ids[i] for i in items]),
                                    scores[8, items], rtol=1e-5, atol=1e-5)
@@ -120,7 +121,9 @@ def test_messages_above_4mb_pass(world, target):
     assert sum(map(len, jpegs)) > 5 * 1024 * 1024
     with RecommenderClient(target, model="visual", timeout=60) as client:
         scores = client.score_images("u00", jpegs)
-    assert scores.shape == (len(jpegs),) and np.all(scores == scores[0])
+    # Identical images, scored in whatever batches the server forms: equal up to float32 rounding.
+    assert scores.shape == (len(jpegs),)
+    np.testing.assert_allclose(scores, np.full_like(scores, scores[0]), rtol=1e-5, atol=1e-6)
 
 
 def test_reload_config_adds_and_removes_models(export_root, target):
