@@ -35,13 +35,16 @@ def _connection_options(parser: argparse.ArgumentParser, with_defaults: bool) ->
         return value if with_defaults else argparse.SUPPRESS
 
     group = parser.add_argument_group("connection (before or after the command)")
-    group.add_argument("--target", default=default("localhost:8500"), help="server host:port (default localhost:8500)")
+    group.add_argument("--target", default=default("localhost:8500"),
+                       help="server host:port (default localhost:8500)")
     group.add_argument("--model", default=default("demo"), help="served model name (default demo)")
-    group.add_argument("--version", type=int, default=default(None), help="pin a version (default: the latest)")
+    group.add_argument("--version", type=int, default=default(None),
+                       help="pin a version (default: the latest)")
     group.add_argument("--label", default=default(None), help="pin a version label")
     group.add_argument("--timeout", type=float, default=default(10.0),
                        help="seconds per call, retries included (default 10)")
-    group.add_argument("--retries", type=int, default=default(3), help="retries on UNAVAILABLE (default 3)")
+    group.add_argument("--retries", type=int, default=default(3),
+                       help="retries on UNAVAILABLE (default 3)")
 
 
 def build_parser() -> argparse.ArgumentParser:
