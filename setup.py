@@ -36,7 +36,7 @@ setup(
             "tfvisrec-demo=tfvisrec.demo:run",
             "tfvisrec-export=tfvisrec.export:run",
             "tfvisrec-server=tfvisrec.server:run",
-            "tfvisrec-client=tfvisrec.client.cli:run",
+            "tfvisrec-client=tfvisrec.client:run",
         ],
     },
 )

@@ -18,8 +18,10 @@ does not export the signature called), `DeadlineExceeded`, `ResourceExhausted` (
 (SAERS, the GAN, PAN): no exported model has those signatures yet.
 
 The client needs numpy, grpcio and the protos only: it never loads the TensorFlow runtime
-(`protos`). Command line: `python -m tfvisrec.client --help` (`cli`).
+(`protos`). Command line: `python -m tfvisrec.client --help` (`cli`; `run` is the console
+script `tfvisrec-client`).
 """
+from tfvisrec.client.cli import run
 from tfvisrec.client.recommender import Recommendation, RecommenderClient
 from tfvisrec.client.status import (Cancelled, DeadlineExceeded, FailedPrecondition, Internal,
                                     InvalidArgument, MissingSignature, NotFound,
@@ -27,4 +29,4 @@ from tfvisrec.client.status import (Cancelled, DeadlineExceeded, FailedPrecondit
 
 __all__ = ["RecommenderClient", "Recommendation", "ServingError", "InvalidArgument", "NotFound",
            "FailedPrecondition", "MissingSignature", "Unavailable", "DeadlineExceeded",
-           "ResourceExhausted", "Unimplemented", "Internal", "Cancelled"]
+           "ResourceExhausted", "Unimplemented", "Internal", "Cancelled", "run"]
