@@ -2,10 +2,16 @@
 
 TensorFlow Recommenders refuses Keras 3, so the Keras 2 API (`tf_keras`) is selected here,
 before anything imports TensorFlow. Code in this package imports `tf_keras as keras`.
+TensorFlow's C++ start-up messages (CUDA probes on a machine without a GPU) are held to
+TF_CPP_MIN_LOG_LEVEL, 2 unless set (`tensorflow_startup`); this module never imports TensorFlow.
 """
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from tfvisrec import tensorflow_startup as _tensorflow_startup  # noqa: E402
+
+_tensorflow_startup.install()
 
 __version__ = "0.1.0"

@@ -10,8 +10,8 @@ import pytest
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from tfvisrec import client as client_lib
-from tfvisrec.serving import status
-from tfvisrec.serving.tensors import dtype_name, to_ndarray, to_tensor_proto
+from tfvisrec.client import status
+from tfvisrec.client.tensors import dtype_name, to_ndarray, to_tensor_proto
 
 
 class ScriptedPredictions(prediction_service_pb2_grpc.PredictionServiceServicer):

@@ -13,11 +13,11 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      prediction_service_pb2_grpc, regression_pb2)
 
 import serving_world as world_lib
-from tfvisrec.client import RecommenderClient
+from tfvisrec.client import (FailedPrecondition, InvalidArgument, MissingSignature, NotFound,
+                             RecommenderClient)
+from tfvisrec.client.cli import main as client_main
+from tfvisrec.client.tensors import to_tensor_proto
 from tfvisrec.serving import model_config
-from tfvisrec.serving.client_cli import main as client_main
-from tfvisrec.serving.status import FailedPrecondition, InvalidArgument, NotFound
-from tfvisrec.serving.tensors import to_tensor_proto
 
 pytestmark = pytest.mark.xdist_group("serving")  # share the session world and server
 
@@ -85,8 +85,6 @@ def test_metadata_status_and_health(target):
         assert meta["recommend"] == {"inputs": {"user": "DT_STRING", "k": "DT_INT32"},
                                      "outputs": {"item_ids": "DT_STRING", "scores": "DT_FLOAT"}}
         assert client.status() == [{"version": 1, "state": "AVAILABLE", "error": ""}]
-        with pytest.raises(FailedPrecondition, match='Serving signature key "explain" not found'):
-            client.explain("u00", "item-000")
     with grpc.insecure_channel(target) as channel:
         health = health_pb2_grpc.HealthStub(channel)
         for service in ("", "tensorflow.serving.PredictionService"):
@@ -99,6 +97,37 @@ def test_metadata_status_and_health(target):
             stub.GetModelMetadata(request, timeout=5)
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "Metadata field nope is not supported" in e.value.details()
+
+
+@pytest.mark.parametrize("kind, signature, call", [
+    ("mf", "explain", lambda c: c.explain("u00", "item-000")),
+    ("visual", "generate", lambda c: c.generate("u00", "top", n=2)),
+    ("visual", "tailor", lambda c: c.tailor("u00", world_lib.jpeg(1))),
+    ("mlp", "outfit_score", lambda c: c.outfit_score("u00", ["item-000", "item-001"])),
+    ("mf", "no_such_signature", lambda c: c.predict("no_such_signature", {})),
+])
+def test_signatures_the_export_lacks_fail_clearly(world, target, kind, signature, call):
+    """The coming signatures (SAERS, GAN, PAN) against real exports that lack them: the server
+    answers FAILED_PRECONDITION as TF Serving does; the client names model and signature."""
+    with RecommenderClient(target, model=kind) as client:
+        exported = sorted(client.metadata())
+        assert signature not in exported
+        with pytest.raises(MissingSignature) as raised:
+            call(client)
+    assert raised.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert isinstance(raised.value, FailedPrecondition)
+    assert str(raised.value) == (
+        f"FAILED_PRECONDITION: model '{kind}' does not export the '{signature}' signature "
+        f"(it exports: {', '.join(exported)}); server: "
+        f'Serving signature key "{signature}" not found.')
+
+
+def test_client_cli_names_the_missing_signature(target, capsys):
+    assert client_main(["explain", "--target", target, "--model", "mf", "--user", "u00",
+                        "--item", "item-000"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: FAILED_PRECONDITION: model 'mf' does not export the "
+                          "'explain' signature (it exports: ")
 
 
 @pytest.mark.parametrize("method, request_type", [
@@ -151,6 +180,13 @@ def test_client_cli(target, capsys, tmp_path):
                         "--user", "u01", "--k", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert sorted(out) == ["u00", "u01"] and len(out["u00"]) == 2
+    # README's order: the options after the command; mixed: the later value wins
+    assert client_main(["recommend", "--target", target, "--model", "mf", "--user", "u00",
+                        "--k", "2"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"u00": out["u00"]}
+    assert client_main(["--target", target, "--model", "visual", "recommend", "--model", "mf",
+                        "--user", "u00", "--k", "2"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"u00": out["u00"]}
     image = tmp_path / "new.jpg"
     image.write_bytes(world_lib.jpeg(7))
     assert client_main(["--target", target, "--model", "visual", "score-images", "--user",

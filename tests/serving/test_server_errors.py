@@ -10,8 +10,8 @@ from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 import serving_world as world_lib
 from serving_world import start_server
+from tfvisrec.client.tensors import to_tensor_proto
 from tfvisrec.serving import model_config
-from tfvisrec.serving.tensors import to_tensor_proto
 
 pytestmark = pytest.mark.xdist_group("serving")  # share the session world and server
 

@@ -12,9 +12,9 @@ from absl import flags
 
 from tfvisrec import server as server_cli
 from tfvisrec.client import RecommenderClient
+from tfvisrec.client.status import ServingError, Unavailable
 from tfvisrec.data.errors import DataError
 import serving_world
-from tfvisrec.serving.status import ServingError, Unavailable
 
 pytestmark = pytest.mark.xdist_group("serving")  # share the session world and server
 

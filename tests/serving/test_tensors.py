@@ -5,7 +5,7 @@ import pytest
 import tfvisrec  # noqa: F401
 import tensorflow as tf
 
-from tfvisrec.serving.tensors import TensorError, to_ndarray, to_tensor_proto
+from tfvisrec.client.tensors import TensorError, to_ndarray, to_tensor_proto
 
 
 @pytest.mark.parametrize("array", [

@@ -13,9 +13,9 @@ from tensorflow_serving.config import file_system_storage_path_source_pb2
 import serving_world as world_lib
 from serving_world import start_server
 from tfvisrec.client import RecommenderClient
+from tfvisrec.client.tensors import to_ndarray, to_tensor_proto
 from tfvisrec.export import export_model
 from tfvisrec.serving import model_config
-from tfvisrec.serving.tensors import to_ndarray, to_tensor_proto
 
 pytestmark = pytest.mark.xdist_group("serving")  # share the session world and server
 

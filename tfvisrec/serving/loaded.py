@@ -10,9 +10,9 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import predict_pb2
 
+from tfvisrec.client.status import InvalidArgument, from_tf_error, signature_not_found
+from tfvisrec.client.tensors import to_tensor_proto
 from tfvisrec.serving import layout, requests, warmup
-from tfvisrec.serving.status import FailedPrecondition, InvalidArgument, from_tf_error
-from tfvisrec.serving.tensors import to_tensor_proto
 
 DEFAULT_SIGNATURE = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
 SERVE_TAG = tf.saved_model.SERVING
@@ -41,7 +41,7 @@ class LoadedVersion:
 
     def signature_def(self, signature_name: str):
         if signature_name.startswith("__") or signature_name not in self._functions:
-            raise FailedPrecondition(f'Serving signature key "{signature_name}" not found.')
+            raise signature_not_found(signature_name)
         return self.signature_defs[signature_name]
 
     def run(self, signature_name: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:

@@ -16,9 +16,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from tensorflow_serving.apis import get_model_status_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
+from tfvisrec.client.status import InvalidArgument, NotFound, ServingError
 from tfvisrec.serving import layout, model_config
 from tfvisrec.serving.loaded import LoadedVersion
-from tfvisrec.serving.status import InvalidArgument, NotFound, ServingError
 
 State = get_model_status_pb2.ModelVersionStatus.State
 log = logging.getLogger("tfvisrec.server")

@@ -8,8 +8,8 @@ from typing import Dict, List
 
 import numpy as np
 
-from tfvisrec.serving.status import InvalidArgument
-from tfvisrec.serving.tensors import TensorError, dtype_name, to_ndarray
+from tfvisrec.client.status import InvalidArgument
+from tfvisrec.client.tensors import TensorError, dtype_name, to_ndarray
 
 
 def _shape_text(dims) -> str:

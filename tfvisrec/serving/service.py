@@ -11,8 +11,8 @@ from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb
                                      model_management_pb2, model_service_pb2_grpc,
                                      prediction_service_pb2_grpc, status_pb2)
 
+from tfvisrec.client.status import DeadlineExceeded, InvalidArgument, ServingError, Unimplemented
 from tfvisrec.serving.repository import ModelRepository
-from tfvisrec.serving.status import DeadlineExceeded, InvalidArgument, ServingError, Unimplemented
 
 SIGNATURE_DEF_FIELD = "signature_def"
 log = logging.getLogger("tfvisrec.server")

@@ -36,8 +36,12 @@ class NotFound(ServingError):
 
 
 class FailedPrecondition(ServingError):
-    """The model has no signature of that name."""
+    """The model has no signature of that name (or another precondition failed)."""
     code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class MissingSignature(FailedPrecondition):
+    """Client side: the served model does not export the signature that was called."""
 
 
 class Unavailable(ServingError):
@@ -76,6 +80,23 @@ _BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 _TF_NOISE = re.compile(
     r"^(Graph execution error:|Detected at node|\s+File \"|<stack traces unavailable>|\s*$)")
 _TF_NODE_SUFFIX = re.compile(r"\s*\[\[\{\{node [^}]*\}\}\]\].*$|\s*\[Op:[^\]]*\]\s*$")
+
+
+# TF Serving's words for a signature the model lacks; the embedded server uses the same.
+_SIGNATURE_NOT_FOUND = re.compile(r'^Serving signature key "(?P<name>[^"]*)" not found')
+
+
+def signature_not_found(name: str) -> FailedPrecondition:
+    """The server's answer to a Predict on a signature the model does not export."""
+    return FailedPrecondition(f'Serving signature key "{name}" not found.')
+
+
+def missing_signature_name(error: ServingError):
+    """The signature name if `error` is the server's "signature not found" answer, else None."""
+    if not isinstance(error, FailedPrecondition):
+        return None
+    match = _SIGNATURE_NOT_FOUND.match(error.message)
+    return match.group("name") if match else None
 
 
 def error_for(code: grpc.StatusCode, message: str) -> ServingError:

@@ -1,21 +1,4 @@
-"""The gRPC client a shop uses; works against TF Serving and the embedded server alike.
-
-    from tfvisrec.client import RecommenderClient
-    with RecommenderClient("localhost:8500", model="dvbpr") as client:
-        for item_id, score in client.recommend("customer-42", k=10):
-            ...
-        client.score("customer-42", ["item-1", "item-2"])        # -> np.ndarray [2]
-        client.score_images("customer-42", [open("new.jpg", "rb").read()])
-
-Every call is one Predict over TF Serving's PredictionService with the signature and input
-names of `tfvisrec.serving.signatures` (the serving contract). Calls have a deadline
-(`timeout`, seconds, for the whole call including retries); UNAVAILABLE (server starting,
-restarting, unreachable) is retried with exponential backoff; every other failure raises the
-`tfvisrec.serving.status` exception of its status code: `NotFound` (model/version),
-`InvalidArgument` (bad input, unknown id, bad k, undecodable image), `FailedPrecondition`
-(the model has no such signature), `DeadlineExceeded`, `ResourceExhausted` (message too big).
-Command line: `python -m tfvisrec.client --help`.
-"""
+"""`RecommenderClient`: one served model over TF Serving's gRPC API (see the package docstring)."""
 import random
 import time
 from typing import Dict, List, NamedTuple, Optional, Sequence
@@ -23,14 +6,13 @@ from typing import Dict, List, NamedTuple, Optional, Sequence
 import grpc
 import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2,
-                                     model_service_pb2_grpc, predict_pb2,
-                                     prediction_service_pb2_grpc)
 
-from tfvisrec.serving import status
-from tfvisrec.serving.status import (DeadlineExceeded, FailedPrecondition, InvalidArgument,  # noqa: F401
-                                     NotFound, ResourceExhausted, ServingError, Unavailable)
-from tfvisrec.serving.tensors import dtype_name, to_ndarray, to_tensor_proto
+from tfvisrec.client import status
+from tfvisrec.client.protos import (get_model_metadata_pb2, get_model_status_pb2,
+                                    model_service_pb2_grpc, predict_pb2,
+                                    prediction_service_pb2_grpc)
+from tfvisrec.client.status import DeadlineExceeded, MissingSignature, ServingError, Unavailable
+from tfvisrec.client.tensors import dtype_name, to_ndarray, to_tensor_proto
 
 
 class Recommendation(NamedTuple):
@@ -39,7 +21,7 @@ class Recommendation(NamedTuple):
 
 
 class RecommenderClient:
-    """Client of one served model (see module docstring).
+    """Client of one served model (see the `tfvisrec.client` docstring).
 
     target: "host:port". version / version_label: pin a version (default: latest).
     timeout: seconds per call, retries included. retries: extra attempts on UNAVAILABLE.
@@ -95,38 +77,50 @@ class RecommenderClient:
         out = self.predict("embed_items", {"images": _strings(list(jpeg_bytes))})
         return _require(out, "embed_items", "item_vectors")["item_vectors"]
 
+    # ---- coming: the serving contract of models not exported yet -------------------------
+    # No exported model has these signatures today; against one that lacks them, each call
+    # raises MissingSignature ("model 'dvbpr' does not export the 'explain' signature").
+
     def explain(self, user: str, item: str) -> Dict[str, np.ndarray]:
-        """Why `item` suits `user` (explanation models): the signature's outputs, row 0."""
+        """Coming (SAERS): why `item` suits `user` (attribute weights, classes, boxes), row 0."""
         out = self.predict("explain", {"user": _strings([user]), "item": _strings([item])})
         return {k: v[0] for k, v in out.items()}
 
     def generate(self, user: str, category: str, n: int = 1, seed: int = 0) -> Dict[str, np.ndarray]:
-        """n new designs for `user` in `category` (generative models): PNG bytes + scores."""
+        """Coming (the GAN): n new designs for `user` in `category`: PNG bytes + scores."""
         return self.predict("generate", {"user": _strings([user] * n),
                                          "category": _strings([category] * n),
                                          "seed": np.arange(seed, seed + n, dtype=np.int64)})
 
     def tailor(self, user: str, jpeg: bytes) -> Dict[str, np.ndarray]:
-        """An existing item's image adjusted to `user` (generative models): PNG + scores."""
+        """Coming (the GAN): an existing item's image adjusted to `user`: PNG + scores."""
         out = self.predict("tailor", {"user": _strings([user]), "image": _strings([jpeg])})
         return {k: v[0] for k, v in out.items()}
 
     def outfit_score(self, user: str, items: Sequence[str]) -> float:
-        """Compatibility (and preference) of an outfit of catalogue items for `user`."""
+        """Coming (PAN): compatibility (and preference) of an outfit of catalogue items."""
         out = self.predict("outfit_score", {"user": _strings([user]), "items": _strings([items])})
         return float(np.asarray(_require(out, "outfit_score", "scores")["scores"]).reshape(-1)[0])
 
     # ---- generic calls -------------------------------------------------------------------
     def predict(self, signature: str, inputs: Dict[str, np.ndarray],
                 output_filter: Sequence[str] = ()) -> Dict[str, np.ndarray]:
-        """One Predict call: named numpy inputs -> named numpy outputs."""
+        """One Predict call: named numpy inputs -> named numpy outputs.
+
+        Raises MissingSignature when the model does not export `signature`.
+        """
         request = predict_pb2.PredictRequest()
         self._fill_spec(request.model_spec)
         request.model_spec.signature_name = signature
         for name, value in inputs.items():
             request.inputs[name].CopyFrom(to_tensor_proto(value))
         request.output_filter.extend(output_filter)
-        response = self._call(self._predict.Predict, request)
+        try:
+            response = self._call(self._predict.Predict, request)
+        except status.FailedPrecondition as error:
+            if status.missing_signature_name(error) is None:
+                raise
+            raise self._missing_signature(signature or "serving_default", error) from None
         return {name: to_ndarray(proto) for name, proto in response.outputs.items()}
 
     def metadata(self) -> Dict[str, Dict[str, Dict[str, str]]]:
@@ -182,6 +176,15 @@ class RecommenderClient:
         elif self.version_label:
             spec.version_label = self.version_label
 
+    def _missing_signature(self, signature: str, error: ServingError) -> MissingSignature:
+        """The server's "signature not found", naming model, signature and what it exports."""
+        try:
+            exported = ", ".join(sorted(self.metadata())) or "none"
+        except ServingError:
+            exported = "unknown (GetModelMetadata failed)"
+        return MissingSignature(f"model '{self.model}' does not export the '{signature}' "
+                                f"signature (it exports: {exported}); server: {error.message}")
+
     def _call(self, method, request):
         """Call with the deadline; retry UNAVAILABLE with backoff while time remains."""
         deadline = time.monotonic() + self.timeout
@@ -221,13 +224,3 @@ def _strings(values) -> np.ndarray:
     out[:] = flat
     return out.reshape(array.shape)
 
-
-def run():
-    """Console script `tfvisrec-client` (same as `python -m tfvisrec.client`)."""
-    import sys
-    from tfvisrec.serving.client_cli import main
-    sys.exit(main())
-
-
-if __name__ == "__main__":
-    run()

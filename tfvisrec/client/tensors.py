@@ -1,13 +1,14 @@
 """numpy arrays <-> `tensorflow.TensorProto`, in the typed value fields TF Serving answers with.
 
 TF Serving fills responses with `Tensor::AsProtoField` (float_val, int64_val, string_val, ...),
-not `tensor_content`; requests may use either. Only numpy is needed here so that the client
-stays free of TensorFlow ops.
+not `tensor_content`; requests may use either. Only numpy and the protos are needed here, so
+the client never loads the TensorFlow runtime (see `protos`); the server uses the same code.
 """
 from typing import Dict
 
 import numpy as np
-from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+
+from tfvisrec.client.protos import tensor_pb2, tensor_shape_pb2, types_pb2
 
 # DataType -> (numpy dtype, typed value field)
 _TYPES = {

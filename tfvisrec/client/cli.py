@@ -1,12 +1,17 @@
 """`python -m tfvisrec.client`: the shop's client from the command line; prints JSON.
 
-    python -m tfvisrec.client --model dvbpr recommend --user customer-42 --k 10
-    python -m tfvisrec.client --model dvbpr score --user customer-42 --items a b c
-    python -m tfvisrec.client --model dvbpr score-images --user customer-42 --images new.jpg
+    python -m tfvisrec.client recommend --target localhost:8500 --model dvbpr --user customer-42 --k 10
+    python -m tfvisrec.client score --model dvbpr --user customer-42 --items a b c
+    python -m tfvisrec.client score-images --model dvbpr --user customer-42 --images new.jpg
     python -m tfvisrec.client --model dvbpr status
 
+The connection options (--target, --model, --version, --label, --timeout, --retries) go before
+or after the command. explain, generate and outfit-score are the contract of models still to
+come (SAERS, the GAN, PAN): no exported model has those signatures yet, and calling one fails
+with "model '...' does not export the '...' signature".
+
 Exit status: 0 on success, 1 when the server answers with an error (printed as
-`error: CODE: message`), 2 on bad command-line use.
+`error: CODE: message`), 2 on bad command-line use or an unreadable image file.
 """
 import argparse
 import base64
@@ -17,45 +22,69 @@ from typing import List, Optional
 
 import numpy as np
 
-from tfvisrec.client import RecommenderClient
-from tfvisrec.serving.status import ServingError
+from tfvisrec.client.recommender import RecommenderClient
+from tfvisrec.client.status import ServingError
+
+PROG = "python -m tfvisrec.client"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tfvisrec.client", description=__doc__,
+def _connection_options(parser: argparse.ArgumentParser, with_defaults: bool) -> None:
+    """The options of every command; a command's own copy has no defaults, so a value given
+    before the command is kept unless the same option follows the command."""
+    def default(value):
+        return value if with_defaults else argparse.SUPPRESS
+
+    group = parser.add_argument_group("connection (before or after the command)")
+    group.add_argument("--target", default=default("localhost:8500"),
+                       help="server host:port (default localhost:8500)")
+    group.add_argument("--model", default=default("demo"), help="served model name (default demo)")
+    group.add_argument("--version", type=int, default=default(None),
+                       help="pin a version (default: the latest)")
+    group.add_argument("--label", default=default(None), help="pin a version label")
+    group.add_argument("--timeout", type=float, default=default(10.0),
+                       help="seconds per call, retries included (default 10)")
+    group.add_argument("--retries", type=int, default=default(3),
+                       help="retries on UNAVAILABLE (default 3)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--target", default="localhost:8500", help="server host:port")
-    parser.add_argument("--model", default="demo", help="served model name")
-    parser.add_argument("--version", type=int, default=None, help="pin a version")
-    parser.add_argument("--label", default=None, help="pin a version label")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
-    parser.add_argument("--retries", type=int, default=3, help="retries on UNAVAILABLE")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("recommend", help="top-k items for users")
+    _connection_options(parser, with_defaults=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    def command(name, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _connection_options(p, with_defaults=False)
+        return p
+
+    p = command("recommend", "top-k items for users")
     p.add_argument("--user", action="append", required=True, help="user id (repeatable)")
     p.add_argument("--k", type=int, default=10)
-    p = sub.add_parser("score", help="scores of catalogue items for a user")
+    p = command("score", "scores of catalogue items for a user")
     p.add_argument("--user", required=True)
     p.add_argument("--items", nargs="+", required=True)
-    p = sub.add_parser("score-images", help="scores of new items (image files) for a user")
+    p = command("score-images", "scores of new items (image files) for a user")
     p.add_argument("--user", required=True)
     p.add_argument("--images", nargs="+", required=True, help="JPEG/PNG files")
-    p = sub.add_parser("embed", help="item vectors of image files")
+    p = command("embed", "item vectors of image files")
     p.add_argument("--images", nargs="+", required=True)
-    p = sub.add_parser("explain", help="why an item suits a user")
+    p = command("explain", "coming (SAERS; no model exports it yet): why an item suits a user")
     p.add_argument("--user", required=True)
     p.add_argument("--item", required=True)
-    p = sub.add_parser("generate", help="new designs for a user (PNG files)")
+    p = command("generate", "coming (the GAN; no model exports it yet): new designs for a user "
+                            "(PNG files)")
     p.add_argument("--user", required=True)
     p.add_argument("--category", required=True)
     p.add_argument("--n", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out_dir", default="generated", help="where PNGs are written")
-    p = sub.add_parser("outfit-score", help="score of an outfit for a user")
+    p = command("outfit-score", "coming (PAN; no model exports it yet): score of an outfit for "
+                                "a user")
     p.add_argument("--user", required=True)
     p.add_argument("--items", nargs="+", required=True)
-    sub.add_parser("status", help="versions of the model and their state")
-    sub.add_parser("metadata", help="signatures with input and output dtypes")
+    command("status", "versions of the model and their state")
+    command("metadata", "signatures with input and output dtypes")
     return parser
 
 
@@ -117,7 +146,10 @@ def run_command(client: RecommenderClient, args) -> object:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version is not None and args.label:
+        parser.error("pass --version or --label, not both")
     with RecommenderClient(args.target, model=args.model, version=args.version,
                            version_label=args.label, timeout=args.timeout,
                            retries=args.retries) as client:
@@ -131,3 +163,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 2
     print(json.dumps(_jsonable(result), indent=2))
     return 0
+
+
+def run():
+    """Console script `tfvisrec-client` (same as `python -m tfvisrec.client`)."""
+    sys.exit(main())

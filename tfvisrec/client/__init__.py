@@ -1,0 +1,32 @@
+"""The gRPC client a shop uses; works against TF Serving and the embedded server alike.
+
+    from tfvisrec.client import RecommenderClient
+    with RecommenderClient("localhost:8500", model="dvbpr") as client:
+        for item_id, score in client.recommend("customer-42", k=10):
+            ...
+        client.score("customer-42", ["item-1", "item-2"])        # -> np.ndarray [2]
+        client.score_images("customer-42", [open("new.jpg", "rb").read()])
+
+Every call is one Predict over TF Serving's PredictionService with the signature and input
+names of the serving contract (`tfvisrec.serving.signatures`). Calls have a deadline
+(`timeout`, seconds, for the whole call including retries); UNAVAILABLE (server starting,
+restarting, unreachable) is retried with exponential backoff; every other failure raises the
+exception of its status code: `NotFound` (model/version), `InvalidArgument` (bad input,
+unknown id, bad k, undecodable image), `MissingSignature` (a `FailedPrecondition`: the model
+does not export the signature called), `DeadlineExceeded`, `ResourceExhausted` (message too big).
+`explain`, `generate`, `tailor` and `outfit_score` are the contract of models still to come
+(SAERS, the GAN, PAN): no exported model has those signatures yet.
+
+The client needs numpy, grpcio and the protos only: it never loads the TensorFlow runtime
+(`protos`). Command line: `python -m tfvisrec.client --help` (`cli`; `run` is the console
+script `tfvisrec-client`).
+"""
+from tfvisrec.client.cli import run
+from tfvisrec.client.recommender import Recommendation, RecommenderClient
+from tfvisrec.client.status import (Cancelled, DeadlineExceeded, FailedPrecondition, Internal,
+                                    InvalidArgument, MissingSignature, NotFound,
+                                    ResourceExhausted, ServingError, Unavailable, Unimplemented)
+
+__all__ = ["RecommenderClient", "Recommendation", "ServingError", "InvalidArgument", "NotFound",
+           "FailedPrecondition", "MissingSignature", "Unavailable", "DeadlineExceeded",
+           "ResourceExhausted", "Unimplemented", "Internal", "Cancelled", "run"]
