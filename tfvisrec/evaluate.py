@@ -56,7 +56,7 @@ def main(argv):
         print(f"error: {err}", file=sys.stderr)
         return 2
     output = FLAGS.output or os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{FLAGS.checkpoint}.json")
-    model_name = getattr(model, "registered_name", type(model).__name__)
+    model_name = model.registered_name
     report.write_json(output, {
         "model": model_name, "model_dir": os.path.abspath(FLAGS.model_dir),
         "checkpoint": FLAGS.checkpoint, "dataset": dataset.path, "split": FLAGS.split,

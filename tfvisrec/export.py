@@ -99,7 +99,7 @@ def _quiet_tensorflow_logs():
 def _write_info(saved_model_dir, name, version, servable, signature_names, model):
     info = {
         "model_name": name, "version": version,
-        "model": getattr(model, "registered_name", type(model).__name__),
+        "model": model.registered_name,
         "signatures": signature_names, "top_k": servable.top_k,
         "exclude_seen": servable.exclude_seen, "image_size": servable.image_size,
         "as_of": servable.as_of,

@@ -25,7 +25,7 @@ from tfvisrec import config as config_lib
 from tfvisrec.evaluation import protocols
 from tfvisrec.training import fit
 
-pytestmark = pytest.mark.xdist_group("visual")
+pytestmark = pytest.mark.xdist_group("visual-e2e")  # the cached world is shared across workers (flock)
 CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "configs")
 ORACLE_GAP = 0.05
 

@@ -1,7 +1,8 @@
 """A tiny world for serving tests: a dataset folder (JPEG images, timestamps, categories, one
 attribute, fixed visual features in features.npy) and three small models
 built directly (a factorising MF with item bias, a factorising visual model whose item vector
-comes from a conv net over the image, and a non-factorising MLP), each trained a few BPR steps.
+comes from a conv net over the image, and a non-factorising MLP over ids, category and image),
+each trained a few BPR steps.
 """
 import io
 import os
@@ -17,7 +18,8 @@ from tfvisrec.config import ModelConfig
 from tfvisrec.data import images as image_ops
 from tfvisrec.data import schema
 from tfvisrec.data.dataset import Split, item_table, load_dataset, write_dataset
-from tfvisrec.models.base import DataInfo, Recommender, numpy_item_features
+from tfvisrec.data.item_features import ItemFeatureTable
+from tfvisrec.models.base import DataInfo, Recommender
 
 NUM_USERS, NUM_ITEMS, IMAGE_SIZE, DIM, FEATURE_DIM = 12, 30, 16, 6, 10
 CATEGORIES = ["top", "bottom", "shoes"]
@@ -117,10 +119,11 @@ class TinyVisual(Recommender):
 
 
 class TinyMLP(Recommender):
-    """Non-factorising: x̂(u,i) = MLP([e_u, e_i, e_category(i)])."""
+    """Non-factorising image model: x̂(u,i) = MLP([e_u, e_i, e_category(i), conv(image_i)]);
+    a new item known only by its image has e_i = 0 and an unknown category (zeros)."""
 
     registered_name = "tiny_mlp"
-    item_feature_keys = (schema.ITEM, schema.CATEGORY)
+    item_feature_keys = (schema.ITEM, schema.IMAGE, schema.CATEGORY)
     factorised = False
 
     def __init__(self, data_info, config):
@@ -128,12 +131,21 @@ class TinyMLP(Recommender):
         self.user_embedding = keras.layers.Embedding(data_info.num_users, DIM, embeddings_initializer=_normal(8))
         self.item_embedding = keras.layers.Embedding(data_info.num_items, DIM, embeddings_initializer=_normal(9))
         self.category_embedding = keras.layers.Embedding(len(CATEGORIES), 2, embeddings_initializer=_normal(10))
+        self.conv = keras.layers.Conv2D(3, 3, strides=2, activation="relu",
+                                        kernel_initializer=keras.initializers.GlorotUniform(13))
+        self.pool = keras.layers.GlobalAveragePooling2D()
         self.hidden = keras.layers.Dense(8, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(11))
         self.out = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(12))
 
     def score(self, users, items, training=False):
-        x = tf.concat([self.user_embedding(users), self.item_embedding(items[schema.ITEM]),
-                       self.category_embedding(tf.maximum(items[schema.CATEGORY], 0))], axis=-1)
+        image = self.pool(self.conv(items[schema.IMAGE]))
+        count = tf.shape(image)[0]
+        item = (self.item_embedding(items[schema.ITEM]) if schema.ITEM in items
+                else tf.zeros([count, DIM]))
+        category = tf.fill([count], -1) if schema.CATEGORY not in items else items[schema.CATEGORY]
+        known = tf.cast(category >= 0, tf.float32)[:, None]
+        x = tf.concat([self.user_embedding(users), item, image,
+                       known * self.category_embedding(tf.maximum(category, 0))], axis=-1)
         return tf.squeeze(self.out(self.hidden(x)), axis=-1)
 
 
@@ -148,7 +160,9 @@ def build_model(kind: str, dataset):
 
 def catalogue_inputs(model, dataset):
     """Every item's features for this model (decoded images included), as numpy."""
-    features = numpy_item_features(dataset, model.item_feature_keys)
+    keys = [k for k in model.item_feature_keys if k != "image"]
+    features = {k: v.numpy() for k, v in
+                ItemFeatureTable(dataset, keys).lookup(np.arange(dataset.num_items)).items()}
     if schema.IMAGE in model.item_feature_keys:
         features[schema.IMAGE] = image_ops.decode_batch(
             tf.constant(dataset.image_bytes()), IMAGE_SIZE).numpy()

@@ -17,7 +17,7 @@ from tfvisrec.data import images as image_ops
 from tfvisrec.data.ingest import ingest
 from tfvisrec.data.synthetic import SyntheticConfig, generate_world
 from tfvisrec.export import export_model
-from tfvisrec.models.base import numpy_item_features
+from tfvisrec.data.item_features import ItemFeatureTable
 from tfvisrec.serving import model_config
 from tfvisrec.training import checkpoints, loop
 
@@ -52,7 +52,9 @@ def served(tmp_path_factory):
 
 
 def _catalogue(model, dataset):
-    features = numpy_item_features(dataset, model.item_feature_keys)
+    keys = [k for k in model.item_feature_keys if k != "image"]
+    features = {k: v.numpy() for k, v in
+                ItemFeatureTable(dataset, keys).lookup(np.arange(dataset.num_items)).items()}
     if "image" in model.item_feature_keys:
         features["image"] = image_ops.decode_batch(tf.constant(dataset.image_bytes()), IMAGE_SIZE)
     return {k: tf.constant(v) for k, v in features.items()}

@@ -6,7 +6,7 @@ import pytest
 import tfvisrec  # noqa: F401
 import tensorflow as tf
 
-from tfvisrec.config import ModelConfig, TrainConfig
+from tfvisrec.config import ModelConfig
 from tfvisrec.data import schema
 from tfvisrec.data.item_features import ItemFeatureTable
 from tfvisrec.export import export_model
@@ -24,8 +24,7 @@ USER_MODELS = [n for n in registry.names() if n != "attributes"]
 
 def _build(name, dataset):
     model_config = ModelConfig(model=name, **SMALL)
-    train_config = TrainConfig(dataset=dataset.path, image_cache="decode", batch_size=4)
-    return building.build_model(model_config, train_config, dataset)[0]
+    return building.build_model(model_config, dataset)
 
 
 def _reference_scores(model, dataset, users):
@@ -73,3 +72,27 @@ def test_attribute_classifier_is_not_servable_for_users(world, tmp_path):
     with pytest.raises(TypeError, match="does not score users"):
         export_model(model, dataset, str(tmp_path / "attributes"), top_k=6)
     assert not list((tmp_path / "attributes").iterdir())
+
+
+@pytest.mark.parametrize("name", ["dvbpr", "vbpr", "imgrec_ete"])
+def test_building_a_model_decodes_no_image_and_reads_no_feature(world, monkeypatch, name):
+    """Variables come from DataInfo and the declared input specs (what export and evaluation
+    rely on to load a trained model cheaply), not from a training batch."""
+    dataset, _ = world
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("building a model read item data")
+
+    monkeypatch.setattr(type(dataset), "image_bytes", refuse)
+    monkeypatch.setattr(np, "load", refuse if name != "vbpr" else _header_only(np.load))
+    model = _build(name, dataset)
+    assert model.trainable_variables and all(v.shape.is_fully_defined() for v in model.variables)
+
+
+def _header_only(load):
+    """np.load that allows memory-mapping (the .npy header: the feature width) only."""
+    def guarded(path, *args, mmap_mode=None, **kwargs):
+        if mmap_mode != "r":
+            raise AssertionError("building a model loaded the features")
+        return load(path, *args, mmap_mode=mmap_mode, **kwargs)
+    return guarded

@@ -28,7 +28,7 @@ def test_registry_applies_by_capability(world):
                for kind, m in models.items()}
     assert applied == {"mf": ["recommend", "score"],
                        "visual": ["recommend", "score", "score_images", "embed_items"],
-                       "mlp": ["recommend", "score"]}
+                       "mlp": ["recommend", "score", "score_images"]}
 
 
 def test_adding_a_signature_is_one_builder(world, monkeypatch):

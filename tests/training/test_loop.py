@@ -80,7 +80,7 @@ class StagedBPRMF(BPRMF):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.stage = 0
+        self._stage = 0
         self.stage_of_epoch = {}
         self.stage2_start = None
 
@@ -88,9 +88,13 @@ class StagedBPRMF(BPRMF):
     def learning_rate_scale(self):
         return 1.0 if self.stage == 0 else 0.0
 
+    @property
+    def stage(self):
+        return self._stage
+
     def begin_epoch(self, epoch, min_stage=0):
         stage = 0 if min_stage < 1 and epoch < self.config.stage1_epochs else 1
-        changed, self.stage = stage != self.stage, stage
+        changed, self._stage = stage != self._stage, stage
         self.stage_of_epoch[int(epoch)] = stage
         if changed and stage == 1:
             self.stage2_start = _weights(self)

@@ -7,7 +7,7 @@ import pytest
 
 from tfvisrec import config as config_lib
 from tfvisrec.training import fit
-from tfvisrec.training.progress import EpochProgress
+from tfvisrec.progress import EpochProgress
 
 EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+) - \d+m?s - loss: \d+\.\d{4} - val: \d\.\d{4}$")
 

@@ -10,6 +10,7 @@ from tfvisrec.data.errors import DataError
 from tfvisrec.data.item_features import ItemFeatureTable
 from tfvisrec.models import registry
 from tfvisrec.models.base import DataInfo
+from tfvisrec.models import attributes as model_attributes
 from tfvisrec.vision import attributes
 
 
@@ -41,7 +42,7 @@ def test_multitask_cross_entropy_is_the_masked_sum_of_per_attribute_means():
 
 def test_compute_loss_adds_half_squared_kernel_norms(catalogue):
     keras.utils.set_random_seed(0)
-    model = attributes.AttributeClassifier(DataInfo.from_dataset(catalogue), _config(weight_decay=0.01))
+    model = model_attributes.AttributeClassifier(DataInfo.from_dataset(catalogue), _config(weight_decay=0.01))
     batch = next(iter(cp.make_attribute_dataset(catalogue, "train", 8, 32)))
     logits = [x.numpy() for x in model(batch["image"])]
     kernels = [w for w in model.get_weights() if w.ndim > 1]
@@ -53,7 +54,7 @@ def test_compute_loss_adds_half_squared_kernel_norms(catalogue):
 
 def test_registered_for_the_trainer_and_not_a_user_scorer(catalogue):
     cls = registry.get("attributes")
-    assert cls is attributes.AttributeClassifier
+    assert cls is model_attributes.AttributeClassifier
     assert (cls.train_pipeline, cls.validation_metric) == ("attributes", "attribute_accuracy")
     model = cls(DataInfo.from_dataset(catalogue), _config())
     model.prepare(catalogue)
@@ -67,7 +68,7 @@ def test_registered_for_the_trainer_and_not_a_user_scorer(catalogue):
 
 def test_a_few_gradient_steps_reduce_the_loss_and_beat_the_majority_class(catalogue):
     keras.utils.set_random_seed(0)
-    model = attributes.AttributeClassifier(DataInfo.from_dataset(catalogue), _config())
+    model = model_attributes.AttributeClassifier(DataInfo.from_dataset(catalogue), _config())
     model.prepare(catalogue)
     optimizer = keras.optimizers.Adam(3e-4)
     table = ItemFeatureTable(catalogue, ("image",), image_size=32)

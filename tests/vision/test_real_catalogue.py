@@ -56,7 +56,7 @@ def test_real_images_keep_their_aspect_and_train_one_step(real_catalogue):
     from tfvisrec import config as config_lib
     from tfvisrec.data.catalogue_pipeline import make_attribute_dataset
     from tfvisrec.models.base import DataInfo
-    from tfvisrec.vision.attributes import AttributeClassifier
+    from tfvisrec.models.attributes import AttributeClassifier
 
     batch = next(iter(make_attribute_dataset(real_catalogue, "train", 16, 64, training=True)))
     images = batch["image"].numpy()

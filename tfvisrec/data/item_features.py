@@ -20,7 +20,7 @@ FEATURES_FILE = "features.npy"
 class ItemFeatureTable:
     """Looks up the item features a model declares in `item_feature_keys`."""
 
-    def __init__(self, dataset, keys: Sequence[str], image_size: int = 64, cache: str = "auto",
+    def __init__(self, dataset, keys: Sequence[str], image_size: int = 0, cache: str = "auto",
                  cache_mb: int = 4096, features: Optional[np.ndarray] = None,
                  features_file: str = ""):
         self.keys = tuple(k for k in keys if k != schema.TIME)
@@ -36,7 +36,26 @@ class ItemFeatureTable:
             self._tensors[schema.FEATURES] = tf.constant(
                 _load_features(dataset, features, features_file), tf.float32)
         if schema.IMAGE in self.keys:
+            if self.image_size < 1:
+                raise ValueError("an item table with images needs the model's image_size")
             self._init_images(dataset, cache, cache_mb)
+
+    @classmethod
+    def for_model(cls, model, dataset, cache: str = "auto", cache_mb: int = 4096,
+                  keys: Optional[Sequence[str]] = None) -> "ItemFeatureTable":
+        """The table of the features `model` reads (its `item_feature_keys`, or `keys`), at
+        its `image_size`, from its `features_file`: the one way training, evaluation and
+        serving see an item. cache: `memory` (decode every image once), `decode` (per
+        lookup) or `auto` (memory when it fits in `cache_mb`)."""
+        return cls(dataset, model.item_feature_keys if keys is None else keys,
+                   image_size=model.image_size, cache=cache, cache_mb=cache_mb,
+                   features_file=model.features_file)
+
+    @property
+    def feature_dim(self) -> int:
+        """Width F of the precomputed features (0 without them)."""
+        table = self._tensors.get(schema.FEATURES)
+        return 0 if table is None else int(table.shape[-1])
 
     def _init_images(self, dataset, cache, cache_mb):
         if cache not in ("auto", "memory", "decode"):
@@ -82,13 +101,27 @@ def decode_catalogue(jpegs, image_size: int) -> tf.Tensor:
     return tf.concat(list(ds), axis=0)
 
 
+def features_path(dataset, features_file: str = "") -> str:
+    """The precomputed features a model reads: `features_file`, else the dataset's own."""
+    path = features_file or (os.path.join(dataset.path, FEATURES_FILE) if dataset.path else "")
+    if not path or not os.path.exists(path):
+        raise DataError("no precomputed item features; run `python -m tfvisrec.vision.features` "
+                        "or pass --features_file", path or None)
+    return path
+
+
+def stored_feature_dim(dataset, features_file: str = "") -> int:
+    """F of the stored [items, F] features, read from the .npy header (no data loaded)."""
+    shape = np.load(features_path(dataset, features_file), mmap_mode="r").shape
+    if len(shape) != 2 or shape[0] != dataset.num_items:
+        raise DataError(f"item features have shape {tuple(shape)}, expected "
+                        f"[{dataset.num_items}, F]", features_path(dataset, features_file))
+    return int(shape[1])
+
+
 def _load_features(dataset, features, features_file):
     if features is None:
-        path = features_file or (os.path.join(dataset.path, FEATURES_FILE) if dataset.path else "")
-        if not path or not os.path.exists(path):
-            raise DataError("no precomputed item features; run `python -m tfvisrec.vision.features` "
-                            "or pass --features_file", path or None)
-        features = np.load(path)
+        features = np.load(features_path(dataset, features_file))
     features = np.asarray(features, np.float32)
     if features.ndim != 2 or features.shape[0] != dataset.num_items:
         raise DataError(f"item features have shape {features.shape}, expected "

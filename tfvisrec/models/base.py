@@ -1,4 +1,4 @@
-"""The interface every recommender honours (see ../shared/DESIGN.md, "Interfaces").
+"""The model contract: every hook the trainer, the evaluator and the servable may call.
 
 A model is a `tf_keras.Model` that scores aligned (user, item) pairs:
 
@@ -6,7 +6,21 @@ A model is a `tf_keras.Model` that scores aligned (user, item) pairs:
 
 Factorising models also expose `user_vectors(users)` and `item_vectors(items)` with
 x̂(u, i) = user_vectors(u) · item_vectors(i), so the catalogue is embedded once and top-K
-is a matrix product. Training calls `compute_loss(batch)` from the one shared loop.
+is a matrix product.
+
+Everything below is declared here with its default, so a new model overrides what it needs
+and nothing outside `models/` discovers a hook by `getattr`/`hasattr` (the way `tfrs.Model`
+and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls them:
+
+| caller | hook | default |
+|---|---|---|
+| building | `item_feature_specs()`, `build_variables()` | specs from `DataInfo` + config; one `score` call on two dummy rows |
+| trainer | `prepare(dataset)` | nothing |
+| trainer | `create_optimizers(make)`, `train_step(batch, optimizers)` | one optimizer; BPR on `compute_loss` |
+| trainer | `begin_epoch(epoch, min_stage)`, `stage`, `num_stages`, `learning_rate_scale` | one stage |
+| trainer | `validation_score(dataset)` | None: the trainer's AUC protocol |
+| evaluator | `score_catalogue(users, items, times)`, `time_groups(times)` | tiled `score`; one group per time |
+| servable | `catalogue_state`, `extra_signatures`, `image_size`, `features_file` | item vectors if factorising, else item features; no extra signature |
 
 A training batch is `{"user": [B], "pos": {item features [B]}, "neg": {item features [B]}}`
 (item features `[B, N]` when `num_negatives` N > 1), plus `"time": [B]` when the dataset has
@@ -15,13 +29,17 @@ timestamps. Item features are keyed as in `tfvisrec.data.schema` (`item`, `image
 `item_feature_keys` and the pipelines attach exactly those.
 """
 import dataclasses
-from typing import Dict, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
 from tfvisrec.data import schema
+
+# What a servable precomputes over the catalogue (`Recommender.catalogue_state`).
+VECTORS = "item_vectors"     # item_vectors of every item: top-K is one matrix product
+FEATURES = "item_features"   # the item features themselves (decoded images included): scored by `score`
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +70,7 @@ class DataInfo:
 
 
 class Recommender(keras.Model):
-    """Base class: BPR training over `score`, L2 regularisation added by subclasses.
+    """Base class of every model: BPR training over `score`, the hooks of the module table.
 
     Subclasses implement `score`, and when factorising, `user_vectors`/`item_vectors`.
     """
@@ -62,20 +80,151 @@ class Recommender(keras.Model):
     factorised = True
     trainable_by_gradient = True
     train_pipeline = "bpr_triplets"   # the tf.data pipeline the trainer builds (data/pipelines.py)
-    validation_metric = "auc"         # what early stopping watches (evaluation.protocols.validate)
+    validation_metric = "auc"         # what early stopping watches
+    # Signatures beyond the scoring ones every model gets where they apply (recommend, score,
+    # score_images, embed_items): names of builders in `serving/signatures.py`, e.g. ("explain",).
+    extra_signatures: Tuple[str, ...] = ()
 
     def __init__(self, data_info: DataInfo, config, **kwargs):
         super().__init__(name=kwargs.pop("name", self.registered_name), **kwargs)
         self.data_info = data_info
         self.config = config
 
+    # ---- inputs and building -----------------------------------------------------------
     @property
     def num_negatives(self) -> int:
-        return max(1, int(getattr(self.config, "num_negatives", 1)))
+        return max(1, int(self.config.num_negatives))
 
+    @property
+    def image_size(self) -> int:
+        """Square size of the images this model reads (when `image` is an item feature)."""
+        return int(self.config.image_size)
+
+    @property
+    def features_file(self) -> str:
+        """Precomputed item features to read ('' = the dataset's `features.npy`)."""
+        return str(self.config.features_file)
+
+    def item_feature_specs(self) -> Dict[str, tf.TensorSpec]:
+        """One item's features, per key of `item_feature_keys` (no batch dimension)."""
+        info = self.data_info
+        specs = {
+            schema.ITEM: tf.TensorSpec([], tf.int64),
+            schema.IMAGE: tf.TensorSpec([self.image_size, self.image_size, 3], tf.float32),
+            schema.CATEGORY: tf.TensorSpec([], tf.int32),
+            schema.ATTRIBUTES: tf.TensorSpec([len(info.attribute_cardinalities)], tf.int32),
+            schema.FEATURES: tf.TensorSpec([info.feature_dim], tf.float32),
+            schema.TIME: tf.TensorSpec([], tf.int64),
+        }
+        return {key: specs[key] for key in self.item_feature_keys}
+
+    def build_variables(self) -> None:
+        """Create every variable from `DataInfo` and `item_feature_specs`, reading no data:
+        `score` on two rows of zeros (index 0 for users and items, the earliest known time).
+        A model whose `score` does not touch all its variables overrides this."""
+        users = tf.zeros([2], tf.int64)
+        items = {}
+        for key, spec in self.item_feature_specs().items():
+            fill = self.data_info.time_range[0] if key == schema.TIME else 0
+            items[key] = tf.fill([2, *spec.shape], tf.constant(fill, spec.dtype))
+        self.score(users, items, training=False)
+
+    # ---- training ----------------------------------------------------------------------
     def prepare(self, dataset) -> None:
-        """Called once with the loaded `Dataset` before training (statistics, feature tables)."""
+        """Called once with the loaded `Dataset` before training or serving (statistics,
+        per-user tables); must not decode the catalogue's images."""
 
+    def regularization(self, batch) -> tf.Tensor:
+        """Penalty on the parameters a batch touches (the papers' lambda terms)."""
+        return tf.constant(0.0)
+
+    def compute_loss(self, batch, training: bool = True) -> tf.Tensor:
+        """BPR-Opt (Rendle et al. 2009, eq. 4): -mean ln σ(x̂_ui − x̂_uj) + regularisation."""
+        from tfvisrec import losses
+        pos = self.score(batch["user"], batch["pos"], training=training)
+        neg = self.score(batch["user"], batch["neg"], training=training)
+        return losses.bpr_loss(pos, neg) + self.regularization(batch)
+
+    def create_optimizers(self, make_optimizer: Callable[[], keras.optimizers.Optimizer]
+                          ) -> Dict[str, keras.optimizers.Optimizer]:
+        """The optimizers `train_step` uses, by checkpoint name, each built over the
+        variables it updates (a resumed run restores their slots). `make_optimizer()` gives
+        a new optimizer of the run's `--optimizer` and `--learning_rate`."""
+        optimizer = make_optimizer()
+        if self.trainable_variables:
+            optimizer.build(self.trainable_variables)
+        return {"optimizer": optimizer}
+
+    def train_step(self, batch, optimizers: Dict[str, keras.optimizers.Optimizer]) -> tf.Tensor:
+        """One step on this replica's part of a batch → its loss. Default: gradient of
+        `compute_loss` (+ layer losses) on every trainable variable, summed over replicas.
+        A model with several networks and optimizers (a GAN) overrides this; it runs inside
+        the trainer's `tf.function` and distribution strategy."""
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(batch, training=True)
+            if self.losses:
+                loss += tf.add_n(self.losses)
+            scaled = loss / replicas
+        variables = self.trainable_variables
+        optimizers["optimizer"].apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return loss
+
+    def begin_epoch(self, epoch: int, min_stage: int = 0) -> bool:
+        """Called at each epoch start. Staged models (a CNN frozen for the first epochs) set
+        the stage of `epoch` here, never below `min_stage` (raised by the trainer when early
+        stopping ends a stage). True when the trainable variables changed (the trainer then
+        rebuilds its train step)."""
+        return False
+
+    @property
+    def num_stages(self) -> int:
+        """How many training stages the model has (early stopping ends each in turn)."""
+        return 1
+
+    @property
+    def stage(self) -> int:
+        """The current stage, 0-based."""
+        return 0
+
+    @property
+    def learning_rate_scale(self) -> float:
+        """The trainer's learning rate is multiplied by this in the current stage."""
+        return 1.0
+
+    def validation_score(self, dataset) -> Optional[float]:
+        """The number early stopping watches (higher is better), or None for the trainer's
+        validation AUC over the catalogue (`evaluation.protocols.validate`)."""
+        return None
+
+    # ---- evaluation --------------------------------------------------------------------
+    def score_catalogue(self, users, items: Dict[str, tf.Tensor], times=None) -> tf.Tensor:
+        """x̂(u, i) for users [b] against a catalogue batch items {key: [n, ...]} → [b, n];
+        `times` [b] for time-aware models. Default: `score` on the b·n tiled pairs (the
+        evaluator keeps b·n within its memory budget); a model with a faster way overrides."""
+        users = tf.convert_to_tensor(users)
+        count, width = tf.shape(users)[0], tf.shape(next(iter(items.values())))[0]
+        pair_items = {k: _tile_rows(v, count) for k, v in items.items()}
+        if times is not None:
+            pair_items[schema.TIME] = tf.repeat(tf.convert_to_tensor(times, tf.int64), width)
+        flat = self.score(tf.repeat(users, width), pair_items, training=False)
+        return tf.reshape(tf.cast(flat, tf.float32), [count, width])
+
+    def time_groups(self, times: np.ndarray) -> np.ndarray:
+        """Time-aware factorising models: a group key per time such that times of one group
+        give the same item vectors (the evaluator embeds the catalogue once per group).
+        Default: every distinct time is its own group."""
+        return np.asarray(times)
+
+    # ---- serving -----------------------------------------------------------------------
+    @property
+    def catalogue_state(self) -> str:
+        """What a servable precomputes over the catalogue: `VECTORS` (item_vectors; top-K is a
+        matrix product) for factorising models, else `FEATURES` (every item feature the model
+        reads, decoded images included, scored through `score_catalogue`)."""
+        return VECTORS if self.factorised else FEATURES
+
+    # ---- scoring -----------------------------------------------------------------------
     def score(self, users, items: Dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
         if not self.factorised:
             raise TypeError(f"{type(self).__name__} is not factorising, so it must override score()")
@@ -89,17 +238,6 @@ class Recommender(keras.Model):
     def item_vectors(self, items: Dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
         raise TypeError(f"{type(self).__name__} is not factorising: score the catalogue with score()")
 
-    def regularization(self, batch) -> tf.Tensor:
-        """Penalty on the parameters a batch touches (the papers' lambda terms)."""
-        return tf.constant(0.0)
-
-    def compute_loss(self, batch, training: bool = True) -> tf.Tensor:
-        """BPR-Opt (Rendle et al. 2009, eq. 4): -mean ln σ(x̂_ui − x̂_uj) + regularisation."""
-        from tfvisrec import losses
-        pos = self.score(batch["user"], batch["pos"], training=training)
-        neg = self.score(batch["user"], batch["neg"], training=training)
-        return losses.bpr_loss(pos, neg) + self.regularization(batch)
-
     def call(self, inputs, training=False):
         """Keras entry point: `inputs = {"user": ..., **item features}` → scores."""
         items = {k: v for k, v in inputs.items() if k != "user"}
@@ -111,13 +249,8 @@ def l2(*tensors) -> tf.Tensor:
     return tf.add_n([tf.reduce_sum(tf.square(t)) for t in tensors])
 
 
-def numpy_item_features(dataset, keys) -> Dict[str, np.ndarray]:
-    """Catalogue-wide item features (for evaluation) of the non-image keys."""
-    out = {}
-    if schema.ITEM in keys:
-        out[schema.ITEM] = np.arange(dataset.num_items, dtype=np.int64)
-    if schema.CATEGORY in keys:
-        out[schema.CATEGORY] = dataset.category.astype(np.int32)
-    if schema.ATTRIBUTES in keys:
-        out[schema.ATTRIBUTES] = dataset.attributes.astype(np.int32)
-    return out
+def _tile_rows(values, repeats):
+    """[c, ...] → [repeats · c, ...]: the whole batch `repeats` times, in order."""
+    values = tf.convert_to_tensor(values)
+    multiples = tf.concat([[repeats], tf.ones([tf.rank(values) - 1], tf.int32)], axis=0)
+    return tf.tile(values, multiples)

@@ -271,8 +271,7 @@ class ImgRecEtE(ImgRec):
         if self._catalogue is None:
             return None
         from tfvisrec.data.item_features import ItemFeatureTable
-        table = ItemFeatureTable(self._catalogue, (schema.IMAGE,), image_size=int(self.config.image_size),
-                                 cache="decode")
+        table = ItemFeatureTable.for_model(self, self._catalogue, cache="decode", keys=(schema.IMAGE,))
         logging.info("ImgRec-EtE stage 1: the frozen CNN's features of %d items", table.num_items)
         return tf.concat([self.backbone.penultimate(batch[schema.IMAGE], training=False)
                           for _, batch in table.catalogue_batches(batch_size)], axis=0)

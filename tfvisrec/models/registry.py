@@ -8,7 +8,7 @@ _REGISTRY: Dict[str, Type] = {}
 MODEL_MODULES = (
     "tfvisrec.models.popularity",
     "tfvisrec.models.mf",
-    "tfvisrec.vision.attributes",
+    "tfvisrec.models.attributes",
     "tfvisrec.models.visrank",
     "tfvisrec.models.fm",
     "tfvisrec.models.vbpr",

@@ -51,7 +51,7 @@ class VisRank(Recommender):
 
     def prepare(self, dataset):
         from tfvisrec.data.item_features import ItemFeatureTable
-        table = ItemFeatureTable(dataset, (schema.FEATURES,), features_file=self.config.features_file)
+        table = ItemFeatureTable.for_model(self, dataset, keys=(schema.FEATURES,))
         unit = unit_rows(table.lookup(np.arange(dataset.num_items))[schema.FEATURES]).numpy()
         bought = dataset.user_items(("train",))
         if self.factorised:
@@ -89,7 +89,7 @@ class VisRank(Recommender):
         flat = self._max_similarity(tf.reshape(users, [-1]), tf.reshape(unit, [-1, self.feature_dim]))
         return tf.reshape(flat, tf.shape(users))
 
-    def score_catalogue(self, users, items):
+    def score_catalogue(self, users, items, times=None):
         """x̂(u, i) for users [B] against a catalogue batch items [N] → [B, N].
 
         Evaluation's fast path: per block of users one matrix product of their bought

@@ -1,9 +1,10 @@
 """What a servable pre-computes from the dataset at export time.
 
-- the catalogue's item vectors (factorising models: top-K is then one matrix product,
-  DESIGN.md "Interfaces"), or its item features (non-factorising models score the catalogue
-  through `score`) — both read through `ItemFeatureTable`, the table training and evaluation
-  use, so an item looks the same to the servable as it did to the trainer;
+- what the model's `catalogue_state` asks for: the catalogue's item vectors (factorising
+  models: top-K is then one matrix product, computed by `evaluation.embedding` as evaluation
+  does), or its item features, decoded images included (non-factorising models score the
+  catalogue through `score_catalogue`) — both read through the model's `ItemFeatureTable`, so
+  an item looks the same to the servable as it did to the trainer;
 - the training items of every user, for the optional exclusion in `recommend`;
 - the item features of a *new* item seen only through its image (cold start): the image
   decoded by `tfvisrec.data.images.decode_batch`, **no `item` key** (it has no catalogue id;
@@ -20,7 +21,8 @@ import tensorflow as tf
 
 from tfvisrec.data import images as image_ops
 from tfvisrec.data import schema
-from tfvisrec.data.item_features import ItemFeatureTable
+from tfvisrec.data.item_features import ItemFeatureTable, decode_catalogue
+from tfvisrec.evaluation.embedding import embed_catalogue as embed_catalogue_vectors
 
 UNKNOWN_LABEL = schema.NO_LABEL
 # Item features the catalogue can be built from; a model needing others (e.g. `time`) gets no
@@ -39,38 +41,30 @@ def latest_time(dataset) -> int:
 
 
 def feature_table(model, dataset, keys: Sequence[str]) -> ItemFeatureTable:
-    """The trainer's item table for `keys`; images decoded per batch (no catalogue-wide cache)."""
-    return ItemFeatureTable(dataset, keys, image_size=int(getattr(model.config, "image_size", 64)),
-                            cache="decode",
-                            features_file=getattr(model.config, "features_file", ""))
+    """The model's item table for `keys`; images decoded per batch (no catalogue-wide cache)."""
+    return ItemFeatureTable.for_model(model, dataset, cache="decode", keys=keys)
 
 
 def item_features(model, dataset, as_of: int) -> Dict[str, np.ndarray]:
-    """The catalogue's non-image item features the model reads, index-aligned with items."""
-    keys = [k for k in model.item_feature_keys if k != schema.IMAGE]
-    table = feature_table(model, dataset, keys)
+    """Every item feature the model reads, index-aligned with items; images as decoded
+    uint8 [items, S, S, 3] (`images.normalise` maps them to the model's [-1, 1])."""
+    keys = [k for k in model.item_feature_keys if k != schema.TIME]
     ids = np.arange(dataset.num_items, dtype=np.int64)
-    features = {k: v.numpy() for k, v in table.lookup(ids).items()}
+    features = {k: v.numpy() for k, v in
+                feature_table(model, dataset, [k for k in keys if k != schema.IMAGE]).lookup(ids).items()}
+    if schema.IMAGE in keys:
+        features[schema.IMAGE] = decode_catalogue(dataset.image_bytes(), model.image_size).numpy()
     if schema.TIME in model.item_feature_keys:
         features[schema.TIME] = np.full(dataset.num_items, as_of, np.int64)
     return features
 
 
 def embed_catalogue(model, dataset, as_of: int, batch_size: int = 256) -> np.ndarray:
-    """`item_vectors` of every catalogue item in inference mode: [num_items, D]."""
+    """`item_vectors` of every catalogue item in inference mode: [num_items, D], exactly as
+    evaluation computes them (`evaluation.embedding`)."""
     table = feature_table(model, dataset, model.item_feature_keys)
-    timed = schema.TIME in model.item_feature_keys
-    item_vectors = tf.function(lambda items: model.item_vectors(items, training=False))
-    parts = []
-    for ids, features in table.catalogue_batches(batch_size):
-        if timed:
-            features = dict(features, time=tf.fill([len(ids)], tf.constant(as_of, tf.int64)))
-        parts.append(item_vectors(features).numpy())
-    vectors = np.concatenate(parts, axis=0).astype(np.float32)
-    if vectors.ndim != 2 or vectors.shape[0] != dataset.num_items:
-        raise ValueError(f"item_vectors returned {list(vectors.shape)} for "
-                         f"{dataset.num_items} items; expected [items, D]")
-    return vectors
+    time = as_of if schema.TIME in model.item_feature_keys else None
+    return embed_catalogue_vectors(model, table, time, batch_size)
 
 
 def seen_items(dataset, splits: Sequence[str] = ("train",)) -> Tuple[np.ndarray, np.ndarray]:

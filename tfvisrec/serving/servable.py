@@ -18,7 +18,9 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
+from tfvisrec.data import images as image_ops
 from tfvisrec.data import schema
+from tfvisrec.models import base
 from tfvisrec.serving import catalogue
 
 NEG_INF = float("-inf")
@@ -47,7 +49,11 @@ class Servable(tf.Module):
         self.model = model
         self.item_feature_keys = tuple(model.item_feature_keys)
         self.factorised = bool(model.factorised)
-        self.image_size = int(getattr(model.config, "image_size", 0) or 0)
+        self.image_size = model.image_size if schema.IMAGE in self.item_feature_keys else 0
+        self.catalogue_state = model.catalogue_state
+        if self.catalogue_state not in (base.VECTORS, base.FEATURES):
+            raise ValueError(f"{type(model).__name__}.catalogue_state must be {base.VECTORS!r} "
+                             f"or {base.FEATURES!r}, not {self.catalogue_state!r}")
         self.num_users = dataset.num_users
         self.num_items = dataset.num_items
         self.num_attributes = int(dataset.attributes.shape[1]) if dataset.attributes.ndim == 2 else 0
@@ -61,7 +67,7 @@ class Servable(tf.Module):
         self.catalogue_vectors = None
         self.catalogue_features = {}
         if self.has_catalogue:
-            if self.factorised:
+            if self.catalogue_state == base.VECTORS:
                 vectors = catalogue.embed_catalogue(model, dataset, self.as_of, batch_size)
                 self.catalogue_vectors = tf.Variable(vectors, trainable=False,
                                                      name="catalogue_vectors")
@@ -77,11 +83,8 @@ class Servable(tf.Module):
     # ---- capabilities (what signature builders test in `applies`) -----------------------
     @property
     def has_catalogue(self) -> bool:
-        """Can score any catalogue item: factorising, or item features all precomputable."""
-        keys = set(self.item_feature_keys)
-        if not keys <= catalogue.CATALOGUE_KEYS:
-            return False
-        return self.factorised or schema.IMAGE not in keys
+        """Can score any catalogue item: its item features can all be precomputed."""
+        return set(self.item_feature_keys) <= catalogue.CATALOGUE_KEYS
 
     @property
     def accepts_images(self) -> bool:
@@ -124,24 +127,35 @@ class Servable(tf.Module):
 
     def catalogue_scores(self, user_index):
         """x̂(u, i) for every catalogue item: [B, num_items]."""
-        if self.factorised:
+        if self.catalogue_state == base.VECTORS:
             return tf.matmul(self.user_vectors(user_index), self.catalogue_vectors,
                              transpose_b=True)
-        features = dict(self.catalogue_features)
+        features = self.catalogue_item_features()
+        features.pop(schema.TIME, None)
+        times = None
+        if schema.TIME in self.item_feature_keys:
+            times = tf.fill([1], tf.constant(self.as_of, tf.int64))
 
         def one_user(u):
-            users = tf.fill([self.num_items], u)
-            return tf.cast(self.model.score(users, features, training=False), tf.float32)
+            scores = self.model.score_catalogue(u[tf.newaxis], features, times)
+            return tf.cast(scores[0], tf.float32)
 
         return tf.map_fn(one_user, user_index, fn_output_signature=tf.float32)
 
+    def catalogue_item_features(self, item_index=None):
+        """The stored item features of `item_index` (all items when None), images in [-1, 1]."""
+        out = {}
+        for key, table in self.catalogue_features.items():
+            value = table if item_index is None else tf.gather(table, item_index)
+            out[key] = image_ops.normalise(value) if key == schema.IMAGE else value
+        return out
+
     def pair_scores(self, user_index, item_index):
         """x̂(u_b, i_bn) for users [B] and catalogue items [B, N]: [B, N]."""
-        if self.factorised:
+        if self.catalogue_state == base.VECTORS:
             vectors = tf.gather(self.catalogue_vectors, item_index)
             return tf.einsum("bd,bnd->bn", self.user_vectors(user_index), vectors)
-        flat_items = tf.reshape(item_index, [-1])
-        features = {k: tf.gather(v, flat_items) for k, v in self.catalogue_features.items()}
+        features = self.catalogue_item_features(tf.reshape(item_index, [-1]))
         return self._score_flat(user_index, tf.shape(item_index), features)
 
     def image_scores(self, user_index, jpeg_bytes):

@@ -3,9 +3,10 @@
 A builder declares when it applies to a servable (`applies`), builds the `tf.function`
 (named inputs with a batch dimension, dict of named outputs), and gives the inputs of one
 warmup request (`example`). Exporting a model = every builder that applies. A later model adds
-its signature (`explain`, `generate`, `tailor`, `outfit_score`) by registering one builder:
+its signature (`explain`, `generate`, `tailor`, `outfit_score`) by registering one builder and
+naming it in the model's `extra_signatures`:
 
-    @signature("explain", applies=lambda s: hasattr(s.model, "explain"),
+    @signature("explain", applies=lambda s: "explain" in s.model.extra_signatures,
                example=lambda ex: {"user": [ex.user_id], "item": [ex.item_ids[0]]})
     def explain(servable):
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
@@ -77,10 +78,13 @@ def build_signatures(servable) -> Dict[str, tf.types.experimental.ConcreteFuncti
 
     The tf.functions are also attached to `servable` (so `tf.saved_model.load(path).score(...)`
     works besides `.signatures["score"]`)."""
+    unknown = sorted(set(servable.model.extra_signatures) - set(_BUILDERS))
+    if unknown:
+        raise ValueError(f"model {servable.model.name!r} declares signatures {unknown} that no "
+                         f"builder registers (registered: {', '.join(_BUILDERS)})")
     builders = applicable(servable)
     if not builders:
-        raise ValueError(f"no serving signature applies to model "
-                         f"{getattr(servable.model, 'name', servable.model)!r} "
+        raise ValueError(f"no serving signature applies to model {servable.model.name!r} "
                          f"(item features {servable.item_feature_keys})")
     functions = {}
     for builder in builders:

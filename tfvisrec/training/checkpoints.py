@@ -66,7 +66,7 @@ def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
     from tfvisrec.training import building
     model_config, train_config = read_configs(model_dir)
     dataset = load_dataset(dataset_dir or train_config.dataset)
-    model, _ = building.build_model(model_config, train_config, dataset)
+    model = building.build_model(model_config, dataset)
     path = None
     if which == "best":
         path = tf.train.latest_checkpoint(os.path.join(model_dir, BEST_DIR))

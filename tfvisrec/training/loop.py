@@ -1,8 +1,10 @@
 """The one training loop (`fit`): strategy, steps, checkpoints, resume, validation, early stopping.
 
-Models provide `compute_loss(batch, training)`; the loop owns the optimizer, distribution,
-checkpoints (every N steps and at each epoch end), TensorBoard scalars, the progress bar,
-the best-on-validation checkpoint, early stopping and the run summary.
+Models provide `compute_loss(batch, training)`, or their own `train_step(batch, optimizers)`
+with the optimizers of `create_optimizers` (`models/base.py`); the loop owns distribution,
+checkpoints (the model and every optimizer, every N steps and at each epoch end), TensorBoard
+scalars, the progress bar, the best-on-validation checkpoint, early stopping, staged training
+and the run summary.
 """
 import dataclasses
 import os
@@ -11,12 +13,14 @@ import tempfile
 import time
 
 import tensorflow as tf
+import tf_keras as keras
 
 from tfvisrec import atomic
 from tfvisrec.data.dataset import load_dataset
+from tfvisrec.data.item_features import ItemFeatureTable
 from tfvisrec.training import building, checkpoints, strategy as strategy_lib
 from tfvisrec.training.optimizers import make_optimizer
-from tfvisrec.training.progress import EpochProgress
+from tfvisrec.progress import EpochProgress
 
 
 def fit(model_config, train_config, dataset=None, strategy=None):
@@ -27,12 +31,19 @@ def fit(model_config, train_config, dataset=None, strategy=None):
     model_dir = train_config.model_dir
     write_dir = model_dir if chief else tempfile.mkdtemp(prefix="tfvisrec-worker-")
     with strategy.scope():
-        model, item_table = building.build_model(model_config, train_config, dataset)
-        optimizer = make_optimizer(train_config.optimizer, train_config.learning_rate)
-        if model.trainable_variables:
-            optimizer.build(model.trainable_variables)
+        model = building.build_model(model_config, dataset)
+        optimizers = model.create_optimizers(
+            lambda: make_optimizer(train_config.optimizer, train_config.learning_rate))
         state = checkpoints.TrainingState()
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, state=state)
+    clashing = {"model", "state"} & set(optimizers)
+    if clashing or not optimizers:
+        raise ValueError(f"{type(model).__name__}.create_optimizers must name at least one "
+                         f"optimizer, none of them 'model' or 'state' (got {sorted(optimizers)})")
+    item_table = ItemFeatureTable.for_model(model, dataset, cache=train_config.image_cache,
+                                            cache_mb=train_config.image_cache_mb)
+    base_rates = {name: float(keras.backend.get_value(opt.learning_rate))
+                  for name, opt in optimizers.items()}
+    ckpt = tf.train.Checkpoint(model=model, state=state, **optimizers)
     latest = tf.train.CheckpointManager(ckpt, os.path.join(write_dir, checkpoints.LATEST_DIR), max_to_keep=3)
     best = tf.train.CheckpointManager(ckpt, os.path.join(write_dir, checkpoints.BEST_DIR), max_to_keep=1)
     resumed_from = None
@@ -47,8 +58,8 @@ def fit(model_config, train_config, dataset=None, strategy=None):
     writer = tf.summary.create_file_writer(os.path.join(write_dir, checkpoints.LOGS_DIR))
 
     quiet = train_config if chief else dataclasses.replace(train_config, verbose=0)
-    loop = _Loop(model, optimizer, strategy, state, latest, best, writer, dataset, item_table,
-                 model_config, quiet)
+    loop = _Loop(model, optimizers, base_rates, strategy, state, latest, best, writer, dataset,
+                 item_table, model_config, quiet)
     started = time.time()
     history = loop.run()
     summary = {
@@ -75,30 +86,23 @@ def fit(model_config, train_config, dataset=None, strategy=None):
 
 
 class _Loop:
-    def __init__(self, model, optimizer, strategy, state, latest, best, writer, dataset,
-                 item_table, model_config, train_config):
-        self.model, self.optimizer, self.strategy, self.state = model, optimizer, strategy, state
+    def __init__(self, model, optimizers, base_rates, strategy, state, latest, best, writer,
+                 dataset, item_table, model_config, train_config):
+        self.model, self.optimizers, self.strategy, self.state = model, optimizers, strategy, state
+        self.base_rates = base_rates
         self.latest, self.best, self.writer = latest, best, writer
         self.dataset, self.item_table = dataset, item_table
         self.model_config, self.cfg = model_config, train_config
         self.stopped_early = False
+        self._notes = []   # messages of this epoch's validation, printed after its progress line
         self._stage_set = False
         self._train_step = self._make_train_step()
 
     def _make_train_step(self):
-        model, optimizer, strategy = self.model, self.optimizer, self.strategy
-        replicas = strategy.num_replicas_in_sync
+        model, optimizers, strategy = self.model, self.optimizers, self.strategy
 
         def step_fn(batch):
-            with tf.GradientTape() as tape:
-                loss = model.compute_loss(batch, training=True)
-                if model.losses:
-                    loss += tf.add_n(model.losses)
-                scaled = loss / replicas
-            variables = model.trainable_variables
-            grads = tape.gradient(scaled, variables)
-            optimizer.apply_gradients(zip(grads, variables))
-            return loss
+            return model.train_step(batch, optimizers)
 
         @tf.function
         def train_steps(iterator, num_steps):
@@ -177,6 +181,9 @@ class _Loop:
             record["validation"] = self._end_of_epoch_validation(epoch)
             progbar.update(total, [("val", record["validation"])])
         progbar.close()
+        for note in self._notes:   # after the epoch's line, not inside the bar
+            print(note)
+        self._notes.clear()
         self.latest.save(checkpoint_number=int(state.step.numpy()))
         return record
 
@@ -185,24 +192,22 @@ class _Loop:
         the first epochs): when it changes the trainable variables, the train step is rebuilt,
         and a new stage reached while training (not the one set up on (re)start) gets its full
         early-stopping patience. The stage's learning rate is `learning_rate` times the
-        model's `learning_rate_scale`."""
-        hook = getattr(self.model, "begin_epoch", None)
-        if hook is None:
-            return
-        if hook(epoch, int(self.state.min_stage.numpy())):
+        model's `learning_rate_scale`: every optimizer's own rate times that scale."""
+        if self.model.begin_epoch(epoch, int(self.state.min_stage.numpy())):
             self._train_step = self._make_train_step()
             if self._stage_set:
                 self.state.bad_epochs.assign(0)
         self._stage_set = True
-        self.optimizer.learning_rate = self.cfg.learning_rate * float(
-            getattr(self.model, "learning_rate_scale", 1.0))
+        scale = float(self.model.learning_rate_scale)
+        for name, optimizer in self.optimizers.items():
+            optimizer.learning_rate = self.base_rates[name] * scale
 
     def _end_of_epoch_validation(self, epoch):
         state, cfg = self.state, self.cfg
         score = self._validate()
         with self.writer.as_default(step=int(state.step.numpy())):
             tf.summary.scalar(f"validation/{self.model.validation_metric}", score)
-        if score > float(state.best_score.numpy()):
+        if int(state.best_epoch.numpy()) < 0 or score > float(state.best_score.numpy()):
             state.best_score.assign(score)
             state.best_epoch.assign(epoch)
             state.bad_epochs.assign(0)
@@ -217,23 +222,25 @@ class _Loop:
         """Patience ran out: a staged model moves on to its next stage from the best weights
         so far (ImgRec-EtE: "frozen until convergence, then joint"); otherwise, or in the
         last stage, training stops."""
-        stage = int(getattr(self.model, "stage", 0))
-        if stage + 1 < int(getattr(self.model, "num_stages", 1)):
+        stage = int(self.model.stage)
+        if stage + 1 < int(self.model.num_stages):
             if self.cfg.verbose:
-                print(f"no validation improvement for {self.cfg.patience} epochs: stage {stage + 2} "
-                      "starts from the best weights so far")
+                self._notes.append(f"no validation improvement for {self.cfg.patience} epochs: "
+                                   f"stage {stage + 2} starts from the best weights so far")
             if self.best.latest_checkpoint:
                 tf.train.Checkpoint(model=self.model).read(self.best.latest_checkpoint).expect_partial()
             self.state.min_stage.assign(stage + 1)
             self.state.bad_epochs.assign(0)
             return
         if self.cfg.verbose:
-            print(f"early stopping: no validation improvement for {self.cfg.patience} epochs")
+            self._notes.append(f"early stopping: no validation improvement for "
+                               f"{self.cfg.patience} epochs")
         self.stopped_early = True
 
     def _validate(self) -> float:
-        if hasattr(self.model, "validation_score"):
-            return float(self.model.validation_score(self.dataset))
+        score = self.model.validation_score(self.dataset)
+        if score is not None:
+            return float(score)
         from tfvisrec.evaluation import protocols
         return float(protocols.validate(self.model, self.dataset, num_negatives=self.cfg.eval_negatives,
                                         item_table=self.item_table))

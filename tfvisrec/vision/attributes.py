@@ -4,7 +4,8 @@ No ImageNet weights can be downloaded here, so backbones learn on a labelled cat
 instead: one softmax head per attribute (category, article type, colour, usage…) on the
 backbone's penultimate features, as SAERS' Semantic Extraction Network is trained (Hou et al.
 2019, eq. 1). Its checkpoint is what other models load as a "fashion-pretrained" backbone
-(`tfvisrec.vision.pretrained`), and what `python -m tfvisrec.vision.features` runs.
+(`tfvisrec.vision.pretrained`), and what `python -m tfvisrec.vision.features` runs. The
+trainer's registered model around this network is `tfvisrec.models.attributes`.
 """
 import json
 from typing import Dict, List, Optional, Sequence
@@ -15,7 +16,6 @@ import tf_keras as keras
 
 from tfvisrec.data import catalogue_pipeline, schema
 from tfvisrec.data.errors import DataError
-from tfvisrec.models import base, registry
 from tfvisrec.vision import backbones
 
 SPEC_FORMAT = 1
@@ -55,35 +55,26 @@ class PretrainingSpec(tf.train.experimental.PythonState):
         self.value = json.loads(text)
 
 
-@registry.register("attributes")
-class AttributeClassifier(base.Recommender):
+class AttributeNetwork(keras.Model):
     """Backbone h = f(image) → per attribute a: softmax(W_a · dropout(h)) (SAERS eq. 1).
 
-    A `Recommender` subclass with `factorised = False` rather than a bare `keras.Model`, so the
-    shared trainer drives it like any model (config, `prepare`, `compute_loss`, checkpoints);
-    it does not score users: `train_pipeline = "attributes"` feeds it labelled images and
-    early stopping watches `validation_score` (mean held-out accuracy over attributes).
+    The network alone (vision layer: it scores no users). The trainer drives it through
+    `tfvisrec.models.attributes.AttributeClassifier`, the registered model `attributes`;
+    `tfvisrec.vision.pretrained.load_attribute_classifier` rebuilds it from a checkpoint.
     """
 
-    item_feature_keys = (schema.IMAGE,)
-    factorised = False
-    train_pipeline = "attributes"
-    validation_metric = "attribute_accuracy"
+    def __init__(self, cardinalities: Sequence[int], backbone_spec: Dict, name: str = "attributes"):
+        super().__init__(name=name)
+        self.build_network(cardinalities, backbone_spec)
 
-    def __init__(self, data_info: base.DataInfo, config, backbone_spec: Optional[Dict] = None, **kwargs):
-        super().__init__(data_info, config, **kwargs)
-        cardinalities = tuple(int(c) for c in data_info.attribute_cardinalities)
+    def build_network(self, cardinalities: Sequence[int], backbone_spec: Dict) -> None:
+        """The backbone (no output head), dropout and one dense head per attribute."""
+        cardinalities = tuple(int(c) for c in cardinalities)
         if not cardinalities or min(cardinalities) < 1:
             raise DataError("the attribute classifier needs a dataset with attribute labels "
                             f"(attribute cardinalities {cardinalities})")
         self.cardinalities = cardinalities
-        if backbone_spec is None:
-            self.backbone = backbones.build_backbone(
-                config.backbone, config.image_size, output_dim=0, dropout=config.dropout,
-                weight_decay=config.weight_decay, fc_width=config.fc_width)
-        else:
-            self.backbone = backbones.build_backbone(**{**backbone_spec, "output_dim": 0})
-        self.image_size = int(self.backbone.spec["image_size"])
+        self.backbone = backbones.build_backbone(**{**backbone_spec, "output_dim": 0})
         self.feature_dropout = keras.layers.Dropout(self.backbone.spec["dropout"], name="feature_dropout")
         self.heads = [keras.layers.Dense(n, name=f"attribute_{a}") for a, n in enumerate(cardinalities)]
         for head in self.heads:
@@ -92,9 +83,10 @@ class AttributeClassifier(base.Recommender):
             self.backbone.spec, [f"attribute_{a}" for a in range(len(cardinalities))],
             [[str(v) for v in range(n)] for n in cardinalities])
         self._cache = _EvaluationCache()
-        if getattr(config, "backbone_weights", ""):
-            from tfvisrec.vision import pretrained
-            pretrained.load_backbone_weights(self.backbone, config.backbone_weights)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.backbone.spec["image_size"])
 
     @property
     def attribute_names(self) -> List[str]:
@@ -104,17 +96,6 @@ class AttributeClassifier(base.Recommender):
     def attribute_values(self) -> List[List[str]]:
         return [list(v) for v in self.pretraining_spec.value["attribute_values"]]
 
-    def prepare(self, dataset) -> None:
-        """Check the catalogue (labels, holdout split) and record its attribute vocabularies."""
-        found = tuple(len(v) for v in dataset.attribute_values)
-        if found != self.cardinalities:
-            raise DataError(f"attribute cardinalities {found} differ from the model's {self.cardinalities}",
-                            dataset.path)
-        catalogue_pipeline.checked_labels(dataset)
-        catalogue_pipeline.holdout_split(dataset)
-        self.pretraining_spec.value.update(attribute_names=list(dataset.attribute_names),
-                                           attribute_values=dataset.attribute_values)
-
     def call(self, images, training=False) -> List[tf.Tensor]:
         """Images [B, S, S, 3] in [-1, 1] → one logits tensor [B, |values_a|] per attribute."""
         h = self.feature_dropout(self.backbone(images, training=training), training=training)
@@ -123,19 +104,11 @@ class AttributeClassifier(base.Recommender):
     def attribute_probabilities(self, images) -> List[tf.Tensor]:
         return [tf.nn.softmax(logits) for logits in self(images, training=False)]
 
-    def regularization(self, batch=None) -> tf.Tensor:
+    def weight_penalty(self) -> tf.Tensor:
         """Weight decay λ Σ ½‖W‖² over the backbone's and the heads' kernels."""
         decay = self.backbone.weight_decay
         heads = decay * tf.add_n([tf.nn.l2_loss(h.kernel) for h in self.heads]) if decay else 0.0
         return self.backbone.weight_penalty() + heads
-
-    def compute_loss(self, batch, training: bool = True) -> tf.Tensor:
-        logits = self(batch[catalogue_pipeline.IMAGE], training=training)
-        return multitask_cross_entropy(batch[catalogue_pipeline.LABELS], logits) + self.regularization(batch)
-
-    def score(self, users, items, training: bool = False):
-        raise TypeError("the attribute classifier does not score users; it pretrains backbones "
-                        "(load its checkpoint with tfvisrec.vision.pretrained)")
 
     def predict_split(self, dataset, split: str, batch_size: int = 256):
         """(labels int32 [N, A], predicted value indices int32 [N, A]) over a holdout split."""
@@ -153,13 +126,6 @@ class AttributeClassifier(base.Recommender):
         """Accuracy per attribute over the split's items that have its label (NaN if none)."""
         labels, predicted = self.predict_split(dataset, split, batch_size)
         return accuracy_by_attribute(labels, predicted, self.attribute_names)
-
-    def validation_score(self, dataset) -> float:
-        """Mean held-out (valid split) accuracy over attributes: what early stopping watches."""
-        accuracies = [v for v in self.per_attribute_accuracy(dataset, "valid").values() if not np.isnan(v)]
-        if not accuracies:
-            raise DataError("no attribute has a label in the valid split", dataset.path)
-        return float(np.mean(accuracies))
 
 
 def accuracy_by_attribute(labels: np.ndarray, predicted: np.ndarray, names: Sequence[str]) -> Dict[str, float]:

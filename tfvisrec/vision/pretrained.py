@@ -144,18 +144,14 @@ def build_pretrained_backbone(path: str, output_dim: int = 0, dropout: Optional[
 def load_attribute_classifier(path: str):
     """The whole attribute classifier (backbone and heads) from its checkpoint, or None when
     the checkpoint at `path` holds no attribute classifier."""
-    from tfvisrec import config as config_lib
-    from tfvisrec.models.base import DataInfo
-    from tfvisrec.vision.attributes import AttributeClassifier
+    from tfvisrec.vision.attributes import AttributeNetwork
     if path.endswith(H5_SUFFIXES):
         return None
     prefix = resolve_checkpoint(path)
     spec = read_pretraining_spec(prefix)
     if spec is None:
         return None
-    info = DataInfo(num_users=0, num_items=0,
-                    attribute_cardinalities=tuple(len(v) for v in spec["attribute_values"]))
-    model = AttributeClassifier(info, config_lib.ModelConfig(model="attributes"), backbone_spec=spec["backbone"])
+    model = AttributeNetwork([len(v) for v in spec["attribute_values"]], spec["backbone"])
     where = spec_prefix(prefix)
     if where:   # "model/" in the trainer's checkpoints
         restore_at(prefix, where, model, what="attribute classifier")
