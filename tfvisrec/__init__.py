@@ -1,6 +1,6 @@
 """tfvisrec: visually-aware fashion recommendation on TensorFlow.
 
-TensorFlow Recommenders refuses Keras 3, so the Keras 2 API (`tf_keras`) is selected here,
+The package's models are `tf_keras` (Keras 2) models, so the Keras 2 API is selected here,
 before anything imports TensorFlow. Code in this package imports `tf_keras as keras`.
 TensorFlow's C++ start-up messages (CUDA probes on a machine without a GPU) are held to
 TF_CPP_MIN_LOG_LEVEL, 2 unless set (`tensorflow_startup`); this module never imports TensorFlow.

@@ -1,4 +1,4 @@
-"""Training progress on stdout: a live bar on a terminal, one line per epoch elsewhere.
+"""Progress of long work (training epochs, feature extraction) on stdout: a live bar on a terminal, one line per epoch elsewhere.
 
 `EpochProgress` takes the calls of `keras.utils.Progbar` (`update(current, values)`) plus a
 `close()` at the end of the epoch, which writes the epoch's one line. By `verbose`:
@@ -26,12 +26,13 @@ class EpochProgress:
 
     def __init__(self, target: int, verbose: int = 1, epoch: Optional[int] = None,
                  num_epochs: Optional[int] = None,
-                 stateful_metrics: Iterable[str] = ("val",), stream=None):
+                 stateful_metrics: Iterable[str] = ("val",), stream=None,
+                 label: Optional[str] = None):
         self.target = int(target)
         self.verbose = int(verbose)
         self.stream = stream if stream is not None else sys.stdout
         self.live = self.verbose == 1 and _is_terminal(self.stream)
-        self.label = "epoch" if epoch is None else (
+        self.label = label if label is not None else "epoch" if epoch is None else (
             f"epoch {epoch + 1}" + (f"/{num_epochs}" if num_epochs else ""))
         self.stateful = set(stateful_metrics)
         self.started = time.time()

@@ -40,9 +40,9 @@ def extract(dataset, weights: str, batch_size: int = 256, backbone_name: str = "
     """
     import numpy as np
     import tensorflow as tf
-    import tf_keras as keras
     from tfvisrec.data.errors import DataError
     from tfvisrec.data import catalogue_pipeline, schema
+    from tfvisrec.progress import EpochProgress
     from tfvisrec.data.item_features import ItemFeatureTable
     from tfvisrec.vision import pretrained
 
@@ -66,13 +66,15 @@ def extract(dataset, weights: str, batch_size: int = 256, backbone_name: str = "
         probs = [] if classifier is None else [tf.nn.softmax(head(ends["penultimate"])) for head in classifier.heads]
         return ends["penultimate"], probs
 
-    features, probs = [], []
-    progress = keras.utils.Progbar(dataset.num_items, verbose=verbose, unit_name="item")
+    features, probs, done = [], [], 0
+    progress = EpochProgress(dataset.num_items, verbose=verbose, label="items")
     for batch in batches:
         f, p = forward(batch[schema.IMAGE])
         features.append(f.numpy())
         probs.append([x.numpy() for x in p])
-        progress.add(int(f.shape[0]))
+        done += int(f.shape[0])
+        progress.update(done)
+    progress.close()
     features = np.concatenate(features).astype(np.float32)
     attribute_probs = None
     if classifier is not None:
