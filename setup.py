@@ -14,7 +14,6 @@ setup(
         "tensorflow>=2.21,<2.22",
         "tf-keras>=2.21,<2.22",
         "tensorboard>=2.20",
-        "tensorflow-recommenders>=0.7.7,<0.8",
         "tensorflow-serving-api>=2.21,<2.22",
         "grpcio>=1.60",
         "grpcio-health-checking>=1.60",
