@@ -1,16 +1,21 @@
-"""`python -m tfvisrec.train --flagfile=configs/bprmf.cfg --dataset=DIR`: train one model.
+"""`python -m tfvisrec.train --flagfile=configs/bprmf.cfg [--dataset=DIR]`: train one model.
 
 Every hyper-parameter is a flag (see `tfvisrec/config.py`); flagfiles in `configs/` are the
-experiments. `--list_models` prints the registered models.
+experiments. `--list_models` prints the registered models. Without `--dataset` the model
+trains on the built-in default dataset, the synthetic style world with photos, built once
+into a cache folder (`tfvisrec/data/default_world.py`).
 """
+import os
 import sys
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags, logging
 
 from tfvisrec import config as config_lib
+from tfvisrec.data import default_world
 
 config_lib.define_flags(config_lib.ModelConfig, config_lib.TrainConfig)
+default_world.define_flags()
 flags.DEFINE_bool("list_models", False, "Print the registered model names and exit.")
 flags.DEFINE_bool("deterministic", False, "Enable TensorFlow op determinism (bit-exact reruns; slower).")
 FLAGS = flags.FLAGS
@@ -32,10 +37,16 @@ def main(argv):
         tf.config.experimental.enable_op_determinism()
     model_config = config_lib.from_flags(config_lib.ModelConfig)
     train_config = config_lib.from_flags(config_lib.TrainConfig)
-    if not train_config.dataset:
-        raise app.UsageError("--dataset is required (a folder written by `python -m tfvisrec.data`)")
     try:
         registry.get(model_config.model)
+        if not train_config.dataset:
+            model_config, train_config = default_world.configs_for_default_world(
+                model_config, train_config, cache_dir=FLAGS.default_world_cache,
+                settings=default_world.WorldSettings(FLAGS.default_world_users, FLAGS.default_world_items))
+        elif not os.path.isdir(train_config.dataset):
+            raise DataError("dataset folder does not exist: build it first (the flagfile's comments give "
+                            "the command), or pass --dataset= to train on the built-in synthetic world",
+                            train_config.dataset)
         strategy = strategy_lib.make_strategy(train_config.strategy, train_config.num_cpu_devices)
         _, summary = fit(model_config, train_config, strategy=strategy)
     except (DataError, ValueError) as e:

@@ -1,0 +1,149 @@
+"""The built-in default dataset (tfvisrec/data/default_world.py): built once into the cache,
+reused, never used when partial or corrupted, shared by concurrent runs; `train` without
+--dataset trains on it. Tiny worlds (40 users, 60 items) keep it fast."""
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tfvisrec.config import ModelConfig, TrainConfig
+from tfvisrec.data import default_world
+from tfvisrec.data.dataset import load_dataset
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TINY = default_world.WorldSettings(num_users=40, num_items=60, seed=3)
+BRIEF = default_world.VisualSettings(epochs=2)
+
+
+def _build(cache, settings=TINY):
+    lines = []
+    world = default_world.ensure_world(settings, str(cache), log=lines.append)
+    return world, " ".join(lines)
+
+
+def test_world_is_built_once_then_reused(tmp_path):
+    world, log = _build(tmp_path)
+    assert "drawing the synthetic style world" in log and world.root in log
+    dataset = load_dataset(world.dataset_dir)
+    assert dataset.has_images and dataset.num_users == world.info["users"] > 0
+    assert len(dataset.train) == world.info["train_interactions"]
+    meta = os.path.join(world.dataset_dir, "meta.json")
+    built_at = os.stat(meta).st_mtime_ns
+
+    again, log = _build(tmp_path)
+    assert "reused" in log and "drawing" not in log
+    assert again.root == world.root and os.stat(meta).st_mtime_ns == built_at
+    other, _ = _build(tmp_path, dataclasses.replace(TINY, seed=4))
+    assert other.root != world.root
+
+
+@pytest.mark.parametrize("damage", ["truncated_file", "missing_file", "no_manifest", "bad_manifest"])
+def test_partial_or_corrupted_world_is_rebuilt_not_used(tmp_path, damage):
+    world, _ = _build(tmp_path)
+    shard = sorted(f for f in os.listdir(world.dataset_dir) if f.endswith(".tfrecord") or "shard" in f)
+    victim = os.path.join(world.dataset_dir, shard[0] if shard else "meta.json")
+    manifest = os.path.join(world.root, default_world.MANIFEST)
+    if damage == "truncated_file":
+        with open(victim, "r+b") as f:
+            f.truncate(os.path.getsize(victim) // 2)
+    elif damage == "missing_file":
+        os.remove(os.path.join(world.world_dir, "items.csv"))
+    elif damage == "no_manifest":
+        os.remove(manifest)
+    else:
+        with open(manifest, "w") as f:
+            f.write('{"files": ')
+    assert default_world.read_manifest(world.root) is None
+
+    rebuilt, log = _build(tmp_path)
+    assert "drawing the synthetic style world" in log
+    assert default_world.read_manifest(rebuilt.root) is not None
+    assert load_dataset(rebuilt.dataset_dir).num_users == world.info["users"]
+
+
+def test_a_failed_build_leaves_nothing_and_stale_temporaries_are_removed(tmp_path, monkeypatch):
+    root = os.path.join(str(tmp_path), f"style-world-{TINY.key()}")
+    stale = os.path.join(str(tmp_path), f".style-world-{TINY.key()}.tmp-killed")
+    os.makedirs(os.path.join(stale, "dataset"))       # what a killed build leaves
+
+    def killed(tmp, settings):
+        os.makedirs(os.path.join(tmp, "dataset"))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(default_world, "_build_world", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _build(tmp_path)
+    assert not os.path.exists(root) and not os.path.exists(stale)
+    assert [n for n in os.listdir(tmp_path) if not n.endswith(".lock")] == []
+
+
+def test_concurrent_runs_share_one_build(tmp_path):
+    code = ("import sys; from tfvisrec.data import default_world as d; "
+            "d.ensure_world(d.WorldSettings(40, 60, 3), sys.argv[1])")
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    logs = [out for out, _ in outputs]
+    assert sum("drawing" in log for log in logs) == 1 and sum("reused" in log for log in logs) == 1, logs
+    assert default_world.read_manifest(_build(tmp_path)[0].root) is not None
+
+
+def test_models_get_what_they_need(tmp_path):
+    """BPR-MF: the dataset only (no pretraining); VBPR: features from the visual stage, built
+    once; ImgRec-EtE: the pretrained CNN; DVBPR (whole CNN trained): the dataset only."""
+    lines = []
+
+    def configs(model, **kw):
+        return default_world.configs_for_default_world(
+            dataclasses.replace(ModelConfig(), model=model, **kw), TrainConfig(), TINY, str(tmp_path),
+            log=lines.append, visual_settings=BRIEF)
+
+    model_config, train_config = configs("bprmf")
+    world_root = os.path.dirname(train_config.dataset)
+    assert train_config.dataset.endswith("dataset") and not model_config.features_file
+    assert not [n for n in os.listdir(world_root) if n.startswith("visual")]
+    model_config, _ = configs("dvbpr", trainable_backbone_layers=-1)
+    assert not model_config.backbone_weights
+    assert not [n for n in os.listdir(world_root) if n.startswith("visual")]
+
+    model_config, train_config = configs("vbpr")
+    features = np.load(model_config.features_file)
+    assert features.shape == (load_dataset(train_config.dataset).num_items, default_world.VisualSettings.fc_width)
+    assert np.isfinite(features).all() and features.std() > 0
+    assert any("pretraining a CNN-F" in line for line in lines)
+    lines.clear()
+    model_config, _ = configs("imgrec_ete", trainable_backbone_layers=3, stage1_epochs=5)
+    assert any("features" in line and "reused" in line for line in lines)
+    assert model_config.backbone_weights.endswith("pretrained")
+    assert model_config.image_size == default_world.VisualSettings.image_size
+    _, train_config = configs("attributes")
+    assert train_config.dataset.endswith("catalogue")
+    with open(os.path.join(os.path.dirname(model_config.backbone_weights), "features.json")) as f:
+        assert json.load(f)["weights"] == model_config.backbone_weights   # not the temporary folder
+
+    with open(features_file := configs("vbpr")[0].features_file, "r+b") as f:   # a damaged stage
+        f.truncate(100)
+    lines.clear()
+    assert np.load(configs("vbpr")[0].features_file).shape == features.shape
+    assert any("pretraining a CNN-F" in line for line in lines), lines
+    assert os.path.getsize(features_file) > 100
+
+
+def test_train_without_dataset_uses_the_default_world(tmp_path):
+    cache, model_dir = str(tmp_path / "cache"), str(tmp_path / "run")
+    command = [sys.executable, "-m", "tfvisrec.train", "--flagfile=configs/poprank.cfg",
+               f"--default_world_cache={cache}", "--default_world_users=40", "--default_world_items=60",
+               f"--model_dir={model_dir}"]
+    run = subprocess.run(command, cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=REPO_ROOT),
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "default dataset: built" in run.stdout and cache in run.stdout, run.stdout
+    assert "trained poprank" in run.stdout
+    with open(os.path.join(model_dir, "summary.json")) as f:
+        assert json.load(f)["dataset"].startswith(cache)

@@ -1,0 +1,311 @@
+"""The built-in default dataset: the synthetic style world with photos, built once into a cache.
+
+`python -m tfvisrec.train --flagfile=configs/<model>.cfg` without `--dataset` trains on it, and
+the demo uses it too. Two stages, each built at most once per settings and code version:
+
+1. **the world** (`World`, seconds): `generate_world` (CSVs, one JPEG per item, the ground
+   truth) → `ingest` (the dataset folder) and `ingest_catalogue` (the same items as a labelled
+   catalogue, for attribute pretraining);
+2. **the visual stage** (`Visual`, built only for a model that needs it, about a minute): the
+   multi-task attribute classifier of `configs/attributes.cfg` (SAERS eq. 1), shrunk, trained
+   briefly on the world's labelled items (the shop's own catalogue: labels, no purchases), and
+   `features.npy` of every item extracted with it (`tfvisrec.vision.features`): the f_i of
+   VBPR, FM, VisRank, DeepStyle, TVBPR, ImgRec-Dir/FT, and the starting CNN of ImgRec-EtE.
+
+Layout of the cache ($TFVISREC_CACHE, else $XDG_CACHE_HOME/tfvisrec, else ~/.cache/tfvisrec):
+
+    style-world-<key>/            world/  dataset/  catalogue/  manifest.json
+    style-world-<key>/visual-<key>/   pretrained/  features.npy  attribute_probs.npz
+                                      features.json  manifest.json
+
+Each stage is built in a temporary sibling folder and renamed into place when complete, its
+`manifest.json` (every file and its size) written last; a folder whose manifest is missing or
+does not match its files (a killed build of an older version, a truncated file) is rebuilt,
+never used. An `fcntl.flock` on `style-world-<key>.lock` makes concurrent runs wait for one
+build and then share it.
+"""
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from typing import Callable, Dict, Optional
+
+from tfvisrec.data import schema
+from tfvisrec.data.errors import DataError
+
+FORMAT = 1                 # bump when the cache layout or what a stage holds changes
+MANIFEST = "manifest.json"
+LABEL_COLUMNS = ("category", "colour", "pattern", "sleeve", "neckline", "print")
+REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                            "configs")
+
+
+@dataclasses.dataclass(frozen=True)
+class WorldSettings:
+    """The world's size and seed (its other knobs are `SyntheticConfig`'s defaults)."""
+
+    num_users: int = 300
+    num_items: int = 600
+    seed: int = 0            # the world's and the split's
+
+    def key(self) -> str:
+        return _digest({"format": FORMAT, "dataset_format": schema.FORMAT_VERSION, "stage": "world",
+                        **dataclasses.asdict(self)})
+
+    def describe(self) -> str:
+        return f"{self.num_users} users, {self.num_items} items, seed {self.seed}"
+
+
+@dataclasses.dataclass(frozen=True)
+class VisualSettings:
+    """The brief attribute pretraining (configs/attributes.cfg, shrunk for a CPU minute)."""
+
+    image_size: int = 32     # the CNN-F input; fixed features barely change at 64 px (README)
+    fc_width: int = 128      # fc6/fc7 width = the feature dimension F
+    epochs: int = 10
+    batch_size: int = 8
+    learning_rate: float = 0.0003
+    seed: int = 101
+
+    def key(self) -> str:
+        return _digest({"format": FORMAT, "stage": "visual", **dataclasses.asdict(self)})
+
+
+@dataclasses.dataclass(frozen=True)
+class World:
+    """A built world: its folders and what was recorded while building it."""
+
+    root: str
+    info: Dict
+
+    @property
+    def world_dir(self) -> str:
+        return os.path.join(self.root, "world")
+
+    @property
+    def dataset_dir(self) -> str:
+        return os.path.join(self.root, "dataset")
+
+    @property
+    def catalogue_dir(self) -> str:
+        return os.path.join(self.root, "catalogue")
+
+
+@dataclasses.dataclass(frozen=True)
+class Visual:
+    """A built visual stage: the pretrained classifier and the items' features."""
+
+    root: str
+    info: Dict
+
+    @property
+    def pretrained_dir(self) -> str:
+        return os.path.join(self.root, "pretrained")
+
+    @property
+    def features_file(self) -> str:
+        return os.path.join(self.root, "features.npy")
+
+
+def default_cache_dir() -> str:
+    """$TFVISREC_CACHE, else $XDG_CACHE_HOME/tfvisrec, else ~/.cache/tfvisrec."""
+    if os.environ.get("TFVISREC_CACHE"):
+        return os.environ["TFVISREC_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tfvisrec")
+
+
+def ensure_world(settings: WorldSettings = WorldSettings(), cache_dir: str = "",
+                 rebuild: bool = False, log: Callable[[str], None] = print) -> World:
+    """The world of `settings` in the cache, built first if it is not there (or `rebuild`)."""
+    cache_dir = os.path.abspath(cache_dir or default_cache_dir())
+    os.makedirs(cache_dir, exist_ok=True)
+    root = os.path.join(cache_dir, f"style-world-{settings.key()}")
+    with _locked(root + ".lock"):
+        info = None if rebuild else read_manifest(root)
+        if info is None:
+            log(f"default dataset: drawing the synthetic style world ({settings.describe()}, "
+                f"64 px photos) and ingesting it into {root} (once)")
+            info = _build_stage(root, lambda tmp: _build_world(tmp, settings),
+                                {"settings": dataclasses.asdict(settings)})
+            log(f"default dataset: built in {info['seconds']:.0f} s: {os.path.join(root, 'dataset')}")
+        else:
+            log(f"default dataset: {os.path.join(root, 'dataset')} (the synthetic style world, "
+                f"{settings.describe()}; built earlier, reused)")
+    return World(root, info)
+
+
+def ensure_visual(world: World, settings: VisualSettings = VisualSettings(), rebuild: bool = False,
+                  log: Callable[[str], None] = print) -> Visual:
+    """The world's pretrained CNN and item features, built first if they are not there."""
+    root = os.path.join(world.root, f"visual-{settings.key()}")
+    with _locked(world.root + ".lock"):
+        info = None if rebuild else read_manifest(root)
+        if info is None:
+            log(f"default dataset: pretraining a CNN-F attribute classifier ({settings.image_size} px, "
+                f"{settings.epochs} epochs) on the world's labelled items and extracting every "
+                f"item's features into {root} (once)")
+            info = _build_stage(root, lambda tmp: _build_visual(tmp, root, world, settings),
+                                {"settings": dataclasses.asdict(settings)})
+            accuracy = ", ".join(f"{k} {v:.2f}" for k, v in sorted(info["test_accuracy"].items()))
+            log(f"default dataset: pretrained and extracted in {info['seconds']:.0f} s "
+                f"(held-out attribute accuracy: {accuracy})")
+        else:
+            log(f"default dataset: features {os.path.join(root, 'features.npy')} (reused)")
+    return Visual(root, info)
+
+
+def read_manifest(root: str) -> Optional[Dict]:
+    """The stage's recorded info if `root` holds a complete stage (its manifest lists exactly
+    files that exist with their recorded sizes), else None."""
+    try:
+        with open(os.path.join(root, MANIFEST), encoding="utf-8") as f:
+            manifest = json.load(f)
+        files = manifest["files"]
+        for relative, size in files.items():
+            if os.path.getsize(os.path.join(root, relative)) != size:
+                return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return manifest.get("info", {})
+
+
+def _build_stage(root: str, build: Callable[[str], Dict], info: Dict) -> Dict:
+    """Run `build(tmp)` in a temporary sibling of `root`, write the manifest, rename into place
+    (replacing an incomplete `root`). Call with the lock held."""
+    parent, name = os.path.split(root)
+    for stale in os.listdir(parent):        # left by killed builds (the lock says none is running)
+        if stale.startswith(f".{name}.tmp-"):
+            shutil.rmtree(os.path.join(parent, stale), ignore_errors=True)
+    started = time.time()
+    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)   # mkdtemp makes it private; the cache is like any folder
+        info = {**info, **build(tmp), "seconds": round(time.time() - started, 1)}
+        files = {}
+        for folder, _, names in os.walk(tmp):
+            for n in names:
+                path = os.path.join(folder, n)
+                files[os.path.relpath(path, tmp)] = os.path.getsize(path)
+        with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
+            json.dump({"files": files, "info": info}, f, indent=1, sort_keys=True)
+        if os.path.lexists(root):
+            shutil.rmtree(root)
+        os.rename(tmp, root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return info
+
+
+def _build_world(tmp: str, settings: WorldSettings) -> Dict:
+    from tfvisrec.data.adapters.catalogue import ingest_catalogue
+    from tfvisrec.data.ingest import ingest
+    from tfvisrec.data.synthetic import SyntheticConfig, generate_world
+    from tfvisrec.data.dataset import load_dataset
+    world = generate_world(os.path.join(tmp, "world"), SyntheticConfig(
+        num_users=settings.num_users, num_items=settings.num_items, seed=settings.seed))
+    items_csv = os.path.join(world, "items.csv")
+    dataset = ingest(os.path.join(world, "interactions.csv"), items_csv, images_dir=world,
+                     out_dir=os.path.join(tmp, "dataset"), seed=settings.seed, name="style-world")
+    ingest_catalogue(items_csv, world, os.path.join(tmp, "catalogue"), label_columns=LABEL_COLUMNS,
+                     id_column="item_id", text_columns=(), seed=settings.seed, name="style-world-catalogue")
+    loaded = load_dataset(dataset)
+    return {"users": loaded.num_users, "items": loaded.num_items, "train_interactions": len(loaded.train),
+            "cold_items": int(loaded.is_cold.sum())}
+
+
+def _build_visual(tmp: str, final: str, world: World, settings: VisualSettings) -> Dict:
+    import tf_keras as keras
+    from tfvisrec import config as config_lib
+    from tfvisrec.data.dataset import load_dataset
+    from tfvisrec.training import fit
+    from tfvisrec.vision import features
+    keras.utils.set_random_seed(settings.seed)
+    model_config, train_config = config_lib.configs_from_flagfile(
+        os.path.join(REPO_CONFIGS, "attributes.cfg"), dataset=world.catalogue_dir,
+        model_dir=os.path.join(tmp, "pretrained"), epochs=settings.epochs, batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate, image_size=settings.image_size, fc_width=settings.fc_width,
+        dropout=0.0, patience=0, resume=False, verbose=0, seed=settings.seed)
+    classifier, _ = fit(model_config, train_config)
+    accuracy = classifier.per_attribute_accuracy(load_dataset(world.catalogue_dir), "test")
+    feats, probs, feature_info = features.extract(load_dataset(world.dataset_dir), os.path.join(tmp, "pretrained"))
+    feature_info["weights"] = os.path.join(final, "pretrained")   # where it will be, not the temporary folder
+    features.write_outputs(tmp, feats, probs, feature_info)
+    return {"test_accuracy": {k: float(v) for k, v in accuracy.items()}, "feature_dim": int(feats.shape[1])}
+
+
+@contextlib.contextmanager
+def _locked(path: str):
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _digest(payload: Dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def define_flags() -> None:
+    """The flags of `python -m tfvisrec.train` that choose the default world."""
+    from absl import flags
+    if "default_world_cache" in flags.FLAGS:
+        return
+    flags.DEFINE_string("default_world_cache", "", "Without --dataset: the cache folder of the built-in "
+                        "default dataset (default: $TFVISREC_CACHE, else ~/.cache/tfvisrec).")
+    flags.DEFINE_integer("default_world_users", WorldSettings.num_users,
+                         "Without --dataset: users of the default synthetic world.")
+    flags.DEFINE_integer("default_world_items", WorldSettings.num_items,
+                         "Without --dataset: items of the default synthetic world.")
+
+
+def configs_for_default_world(model_config, train_config, settings: WorldSettings = WorldSettings(),
+                              cache_dir: str = "", log: Callable[[str], None] = print,
+                              visual_settings: VisualSettings = VisualSettings()):
+    """(model_config, train_config) pointed at the default world, with what the model needs:
+    the catalogue for the attribute classifier; features (the visual stage) for a model on
+    fixed features; the pretrained CNN for one that freezes part of its CNN (ImgRec-EtE)."""
+    from tfvisrec.models import registry
+    cls = registry.get(model_config.model)
+    keys = set(getattr(cls, "item_feature_keys", ()))
+    world = ensure_world(settings, cache_dir, log=log)
+    if getattr(cls, "train_pipeline", "") == "attributes":
+        return model_config, dataclasses.replace(train_config, dataset=world.catalogue_dir)
+    train_config = dataclasses.replace(train_config, dataset=world.dataset_dir)
+    needs_features = schema.FEATURES in keys and not model_config.features_file
+    freezes_cnn = schema.IMAGE in keys and (model_config.trainable_backbone_layers != -1
+                                            or model_config.stage1_epochs > 0)
+    needs_cnn = freezes_cnn and not model_config.backbone_weights
+    if needs_features or needs_cnn:
+        visual = ensure_visual(world, visual_settings, log=log)
+        if needs_features:
+            model_config = dataclasses.replace(model_config, features_file=visual.features_file)
+        if needs_cnn:
+            size, width = visual.info["settings"]["image_size"], visual.info["settings"]["fc_width"]
+            log(f"default dataset: {model_config.model} keeps part of its CNN as loaded, so it starts from "
+                f"the pretrained CNN-F (--backbone_weights={visual.pretrained_dir}); --image_size={size} "
+                f"--fc_width={width} replace the flagfile's {model_config.image_size} / "
+                f"{model_config.fc_width} to match it")
+            model_config = dataclasses.replace(model_config, backbone="cnnf", image_size=size, fc_width=width,
+                                               backbone_weights=visual.pretrained_dir)
+    if schema.IMAGE in keys:
+        log(_cnn_cost_note(model_config, train_config, world))
+    return model_config, train_config
+
+
+def _cnn_cost_note(model_config, train_config, world: World) -> str:
+    purchases = int(world.info.get("train_interactions", 0))
+    return (f"note: {model_config.model} runs a {model_config.image_size} px CNN on every batch "
+            f"({purchases} training purchases per epoch, at most {train_config.epochs} epochs, "
+            f"early stopping after {train_config.patience} without improvement); on a CPU this is "
+            "the slow one — --epochs=N shortens the run")
