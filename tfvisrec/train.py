@@ -3,7 +3,7 @@
 Every hyper-parameter is a flag (see `tfvisrec/config.py`); flagfiles in `configs/` are the
 experiments. `--list_models` prints the registered models. Without `--dataset` the model
 trains on the built-in default dataset, the synthetic style world with photos, built once
-into a cache folder (`tfvisrec/data/default_world.py`).
+into a cache folder (`tfvisrec/default_world.py`).
 """
 import os
 import sys
@@ -12,7 +12,7 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags, logging
 
 from tfvisrec import config as config_lib
-from tfvisrec.data import default_world
+from tfvisrec import default_world
 
 config_lib.define_flags(config_lib.ModelConfig, config_lib.TrainConfig)
 default_world.define_flags()

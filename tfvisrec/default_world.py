@@ -41,7 +41,7 @@ from tfvisrec.data.errors import DataError
 FORMAT = 1                 # bump when the cache layout or what a stage holds changes
 MANIFEST = "manifest.json"
 LABEL_COLUMNS = ("category", "colour", "pattern", "sleeve", "neckline", "print")
-REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "configs")
 
 

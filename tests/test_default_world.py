@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from tfvisrec.config import ModelConfig, TrainConfig
-from tfvisrec.data import default_world
+from tfvisrec import default_world
 from tfvisrec.data.dataset import load_dataset
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = default_world.WorldSettings(num_users=40, num_items=60, seed=3)
 BRIEF = default_world.VisualSettings(epochs=2)
 
@@ -82,7 +82,7 @@ def test_a_failed_build_leaves_nothing_and_stale_temporaries_are_removed(tmp_pat
 
 
 def test_concurrent_runs_share_one_build(tmp_path):
-    code = ("import sys; from tfvisrec.data import default_world as d; "
+    code = ("import sys; from tfvisrec import default_world as d; "
             "d.ensure_world(d.WorldSettings(40, 60, 3), sys.argv[1])")
     env = dict(os.environ, PYTHONPATH=REPO_ROOT)
     runs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=env, text=True,
