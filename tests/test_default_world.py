@@ -1,4 +1,4 @@
-"""The built-in default dataset (tfvisrec/data/default_world.py): built once into the cache,
+"""The built-in default dataset (tfvisrec/default_world.py): built once into the cache,
 reused, never used when partial or corrupted, shared by concurrent runs; `train` without
 --dataset trains on it. Tiny worlds (40 users, 60 items) keep it fast."""
 import dataclasses
@@ -16,7 +16,7 @@ from tfvisrec.data.dataset import load_dataset
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = default_world.WorldSettings(num_users=40, num_items=60, seed=3)
-BRIEF = default_world.VisualSettings(epochs=2)
+BRIEF = default_world.VisualSettings(epochs=1, batch_size=16)
 
 
 def _build(cache, settings=TINY):
@@ -121,6 +121,7 @@ def test_models_get_what_they_need(tmp_path):
     model_config, _ = configs("imgrec_ete", trainable_backbone_layers=3, stage1_epochs=5)
     assert any("features" in line and "reused" in line for line in lines)
     assert model_config.backbone_weights.endswith("pretrained")
+    assert os.listdir(os.path.join(model_config.backbone_weights, "best"))
     assert model_config.image_size == default_world.VisualSettings.image_size
     _, train_config = configs("attributes")
     assert train_config.dataset.endswith("catalogue")

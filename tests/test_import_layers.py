@@ -18,7 +18,7 @@ LAYERS = (
     ("training/evaluation", ("tfvisrec.training", "tfvisrec.evaluation")),
     ("serving", ("tfvisrec.serving", "tfvisrec.client")),
     ("command lines", ("tfvisrec.train", "tfvisrec.evaluate", "tfvisrec.export", "tfvisrec.server",
-                       "tfvisrec.demo", "tfvisrec.default_world")),
+                       "tfvisrec.demo", "tfvisrec.demo_serving", "tfvisrec.default_world")),
 )
 # Command lines living inside a lower package: they may import anything below the command lines.
 ENTRY_POINTS = ("__main__",)

@@ -41,6 +41,8 @@ from tfvisrec.data.errors import DataError
 FORMAT = 1                 # bump when the cache layout or what a stage holds changes
 MANIFEST = "manifest.json"
 LABEL_COLUMNS = ("category", "colour", "pattern", "sleeve", "neckline", "print")
+# DVBPR's training throughput at 64 px on 2 CPU cores (README, bench/dvbpr_throughput.py).
+DVBPR_TRIPLETS_PER_SECOND = 110
 REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "configs")
 
@@ -67,9 +69,9 @@ class VisualSettings:
 
     image_size: int = 32     # the CNN-F input; fixed features barely change at 64 px (README)
     fc_width: int = 128      # fc6/fc7 width = the feature dimension F
-    epochs: int = 10
+    epochs: int = 5
     batch_size: int = 8
-    learning_rate: float = 0.0003
+    learning_rate: float = 0.0005
     seed: int = 101
 
     def key(self) -> str:
@@ -226,7 +228,7 @@ def _build_visual(tmp: str, final: str, world: World, settings: VisualSettings) 
     import tf_keras as keras
     from tfvisrec import config as config_lib
     from tfvisrec.data.dataset import load_dataset
-    from tfvisrec.training import fit
+    from tfvisrec.training import checkpoints, fit
     from tfvisrec.vision import features
     keras.utils.set_random_seed(settings.seed)
     model_config, train_config = config_lib.configs_from_flagfile(
@@ -239,6 +241,8 @@ def _build_visual(tmp: str, final: str, world: World, settings: VisualSettings) 
     feats, probs, feature_info = features.extract(load_dataset(world.dataset_dir), os.path.join(tmp, "pretrained"))
     feature_info["weights"] = os.path.join(final, "pretrained")   # where it will be, not the temporary folder
     features.write_outputs(tmp, feats, probs, feature_info)
+    for folder in (checkpoints.LATEST_DIR, checkpoints.LOGS_DIR):   # best/ is what is loaded: 1/4 the size
+        shutil.rmtree(os.path.join(train_config.model_dir, folder), ignore_errors=True)
     return {"test_accuracy": {k: float(v) for k, v in accuracy.items()}, "feature_dim": int(feats.shape[1])}
 
 
@@ -304,8 +308,15 @@ def configs_for_default_world(model_config, train_config, settings: WorldSetting
 
 
 def _cnn_cost_note(model_config, train_config, world: World) -> str:
+    """What a CNN model's flagfile costs on the default world (its settings are not changed)."""
     purchases = int(world.info.get("train_interactions", 0))
-    return (f"note: {model_config.model} runs a {model_config.image_size} px CNN on every batch "
-            f"({purchases} training purchases per epoch, at most {train_config.epochs} epochs, "
-            f"early stopping after {train_config.patience} without improvement); on a CPU this is "
-            "the slow one — --epochs=N shortens the run")
+    note = (f"note: {model_config.model} runs a {model_config.image_size} px CNN on every batch: "
+            f"{purchases} training purchases per epoch, up to {train_config.epochs} epochs (early "
+            f"stopping after {train_config.patience} without improvement). The flagfile is sized for "
+            "real data, not for a quick look: on 2 CPU cores expect minutes per epoch")
+    if model_config.model == "dvbpr" and model_config.image_size == 64:
+        minutes = purchases * max(1, model_config.num_negatives) / DVBPR_TRIPLETS_PER_SECOND / 60
+        note += (f" (DVBPR's whole 64 px CNN-F: about {max(minutes, 1):.0f} min per epoch at the "
+                 f"~{DVBPR_TRIPLETS_PER_SECOND} triplets/s of bench/dvbpr_throughput.py, more when the "
+                 "cores are shared)")
+    return note + "; --epochs=N shortens the run."
