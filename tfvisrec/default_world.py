@@ -41,8 +41,9 @@ from tfvisrec.data.errors import DataError
 FORMAT = 1                 # bump when the cache layout or what a stage holds changes
 MANIFEST = "manifest.json"
 LABEL_COLUMNS = ("category", "colour", "pattern", "sleeve", "neckline", "print")
-# DVBPR's training throughput at 64 px on 2 CPU cores (README, bench/dvbpr_throughput.py).
-DVBPR_TRIPLETS_PER_SECOND = 110
+# DVBPR's training throughput with its whole 64 px CNN-F (configs/dvbpr.cfg, batch 128), measured
+# with `python -m tfvisrec.train --flagfile=configs/dvbpr.cfg` on the default world, 2 idle CPU cores.
+DVBPR_TRIPLETS_PER_SECOND = 23
 REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "configs")
 
@@ -316,7 +317,7 @@ def _cnn_cost_note(model_config, train_config, world: World) -> str:
             "real data, not for a quick look: on 2 CPU cores expect minutes per epoch")
     if model_config.model == "dvbpr" and model_config.image_size == 64:
         minutes = purchases * max(1, model_config.num_negatives) / DVBPR_TRIPLETS_PER_SECOND / 60
-        note += (f" (DVBPR's whole 64 px CNN-F: about {max(minutes, 1):.0f} min per epoch at the "
-                 f"~{DVBPR_TRIPLETS_PER_SECOND} triplets/s of bench/dvbpr_throughput.py, more when the "
-                 "cores are shared)")
+        note += (f" (DVBPR's whole 64 px CNN-F: about {max(minutes, 1):.0f} min per epoch, up to "
+                 f"{minutes * train_config.epochs:.0f} min, at the ~{DVBPR_TRIPLETS_PER_SECOND} triplets/s "
+                 "measured on 2 idle cores; more when they are shared)")
     return note + "; --epochs=N shortens the run."
