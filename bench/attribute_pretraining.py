@@ -38,7 +38,7 @@ def parse_args(argv=None):
 
 
 def train(args):
-    from tfvisrec import config as config_lib
+    from tfvisrec.models import model_flags
     from tfvisrec.training import fit
     overrides = dict(dataset=args.dataset, model_dir=args.model_dir, verbose=args.verbose)
     if args.epochs:
@@ -47,7 +47,7 @@ def train(args):
         overrides["backbone_weights"] = args.backbone_weights
     if args.max_steps:
         overrides["max_steps"] = args.max_steps
-    model_config, train_config = config_lib.configs_from_flagfile(args.flagfile, **overrides)
+    model_config, train_config = model_flags.configs_from_flagfile(args.flagfile, **overrides)
     started = time.time()
     _, summary = fit(model_config, train_config)
     print(f"trained {summary['steps']} steps in {time.time() - started:.0f}s; best valid mean accuracy "

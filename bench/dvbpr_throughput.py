@@ -83,13 +83,13 @@ def measure(dataset, size, steps):
     """{feed: triplets/s} at one image size."""
     import itertools
     import tf_keras as keras
-    from tfvisrec import config as config_lib
+    from tfvisrec.models import model_flags
     from tfvisrec.data import pipelines
     from tfvisrec.data.item_features import ItemFeatureTable
     from tfvisrec.models import registry
     from tfvisrec.models.base import DataInfo
 
-    model_config, _ = config_lib.configs_from_flagfile(FLAGS.flagfile_model, image_size=size,
+    model_config, _ = model_flags.configs_from_flagfile(FLAGS.flagfile_model, image_size=size,
                                                        backbone_weights="")
     keras.utils.set_random_seed(0)
     model = registry.build(model_config, DataInfo.from_dataset(dataset))

@@ -68,12 +68,12 @@ def describe(dataset, seed):
 
 def run_ours(label, flagfile, dataset, work_dir, seed, **overrides):
     """Train one of our models from its flagfile (+ `overrides`) → result row."""
-    from tfvisrec import config as config_lib
+    from tfvisrec.models import model_flags
     from tfvisrec.evaluation import protocols
     from tfvisrec.training import fit
     model_dir = os.path.join(work_dir, "runs", f"{label}-seed{seed}")
     shutil.rmtree(model_dir, ignore_errors=True)
-    model_config, train_config = config_lib.configs_from_flagfile(
+    model_config, train_config = model_flags.configs_from_flagfile(
         os.path.join(REPO_ROOT, flagfile), dataset=dataset.path, model_dir=model_dir,
         seed=seed, resume=False, verbose=0, **overrides)
     started = time.perf_counter()

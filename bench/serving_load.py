@@ -27,7 +27,6 @@ import tfvisrec  # noqa: E402,F401
 import tensorflow as tf  # noqa: E402
 
 from tfvisrec.client import RecommenderClient  # noqa: E402
-from tfvisrec.config import ModelConfig  # noqa: E402
 from tfvisrec.data import schema  # noqa: E402
 from tfvisrec.data.dataset import Dataset, Split, item_table  # noqa: E402
 from tfvisrec.export import export_model  # noqa: E402
@@ -114,7 +113,7 @@ def main(argv):
 
 def run(work):
     dataset = synthetic_dataset(FLAGS.num_users, FLAGS.num_items, FLAGS.per_user)
-    config = ModelConfig(model="bprmf", embedding_dim=FLAGS.dim)
+    config = registry.new_config("bprmf", embedding_dim=FLAGS.dim)
     model = registry.get("bprmf")(DataInfo.from_dataset(dataset), config)
     t0 = time.perf_counter()
     path = export_model(model, dataset, os.path.join(work, "bench"), top_k=FLAGS.top_k)

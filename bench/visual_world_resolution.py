@@ -33,7 +33,7 @@ CNN_MODELS = ("dvbpr", "imgrec_ete")
 
 def train_and_evaluate(name, world, dataset, size):
     """One model on one world → (AUC, AUC cold, train seconds)."""
-    from tfvisrec import config as config_lib
+    from tfvisrec.models import model_flags
     from tfvisrec.evaluation import protocols
     from tfvisrec.training import fit
     overrides = {}
@@ -44,7 +44,7 @@ def train_and_evaluate(name, world, dataset, size):
     if name == "dvbpr":
         overrides.update(epochs=FLAGS.dvbpr_epochs, batch_size=64, patience=0,
                          num_negatives=FLAGS.dvbpr_negatives)
-    model_config, train_config = config_lib.configs_from_flagfile(
+    model_config, train_config = model_flags.configs_from_flagfile(
         os.path.join(REPO_ROOT, "configs", f"{name}.cfg"), dataset=dataset.path,
         model_dir=os.path.join(FLAGS.work_dir, f"{size}px-{name}-{int(time.time())}"), verbose=0,
         resume=False, **overrides)

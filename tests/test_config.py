@@ -1,14 +1,14 @@
 """Flag-backed configs: flagfiles parse into typed dataclasses; bad values are named."""
 import pytest
 
-from tfvisrec import config as config_lib
+from tfvisrec.models import model_flags
 
 
 def test_flagfile_to_configs(tmp_path):
     path = tmp_path / "m.cfg"
     path.write_text("# a comment\n--model=warp\n--embedding_dim=8\n--nouse_item_bias\n"
                     "--learning_rate=0.5\n\n--epochs=3\n")
-    model, train = config_lib.configs_from_flagfile(str(path), epochs=7)
+    model, train = model_flags.configs_from_flagfile(str(path), epochs=7)
     assert (model.model, model.embedding_dim, model.use_item_bias) == ("warp", 8, False)
     assert (train.learning_rate, train.epochs) == (0.5, 7)
 
@@ -18,16 +18,16 @@ def test_nested_flagfile_and_errors(tmp_path):
     base.write_text("--embedding_dim=3\n")
     child = tmp_path / "child.cfg"
     child.write_text(f"--flagfile={base}\n--model=bprmf\n")
-    model, _ = config_lib.configs_from_flagfile(str(child))
+    model, _ = model_flags.configs_from_flagfile(str(child))
     assert model.embedding_dim == 3
     bad = tmp_path / "bad.cfg"
     bad.write_text("--embedding_dim=many\n")
     with pytest.raises(ValueError, match="embedding_dim='many' is not a valid int"):
-        config_lib.configs_from_flagfile(str(bad))
+        model_flags.configs_from_flagfile(str(bad))
     unknown = tmp_path / "unknown.cfg"
     unknown.write_text("--no_such_flag=1\n")
     with pytest.raises(ValueError, match="unknown flags"):
-        config_lib.configs_from_flagfile(str(unknown))
+        model_flags.configs_from_flagfile(str(unknown))
 
 
 def test_every_shipped_flagfile_parses():
@@ -37,4 +37,4 @@ def test_every_shipped_flagfile_parses():
     files = glob.glob(os.path.join(root, "configs", "*.cfg"))
     assert files
     for path in files:
-        config_lib.configs_from_flagfile(path)
+        model_flags.configs_from_flagfile(path)

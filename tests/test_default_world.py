@@ -10,7 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from tfvisrec.config import ModelConfig, TrainConfig
+from tfvisrec.config import TrainConfig
+from tfvisrec.models import registry
 from tfvisrec import default_world
 from tfvisrec.data.dataset import load_dataset
 
@@ -101,12 +102,12 @@ def test_models_get_what_they_need(tmp_path):
 
     def configs(model, **kw):
         return default_world.configs_for_default_world(
-            dataclasses.replace(ModelConfig(), model=model, **kw), TrainConfig(), TINY, str(tmp_path),
+            registry.new_config(model, **kw), TrainConfig(), TINY, str(tmp_path),
             log=lines.append, visual_settings=BRIEF)
 
     model_config, train_config = configs("bprmf")
     world_root = os.path.dirname(train_config.dataset)
-    assert train_config.dataset.endswith("dataset") and not model_config.features_file
+    assert train_config.dataset.endswith("dataset") and model_config == registry.new_config("bprmf")
     assert not [n for n in os.listdir(world_root) if n.startswith("visual")]
     model_config, _ = configs("dvbpr", trainable_backbone_layers=-1)
     assert not model_config.backbone_weights

@@ -12,7 +12,8 @@ from absl import app, flags
 from absl.testing import flagsaver
 
 from tfvisrec import evaluate
-from tfvisrec.config import ModelConfig, TrainConfig
+from tfvisrec.config import TrainConfig
+from tfvisrec.models import registry
 from tfvisrec.evaluation import protocols
 
 PROTOCOLS = "full_auc,sampled_10"
@@ -25,7 +26,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     dataset_dir = write_low_rank_dataset(str(root / "data"))
     model_dir = str(root / "model")
-    model, _ = fit(dataclasses.replace(ModelConfig(), model="bprmf", embedding_dim=4),
+    model, _ = fit(registry.new_config("bprmf", embedding_dim=4),
                    dataclasses.replace(TrainConfig(), dataset=dataset_dir, model_dir=model_dir,
                                        epochs=2, batch_size=32, verbose=0))
     expected = protocols.evaluate(model, _load(dataset_dir), PROTOCOLS.split(","), trials=2)

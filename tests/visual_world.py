@@ -140,7 +140,7 @@ def cached_visual_world(settings: VisualWorldSettings = VisualWorldSettings(),
 def build_visual_world(root: str, settings: VisualWorldSettings) -> VisualWorld:
     """Build every step into `root` (which must exist); returns the world."""
     import tf_keras as keras
-    from tfvisrec import config as config_lib
+    from tfvisrec.models import model_flags
     from tfvisrec.data.adapters.catalogue import ingest_catalogue
     from tfvisrec.data.dataset import load_dataset
     from tfvisrec.data.ingest import ingest
@@ -156,7 +156,7 @@ def build_visual_world(root: str, settings: VisualWorldSettings) -> VisualWorld:
         os.path.join(catalogue_world, "items.csv"), catalogue_world, os.path.join(root, "catalogue"),
         label_columns=LABEL_COLUMNS, id_column="item_id", text_columns=(), seed=settings.catalogue_seed)
     keras.utils.set_random_seed(settings.catalogue_seed)
-    model_config, train_config = config_lib.configs_from_flagfile(
+    model_config, train_config = model_flags.configs_from_flagfile(
         os.path.join(REPO_ROOT, "configs", "attributes.cfg"), dataset=catalogue,
         model_dir=os.path.join(root, "pretrained"), epochs=settings.pretrain_epochs,
         batch_size=settings.pretrain_batch_size, learning_rate=settings.pretrain_learning_rate,

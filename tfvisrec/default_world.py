@@ -37,6 +37,7 @@ from typing import Callable, Dict, Optional
 
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
+from tfvisrec.vision.cnn_config import FineTunedCNNConfig
 
 FORMAT = 1                 # bump when the cache layout or what a stage holds changes
 MANIFEST = "manifest.json"
@@ -227,12 +228,12 @@ def _build_world(tmp: str, settings: WorldSettings) -> Dict:
 
 def _build_visual(tmp: str, final: str, world: World, settings: VisualSettings) -> Dict:
     import tf_keras as keras
-    from tfvisrec import config as config_lib
     from tfvisrec.data.dataset import load_dataset
+    from tfvisrec.models import model_flags
     from tfvisrec.training import checkpoints, fit
     from tfvisrec.vision import features
     keras.utils.set_random_seed(settings.seed)
-    model_config, train_config = config_lib.configs_from_flagfile(
+    model_config, train_config = model_flags.configs_from_flagfile(
         os.path.join(REPO_CONFIGS, "attributes.cfg"), dataset=world.catalogue_dir,
         model_dir=os.path.join(tmp, "pretrained"), epochs=settings.epochs, batch_size=settings.batch_size,
         learning_rate=settings.learning_rate, image_size=settings.image_size, fc_width=settings.fc_width,
@@ -282,14 +283,13 @@ def configs_for_default_world(model_config, train_config, settings: WorldSetting
     fixed features; the pretrained CNN for one that freezes part of its CNN (ImgRec-EtE)."""
     from tfvisrec.models import registry
     cls = registry.get(model_config.model)
-    keys = set(getattr(cls, "item_feature_keys", ()))
+    keys = set(cls.item_feature_keys)
     world = ensure_world(settings, cache_dir, log=log)
-    if getattr(cls, "train_pipeline", "") == "attributes":
+    if cls.train_pipeline == "attributes":
         return model_config, dataclasses.replace(train_config, dataset=world.catalogue_dir)
     train_config = dataclasses.replace(train_config, dataset=world.dataset_dir)
     needs_features = schema.FEATURES in keys and not model_config.features_file
-    freezes_cnn = schema.IMAGE in keys and (model_config.trainable_backbone_layers != -1
-                                            or model_config.stage1_epochs > 0)
+    freezes_cnn = isinstance(model_config, FineTunedCNNConfig) and model_config.keeps_loaded_layers()
     needs_cnn = freezes_cnn and not model_config.backbone_weights
     if needs_features or needs_cnn:
         visual = ensure_visual(world, visual_settings, log=log)

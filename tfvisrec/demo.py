@@ -78,7 +78,7 @@ def model_overrides(name, visual):
 
 def train_models(models, dataset_dir, visual, work_dir, configs_dir, fresh=False):
     """Train each model with configs/<model>.cfg → (dataset, {model: (model, summary)})."""
-    from tfvisrec import config as config_lib
+    from tfvisrec.models import model_flags
     from tfvisrec.data.dataset import load_dataset
     from tfvisrec.training import fit
     dataset = load_dataset(dataset_dir)
@@ -88,7 +88,7 @@ def train_models(models, dataset_dir, visual, work_dir, configs_dir, fresh=False
         if not os.path.exists(flagfile):
             raise app.UsageError(f"no flagfile {flagfile} for model {name!r}")
         overrides = model_overrides(name, visual)
-        model_config, train_config = config_lib.configs_from_flagfile(
+        model_config, train_config = model_flags.configs_from_flagfile(
             flagfile, dataset=dataset_dir, model_dir=os.path.join(work_dir, "runs", name),
             resume=not fresh, **overrides)
         note = ""

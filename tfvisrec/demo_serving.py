@@ -59,7 +59,7 @@ def _score_new_garments(client, model, dataset, user, work_dir, world_dir, count
         with open(paths[-1], "wb") as f:
             f.write(jpeg)
     served = np.asarray(client.score_images(user, jpegs), np.float64)
-    pixels = images.decode_batch(tf.constant(jpegs), int(model.config.image_size))
+    pixels = images.decode_batch(tf.constant(jpegs), model.image_size)
     user_index = dataset.user_ids.index(user)
     own = model.score(tf.fill([count], tf.constant(user_index, tf.int64)), {"image": pixels}).numpy()
     taste = new_items_lib.user_taste(load_truth(world_dir), user, values)

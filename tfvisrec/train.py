@@ -1,6 +1,7 @@
 """`python -m tfvisrec.train --flagfile=configs/bprmf.cfg [--dataset=DIR]`: train one model.
 
-Every hyper-parameter is a flag (see `tfvisrec/config.py`); flagfiles in `configs/` are the
+Every hyper-parameter is a flag: the training loop's in `tfvisrec/config.py`, each model
+family's beside its model (`--helpfull` groups them); flagfiles in `configs/` are the
 experiments. `--list_models` prints the registered models. Without `--dataset` the model
 trains on the built-in default dataset, the synthetic style world with photos, built once
 into a cache folder (`tfvisrec/default_world.py`).
@@ -13,8 +14,10 @@ from absl import app, flags, logging
 
 from tfvisrec import config as config_lib
 from tfvisrec import default_world
+from tfvisrec.models import model_flags
 
-config_lib.define_flags(config_lib.ModelConfig, config_lib.TrainConfig)
+config_lib.define_flags(config_lib.TrainConfig)
+model_flags.define_model_flags()
 default_world.define_flags()
 flags.DEFINE_bool("list_models", False, "Print the registered model names and exit.")
 flags.DEFINE_bool("deterministic", False, "Enable TensorFlow op determinism (bit-exact reruns; slower).")
@@ -35,10 +38,9 @@ def main(argv):
         logging.set_verbosity(logging.WARNING)
     if FLAGS.deterministic:
         tf.config.experimental.enable_op_determinism()
-    model_config = config_lib.from_flags(config_lib.ModelConfig)
     train_config = config_lib.from_flags(config_lib.TrainConfig)
     try:
-        registry.get(model_config.model)
+        model_config = model_flags.model_config_from_flags()
         if not train_config.dataset:
             model_config, train_config = default_world.configs_for_default_world(
                 model_config, train_config, cache_dir=FLAGS.default_world_cache,

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 
-from tfvisrec import config as config_lib
+from tfvisrec.models import model_flags
 from tfvisrec.data import schema
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.ingest import ingest
@@ -38,7 +38,7 @@ def _world(root, **settings):
 
 def _train(name, dataset, model_dir, **overrides):
     """(model, test full-AUC results) of `name` trained with configs/<name>.cfg + overrides."""
-    model_config, train_config = config_lib.configs_from_flagfile(
+    model_config, train_config = model_flags.configs_from_flagfile(
         os.path.join(CONFIGS, f"{name}.cfg"), dataset=dataset.path, model_dir=str(model_dir),
         verbose=0, **overrides)
     model, _ = fit(model_config, train_config, dataset=dataset)

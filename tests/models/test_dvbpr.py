@@ -1,5 +1,4 @@
 """DVBPR: predictor, Siamese pair scores, loss and cold-start scoring against numpy."""
-import dataclasses
 
 import numpy as np
 
@@ -7,7 +6,6 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 import tensorflow as tf
 import tf_keras as keras
 
-from tfvisrec.config import ModelConfig
 from tfvisrec.models import registry
 from tfvisrec.models.base import DataInfo
 
@@ -20,7 +18,7 @@ def _build(**overrides):
                     l2_user=L2_USER, weight_decay=DECAY, init_stddev=0.5)
     settings.update(overrides)
     keras.utils.set_random_seed(settings.get("seed", 0))
-    return registry.build(dataclasses.replace(ModelConfig(), **settings), DataInfo(num_users=U, num_items=I))
+    return registry.build(registry.new_config(settings.pop("model"), **settings), DataInfo(num_users=U, num_items=I))
 
 
 def _images(shape, seed=1):

@@ -1,5 +1,4 @@
 """Factorization Machine: the O(kn) identity, the predictor and its factorisation vs numpy."""
-import dataclasses
 import itertools
 
 import numpy as np
@@ -7,7 +6,6 @@ import numpy as np
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 import tensorflow as tf
 
-from tfvisrec.config import ModelConfig
 from tfvisrec.models import registry
 from tfvisrec.models.base import DataInfo
 from tfvisrec.models.fm import pairwise_interactions
@@ -22,7 +20,7 @@ def _naive_pairwise(x, v):
 
 
 def _build(norm="none", item_interactions=True):
-    config = dataclasses.replace(ModelConfig(), model="fm", embedding_dim=K, feature_norm=norm,
+    config = registry.new_config("fm", embedding_dim=K, feature_norm=norm,
                                  fm_item_interactions=item_interactions, **L2)
     model = registry.build(config, DataInfo(num_users=U, num_items=I, feature_dim=F))
     rng = np.random.default_rng(0)

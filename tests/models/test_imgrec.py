@@ -11,7 +11,7 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 import tensorflow as tf
 import tf_keras as keras
 
-from tfvisrec.config import ModelConfig, TrainConfig
+from tfvisrec.config import TrainConfig
 from tfvisrec.data import dataset as dataset_lib
 from tfvisrec.data import pipelines
 from tfvisrec.data.errors import DataError
@@ -32,7 +32,7 @@ def _build(name, **overrides):
     settings.update(overrides)
     keras.utils.set_random_seed(settings.get("seed", 0))
     info = DataInfo(num_users=U, num_items=I, feature_dim=F)
-    return registry.build(dataclasses.replace(ModelConfig(), **settings), info)
+    return registry.build(registry.new_config(settings.pop("model"), **settings), info)
 
 
 def _relu(x):
@@ -130,7 +130,7 @@ class ImgRecTest(tf.test.TestCase):
 
     def test_fixed_feature_variants_need_features(self):
         for name in ("imgrec_dir", "imgrec_ft"):
-            config = dataclasses.replace(ModelConfig(), model=name)
+            config = registry.new_config(name)
             with self.assertRaisesRegex(DataError, "features"):
                 registry.build(config, DataInfo(num_users=U, num_items=I, feature_dim=0))
 
@@ -340,8 +340,8 @@ def test_trainer_runs_the_two_stages(tmp_path):
     weights = tf.train.Checkpoint(model=source).write(str(tmp_path / "source" / "ckpt"))
     loaded = {v.name: v.numpy() for v in source.backbone.trunk.weights}
     last = {layer.name for layer in source.backbone.trunk.layers[-3:]}
-    model_config = dataclasses.replace(
-        ModelConfig(), model="imgrec_ete", embedding_dim=K, dropout=0.0, backbone_weights=weights,
+    model_config = registry.new_config(
+        "imgrec_ete", embedding_dim=K, dropout=0.0, backbone_weights=weights,
         stage1_epochs=1, trainable_backbone_layers=3, stage2_lr_scale=0.25, num_negatives=1, **sizes)
     run = str(tmp_path / "run")
     for epochs in (1, 2):

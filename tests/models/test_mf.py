@@ -1,12 +1,10 @@
 """BPR-MF, MM-MF and WARP: predictor, factorisation and losses against numpy (TFRS style)."""
-import dataclasses
 
 import numpy as np
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 import tensorflow as tf
 
-from tfvisrec.config import ModelConfig
 from tfvisrec.models import registry
 from tfvisrec.models.base import DataInfo
 
@@ -17,7 +15,7 @@ L2_USER, L2_ITEM, L2_BIAS = 0.1, 0.2, 0.3
 def _build(name, **overrides):
     settings = dict(embedding_dim=DIM, l2_user=L2_USER, l2_item=L2_ITEM, l2_bias=L2_BIAS)
     settings.update(overrides)
-    config = dataclasses.replace(ModelConfig(), model=name, **settings)
+    config = registry.new_config(name, **settings)
     return registry.build(config, DataInfo(num_users=NUM_USERS, num_items=NUM_ITEMS))
 
 
@@ -205,16 +203,13 @@ class FlagfileTest(tf.test.TestCase):
         import os
         from absl import flags
         from tfvisrec import config as config_lib
+        from tfvisrec.models import model_flags
         fv = flags.FlagValues()
-        for cls in (config_lib.ModelConfig, config_lib.TrainConfig):
-            for field in dataclasses.fields(cls):
-                definer = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer,
-                           float: flags.DEFINE_float, str: flags.DEFINE_string}[
-                    config_lib._field_type(field)]
-                definer(field.name, field.default, field.name, flag_values=fv)
+        config_lib.define_flags(config_lib.TrainConfig, flag_values=fv)
+        model_flags.define_model_flags(flag_values=fv)
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         fv(["prog", f"--flagfile={os.path.join(root, 'configs', name + '.cfg')}"])
-        return config_lib.from_flags(config_lib.ModelConfig, fv)
+        return model_flags.model_config_from_flags(fv)
 
     def test_flagfiles(self):
         for name in ("random", "poprank", "bprmf", "mmmf", "warp"):

@@ -1,5 +1,4 @@
 """Random and PopRank: scores against numpy / their definitions on tiny cases."""
-import dataclasses
 import types
 
 import numpy as np
@@ -7,13 +6,12 @@ import numpy as np
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 import tensorflow as tf
 
-from tfvisrec.config import ModelConfig
 from tfvisrec.models import registry
 from tfvisrec.models.base import DataInfo
 
 
 def _build(name, num_users=4, num_items=6, **overrides):
-    config = dataclasses.replace(ModelConfig(), model=name, **overrides)
+    config = registry.new_config(name, **overrides)
     return registry.build(config, DataInfo(num_users=num_users, num_items=num_items))
 
 

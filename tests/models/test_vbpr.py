@@ -7,7 +7,6 @@ import pytest
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 import tensorflow as tf
 
-from tfvisrec.config import ModelConfig
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.errors import DataError
 from tfvisrec.models import registry
@@ -22,7 +21,8 @@ def _build(name, **overrides):
     settings = dict(embedding_dim=K, visual_dim=KV, time_epochs=T, feature_norm="none", **L2)
     settings.update(overrides)
     info = DataInfo(num_users=U, num_items=I, num_categories=C, feature_dim=F, has_time=True)
-    return registry.build(dataclasses.replace(ModelConfig(), model=name, **settings), info)
+    read = {f.name for f in dataclasses.fields(registry.config_class(name))}
+    return registry.build(registry.new_config(name, **{k: v for k, v in settings.items() if k in read}), info)
 
 
 def _randomise(model, seed=0):
@@ -126,10 +126,10 @@ class VBPRTest(tf.test.TestCase):
         self.assertTrue(all(g is not None and np.any(tf.convert_to_tensor(g).numpy() != 0) for g in grads))
 
     def test_without_features_or_categories_a_clear_error(self):
-        config = dataclasses.replace(ModelConfig(), model="vbpr")
+        config = registry.new_config("vbpr")
         with pytest.raises(DataError, match="vbpr needs precomputed item features"):
             registry.build(config, DataInfo(num_users=U, num_items=I))
-        config = dataclasses.replace(ModelConfig(), model="deepstyle")
+        config = registry.new_config("deepstyle")
         with pytest.raises(DataError, match="deepstyle needs item categories"):
             registry.build(config, DataInfo(num_users=U, num_items=I, feature_dim=F))
 

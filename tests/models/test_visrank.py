@@ -1,5 +1,4 @@
 """VisRank: mean / max cosine similarity to the user's training items, against numpy."""
-import dataclasses
 import os
 
 import numpy as np
@@ -7,7 +6,7 @@ import pytest
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 
-from tfvisrec.config import ModelConfig, TrainConfig
+from tfvisrec.config import TrainConfig
 from tfvisrec.data import dataset as dataset_lib
 from tfvisrec.evaluation import protocols
 from tfvisrec.evaluation.scoring import score_users
@@ -51,7 +50,7 @@ def _expected(features, pooling):
 
 
 def _build(dataset, pooling):
-    config = dataclasses.replace(ModelConfig(), model="visrank", visrank_pooling=pooling)
+    config = registry.new_config("visrank", visrank_pooling=pooling)
     model = registry.build(config, DataInfo.from_dataset(dataset, feature_dim=F))
     model.prepare(dataset)
     return model
@@ -89,7 +88,7 @@ def test_mean_pooling_factorises(tiny):
 def test_the_trainer_fits_it_without_gradients(tiny, tmp_path, pooling):
     from tfvisrec.training import fit
     dataset, features = tiny
-    model, summary = fit(ModelConfig(model="visrank", visrank_pooling=pooling),
+    model, summary = fit(registry.new_config("visrank", visrank_pooling=pooling),
                          TrainConfig(dataset=dataset.path, model_dir=str(tmp_path / pooling), verbose=0),
                          dataset=dataset)
     assert summary["steps"] == 0 and len(summary["history"]) == 1

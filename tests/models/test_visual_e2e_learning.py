@@ -21,7 +21,7 @@ import os
 import numpy as np
 import pytest
 
-from tfvisrec import config as config_lib
+from tfvisrec.models import model_flags
 from tfvisrec.evaluation import protocols
 from tfvisrec.training import fit
 
@@ -31,7 +31,7 @@ ORACLE_GAP = 0.05
 
 
 def _train(name, dataset, model_dir, **overrides):
-    model_config, train_config = config_lib.configs_from_flagfile(
+    model_config, train_config = model_flags.configs_from_flagfile(
         os.path.join(CONFIGS, f"{name}.cfg"), dataset=dataset.path, model_dir=str(model_dir),
         verbose=0, resume=False, **overrides)
     model, summary = fit(model_config, train_config, dataset=dataset)

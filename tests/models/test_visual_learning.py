@@ -17,7 +17,7 @@ import os
 
 import pytest
 
-from tfvisrec import config as config_lib
+from tfvisrec.models import model_flags
 from tfvisrec.evaluation import protocols
 from tfvisrec.training import fit
 
@@ -36,7 +36,7 @@ def world(visual_world, tmp_path_factory):
 
     def results(name):
         if name not in trained:
-            model_config, train_config = config_lib.configs_from_flagfile(
+            model_config, train_config = model_flags.configs_from_flagfile(
                 os.path.join(CONFIGS, f"{name}.cfg"), dataset=dataset.path,
                 model_dir=str(tmp_path_factory.mktemp(name)), verbose=0)
             model, summary = fit(model_config, train_config, dataset=dataset)

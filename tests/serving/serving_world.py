@@ -4,6 +4,7 @@ built directly (a factorising MF with item bias, a factorising visual model whos
 comes from a conv net over the image, and a non-factorising MLP over ids, category and image),
 each trained a few BPR steps.
 """
+import dataclasses
 import io
 import os
 
@@ -14,7 +15,7 @@ import tfvisrec  # noqa: F401
 import tensorflow as tf
 import tf_keras as keras
 
-from tfvisrec.config import ModelConfig
+from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import images as image_ops
 from tfvisrec.data import schema
 from tfvisrec.data.dataset import Split, item_table, load_dataset, write_dataset
@@ -66,6 +67,14 @@ def write_world(path: str) -> str:
     return path
 
 
+@dataclasses.dataclass
+class TinyConfig(ModelConfig):
+    """What the tiny models read: a new family declares its config like this."""
+
+    embedding_dim: int = field(DIM, "Latent factors of the tiny models.")
+    image_size: int = field(IMAGE_SIZE, "Image size the tiny image models read.")
+
+
 def _normal(seed):
     return keras.initializers.RandomNormal(stddev=0.3, seed=seed)
 
@@ -76,6 +85,7 @@ class TinyMF(Recommender):
 
     registered_name = "tiny_mf"
     item_feature_keys = (schema.ITEM,)
+    config_class = TinyConfig
 
     def __init__(self, data_info, config):
         super().__init__(data_info, config)
@@ -98,6 +108,7 @@ class TinyVisual(Recommender):
 
     registered_name = "tiny_visual"
     item_feature_keys = (schema.ITEM, schema.IMAGE)
+    config_class = TinyConfig
 
     def __init__(self, data_info, config):
         super().__init__(data_info, config)
@@ -124,6 +135,7 @@ class TinyMLP(Recommender):
 
     registered_name = "tiny_mlp"
     item_feature_keys = (schema.ITEM, schema.IMAGE, schema.CATEGORY)
+    config_class = TinyConfig
     factorised = False
 
     def __init__(self, data_info, config):
@@ -153,8 +165,7 @@ MODELS = {"mf": TinyMF, "visual": TinyVisual, "mlp": TinyMLP}
 
 
 def build_model(kind: str, dataset):
-    config = ModelConfig(model=MODELS[kind].registered_name, embedding_dim=DIM,
-                         image_size=IMAGE_SIZE, seed=1)
+    config = TinyConfig(model=MODELS[kind].registered_name, seed=1)
     return MODELS[kind](DataInfo.from_dataset(dataset), config)
 
 

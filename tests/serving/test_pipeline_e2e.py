@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from serving_world import assert_top_k_matches, start_server
 from tfvisrec.client import RecommenderClient
-from tfvisrec.config import ModelConfig, TrainConfig
+from tfvisrec.config import TrainConfig
+from tfvisrec.models import registry
 from tfvisrec.data import images as image_ops
 from tfvisrec.data.ingest import ingest
 from tfvisrec.data.synthetic import SyntheticConfig, generate_world
@@ -38,7 +39,7 @@ def served(tmp_path_factory):
     trained = {}
     for name, overrides in MODELS.items():
         run = str(root / "runs" / name)
-        loop.fit(ModelConfig(model=name, **overrides),
+        loop.fit(registry.new_config(name, **overrides),
                  TrainConfig(dataset=dataset_dir, model_dir=run, epochs=1, batch_size=32,
                              max_steps=12, verbose=0, patience=0))
         model, dataset = checkpoints.load_trained(run)

@@ -1,12 +1,13 @@
 """Every registered model gets the signatures that apply to it, and they reproduce the
 model's own `score` (built through the trainer's `build_model`, exported, loaded back)."""
+import dataclasses
+
 import numpy as np
 import pytest
 
 import tfvisrec  # noqa: F401
 import tensorflow as tf
 
-from tfvisrec.config import ModelConfig
 from tfvisrec.data import schema
 from tfvisrec.data.item_features import ItemFeatureTable
 from tfvisrec.export import export_model
@@ -22,8 +23,14 @@ SMALL = dict(embedding_dim=4, visual_dim=4, image_size=IMAGE_SIZE, fc_width=8, d
 USER_MODELS = [n for n in registry.names() if n != "attributes"]
 
 
+def _small_config(name):
+    """The model's config with the SMALL values it reads."""
+    read = {f.name for f in dataclasses.fields(registry.config_class(name))}
+    return registry.new_config(name, **{k: v for k, v in SMALL.items() if k in read})
+
+
 def _build(name, dataset):
-    model_config = ModelConfig(model=name, **SMALL)
+    model_config = _small_config(name)
     return building.build_model(model_config, dataset)
 
 
@@ -68,7 +75,7 @@ def test_registered_model_exports_with_its_signatures(world, tmp_path, name):
 def test_attribute_classifier_is_not_servable_for_users(world, tmp_path):
     """It is registered for the trainer (backbone pretraining) but scores no users."""
     dataset, _ = world
-    model = registry.get("attributes")(DataInfo.from_dataset(dataset), ModelConfig(**SMALL))
+    model = registry.get("attributes")(DataInfo.from_dataset(dataset), _small_config("attributes"))
     with pytest.raises(TypeError, match="does not score users"):
         export_model(model, dataset, str(tmp_path / "attributes"), top_k=6)
     assert not list((tmp_path / "attributes").iterdir())

@@ -9,6 +9,7 @@ import tf_keras as keras
 from tfvisrec import config as config_lib
 from tfvisrec.data import schema
 from tfvisrec.models.base import Recommender
+from tfvisrec.models import registry
 from tfvisrec.models.registry import register
 from tfvisrec.training import fit
 
@@ -80,7 +81,7 @@ class AdversarialToy(Recommender):
 
 
 def _configs(model_dir, dataset, **train):
-    model = config_lib.ModelConfig(model="test_adversarial_toy")
+    model = registry.new_config("test_adversarial_toy")
     values = dict(dataset=dataset, model_dir=str(model_dir), epochs=8, batch_size=32,
                   checkpoint_every=7, verbose=0, patience=0)
     values.update(train)

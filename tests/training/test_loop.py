@@ -8,14 +8,15 @@ import pytest
 import tensorflow as tf
 
 from tfvisrec import config as config_lib
+from tfvisrec.models import registry
 from tfvisrec.data.dataset import load_dataset
-from tfvisrec.models.mf import BPRMF
+from tfvisrec.models.mf import BPRMF, MFConfig
 from tfvisrec.models.registry import register
 from tfvisrec.training import checkpoints, fit
 
 
 def _configs(model_dir, dataset, **train):
-    model = config_lib.ModelConfig(model="bprmf", embedding_dim=4, l2_user=0.001, l2_item=0.001)
+    model = registry.new_config("bprmf", embedding_dim=4, l2_user=0.001, l2_item=0.001)
     defaults = dict(dataset=dataset, model_dir=str(model_dir), epochs=4, batch_size=32,
                     learning_rate=0.05, checkpoint_every=5, verbose=0, patience=0)
     defaults.update(train)
@@ -64,10 +65,15 @@ def test_early_stopping_and_best_checkpoint(low_rank_dataset, tmp_path):
 
 
 def test_non_gradient_model_is_fitted_by_prepare(low_rank_dataset, tmp_path):
-    model_config = config_lib.ModelConfig(model="poprank")
+    model_config = registry.new_config("poprank")
     train_config = config_lib.TrainConfig(dataset=low_rank_dataset, model_dir=str(tmp_path / "pop"), verbose=0)
     _, summary = fit(model_config, train_config)
     assert summary["steps"] == 0 and 0.0 <= summary["best_validation"] <= 1.0
+
+
+@dataclasses.dataclass
+class StagedConfig(MFConfig):
+    stage1_epochs: int = config_lib.field(0, "Epochs of the first stage at most.")
 
 
 @register("test_staged_bprmf")
@@ -77,6 +83,7 @@ class StagedBPRMF(BPRMF):
     starts from are the weights training ends with."""
 
     num_stages = 2
+    config_class = StagedConfig
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,7 +113,8 @@ def test_patience_ends_the_first_stage_and_the_second_starts_from_the_best_weigh
     # A huge learning rate makes validation AUC stall, so patience 1 ends stage 1 early.
     model_config, train_config = _configs(tmp_path / "run", low_rank_dataset, epochs=30,
                                           patience=1, learning_rate=5.0)
-    model_config = dataclasses.replace(model_config, model="test_staged_bprmf", stage1_epochs=20)
+    model_config = registry.new_config("test_staged_bprmf", **{
+        **dataclasses.asdict(model_config), "stage1_epochs": 20})
     model, summary = fit(model_config, train_config)
     stages = [model.stage_of_epoch[e] for e in range(summary["epochs_completed"])]
     switch = stages.index(1)

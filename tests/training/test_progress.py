@@ -6,6 +6,7 @@ import re
 import pytest
 
 from tfvisrec import config as config_lib
+from tfvisrec.models import registry
 from tfvisrec.training import fit
 from tfvisrec.progress import EpochProgress
 
@@ -73,7 +74,7 @@ def test_an_epoch_cut_short_by_max_steps_says_where_it_stopped():
 
 
 def test_fit_piped_to_a_file_prints_one_line_per_epoch(low_rank_dataset, tmp_path, capsys):
-    model = config_lib.ModelConfig(model="bprmf", embedding_dim=4)
+    model = registry.new_config("bprmf", embedding_dim=4)
     train = config_lib.TrainConfig(dataset=low_rank_dataset, model_dir=str(tmp_path / "run"),
                                    epochs=3, batch_size=32, verbose=1, patience=0)
     _, summary = fit(model, train)

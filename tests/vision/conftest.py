@@ -25,11 +25,11 @@ def catalogue(catalogue_dir):
 def trained_run(catalogue_dir, tmp_path_factory):
     """`configs/attributes.cfg` shrunk: a few trainer steps → (model_dir, trained classifier)."""
     import tf_keras as keras
-    from tfvisrec import config as config_lib
+    from tfvisrec.models import model_flags
     from tfvisrec.training import fit
     keras.utils.set_random_seed(0)
     model_dir = str(tmp_path_factory.mktemp("vision") / "run")
-    model_config, train_config = config_lib.configs_from_flagfile(
+    model_config, train_config = model_flags.configs_from_flagfile(
         os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                      "configs", "attributes.cfg"),
         dataset=catalogue_dir, model_dir=model_dir, epochs=2, batch_size=16, verbose=0,

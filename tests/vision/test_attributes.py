@@ -17,7 +17,7 @@ from tfvisrec.vision import attributes
 def _config(**overrides):
     values = dict(model="attributes", backbone="cnnf", image_size=32, fc_width=32, dropout=0.0, weight_decay=0.0)
     values.update(overrides)
-    return config_lib.ModelConfig(**values)
+    return registry.new_config(values.pop("model"), **values)
 
 
 def _log_softmax(x):

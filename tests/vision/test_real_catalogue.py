@@ -53,7 +53,7 @@ def real_catalogue(tmp_path_factory):
 def test_real_images_keep_their_aspect_and_train_one_step(real_catalogue):
     import tensorflow as tf
     import tf_keras as keras
-    from tfvisrec import config as config_lib
+    from tfvisrec.models import registry
     from tfvisrec.data.catalogue_pipeline import make_attribute_dataset
     from tfvisrec.models.base import DataInfo
     from tfvisrec.models.attributes import AttributeClassifier
@@ -65,7 +65,7 @@ def test_real_images_keep_their_aspect_and_train_one_step(real_catalogue):
     np.testing.assert_array_equal(images[:, :, :8], -1.0)
     np.testing.assert_array_equal(images[:, :, -8:], -1.0)
     assert images[:, :, 8:-8].std() > 0.1
-    config = config_lib.ModelConfig(model="attributes", image_size=64, fc_width=64, dropout=0.0, weight_decay=0.0)
+    config = registry.new_config("attributes", image_size=64, fc_width=64, dropout=0.0, weight_decay=0.0)
     keras.utils.set_random_seed(0)
     model = AttributeClassifier(DataInfo.from_dataset(real_catalogue), config)
     model.prepare(real_catalogue)

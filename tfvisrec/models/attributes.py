@@ -5,16 +5,24 @@ trainer (config, `prepare`, `compute_loss`, checkpoints, early stopping on held-
 accuracy). It scores no users: `train_pipeline = "attributes"` feeds it labelled images.
 Its checkpoint is what other models load as a fashion-pretrained backbone.
 """
+import dataclasses
 from typing import Dict, Optional
 
 import numpy as np
 import tensorflow as tf
 
+from tfvisrec.config import ModelConfig
 from tfvisrec.data import catalogue_pipeline, schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.models.base import DataInfo, Recommender
 from tfvisrec.models.registry import register
 from tfvisrec.vision.attributes import AttributeNetwork, multitask_cross_entropy
+from tfvisrec.vision.cnn_config import CNNConfig
+
+
+@dataclasses.dataclass
+class AttributesConfig(CNNConfig, ModelConfig):
+    """The attribute classifier: a CNN and one head per attribute."""
 
 
 @register("attributes")
@@ -23,6 +31,7 @@ class AttributeClassifier(AttributeNetwork, Recommender):
     decay on every kernel; early stopping watches the mean held-out accuracy."""
 
     item_feature_keys = (schema.IMAGE,)
+    config_class = AttributesConfig
     factorised = False
     train_pipeline = "attributes"
     validation_metric = "attribute_accuracy"
@@ -30,9 +39,7 @@ class AttributeClassifier(AttributeNetwork, Recommender):
     def __init__(self, data_info: DataInfo, config, backbone_spec: Optional[Dict] = None, **kwargs):
         Recommender.__init__(self, data_info, config, **kwargs)
         if backbone_spec is None:
-            backbone_spec = {"name": config.backbone, "image_size": config.image_size,
-                             "dropout": config.dropout, "weight_decay": config.weight_decay,
-                             "fc_width": config.fc_width}
+            backbone_spec = config.backbone_spec()
         self.build_network(data_info.attribute_cardinalities, backbone_spec)
         if config.backbone_weights:
             from tfvisrec.vision import pretrained

@@ -14,6 +14,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 
 | caller | hook | default |
 |---|---|---|
+| everyone | `config_class` | `ModelConfig`: the family's hyper-parameters (a dataclass; they become flags) |
 | building | `item_feature_specs()`, `build_variables()` | specs from `DataInfo` + config; one `score` call on two dummy rows |
 | trainer | `prepare(dataset)` | nothing |
 | trainer | `create_optimizers(make)`, `train_step(batch, optimizers)` | one optimizer; BPR on `compute_loss` |
@@ -35,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from tfvisrec.config import ModelConfig
 from tfvisrec.data import schema
 
 # What a servable precomputes over the catalogue (`Recommender.catalogue_state`).
@@ -76,6 +78,10 @@ class Recommender(keras.Model):
     """
 
     registered_name = "recommender"
+    # The family's hyper-parameters: a dataclass extending ModelConfig, declared beside the
+    # model (its fields become flags; `image_size` with `image`, `features_file` with
+    # `features` among the item_feature_keys).
+    config_class = ModelConfig
     item_feature_keys: Tuple[str, ...] = (schema.ITEM,)
     factorised = True
     trainable_by_gradient = True
@@ -98,12 +104,12 @@ class Recommender(keras.Model):
     @property
     def image_size(self) -> int:
         """Square size of the images this model reads (when `image` is an item feature)."""
-        return int(self.config.image_size)
+        return int(self.config.image_size) if schema.IMAGE in self.item_feature_keys else 0
 
     @property
     def features_file(self) -> str:
         """Precomputed item features to read ('' = the dataset's `features.npy`)."""
-        return str(self.config.features_file)
+        return str(self.config.features_file) if schema.FEATURES in self.item_feature_keys else ""
 
     def item_feature_specs(self) -> Dict[str, tf.TensorSpec]:
         """One item's features, per key of `item_feature_keys` (no batch dimension)."""

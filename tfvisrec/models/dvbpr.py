@@ -15,14 +15,29 @@ network (the "Siamese" setting):
 
 with weight decay and dropout on Φ, optimised with Adam on mini-batches (128 in the paper).
 """
+import dataclasses
+
 import tensorflow as tf
 import tf_keras as keras
 
 from tfvisrec import losses
+from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import schema
+from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
 from tfvisrec.models.registry import register
 from tfvisrec.vision import backbones
+from tfvisrec.vision.cnn_config import FineTunedCNNConfig
+
+
+@dataclasses.dataclass
+class DVBPRConfig(FineTunedCNNConfig, ModelConfig):
+    """DVBPR: θ_u of K = visual_dim dimensions against the CNN's output Φ(X_i)."""
+
+    visual_dim: int = hp.visual_dim()
+    init_stddev: float = hp.init_stddev()
+    l2_user: float = hp.l2_user()
+    user_lr_multiplier: float = field(1.0, "DVBPR: the user factors theta_u learn this many times faster than the CNN (exact under Adam; each user's row is updated only by the batches holding that user).")
 
 
 def flatten_images(images):
@@ -59,6 +74,7 @@ class DVBPR(Recommender):
     """
 
     item_feature_keys = (schema.ITEM, schema.IMAGE)
+    config_class = DVBPRConfig
 
     def __init__(self, data_info, config, **kwargs):
         super().__init__(data_info, config, **kwargs)
@@ -72,9 +88,7 @@ class DVBPR(Recommender):
             name="theta_u_scaled", shape=[data_info.num_users, dim], dtype=tf.float32,
             initializer=keras.initializers.RandomNormal(
                 stddev=config.init_stddev / self.user_lr_multiplier, seed=config.seed))
-        self.backbone = backbones.build_backbone(
-            config.backbone, int(config.image_size), output_dim=dim, dropout=config.dropout,
-            weight_decay=config.weight_decay, fc_width=config.fc_width)
+        self.backbone = backbones.build_backbone(**config.backbone_spec(), output_dim=dim)
         if config.backbone_weights:
             from tfvisrec.vision import pretrained
             pretrained.load_backbone_weights(self.backbone, config.backbone_weights)

@@ -23,14 +23,33 @@ plus the linear visual term: ŷ(u, i) = ⟨v_u, v_i + Vᵀf_i⟩ + wᵀf_i. The 
 (w_i, ⟨v_i, V_a⟩ f_a, ⟨V_a, V_b⟩ f_a f_b) are per-item constants, i.e. a learned popularity,
 which hurts where popularity is anti-predictive (H&M, bench/README.md).
 """
+import dataclasses
+
 import tensorflow as tf
 import tf_keras as keras
 
+from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import schema
+from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
 from tfvisrec.models.mf import _mean_squared_norm
 from tfvisrec.models.registry import register
 from tfvisrec.models.vbpr import feature_norm, model_features, projection_initializer, required_feature_dim
+
+
+@dataclasses.dataclass
+class FMConfig(ModelConfig):
+    """The factorization machine on [user, item, f_i]."""
+
+    embedding_dim: int = hp.embedding_dim()
+    init_stddev: float = hp.init_stddev()
+    l2_user: float = hp.l2_user()
+    l2_item: float = hp.l2_item()
+    l2_bias: float = hp.l2_bias()
+    l2_visual: float = hp.l2_visual()
+    features_file: str = hp.features_file()
+    feature_norm: str = hp.feature_norm()
+    fm_item_interactions: bool = field(True, "FM: keep the terms that involve no user (w_i, item x feature and feature x feature interactions); false keeps only the (user, item) and (user, feature) interactions plus w^T f_i.")
 
 
 def pairwise_interactions(factor_sum, squared_sum):
@@ -52,6 +71,7 @@ class FactorizationMachine(Recommender):
     """
 
     item_feature_keys = (schema.ITEM, schema.FEATURES)
+    config_class = FMConfig
 
     def __init__(self, data_info, config, **kwargs):
         super().__init__(data_info, config, **kwargs)

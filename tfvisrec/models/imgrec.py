@@ -24,16 +24,39 @@ Three ways of obtaining φ (the paper's ablation), each a registered model:
 `score` returns the logit z_uᵀz_i (σ is monotone, so it ranks like x̂ and factorises as
 user_vectors · item_vectors); `probability` applies σ.
 """
+import dataclasses
+
 import tensorflow as tf
 import tf_keras as keras
 from absl import logging
 
+from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
+from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
 from tfvisrec.models.dvbpr import flatten_images, unflatten
 from tfvisrec.models.registry import register
 from tfvisrec.vision import backbones
+from tfvisrec.vision.cnn_config import FineTunedCNNConfig
+
+
+@dataclasses.dataclass
+class ImgRecConfig(FineTunedCNNConfig, ModelConfig):
+    """ImgRec-Dir, -FT (fixed features) and -EtE (the CNN, in two stages)."""
+
+    embedding_dim: int = hp.embedding_dim()
+    init_stddev: float = hp.init_stddev()
+    l2_user: float = hp.l2_user()
+    l2_item: float = hp.l2_item()
+    l2_visual: float = hp.l2_visual()
+    features_file: str = hp.features_file()
+    imgrec_fc_dim: int = field(150, "ImgRec: width of the ReLU layer on image features (150 in Elsayed et al. 2021).")
+    stage1_epochs: int = field(0, "Two-stage training (ImgRec-EtE): at most this many epochs with the backbone frozen before joint training (early stopping's patience ends the frozen stage sooner; joint training then starts from its best weights); 0 = joint from the start.")
+    stage2_lr_scale: float = field(0.1, "Two-stage training (ImgRec-EtE): the learning rate is multiplied by this in the joint stage (the unfrozen CNN layers start with fresh Adam moments).")
+
+    def keeps_loaded_layers(self) -> bool:
+        return super().keeps_loaded_layers() or self.stage1_epochs > 0
 
 
 def binary_cross_entropy(labels, logits):
@@ -101,9 +124,7 @@ class EndToEndImages(keras.layers.Layer):
 
     def __init__(self, data_info, config, **kwargs):
         super().__init__(name=kwargs.pop("name", "end_to_end_images"), **kwargs)
-        self.backbone = backbones.build_backbone(
-            config.backbone, int(config.image_size), output_dim=0, dropout=config.dropout,
-            weight_decay=config.weight_decay, fc_width=config.fc_width)
+        self.backbone = backbones.build_backbone(**config.backbone_spec(), output_dim=0)
         if config.backbone_weights:
             from tfvisrec.vision import pretrained
             pretrained.load_backbone_weights(self.backbone, config.backbone_weights)
@@ -155,6 +176,7 @@ class ImgRec(Recommender):
 
     train_pipeline = "pointwise"
     item_feature_keys = (schema.ITEM, schema.FEATURES)
+    config_class = ImgRecConfig
     image_branch_class = FixedFeatures
 
     def __init__(self, data_info, config, **kwargs):

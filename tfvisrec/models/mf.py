@@ -8,13 +8,30 @@ and differ only in the ranking loss that fits it: BPR-Opt (BPR-MF), the pairwise
 2011). As a factorisation the predictor is the dot product of the augmented vectors
 user [γ_u, 1] and item [γ_i, β_i] (without the bias column when `use_item_bias` is off).
 """
+import dataclasses
+
 import tensorflow as tf
 import tf_keras as keras
 
 from tfvisrec import losses
+from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import schema
+from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
 from tfvisrec.models.registry import register
+
+
+@dataclasses.dataclass
+class MFConfig(ModelConfig):
+    """BPR-MF, MM-MF and WARP."""
+
+    embedding_dim: int = hp.embedding_dim()
+    init_stddev: float = hp.init_stddev()
+    use_item_bias: bool = hp.use_item_bias()
+    l2_user: float = hp.l2_user()
+    l2_item: float = hp.l2_item()
+    l2_bias: float = hp.l2_bias()
+    margin: float = field(1.0, "Hinge margin of MM-MF and WARP.")
 
 
 def _mean_squared_norm(vectors):
@@ -33,6 +50,8 @@ class MatrixFactorisation(Recommender):
     where, with N negatives per positive, the j terms are averaged over the N negatives so
     that the strength of λ does not depend on N.
     """
+
+    config_class = MFConfig
 
     def __init__(self, data_info, config, **kwargs):
         super().__init__(data_info, config, **kwargs)

@@ -1,4 +1,5 @@
 """Models chosen by name (flag `--model`), never by editing code, as in TF Model Garden."""
+import dataclasses
 import importlib
 from typing import Callable, Dict, List, Type
 
@@ -45,6 +46,31 @@ def get(name: str) -> Type:
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; registered models: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
+
+
+def config_class(name: str) -> Type:
+    """The hyper-parameter dataclass of the model called `name`."""
+    return get(name).config_class
+
+
+def config_classes() -> Dict[Type, List[str]]:
+    """Every registered model's config class → the names of the models that use it."""
+    out: Dict[Type, List[str]] = {}
+    for name in names():
+        out.setdefault(config_class(name), []).append(name)
+    return out
+
+
+def new_config(name: str, **values):
+    """The config of the model called `name` with `values` set (a ValueError names a value
+    the model does not read)."""
+    cls = config_class(name)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{name} has no hyper-parameter {', '.join(unknown)} "
+                         f"({cls.__name__}: {', '.join(sorted(known))})")
+    return cls(**{**values, "model": name})
 
 
 def build(config, data_info):

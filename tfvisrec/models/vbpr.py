@@ -22,17 +22,50 @@ would stay at their initial value and change no ranking).
 Extending the family (I-VBPR and its temporal variant): subclass `VBPR` and override
 `visual_embedding(items)` (θ_i, the K' visual item factors) and `visual_bias_term(items)`.
 """
+import dataclasses
 import math
 
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
+from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.mf import MatrixFactorisation, _mean_squared_norm
 from tfvisrec.models.registry import register
 from tfvisrec.models.temporal import TimeEpochs
+
+
+@dataclasses.dataclass
+class FeatureFactorsConfig(ModelConfig):
+    """Latent factors plus a projection of fixed features: DeepStyle (and VBPR's base)."""
+
+    embedding_dim: int = hp.embedding_dim()
+    init_stddev: float = hp.init_stddev()
+    use_item_bias: bool = hp.use_item_bias()
+    l2_user: float = hp.l2_user()
+    l2_item: float = hp.l2_item()
+    l2_bias: float = hp.l2_bias()
+    l2_visual: float = hp.l2_visual()
+    features_file: str = hp.features_file()
+    feature_norm: str = hp.feature_norm()
+
+
+@dataclasses.dataclass
+class VBPRConfig(FeatureFactorsConfig):
+    """VBPR: separate visual factors θ_u of K' dimensions."""
+
+    visual_dim: int = hp.visual_dim()
+
+
+@dataclasses.dataclass
+class TVBPRConfig(VBPRConfig):
+    """TVBPR: VBPR with per-time-epoch deviations."""
+
+    time_epochs: int = field(4, "Number of time epochs for temporal models (TVBPR).")
+    l2_drift: float = field(0.01, "L2 weight on the per-epoch deviations of TVBPR's w(t), ΔE(t), Δβ'(t).")
 
 
 def factorised_scores(user_vectors, item_vectors):
@@ -62,7 +95,7 @@ def unit_rows(features, epsilon=1e-12):
 
 
 def feature_norm(config) -> str:
-    norm = str(getattr(config, "feature_norm", "l2"))
+    norm = str(config.feature_norm)
     if norm not in FEATURE_NORMS:
         raise ValueError(f"feature_norm must be one of {FEATURE_NORMS}, got {norm!r}")
     return norm
@@ -97,6 +130,7 @@ class VBPR(MatrixFactorisation):
     """
 
     item_feature_keys = (schema.ITEM, schema.FEATURES)
+    config_class = VBPRConfig
 
     def __init__(self, data_info, config, **kwargs):
         super().__init__(data_info, config, **kwargs)
@@ -168,6 +202,7 @@ class DeepStyle(MatrixFactorisation):
     """
 
     item_feature_keys = (schema.ITEM, schema.FEATURES, schema.CATEGORY)
+    config_class = FeatureFactorsConfig
 
     def __init__(self, data_info, config, **kwargs):
         super().__init__(data_info, config, **kwargs)
@@ -233,6 +268,7 @@ class TVBPR(VBPR):
     """
 
     item_feature_keys = (schema.ITEM, schema.FEATURES, schema.TIME)
+    config_class = TVBPRConfig
 
     def __init__(self, data_info, config, **kwargs):
         super().__init__(data_info, config, **kwargs)

@@ -11,10 +11,14 @@ Mean pooling factorises (user profile p_u · item f̂_i); max pooling does not, 
 `prepare(dataset)` from the training split and kept in non-trainable weights, so checkpoints
 and exports carry them. A user without training items scores 0 everywhere.
 """
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
+from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import schema
+from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
 from tfvisrec.models.registry import register
 from tfvisrec.models.vbpr import required_feature_dim, unit_rows
@@ -24,12 +28,21 @@ POOLINGS = ("mean", "max")
 _CHUNK_ELEMENTS = 1 << 22
 
 
+@dataclasses.dataclass
+class VisRankConfig(ModelConfig):
+    """VisRank (no trained parameters)."""
+
+    features_file: str = hp.features_file()
+    visrank_pooling: str = field("mean", "VisRank: pool the cosine similarities to the user's items by mean | max.")
+
+
 @register("visrank")
 class VisRank(Recommender):
     """x̂(u, i) = mean (or max, `--visrank_pooling`) cosine similarity of f_i to the user's
     training items' features (see the module docstring)."""
 
     item_feature_keys = (schema.ITEM, schema.FEATURES)
+    config_class = VisRankConfig
     trainable_by_gradient = False
 
     def __init__(self, data_info, config, **kwargs):

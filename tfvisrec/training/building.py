@@ -10,6 +10,9 @@ def build_model(model_config, dataset):
     features are read, so loading a trained model for export or evaluation stays cheap.
     Call inside the strategy's scope."""
     cls = registry.get(model_config.model)
+    if not isinstance(model_config, cls.config_class):
+        raise TypeError(f"{model_config.model} is configured by {cls.config_class.__name__}, got "
+                        f"{type(model_config).__name__} (registry.new_config builds the right one)")
     feature_dim = 0
     if schema.FEATURES in cls.item_feature_keys:
         feature_dim = item_features.stored_feature_dim(dataset, model_config.features_file)

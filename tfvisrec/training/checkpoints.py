@@ -49,10 +49,15 @@ def read_configs(model_dir: str):
                         "`python -m tfvisrec.train`", model_dir)
     with open(path, encoding="utf-8") as f:
         raw = json.load(f)
-    return _config(config_lib.ModelConfig, raw["model"]), _config(config_lib.TrainConfig, raw["train"])
+    from tfvisrec.models import registry
+    model_values = raw["model"]
+    model_cls = registry.config_class(model_values["model"])
+    return _config(model_cls, model_values), _config(config_lib.TrainConfig, raw["train"])
 
 
 def _config(cls, values):
+    """`cls` from saved values; values it has no field for are dropped (runs saved before
+    each model family had its own config kept every model's hyper-parameters)."""
     import dataclasses
     known = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in values.items() if k in known})

@@ -21,8 +21,9 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags, logging
 
 from tfvisrec import config as config_lib
+from tfvisrec.vision.cnn_config import CNNConfig
 
-config_lib.define_flags(config_lib.ModelConfig, config_lib.TrainConfig)
+config_lib.define_flags(CNNConfig, config_lib.TrainConfig)
 flags.DEFINE_string("output_dir", "", "Where to write the features (default: the dataset folder).")
 FLAGS = flags.FLAGS
 

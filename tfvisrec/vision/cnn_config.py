@@ -1,0 +1,32 @@
+"""Hyper-parameters of the image CNNs (`vision/backbones.py`) that models build and train."""
+import dataclasses
+
+from tfvisrec.config import field
+
+
+@dataclasses.dataclass
+class CNNConfig:
+    """The CNN a model reads images with (mixed into the configs of the image models)."""
+
+    image_size: int = field(64, "Square input size of images fed to CNN backbones (224 in the papers).")
+    backbone: str = field("cnnf", "Image backbone: cnnf | alexnet | resnet50.")
+    backbone_weights: str = field("", "Path to backbone weights (a checkpoint of configs/attributes.cfg or a Keras weights file).")
+    dropout: float = field(0.5, "Dropout rate inside CNN backbones.")
+    weight_decay: float = field(1e-4, "Weight decay on CNN weights.")
+    fc_width: int = field(4096, "Width of the fully connected layers fc6/fc7 of CNN-F and AlexNet (4096 in the papers; e.g. 512 on CPU).")
+
+    def backbone_spec(self) -> dict:
+        """The keyword arguments of `backbones.build_backbone` this config describes."""
+        return {"name": self.backbone, "image_size": self.image_size, "dropout": self.dropout,
+                "weight_decay": self.weight_decay, "fc_width": self.fc_width}
+
+
+@dataclasses.dataclass
+class FineTunedCNNConfig(CNNConfig):
+    """A CNN trained inside a recommender, possibly only its last layers."""
+
+    trainable_backbone_layers: int = field(-1, "Train only the last N layers of the backbone trunk, the rest stays as loaded (-1 = all; ImgRec-EtE's paper: 50 of ResNet-50).")
+
+    def keeps_loaded_layers(self) -> bool:
+        """True when some CNN layers stay as loaded for a while (they should be pretrained)."""
+        return self.trainable_backbone_layers != -1
