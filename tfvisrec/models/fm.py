@@ -28,7 +28,7 @@ import dataclasses
 import tensorflow as tf
 import tf_keras as keras
 
-from tfvisrec.config import ModelConfig, field
+from tfvisrec.config import field
 from tfvisrec.data import schema
 from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
@@ -38,13 +38,9 @@ from tfvisrec.models.vbpr import feature_norm, model_features, projection_initia
 
 
 @dataclasses.dataclass
-class FMConfig(ModelConfig):
+class FMConfig(hp.LatentFactorsConfig):
     """The factorization machine on [user, item, f_i]."""
 
-    embedding_dim: int = hp.embedding_dim()
-    init_stddev: float = hp.init_stddev()
-    l2_user: float = hp.l2_user()
-    l2_item: float = hp.l2_item()
     l2_bias: float = hp.l2_bias()
     l2_visual: float = hp.l2_visual()
     features_file: str = hp.features_file()

@@ -2,9 +2,12 @@
 
 A family's config dataclass (beside its model) lists every field its model reads; a field
 shared with other families takes its default and help text from here, so a flag means the
-same in every model that has it.
+same in every model that has it. `LatentFactorsConfig` groups the four that every
+factorisation family reads.
 """
-from tfvisrec.config import field
+import dataclasses
+
+from tfvisrec.config import ModelConfig, field
 
 
 def embedding_dim():
@@ -45,3 +48,14 @@ def features_file():
 
 def feature_norm():
     return field("l2", "Fixed features f_i: l2 = scaled to unit length (Adam's steps on E f_i otherwise grow with the features' magnitude), none = as extracted.")
+
+
+@dataclasses.dataclass
+class LatentFactorsConfig(ModelConfig):
+    """User and item factors of K dimensions, L2-regularised per batch (the factorisation
+    families: MF, the VBPR family, FM, ImgRec)."""
+
+    embedding_dim: int = embedding_dim()
+    init_stddev: float = init_stddev()
+    l2_user: float = l2_user()
+    l2_item: float = l2_item()

@@ -30,7 +30,7 @@ import tensorflow as tf
 import tf_keras as keras
 from absl import logging
 
-from tfvisrec.config import ModelConfig, field
+from tfvisrec.config import field
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.models import hyperparameters as hp
@@ -42,13 +42,9 @@ from tfvisrec.vision.cnn_config import FineTunedCNNConfig
 
 
 @dataclasses.dataclass
-class ImgRecConfig(FineTunedCNNConfig, ModelConfig):
+class ImgRecConfig(FineTunedCNNConfig, hp.LatentFactorsConfig):
     """ImgRec-Dir, -FT (fixed features) and -EtE (the CNN, in two stages)."""
 
-    embedding_dim: int = hp.embedding_dim()
-    init_stddev: float = hp.init_stddev()
-    l2_user: float = hp.l2_user()
-    l2_item: float = hp.l2_item()
     l2_visual: float = hp.l2_visual()
     features_file: str = hp.features_file()
     imgrec_fc_dim: int = field(150, "ImgRec: width of the ReLU layer on image features (150 in Elsayed et al. 2021).")

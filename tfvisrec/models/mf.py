@@ -14,7 +14,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from tfvisrec import losses
-from tfvisrec.config import ModelConfig, field
+from tfvisrec.config import field
 from tfvisrec.data import schema
 from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
@@ -22,14 +22,10 @@ from tfvisrec.models.registry import register
 
 
 @dataclasses.dataclass
-class MFConfig(ModelConfig):
+class MFConfig(hp.LatentFactorsConfig):
     """BPR-MF, MM-MF and WARP."""
 
-    embedding_dim: int = hp.embedding_dim()
-    init_stddev: float = hp.init_stddev()
     use_item_bias: bool = hp.use_item_bias()
-    l2_user: float = hp.l2_user()
-    l2_item: float = hp.l2_item()
     l2_bias: float = hp.l2_bias()
     margin: float = field(1.0, "Hinge margin of MM-MF and WARP.")
 

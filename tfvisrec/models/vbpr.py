@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from tfvisrec.config import ModelConfig, field
+from tfvisrec.config import field
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.models import hyperparameters as hp
@@ -39,14 +39,10 @@ from tfvisrec.models.temporal import TimeEpochs
 
 
 @dataclasses.dataclass
-class FeatureFactorsConfig(ModelConfig):
+class FeatureFactorsConfig(hp.LatentFactorsConfig):
     """Latent factors plus a projection of fixed features: DeepStyle (and VBPR's base)."""
 
-    embedding_dim: int = hp.embedding_dim()
-    init_stddev: float = hp.init_stddev()
     use_item_bias: bool = hp.use_item_bias()
-    l2_user: float = hp.l2_user()
-    l2_item: float = hp.l2_item()
     l2_bias: float = hp.l2_bias()
     l2_visual: float = hp.l2_visual()
     features_file: str = hp.features_file()

@@ -3,9 +3,7 @@ import dataclasses
 import datetime
 from typing import Any, Dict
 
-
-def _field(default, help_text):
-    return dataclasses.field(default=default, metadata={"help": help_text})
+from tfvisrec.config import field
 
 
 @dataclasses.dataclass
@@ -16,22 +14,22 @@ class SyntheticConfig:
     few seconds, whose oracle leave-one-out AUC is ~0.9 and whose warm items have ~10+ buyers.
     """
 
-    num_users: int = _field(300, "Number of users.")
-    num_items: int = _field(600, "Number of items (catalogue size).")
-    image_size: int = _field(64, "Side of the square item images, in pixels.")
-    mean_interactions: float = _field(20.0, "Mean number of distinct items a user buys.")
-    min_interactions: int = _field(6, "Fewest distinct items a user buys.")
-    cold_fraction: float = _field(0.2, "Fraction of items released late (few buyers: cold start).")
-    cold_window: float = _field(0.25, "Cold items are released within this last fraction of the date range.")
-    temperature: float = _field(0.6, "Temperature of the purchase softmax over true utilities (lower = choices follow taste more).")
-    popularity_scale: float = _field(0.3, "Stddev of the global item popularity bias b_i.")
-    drift: bool = _field(False, "Users' colour and pattern tastes drift linearly from a start to an end preference.")
-    outfits: bool = _field(False, "Also write outfits.csv (compatible and rule-breaking outfits).")
-    outfits_per_user: int = _field(4, "Outfits per user when --outfits (half compatible).")
-    start_date: str = _field("2020-01-01", "First day of the interaction period (YYYY-MM-DD).")
-    end_date: str = _field("2020-12-31", "Last day of the interaction period (YYYY-MM-DD).")
-    jpeg_quality: int = _field(92, "JPEG quality of the item images.")
-    seed: int = _field(0, "Random seed: same seed and config, same files.")
+    num_users: int = field(300, "Number of users.")
+    num_items: int = field(600, "Number of items (catalogue size).")
+    image_size: int = field(64, "Side of the square item images, in pixels.")
+    mean_interactions: float = field(20.0, "Mean number of distinct items a user buys.")
+    min_interactions: int = field(6, "Fewest distinct items a user buys.")
+    cold_fraction: float = field(0.2, "Fraction of items released late (few buyers: cold start).")
+    cold_window: float = field(0.25, "Cold items are released within this last fraction of the date range.")
+    temperature: float = field(0.6, "Temperature of the purchase softmax over true utilities (lower = choices follow taste more).")
+    popularity_scale: float = field(0.3, "Stddev of the global item popularity bias b_i.")
+    drift: bool = field(False, "Users' colour and pattern tastes drift linearly from a start to an end preference.")
+    outfits: bool = field(False, "Also write outfits.csv (compatible and rule-breaking outfits).")
+    outfits_per_user: int = field(4, "Outfits per user when --outfits (half compatible).")
+    start_date: str = field("2020-01-01", "First day of the interaction period (YYYY-MM-DD).")
+    end_date: str = field("2020-12-31", "Last day of the interaction period (YYYY-MM-DD).")
+    jpeg_quality: int = field(92, "JPEG quality of the item images.")
+    seed: int = field(0, "Random seed: same seed and config, same files.")
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
