@@ -10,7 +10,7 @@ from cli_runs import env, free_ports, read_summary, run, train_command
 def test_mirrored_on_two_logical_cpus(low_rank_dataset, tmp_path):
     model_dir = str(tmp_path / "mirrored")
     run(train_command(low_rank_dataset, model_dir, "--strategy=mirrored", "--num_cpu_devices=2",
-                      "--epochs=12"), env=env())
+                      "--epochs=8", "--learning_rate=0.1"), env=env())
     summary = read_summary(model_dir)
     assert summary["num_replicas"] == 2
     assert summary["best_validation"] > 0.7
@@ -24,7 +24,7 @@ def test_multi_worker_two_local_processes(low_rank_dataset, tmp_path):
     for index in range(2):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         procs.append(subprocess.Popen(
-            train_command(low_rank_dataset, model_dir, "--strategy=multi_worker", "--epochs=12"),
+            train_command(low_rank_dataset, model_dir, "--strategy=multi_worker", "--epochs=8", "--learning_rate=0.1"),
             env=env(TF_CONFIG=tf_config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = []
     try:
