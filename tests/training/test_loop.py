@@ -62,6 +62,8 @@ def test_early_stopping_and_best_checkpoint(low_rank_dataset, tmp_path):
     for a, b in zip(_weights(model), _weights(loaded)):
         np.testing.assert_allclose(a, b)
     assert dataset.num_users == load_dataset(low_rank_dataset).num_users
+    _, again = fit(model_config, train_config)   # resuming a run that stopped trains nothing more
+    assert (again["steps"], again["epochs_completed"]) == (summary["steps"], summary["epochs_completed"])
 
 
 def test_non_gradient_model_is_fitted_by_prepare(low_rank_dataset, tmp_path):

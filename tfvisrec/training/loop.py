@@ -93,7 +93,9 @@ class _Loop:
         self.latest, self.best, self.writer = latest, best, writer
         self.dataset, self.item_table = dataset, item_table
         self.model_config, self.cfg = model_config, train_config
-        self.stopped_early = False
+        # A resumed run that had stopped early stays stopped (unless --patience is now larger):
+        # patience left in a stage before the last is reset when the next stage starts.
+        self.stopped_early = 0 < train_config.patience <= int(state.bad_epochs.numpy())
         self._notes = []   # messages of this epoch's validation, printed after its progress line
         self._stage_set = False
         self._train_step = self._make_train_step()
@@ -126,7 +128,10 @@ class _Loop:
             self.latest.save(checkpoint_number=0)
             self.best.save(checkpoint_number=0)
             return [{"epoch": 0, "validation": score}]
-        while int(state.epoch.numpy()) < cfg.epochs and not self._out_of_steps():
+        if self.stopped_early and cfg.verbose:
+            print(f"this run stopped early after epoch {int(state.epoch.numpy())} (no validation "
+                  f"improvement for {cfg.patience} epochs); a larger --patience trains on")
+        while not self.stopped_early and int(state.epoch.numpy()) < cfg.epochs and not self._out_of_steps():
             record = self._run_epoch()
             history.append(record)
             if self.stopped_early or self._out_of_steps():
