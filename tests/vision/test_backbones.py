@@ -111,3 +111,14 @@ def test_caffe_preprocessing_against_numpy():
     out = backbones.CaffePreprocessing()(x).numpy()
     expected = (x[..., ::-1] + 1.0) * 127.5 - np.array([103.939, 116.779, 123.68], np.float32)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["cnnf", "resnet50"])
+def test_feature_map_tail_maps_the_feature_map_to_the_penultimate_features_with_shared_weights(name):
+    backbone = backbones.build_backbone(name, 32, output_dim=3, fc_width=16, dropout=0.0)
+    ends = backbone.endpoints(_images(32))
+    tail = backbone.feature_map_tail()
+    np.testing.assert_allclose(tail(ends["feature_map"]).numpy(), ends["penultimate"].numpy(), rtol=1e-5, atol=1e-6)
+    trunk_weights = {v.ref() for v in backbone.trunk.weights}
+    assert all(v.ref() in trunk_weights for v in tail.weights)
+    assert len(tail.weights) == (4 if name != "resnet50" else 0)     # fc6, fc7 | the average pool

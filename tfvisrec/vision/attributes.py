@@ -98,7 +98,11 @@ class AttributeNetwork(keras.Model):
 
     def call(self, images, training=False) -> List[tf.Tensor]:
         """Images [B, S, S, 3] in [-1, 1] → one logits tensor [B, |values_a|] per attribute."""
-        h = self.feature_dropout(self.backbone(images, training=training), training=training)
+        return self.head_logits(self.backbone(images, training=training), training=training)
+
+    def head_logits(self, features, training=False) -> List[tf.Tensor]:
+        """Penultimate features h [B, D] → the logits W_a · dropout(h) of every attribute."""
+        h = self.feature_dropout(features, training=training)
         return [head(h) for head in self.heads]
 
     def attribute_probabilities(self, images) -> List[tf.Tensor]:

@@ -60,6 +60,12 @@ class Backbone(keras.Model):
         """A model image → last convolutional feature map [B, h, w, C] (shares weights)."""
         return keras.Model(self.trunk.input, self.trunk.output["feature_map"])
 
+    def feature_map_tail(self) -> keras.Model:
+        """A model feature map [B, h, w, C] → penultimate features: the trunk's layers after
+        the last conv (CNN-F, AlexNet: pool5, fc6, fc7; ResNet-50: the average pool), sharing
+        their weights, so a gradient can be taken w.r.t. a given feature map (Grad-AAM)."""
+        return keras.Model(self.trunk.output["feature_map"], self.trunk.output["penultimate"])
+
     def train_last_layers(self, n: int) -> List[str]:
         """Make only the last `n` trunk layers trainable (-1, or n ≥ depth: all; 0: none);
         the head always trains. Returns the names of the trained trunk layers."""
