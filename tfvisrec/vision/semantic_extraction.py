@@ -1,0 +1,39 @@
+"""SAERS' Semantic Extraction Network at inference (Hou et al. 2019, §3.1): per attribute,
+the predicted class, its Grad-AAM map (eq. 2–3), the box of the map's largest region and the
+ROI-pooled feature f_a of that region — what the fine-grained preference attention reads.
+Graph-safe, no AutoGraph (see `tfvisrec.vision.grad_aam`).
+"""
+from typing import Dict
+
+import tensorflow as tf
+
+from tfvisrec.vision import grad_aam, regions, roi
+
+
+@tf.autograph.experimental.do_not_convert
+def extract_attribute_regions(network, images, threshold_fraction: float = regions.DEFAULT_THRESHOLD_FRACTION,
+                              grid_size: int = 3, pooling: str = "average") -> Dict[str, tf.Tensor]:
+    """An `AttributeNetwork` on images [B, S, S, 3] in [-1, 1] → a dict of tensors:
+
+    - "maps" float [B, A, h, w]: Grad-AAM of each attribute's predicted class (eq. 3);
+    - "boxes" float [B, A, 4]: (y1, x1, y2, x2) of the largest region ≥ threshold_fraction ·
+      max, cell-edge convention of `tfvisrec.vision.regions`;
+    - "region_features" float [B, A, C]: `roi.roi_pool` of the conv feature map in each box;
+    - "classes" int32 [B, A]: the predicted value index of each attribute;
+    - "probabilities" float [B, A, V], V the largest cardinality: each attribute's softmax,
+      zero-padded past its own |values_a| (a dense tensor, so it fits a SavedModel signature).
+
+    Graph-safe: call it inside a `tf.function` (with an input signature) to serve it.
+    """
+    aam = grad_aam.attribute_grad_aam(network, images)
+    boxes = regions.region_boxes(aam["maps"], threshold_fraction)
+    return {"maps": aam["maps"], "boxes": boxes,
+            "region_features": roi.roi_pool(aam["feature_map"], boxes, grid_size, pooling),
+            "classes": aam["classes"], "probabilities": padded_probabilities(aam["logits"])}
+
+
+@tf.autograph.experimental.do_not_convert
+def padded_probabilities(logits) -> tf.Tensor:
+    """A logits tensors [B, n_a] → softmax probabilities [B, A, max n_a], zeros past n_a."""
+    widest = max(int(x.shape[-1]) for x in logits)
+    return tf.stack([tf.pad(tf.nn.softmax(x), [[0, 0], [0, widest - int(x.shape[-1])]]) for x in logits], axis=1)
