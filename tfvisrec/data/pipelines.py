@@ -4,6 +4,7 @@ Every pipeline is a pure function of (dataset, seed, epoch, start batch): the ba
 epoch are the same on every run and every worker, so resuming from a checkpoint continues
 exactly where training stopped, without replaying the skipped batches.
 """
+import weakref
 from typing import Callable, Dict
 
 import numpy as np
@@ -63,34 +64,58 @@ def bpr_triplets(dataset, item_table, batch_size: int, seed: int, epoch: int,
     `NegativeSampler`). Batch b of epoch e is fully determined by (seed, e, b), so
     `start_batch` resumes mid-epoch exactly.
     """
+    if len(dataset.train) == 0:
+        raise ValueError("the training split is empty")
+
+    def build():
+        train = dataset.train
+        sampler = NegativeSampler(train.users, train.items, dataset.num_users, dataset.num_items)
+        check_every_user_has_a_negative(sampler.complement, dataset)
+
+        @tf.function
+        def make_batch(seed, b, u, i, t):
+            neg = sampler.sample(u, num_negatives, seed=tf.stack([seed, b]))
+            if num_negatives == 1:
+                neg = neg[:, 0]
+            batch = {"user": u, "pos": item_table.lookup(i), "neg": item_table.lookup(neg)}
+            if with_time:
+                batch["time"] = t
+                batch["pos"][schema.TIME] = t
+                batch["neg"][schema.TIME] = t if num_negatives == 1 else tf.repeat(t[:, None], num_negatives, 1)
+            return batch
+        return make_batch
+
+    make_batch = batch_function(dataset, item_table, ("bpr_triplets", num_negatives, with_time), build)
+    return map_epoch(make_batch, dataset, batch_size, seed, epoch, start_batch, steps_per_epoch)
+
+
+def map_epoch(make_batch, dataset, batch_size: int, seed: int, epoch: int, start_batch: int,
+              steps_per_epoch: int) -> tf.data.Dataset:
+    """make_batch(batch seed, b, users [B], items [B], times [B]) mapped over the batches b ≥
+    `start_batch` of `epoch`: the training interactions in `epoch_permutation` order, the last
+    batch topped up from the next permutation; the batch seed is a function of (seed, epoch)."""
     train = dataset.train
     n = len(train)
-    if n == 0:
-        raise ValueError("the training split is empty")
     num_batches = batches_per_epoch(n, batch_size, steps_per_epoch)
     order = np.concatenate([epoch_permutation(n, seed, epoch + k)
-                            for k in range(-(-num_batches * batch_size // n))])
-    users = tf.constant(train.users[order], tf.int64)
-    items = tf.constant(train.items[order], tf.int64)
-    times = tf.constant(train.times[order], tf.int64)
-    sampler = NegativeSampler(train.users, train.items, dataset.num_users, dataset.num_items)
-    check_every_user_has_a_negative(sampler.complement, dataset)
+                            for k in range(-(-num_batches * batch_size // n))])[:num_batches * batch_size]
+    rows = [np.asarray(a, np.int64)[order].reshape(num_batches, batch_size)[start_batch:]
+            for a in (train.users, train.items, train.times)]
+    batch_seed = tf.constant(int(seed) * 1_000_003 + int(epoch), tf.int64)
+    ds = tf.data.Dataset.from_tensor_slices((np.arange(start_batch, num_batches, dtype=np.int64), *rows))
+    return ds.map(lambda b, u, i, t: make_batch(batch_seed, b, u, i, t),
+                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
 
-    def make_batch(b):
-        lo = b * batch_size
-        hi = lo + batch_size
-        u, i = users[lo:hi], items[lo:hi]
-        neg = sampler.sample(u, num_negatives, seed=tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + epoch, b]))
-        if num_negatives == 1:
-            neg = neg[:, 0]
-        batch = {"user": u, "pos": item_table.lookup(i), "neg": item_table.lookup(neg)}
-        if with_time:
-            t = times[lo:hi]
-            batch["time"] = t
-            batch["pos"][schema.TIME] = t
-            batch["neg"][schema.TIME] = t if num_negatives == 1 else tf.repeat(t[:, None], num_negatives, 1)
-        return batch
 
-    ds = tf.data.Dataset.range(start_batch, num_batches)
-    return ds.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
-        tf.data.AUTOTUNE)
+# Traced batch functions per item table, then per (dataset, pipeline settings): an epoch's
+# pipeline only feeds one its rows, so building the pipeline every epoch traces nothing new.
+_BATCH_FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def batch_function(dataset, item_table, key, build: Callable):
+    """`build()` (a tf.function) cached for this item table, dataset and `key`."""
+    per_table = _BATCH_FUNCTIONS.setdefault(item_table, {})
+    full_key = (id(dataset),) + tuple(key)
+    if full_key not in per_table:
+        per_table[full_key] = (dataset, build())   # the dataset kept alive: its id stays its own
+    return per_table[full_key][1]

@@ -19,7 +19,7 @@ import tensorflow as tf
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.negatives import ComplementSampler, check_every_user_has_a_negative
-from tfvisrec.data.pipelines import batches_per_epoch, epoch_permutation, register_pipeline
+from tfvisrec.data.pipelines import batch_function, map_epoch, register_pipeline
 
 
 @register_pipeline("pointwise")
@@ -33,35 +33,26 @@ def pointwise(dataset, item_table, batch_size: int, seed: int, epoch: int, start
         raise DataError("the training split is empty", dataset.path)
     if num_negatives < 0:
         raise ValueError(f"num_negatives must be >= 0, got {num_negatives}")
-    sampler = ComplementSampler(train.users, train.items, dataset.num_users, dataset.num_items)
-    if num_negatives > 0:
-        check_every_user_has_a_negative(sampler, dataset)
-    num_batches = batches_per_epoch(n, batch_size, steps_per_epoch)
-    order = np.concatenate([epoch_permutation(n, seed, epoch + k)
-                            for k in range(-(-num_batches * batch_size // n))])
-    users = tf.constant(train.users[order], tf.int64)
-    items = tf.constant(train.items[order], tf.int64)
-    times = tf.constant(train.times[order], tf.int64)
     group = 1 + int(num_negatives)
-    labels = tf.constant(np.tile([1.0] + [0.0] * int(num_negatives), batch_size), tf.float32)
 
-    def make_batch(b):
-        lo = b * batch_size
-        u, i = users[lo:lo + batch_size], items[lo:lo + batch_size]
-        row_items = i[:, None]
+    def build():
+        sampler = ComplementSampler(train.users, train.items, dataset.num_users, dataset.num_items)
         if num_negatives > 0:
-            neg = sampler.sample(u, num_negatives, seed=tf.stack(
-                [tf.cast(seed, tf.int64) * 1_000_003 + epoch, b]))
-            row_items = tf.concat([row_items, neg], axis=1)
-        row_items = tf.reshape(row_items, [-1])
-        row_users = tf.repeat(u, group)
-        batch = {"user": row_users, "item": item_table.lookup(row_items), "label": labels}
-        if with_time:
-            t = tf.repeat(times[lo:lo + batch_size], group)
-            batch["time"] = t
-            batch["item"][schema.TIME] = t
-        return batch
+            check_every_user_has_a_negative(sampler, dataset)
+        labels = tf.constant(np.tile([1.0] + [0.0] * int(num_negatives), batch_size), tf.float32)
 
-    ds = tf.data.Dataset.range(start_batch, num_batches)
-    return ds.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
-        tf.data.AUTOTUNE)
+        @tf.function
+        def make_batch(seed, b, u, i, t):
+            row_items = i[:, None]
+            if num_negatives > 0:
+                row_items = tf.concat([row_items, sampler.sample(u, num_negatives, seed=tf.stack([seed, b]))], axis=1)
+            row_items = tf.reshape(row_items, [-1])
+            batch = {"user": tf.repeat(u, group), "item": item_table.lookup(row_items), "label": labels}
+            if with_time:
+                batch["time"] = tf.repeat(t, group)
+                batch["item"][schema.TIME] = batch["time"]
+            return batch
+        return make_batch
+
+    make_batch = batch_function(dataset, item_table, ("pointwise", batch_size, num_negatives, with_time), build)
+    return map_epoch(make_batch, dataset, batch_size, seed, epoch, start_batch, steps_per_epoch)

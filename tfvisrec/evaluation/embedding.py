@@ -5,6 +5,7 @@ evaluated and served by one matrix product against these vectors, so both must s
 the same numbers: one function computes them, in inference mode, from the model's own
 `ItemFeatureTable`.
 """
+import weakref
 from typing import Optional
 
 import numpy as np
@@ -19,8 +20,7 @@ def embed_catalogue(model, item_table, time: Optional[int] = None,
 
     `time` (unix seconds) is given to time-aware models (`time` among their item keys) for
     every item: the catalogue as it looks at that moment."""
-    item_vectors = tf.function(lambda items: model.item_vectors(items, training=False),
-                               reduce_retracing=True)
+    item_vectors = _inference_item_vectors(model)
     parts = []
     for ids, features in item_table.catalogue_batches(batch_size):
         if time is not None:
@@ -31,3 +31,15 @@ def embed_catalogue(model, item_table, time: Optional[int] = None,
         raise ValueError(f"{type(model).__name__}.item_vectors returned shape {vectors.shape} "
                          f"for {item_table.num_items} items; expected [items, d]")
     return vectors
+
+
+# One traced item_vectors per model: validation embeds the catalogue every epoch.
+_ITEM_VECTOR_FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _inference_item_vectors(model):
+    if model not in _ITEM_VECTOR_FUNCTIONS:
+        model_ref = weakref.ref(model)   # the cached function must not keep its key alive
+        _ITEM_VECTOR_FUNCTIONS[model] = tf.function(
+            lambda items: model_ref().item_vectors(items, training=False), reduce_retracing=True)
+    return _ITEM_VECTOR_FUNCTIONS[model]
