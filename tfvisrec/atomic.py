@@ -19,12 +19,17 @@ def publish_folder(tmp: str, path: str) -> None:
 
 def write_json(path: str, payload) -> None:
     """JSON to `path` through a temporary file in the same folder."""
+    write_text(path, json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+def write_text(path: str, text: str) -> None:
+    """UTF-8 `text` to `path` through a temporary file in the same folder."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=2, sort_keys=True, default=str)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
