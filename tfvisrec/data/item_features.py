@@ -13,8 +13,7 @@ from absl import logging
 
 from tfvisrec.data import images, schema
 from tfvisrec.data.errors import DataError
-
-FEATURES_FILE = "features.npy"
+from tfvisrec.data.feature_files import FEATURES_FILE
 
 
 class ItemFeatureTable:

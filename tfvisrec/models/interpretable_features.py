@@ -14,10 +14,7 @@ from typing import List, Optional
 import numpy as np
 
 from tfvisrec.data.errors import DataError
-
-# The file name `tfvisrec.vision.features.PROBS_FILE` writes; that module defines command-line
-# flags when imported, so the models layer does not import it.
-ATTRIBUTE_PROBS_FILE = "attribute_probs.npz"
+from tfvisrec.data.feature_files import PROBS_FILE
 NAME_SEPARATOR = "="
 
 
@@ -56,7 +53,7 @@ def load_interpretable_features(path: str, num_items: Optional[int] = None,
     when `num_items` is given and the file has another number of rows.
     """
     if os.path.isdir(path):
-        path = os.path.join(path, ATTRIBUTE_PROBS_FILE)
+        path = os.path.join(path, PROBS_FILE)
     if not os.path.isfile(path):
         raise DataError("no attribute probabilities: run `python -m tfvisrec.vision.features "
                         "--backbone_weights <attribute classifier> --dataset DIR`", path)

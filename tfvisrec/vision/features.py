@@ -21,15 +21,12 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags, logging
 
 from tfvisrec import config as config_lib
+from tfvisrec.data.feature_files import FEATURES_FILE, INFO_FILE, PROBS_FILE
 from tfvisrec.vision.cnn_config import CNNConfig
 
 config_lib.define_flags(CNNConfig, config_lib.TrainConfig)
 flags.DEFINE_string("output_dir", "", "Where to write the features (default: the dataset folder).")
 FLAGS = flags.FLAGS
-
-FEATURES_FILE = "features.npy"
-PROBS_FILE = "attribute_probs.npz"
-INFO_FILE = "features.json"
 
 
 def extract(dataset, weights: str, batch_size: int = 256, backbone_name: str = "", image_size: int = 0,

@@ -1,0 +1,6 @@
+"""Names of the precomputed-feature files a dataset folder may hold (written by
+`python -m tfvisrec.vision.features`), importable without TensorFlow or flags."""
+
+FEATURES_FILE = "features.npy"         # f_i [items, F]: the backbone's penultimate features
+PROBS_FILE = "attribute_probs.npz"     # the attribute classifier's class probabilities per item
+INFO_FILE = "features.json"            # what made them (weights, backbone, attribute vocabularies)
