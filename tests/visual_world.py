@@ -31,6 +31,8 @@ INFO_FILE = "visual_world.json"
 # Code whose output the cache holds: a change here rebuilds the world.
 SOURCE_DIRS = ("tfvisrec/data", "tfvisrec/vision")
 SOURCE_FILES = ("configs/attributes.cfg", "tests/visual_world.py")
+# A cached baseline's results also depend on the model, the trainer and the evaluation.
+BASELINE_SOURCE_DIRS = ("tfvisrec",)
 LABEL_COLUMNS = ("category", "colour", "pattern", "sleeve", "neckline", "print")
 
 
@@ -82,6 +84,31 @@ class VisualWorld:
         from tfvisrec.data.synthetic import load_truth
         return load_truth(self.world_dir).scores_for(dataset)
 
+    def baseline_results(self, dataset, name: str = "bprmf") -> Dict[str, float]:
+        """Test-split full-AUC results of configs/<name>.cfg trained on this world: trained at
+        most once per world and version of the code it runs (both visual test modules compare
+        against BPR-MF), cached beside the world under a file lock."""
+        key = _source_digest(hashlib.sha256(name.encode()), BASELINE_SOURCE_DIRS,
+                             (f"configs/{name}.cfg", "tests/visual_world.py"))
+        path = os.path.join(self.root, "baselines", f"{name}-{key}.json")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if not os.path.exists(path):
+                    with tempfile.TemporaryDirectory(dir=os.path.dirname(path)) as model_dir:
+                        _, results = train_and_evaluate(name, dataset, model_dir)
+                    with open(path + ".tmp", "w", encoding="utf-8") as f:
+                        json.dump({k: float(v) for k, v in results.items()}, f, sort_keys=True)
+                    os.replace(path + ".tmp", path)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        with open(path, encoding="utf-8") as f:
+            results = json.load(f)
+        print(f"\n{name} (cached with the world): AUC {results['full_auc/auc']:.4f}, "
+              f"cold {results['full_auc/auc_cold']:.4f}")
+        return results
+
     def oracle_results(self, dataset):
         """The oracle's full-AUC results on the test split, printed for the test log."""
         from tfvisrec.evaluation import protocols
@@ -93,12 +120,34 @@ class VisualWorld:
         return oracle
 
 
+def train_and_evaluate(name: str, dataset, model_dir: str, **overrides):
+    """(model, test-split full-AUC results) of configs/<name>.cfg + overrides, trained by the
+    shared trainer on `dataset`; prints the figures for the test log."""
+    from tfvisrec.evaluation import protocols
+    from tfvisrec.models import model_flags
+    from tfvisrec.training import fit
+    model_config, train_config = model_flags.configs_from_flagfile(
+        os.path.join(REPO_ROOT, "configs", f"{name}.cfg"), dataset=dataset.path,
+        model_dir=str(model_dir), verbose=0, resume=False, **overrides)
+    model, summary = fit(model_config, train_config, dataset=dataset)
+    result = protocols.evaluate(model, dataset, ["full_auc"], split="test")
+    print(f"\n{name}: AUC {result['full_auc/auc']:.4f}, cold {result['full_auc/auc_cold']:.4f}, "
+          f"{summary['epochs_completed']} epochs in {summary['train_seconds']:.1f} s")
+    return model, result
+
+
 def settings_key(settings: VisualWorldSettings) -> str:
     """Hash of the settings and of the code that builds the world."""
     digest = hashlib.sha256(json.dumps({"format": FORMAT, **dataclasses.asdict(settings)},
                                        sort_keys=True).encode())
-    paths = [os.path.join(REPO_ROOT, f) for f in SOURCE_FILES]
-    for folder in SOURCE_DIRS:
+    return _source_digest(digest, SOURCE_DIRS, SOURCE_FILES)
+
+
+def _source_digest(digest, source_dirs, source_files) -> str:
+    """`digest` updated with the path and bytes of every file named and every .py file under
+    the folders named (relative to the repository); its first 16 hex digits."""
+    paths = [os.path.join(REPO_ROOT, f) for f in source_files]
+    for folder in source_dirs:
         for parent, _, names in os.walk(os.path.join(REPO_ROOT, folder)):
             paths += [os.path.join(parent, n) for n in names if n.endswith(".py")]
     for path in sorted(paths):

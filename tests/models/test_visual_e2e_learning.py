@@ -21,24 +21,10 @@ import os
 import numpy as np
 import pytest
 
-from tfvisrec.models import model_flags
-from tfvisrec.evaluation import protocols
-from tfvisrec.training import fit
+from visual_world import train_and_evaluate
 
 pytestmark = pytest.mark.xdist_group("visual-e2e")  # the cached world is shared across workers (flock)
-CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "configs")
 ORACLE_GAP = 0.05
-
-
-def _train(name, dataset, model_dir, **overrides):
-    model_config, train_config = model_flags.configs_from_flagfile(
-        os.path.join(CONFIGS, f"{name}.cfg"), dataset=dataset.path, model_dir=str(model_dir),
-        verbose=0, resume=False, **overrides)
-    model, summary = fit(model_config, train_config, dataset=dataset)
-    result = protocols.evaluate(model, dataset, ["full_auc"], split="test")
-    print(f"\n{name}: AUC {result['full_auc/auc']:.4f}, cold {result['full_auc/auc_cold']:.4f}, "
-          f"{summary['epochs_completed']} epochs in {summary['train_seconds']:.1f} s")
-    return model, result
 
 
 def _cnn_overrides(visual_world):
@@ -49,11 +35,11 @@ def _cnn_overrides(visual_world):
 
 
 @pytest.fixture(scope="module")
-def baselines(visual_world, tmp_path_factory):
+def baselines(visual_world):
     """(dataset, oracle's results, BPR-MF's results) on the visual world's test split."""
     dataset = visual_world.load_dataset()
     oracle = visual_world.oracle_results(dataset)
-    _, bprmf = _train("bprmf", dataset, tmp_path_factory.mktemp("bprmf"))
+    bprmf = visual_world.baseline_results(dataset, "bprmf")
     assert oracle["full_auc/num_cold_users"] >= 20, oracle
     return dataset, oracle, bprmf
 
@@ -70,7 +56,7 @@ DVBPR_RUN = dict(epochs=3, batch_size=64, patience=0, trainable_backbone_layers=
 @pytest.fixture(scope="module")
 def dvbpr_run(visual_world, baselines, tmp_path_factory):
     dataset = baselines[0]
-    return _train("dvbpr", dataset, tmp_path_factory.mktemp("dvbpr"), **_cnn_overrides(visual_world),
+    return train_and_evaluate("dvbpr", dataset, tmp_path_factory.mktemp("dvbpr"), **_cnn_overrides(visual_world),
                   **DVBPR_RUN)
 
 
@@ -153,6 +139,6 @@ ETE_RUN = dict(steps_per_epoch=50, stage1_epochs=29, epochs=30, patience=0, eval
 def test_imgrec_beats_bprmf_on_cold_items(name, visual_world, baselines, tmp_path):
     dataset, oracle, bprmf = baselines
     overrides = dict(**_cnn_overrides(visual_world), **ETE_RUN) if name == "imgrec_ete" else {}
-    _, result = _train(name, dataset, tmp_path, **overrides)
+    _, result = train_and_evaluate(name, dataset, tmp_path, **overrides)
     print(f"{name}: {oracle['full_auc/auc'] - result['full_auc/auc']:.4f} below the oracle")
     assert result["full_auc/auc_cold"] > bprmf["full_auc/auc_cold"], (result, bprmf)

@@ -13,16 +13,11 @@ world's true attribute one-hots as features it stays ~0.07 below the oracle, whi
 VBPR/DeepStyle/FM on those one-hots come within 0.035. Its case is a strict xfail, so a
 VisRank that does reach the bound turns the suite red until the mark is removed.
 """
-import os
-
 import pytest
 
-from tfvisrec.models import model_flags
-from tfvisrec.evaluation import protocols
-from tfvisrec.training import fit
+from visual_world import train_and_evaluate
 
 pytestmark = pytest.mark.xdist_group("visual")
-CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "configs")
 ORACLE_GAP = 0.05
 MODELS = ["visrank", "fm", "vbpr", "deepstyle", "tvbpr"]
 
@@ -32,18 +27,11 @@ def world(visual_world, tmp_path_factory):
     """(dataset, oracle's results, `results(name)`: a model's test results, trained once)."""
     dataset = visual_world.load_dataset()
     oracle = visual_world.oracle_results(dataset)
-    trained = {}
+    trained = {"bprmf": visual_world.baseline_results(dataset, "bprmf")}
 
     def results(name):
         if name not in trained:
-            model_config, train_config = model_flags.configs_from_flagfile(
-                os.path.join(CONFIGS, f"{name}.cfg"), dataset=dataset.path,
-                model_dir=str(tmp_path_factory.mktemp(name)), verbose=0)
-            model, summary = fit(model_config, train_config, dataset=dataset)
-            trained[name] = protocols.evaluate(model, dataset, ["full_auc"], split="test")
-            print(f"\n{name}: AUC {trained[name]['full_auc/auc']:.4f}, cold "
-                  f"{trained[name]['full_auc/auc_cold']:.4f}, {summary['epochs_completed']} epochs "
-                  f"in {summary['train_seconds']:.1f} s")
+            _, trained[name] = train_and_evaluate(name, dataset, tmp_path_factory.mktemp(name))
         return trained[name]
 
     return dataset, oracle, results
