@@ -20,6 +20,7 @@ import threading
 from absl import app, flags, logging
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
+import tensorflow as tf
 from tfvisrec.data.errors import DataError
 from tfvisrec.serving import batching_config, model_config
 from tfvisrec.serving.model_server import ModelServer
@@ -43,6 +44,8 @@ def define_flags():
         (flags.DEFINE_string, "container_models_root", model_config.CONTAINER_MODELS_ROOT, "Container path prefix of base paths in models.config."),
         (flags.DEFINE_bool, "enable_batching", False, "Merge concurrent Predict calls of one model version and signature into one run (TF Serving's flag)."),
         (flags.DEFINE_string, "batching_parameters_file", "", "BatchingParameters text proto (serving/batching.config); default: TF Serving's defaults."),
+        (flags.DEFINE_integer, "tensorflow_intra_op_parallelism", 0, "Threads one op may use (0 = TensorFlow's choice, TF Serving's flag)."),
+        (flags.DEFINE_integer, "tensorflow_inter_op_parallelism", 0, "Ops run at once (0 = TensorFlow's choice, TF Serving's flag)."),
         (flags.DEFINE_float, "grace_seconds", 10.0, "On SIGTERM, time given to in-flight requests."),
         (flags.DEFINE_float, "lame_duck_seconds", 0.5, "On SIGTERM, at least this long new requests get UNAVAILABLE before the port closes (within the grace)."),
     ]:
@@ -76,11 +79,23 @@ def batching_options():
     return batching_config.load(FLAGS.batching_parameters_file)
 
 
+def set_tensorflow_threads():
+    """TF Serving's --tensorflow_{intra,inter}_op_parallelism, before any model is loaded."""
+    if FLAGS.tensorflow_intra_op_parallelism < 0 or FLAGS.tensorflow_inter_op_parallelism < 0:
+        raise DataError("--tensorflow_intra_op_parallelism and --tensorflow_inter_op_parallelism "
+                        "must be >= 0 (0 = TensorFlow's choice)")
+    if FLAGS.tensorflow_intra_op_parallelism:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.tensorflow_intra_op_parallelism)
+    if FLAGS.tensorflow_inter_op_parallelism:
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.tensorflow_inter_op_parallelism)
+
+
 def main(argv):
     del argv
     try:
         config, roots = server_config()
         batching = batching_options()
+        set_tensorflow_threads()
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
