@@ -47,6 +47,8 @@ flags.DEFINE_list("concurrency", ["1", "8", "32", "64"], "Concurrent clients per
 flags.DEFINE_integer("client_processes", 4, "Processes the server's clients are spread over.")
 flags.DEFINE_string("batching_parameters_file", "serving/batching.config",
                     "BatchingParameters of the `batching` rows (relative to the repository).")
+flags.DEFINE_list("server_flags", [], "Extra flags of both server modes, e.g. "
+                  "--tensorflow_intra_op_parallelism=1,--tensorflow_inter_op_parallelism=2.")
 flags.DEFINE_float("seconds", 10.0, "Measured seconds per level (after 1 s of warm-up).")
 flags.DEFINE_string("out", "", "Also write the results as JSON here (e.g. bench/results/serving_load.json).")
 FLAGS = flags.FLAGS
@@ -65,7 +67,7 @@ def synthetic_dataset(num_users, num_items, per_user, seed=0) -> Dataset:
 
 def start_server(base_path, batching_file=""):
     flags_ = [f"--model_base_path={base_path}", "--port=0", "--host=127.0.0.1",
-              "--grpc_max_threads=128"]
+              "--grpc_max_threads=128"] + list(FLAGS.server_flags)
     if batching_file:
         flags_ += ["--enable_batching", f"--batching_parameters_file={batching_file}"]
     process = subprocess.Popen([sys.executable, "-m", "tfvisrec.server"] + flags_,
@@ -188,14 +190,14 @@ def run(work):
         with open(FLAGS.out, "w", encoding="utf-8") as f:
             json.dump({"flags": {n: FLAGS[n].value for n in ("num_items", "num_users", "dim", "top_k",
                                                              "seconds", "client_processes",
-                                                             "batching_parameters_file")},
+                                                             "batching_parameters_file", "server_flags")},
                        "export_seconds": export_s, "saved_model_mib": size_mb,
                        "levels": {str(k): v for k, v in results.items()}}, f, indent=2)
 
 
 def print_table(results):
     print(f"load average after the run: {os.getloadavg()[0]:.1f}; batching parameters: "
-          f"{FLAGS.batching_parameters_file}")
+          f"{FLAGS.batching_parameters_file}; server flags: {' '.join(FLAGS.server_flags) or '-'}")
     print("| clients | mode | QPS | p50 ms | p99 ms | errors | server CPU s / 1k req "
           "| client CPU s / 1k req |")
     print("|" + "---|" * 8)

@@ -9,11 +9,9 @@ import time
 
 import numpy as np
 import pytest
-from absl import flags
 
 import serving_world as world_lib
 from serving_world import start_server
-from tfvisrec import server as server_cli
 from tfvisrec.client import InvalidArgument, RecommenderClient
 from tfvisrec.client.status import Unavailable
 from tfvisrec.data.errors import DataError
@@ -63,6 +61,20 @@ def _until(predicate):
         time.sleep(0.005)
 
 
+def _send_while_held(scheduler, signature, outcomes, threads, requests):
+    """Send `requests` while the first call holds the thread, then release and wait for all."""
+    try:
+        for x in requests:
+            threads.append(_submit(scheduler, signature, x, outcomes))
+        _until(lambda: scheduler.queued_rows() == sum(len(x) for x in requests))
+        signature.release.set()
+        for thread in threads:
+            thread.join()
+    finally:
+        signature.release.set()
+        scheduler.stop()
+
+
 def _held_scheduler(**options):
     options.setdefault("num_batch_threads", 1)
     scheduler, signature, outcomes = BatchScheduler(BatchingOptions(**options)), HeldSignature(), {}
@@ -76,16 +88,7 @@ def _held_scheduler(**options):
 def test_queued_requests_run_as_one_call_and_a_bad_one_fails_alone(with_bad_request):
     scheduler, signature, outcomes, threads = _held_scheduler(max_batch_size=8)
     requests = [np.array([[1], [2]]), np.array([[-1 if with_bad_request else 5]]), np.array([[3]])]
-    try:
-        for x in requests:
-            threads.append(_submit(scheduler, signature, x, outcomes))
-        _until(lambda: scheduler.queued_rows() == 4)
-        signature.release.set()
-        for thread in threads:
-            thread.join()
-    finally:
-        signature.release.set()
-        scheduler.stop()
+    _send_while_held(scheduler, signature, outcomes, threads, requests)
     good, bad, last = requests
     np.testing.assert_array_equal(outcomes[id(good)], [[2], [4]])
     np.testing.assert_array_equal(outcomes[id(last)], [[6]])
@@ -122,16 +125,7 @@ def test_only_requests_of_equal_inner_shape_merge_unless_padded(pad):
     scheduler, signature, outcomes, threads = _held_scheduler(max_batch_size=8,
                                                               pad_variable_length_inputs=pad)
     wide, narrow = np.array([[1, 2, 3]]), np.array([[4], [5]])
-    try:
-        for x in (wide, narrow):
-            threads.append(_submit(scheduler, signature, x, outcomes))
-        _until(lambda: scheduler.queued_rows() == 3)
-        signature.release.set()
-        for thread in threads:
-            thread.join()
-    finally:
-        signature.release.set()
-        scheduler.stop()
+    _send_while_held(scheduler, signature, outcomes, threads, [wide, narrow])
     np.testing.assert_array_equal(outcomes[id(wide)], [[2, 4, 6]])
     if pad:  # TF Serving pads with the request's first element and returns the padded width
         np.testing.assert_array_equal(outcomes[id(narrow)], [[8, 8, 8], [10, 8, 8]])
@@ -154,7 +148,7 @@ def test_allowed_batch_sizes_pad_rows_that_the_split_drops():
         batch_tensors.split({"y": np.zeros((3, 1))}, [2, 1], size)
 
 
-def test_batching_parameters_file_as_tf_serving_reads_it(tmp_path):
+def test_batching_parameters_file_as_tf_serving_reads_it():
     options = batching_config.load(os.path.join(REPO, "serving", "batching.config"))
     assert (options.max_batch_size, options.batch_timeout_micros, options.num_batch_threads,
             options.max_enqueued_batches, options.pad_variable_length_inputs) == (64, 2000, 4, 256, True)
@@ -165,13 +159,6 @@ def test_batching_parameters_file_as_tf_serving_reads_it(tmp_path):
         batching_config.parse("max_batch_size { value: 8 } allowed_batch_sizes: 4")
     with pytest.raises(DataError, match="not valid BatchingParameters"):
         batching_config.parse("max_batch_size: 8")  # a wrapper message, not a scalar
-    server_cli.define_flags()
-    try:
-        flags.FLAGS(["server", f"--model_base_path={tmp_path}", "--batching_parameters_file=x"])
-        with pytest.raises(DataError, match="without --enable_batching"):
-            server_cli.batching_options()
-    finally:
-        flags.FLAGS.unparse_flags()
 
 
 def test_server_merges_recommend_calls_and_isolates_an_unknown_user(world, export_root):

@@ -80,6 +80,9 @@ def test_server_flags_to_config(tmp_path):
         flags.FLAGS(["server", f"--model_base_path={tmp_path}/shop", "--model_config_file=x"])
         with pytest.raises(DataError, match="exactly one"):
             server_cli.server_config()
+        flags.FLAGS(["server", f"--model_base_path={tmp_path}", "--batching_parameters_file=x"])
+        with pytest.raises(DataError, match="without --enable_batching"):  # as TF Serving
+            server_cli.batching_options()
     finally:
         flags.FLAGS.unparse_flags()
 
