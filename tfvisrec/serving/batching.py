@@ -154,7 +154,7 @@ class BatchScheduler:
             except BaseException as e:  # noqa: BLE001  (never leave a request waiting)
                 log.exception("batch of %d requests failed", len(batch.tasks))
                 for task in batch.tasks:
-                    if not task.done.is_set():
+                    if task.outputs is None and task.error is None:
                         task.error = e
             finally:
                 for task in batch.tasks:
