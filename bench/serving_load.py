@@ -1,14 +1,17 @@
 """Load test of the embedded server on loopback: `recommend` (top-100 over a 100k catalogue).
 
-    python bench/serving_load.py                       # 100k items, 1/8/32 clients, 10 s each
-    python bench/serving_load.py --num_items 20000 --seconds 3
+    python bench/serving_load.py                       # 100k items, 1/8/32/64 clients, 10 s each
+    python bench/serving_load.py --num_items 20000 --seconds 3 --concurrency 1,8
 
 Exports a BPR-MF model (random factors: latency does not depend on training) over a synthetic
-catalogue, starts `python -m tfvisrec.server` in its own process, and drives it with N client
-threads (one gRPC channel each) for a fixed time per level. The same signature is called
-directly in this process (the loaded SavedModel, N threads) as the baseline, and the table
-gives QPS, p50 and p99 latency of both and the serving overhead (server p50 / direct p50).
-Client and server share this machine's cores, so the server's numbers include that contention.
+catalogue and measures, at each level of concurrency, in one run:
+- `direct`: the loaded SavedModel's signature called in this process by N threads (the floor);
+- `server`: `python -m tfvisrec.server` in its own process, without batching;
+- `batching`: the same with `--enable_batching --batching_parameters_file=...`.
+Clients are closed loops (one request in flight each) spread over `--client_processes`
+processes (`load_generator.py`), so the load generator's GIL is not the bottleneck; its CPU
+use is printed beside the server's (CPU seconds per 1,000 requests, from /proc). Client and
+server share this machine's cores, so the server's numbers include that contention.
 """
 import json
 import os
@@ -22,11 +25,13 @@ import time
 import numpy as np
 from absl import app, flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import load_generator  # noqa: E402
 import tfvisrec  # noqa: E402,F401
 import tensorflow as tf  # noqa: E402
 
-from tfvisrec.client import RecommenderClient  # noqa: E402
 from tfvisrec.data import schema  # noqa: E402
 from tfvisrec.data.dataset import Dataset, Split, item_table  # noqa: E402
 from tfvisrec.export import export_model  # noqa: E402
@@ -38,7 +43,12 @@ flags.DEFINE_integer("num_users", 10_000, "Users.")
 flags.DEFINE_integer("per_user", 20, "Training items per user (excluded from recommendations).")
 flags.DEFINE_integer("dim", 64, "BPR-MF factors.")
 flags.DEFINE_integer("top_k", 100, "K fixed at export and k asked for.")
-flags.DEFINE_list("concurrency", ["1", "8", "32"], "Concurrent clients per level.")
+flags.DEFINE_list("concurrency", ["1", "8", "32", "64"], "Concurrent clients per level.")
+flags.DEFINE_integer("client_processes", 4, "Processes the server's clients are spread over.")
+flags.DEFINE_string("batching_parameters_file", "serving/batching.config",
+                    "BatchingParameters of the `batching` rows (relative to the repository).")
+flags.DEFINE_list("server_flags", [], "Extra flags of both server modes, e.g. "
+                  "--tensorflow_intra_op_parallelism=1,--tensorflow_inter_op_parallelism=2.")
 flags.DEFINE_float("seconds", 10.0, "Measured seconds per level (after 1 s of warm-up).")
 flags.DEFINE_string("out", "", "Also write the results as JSON here (e.g. bench/results/serving_load.json).")
 FLAGS = flags.FLAGS
@@ -55,12 +65,14 @@ def synthetic_dataset(num_users, num_items, per_user, seed=0) -> Dataset:
                    test=empty, **item_table(num_items, items))
 
 
-def start_server(base_path):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tfvisrec.server", f"--model_base_path={base_path}",
-         "--port=0", "--host=127.0.0.1", "--grpc_max_threads=64"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+def start_server(base_path, batching_file=""):
+    flags_ = [f"--model_base_path={base_path}", "--port=0", "--host=127.0.0.1",
+              "--grpc_max_threads=128"] + list(FLAGS.server_flags)
+    if batching_file:
+        flags_ += ["--enable_batching", f"--batching_parameters_file={batching_file}"]
+    process = subprocess.Popen([sys.executable, "-m", "tfvisrec.server"] + flags_,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               cwd=REPO)
     line = process.stdout.readline()
     if not line.startswith("tfvisrec.server: serving"):
         process.kill()
@@ -68,8 +80,16 @@ def start_server(base_path):
     return process, "127.0.0.1:" + line.strip().rsplit(":", 1)[1]
 
 
-def drive(concurrency, seconds, make_call):
-    """Run `concurrency` threads calling their own `make_call()` closure; latencies in ms."""
+def process_cpu_seconds(pid) -> float:
+    """User + system CPU seconds of a process, all threads (from /proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drive_direct(concurrency, seconds, make_call):
+    """`concurrency` threads of this process calling their own `make_call(row)` closure for
+    1 s of warm-up + `seconds`; latencies (ms) and this process's CPU over the last `seconds`."""
     latencies = [[] for _ in range(concurrency)]
     errors = []
     start_gate = threading.Barrier(concurrency + 1)
@@ -77,7 +97,7 @@ def drive(concurrency, seconds, make_call):
 
     def worker(row):
         call = make_call(row)
-        call()  # per-thread warm-up (channel, first trace)
+        call()  # per-thread warm-up (first trace)
         start_gate.wait()
         while time.perf_counter() < window["end"]:
             t0 = time.perf_counter()
@@ -86,20 +106,41 @@ def drive(concurrency, seconds, make_call):
             except Exception as e:  # noqa: BLE001  (counted and reported, not raised)
                 errors.append(repr(e))
                 continue
-            latencies[row].append((time.perf_counter() - t0) * 1000.0)
+            if t0 >= window["begin"]:
+                latencies[row].append((time.perf_counter() - t0) * 1000.0)
 
     threads = [threading.Thread(target=worker, args=(r,)) for r in range(concurrency)]
     for t in threads:
         t.start()
-    window["end"] = time.perf_counter() + 1.0 + seconds
+    window["begin"] = time.perf_counter() + 1.0
+    window["end"] = window["begin"] + seconds
     start_gate.wait()
+    time.sleep(max(0.0, window["begin"] - time.perf_counter()))
+    cpu0 = time.process_time()
+    time.sleep(max(0.0, window["end"] - time.perf_counter()))
+    cpu = time.process_time() - cpu0
     for t in threads:
         t.join()
-    flat = np.concatenate([np.asarray(l) for l in latencies]) if any(latencies) else np.zeros(0)
-    elapsed = seconds + 1.0
-    return {"requests": int(flat.size), "errors": len(errors), "qps": flat.size / elapsed,
-            "p50_ms": float(np.percentile(flat, 50)) if flat.size else float("nan"),
-            "p99_ms": float(np.percentile(flat, 99)) if flat.size else float("nan")}
+    return summary(np.concatenate([np.asarray(l) for l in latencies]), errors, seconds,
+                   server_cpu=cpu, client_cpu=float("nan"))
+
+
+def summary(latencies, errors, seconds, server_cpu, client_cpu):
+    n = int(latencies.size)
+    per_1k = lambda cpu: cpu / n * 1000.0 if n else float("nan")  # noqa: E731
+    return {"requests": n, "errors": len(errors), "error_examples": sorted(set(errors))[:3],
+            "qps": n / seconds,
+            "p50_ms": float(np.percentile(latencies, 50)) if n else float("nan"),
+            "p99_ms": float(np.percentile(latencies, 99)) if n else float("nan"),
+            "server_cpu_s_per_1k": per_1k(server_cpu), "client_cpu_s_per_1k": per_1k(client_cpu)}
+
+
+def drive_server(process, target, users, level):
+    report = load_generator.drive(target, "bench", users, FLAGS.top_k, level,
+                                  FLAGS.client_processes, FLAGS.seconds,
+                                  cpu_probe=lambda: process_cpu_seconds(process.pid))
+    return summary(report["latencies"], report["errors"], FLAGS.seconds,
+                   report["server_cpu_seconds"], report["client_cpu_seconds"])
 
 
 def main(argv):
@@ -130,41 +171,44 @@ def run(work):
         local = np.random.default_rng(row)
         return lambda: recommend(user=tf.constant([user_ids[local.integers(len(user_ids))]]), k=k)
 
-    server, target = start_server(os.path.join(work, "bench"))
-    clients = []
-
-    def remote(row):
-        client = RecommenderClient(target, model="bench", timeout=30)
-        clients.append(client)
-        local = np.random.default_rng(100 + row)
-        return lambda: client.recommend(user_ids[local.integers(len(user_ids))], k=FLAGS.top_k)
-
-    rows = []
-    try:
-        for level in [int(c) for c in FLAGS.concurrency]:
-            d = drive(level, FLAGS.seconds, direct)
-            s = drive(level, FLAGS.seconds, remote)
-            rows.append({"clients": level, "server": s, "direct": d,
-                         "overhead_p50": s["p50_ms"] / d["p50_ms"]})
-    finally:
-        for client in clients:
-            client.close()
-        server.terminate()
-        server.wait(timeout=60)
-    header = ("| clients | server QPS | p50 ms | p99 ms | direct QPS | p50 ms | p99 ms "
-              "| overhead (p50 ratio) | errors |")
-    print(header)
-    print("|" + "---|" * 9)
-    for r in rows:
-        s, d = r["server"], r["direct"]
-        print(f"| {r['clients']} | {s['qps']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | "
-              f"{d['qps']:.0f} | {d['p50_ms']:.2f} | {d['p99_ms']:.2f} | "
-              f"{r['overhead_p50']:.2f}x | {s['errors'] + d['errors']} |")
+    levels = [int(c) for c in FLAGS.concurrency]
+    users = list(np.random.default_rng(7).choice(dataset.user_ids, 1000))
+    results = {level: {"direct": drive_direct(level, FLAGS.seconds, direct)} for level in levels}
+    del recommend
+    batching_file = os.path.join(REPO, FLAGS.batching_parameters_file)
+    for mode, batching in (("server", ""), ("batching", batching_file)):
+        process, target = start_server(os.path.join(work, "bench"), batching)
+        try:
+            for level in levels:
+                results[level][mode] = drive_server(process, target, users, level)
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    print_table(results)
     if FLAGS.out:
         os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
         with open(FLAGS.out, "w", encoding="utf-8") as f:
-            json.dump({"flags": {n: FLAGS[n].value for n in ("num_items", "num_users", "dim", "top_k", "seconds")},
-                       "export_seconds": export_s, "saved_model_mib": size_mb, "levels": rows}, f, indent=2)
+            json.dump({"flags": {n: FLAGS[n].value for n in ("num_items", "num_users", "dim", "top_k",
+                                                             "seconds", "client_processes",
+                                                             "batching_parameters_file", "server_flags")},
+                       "export_seconds": export_s, "saved_model_mib": size_mb,
+                       "levels": {str(k): v for k, v in results.items()}}, f, indent=2)
+
+
+def print_table(results):
+    print(f"load average after the run: {os.getloadavg()[0]:.1f}; batching parameters: "
+          f"{FLAGS.batching_parameters_file}; server flags: {' '.join(FLAGS.server_flags) or '-'}")
+    print("| clients | mode | QPS | p50 ms | p99 ms | errors | server CPU s / 1k req "
+          "| client CPU s / 1k req |")
+    print("|" + "---|" * 8)
+    for level, modes in results.items():
+        for mode in ("direct", "server", "batching"):
+            r = modes[mode]
+            print(f"| {level} | {mode} | {r['qps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.1f} | "
+                  f"{r['errors']} | {r['server_cpu_s_per_1k']:.2f} | {r['client_cpu_s_per_1k']:.2f} |")
+        for mode in ("server", "batching"):
+            if modes[mode]["error_examples"]:
+                print(f"  {level} {mode} errors, e.g.: {modes[mode]['error_examples']}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ names where it has one. Base paths under /models/ (the container mount of export
 looked up locally under --local_models_root, or else beside the config file and in export/.
 SIGTERM/SIGINT shut down gracefully: health turns NOT_SERVING, new requests get UNAVAILABLE
 for --lame_duck_seconds (clients retry elsewhere), in-flight ones finish within --grace_seconds.
+--enable_batching merges concurrent Predict calls as TF Serving does, with the same
+BatchingParameters file (serving/batching.config) given as --batching_parameters_file.
 """
 import os
 import signal
@@ -18,8 +20,9 @@ import threading
 from absl import app, flags, logging
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
+import tensorflow as tf
 from tfvisrec.data.errors import DataError
-from tfvisrec.serving import model_config
+from tfvisrec.serving import batching_config, model_config
 from tfvisrec.serving.model_server import ModelServer
 
 FLAGS = flags.FLAGS
@@ -39,6 +42,10 @@ def define_flags():
         (flags.DEFINE_bool, "enable_model_warmup", True, "Replay assets.extra/tf_serving_warmup_requests before serving a version."),
         (flags.DEFINE_string, "local_models_root", "", "Local folder standing for the container's /models (default: beside the config file, then export/)."),
         (flags.DEFINE_string, "container_models_root", model_config.CONTAINER_MODELS_ROOT, "Container path prefix of base paths in models.config."),
+        (flags.DEFINE_bool, "enable_batching", False, "Merge concurrent Predict calls of one model version and signature into one run (TF Serving's flag)."),
+        (flags.DEFINE_string, "batching_parameters_file", "", "BatchingParameters text proto (serving/batching.config); default: TF Serving's defaults."),
+        (flags.DEFINE_integer, "tensorflow_intra_op_parallelism", 0, "Threads one op may use (0 = TensorFlow's choice, TF Serving's flag)."),
+        (flags.DEFINE_integer, "tensorflow_inter_op_parallelism", 0, "Ops run at once (0 = TensorFlow's choice, TF Serving's flag)."),
         (flags.DEFINE_float, "grace_seconds", 10.0, "On SIGTERM, time given to in-flight requests."),
         (flags.DEFINE_float, "lame_duck_seconds", 0.5, "On SIGTERM, at least this long new requests get UNAVAILABLE before the port closes (within the grace)."),
     ]:
@@ -63,10 +70,32 @@ def server_config():
     return config, roots
 
 
+def batching_options():
+    """The BatchingOptions of --enable_batching / --batching_parameters_file (None = off)."""
+    if not FLAGS.enable_batching:
+        if FLAGS.batching_parameters_file:  # TF Serving refuses this too (server.cc)
+            raise DataError("--batching_parameters_file is set without --enable_batching")
+        return None
+    return batching_config.load(FLAGS.batching_parameters_file)
+
+
+def set_tensorflow_threads():
+    """TF Serving's --tensorflow_{intra,inter}_op_parallelism, before any model is loaded."""
+    if FLAGS.tensorflow_intra_op_parallelism < 0 or FLAGS.tensorflow_inter_op_parallelism < 0:
+        raise DataError("--tensorflow_intra_op_parallelism and --tensorflow_inter_op_parallelism "
+                        "must be >= 0 (0 = TensorFlow's choice)")
+    if FLAGS.tensorflow_intra_op_parallelism:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.tensorflow_intra_op_parallelism)
+    if FLAGS.tensorflow_inter_op_parallelism:
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.tensorflow_inter_op_parallelism)
+
+
 def main(argv):
     del argv
     try:
         config, roots = server_config()
+        batching = batching_options()
+        set_tensorflow_threads()
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -80,7 +109,7 @@ def main(argv):
                          local_models_roots=roots,
                          container_models_root=FLAGS.container_models_root,
                          warmup=FLAGS.enable_model_warmup,
-                         lame_duck_seconds=FLAGS.lame_duck_seconds)
+                         lame_duck_seconds=FLAGS.lame_duck_seconds, batching=batching)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -91,6 +120,8 @@ def main(argv):
         return 1
     print(f"tfvisrec.server: serving {','.join(server.repository.model_names())} on "
           f"{FLAGS.host}:{port}", flush=True)
+    if batching is not None:
+        logging.info("batching: %s", batching)
     while not stop.wait(1.0):
         pass
     logging.info("shutting down (grace %.1f s)", FLAGS.grace_seconds)

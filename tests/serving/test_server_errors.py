@@ -1,5 +1,11 @@
 """Acceptance 2: each bad request gets TF Serving's status code and a clear message, and the
-server keeps serving afterwards."""
+server keeps serving afterwards.
+
+CASES is the parity table: each row names the TF Serving source (tensorflow/serving, files
+under tensorflow_serving/) that gives the code and, where it has one, the words; rows marked
+"graph" are errors TF Serving leaves to TensorFlow's Session::Run (same code; our message
+names the input), rows marked "tfvisrec" are checks of our signatures (TF Serving would
+answer whatever the exported graph raises, here our INVALID_ARGUMENT asserts)."""
 import io
 
 import grpc
@@ -28,10 +34,12 @@ def _truncated_jpeg():
 
 
 def _request(model="visual", signature="", inputs=GOOD, version=None, label=None,
-             output_filter=()):
+             output_filter=(), model_spec=True):
     request = predict_pb2.PredictRequest()
-    request.model_spec.name = model
-    request.model_spec.signature_name = signature
+    if model_spec:
+        request.model_spec.name = model
+    if signature:
+        request.model_spec.signature_name = signature
     if version is not None:
         request.model_spec.version.value = version
     if label is not None:
@@ -42,55 +50,81 @@ def _request(model="visual", signature="", inputs=GOOD, version=None, label=None
     return request
 
 
-CASES = {
+CASES = {  # case: (request, code, words in the message, TF Serving source)
     "unknown model": (_request(model="nope"), "NOT_FOUND",
-                      "Servable not found for request: Latest(nope)"),
+                      "Servable not found for request: Latest(nope)",
+        "core/basic_manager.cc"),
     "unknown version": (_request(version=99), "NOT_FOUND",
-                        "Servable not found for request: Specific(visual, 99)"),
+                        "Servable not found for request: Specific(visual, 99)",
+        "core/basic_manager.cc"),
     "unknown label": (_request(model="mf", label="canary"), "INVALID_ARGUMENT",
-                      "Unrecognized servable version label: canary"),
+                      "Unrecognized servable version label: canary",
+        "model_servers/server_core.cc"),
     "unknown signature": (_request(signature="explain"), "FAILED_PRECONDITION",
-                          'Serving signature key "explain" not found.'),
+                          'Serving signature key "explain" not found.',
+        "servables/tensorflow/predict_util.cc"),
     "internal signature": (_request(signature="__saved_model_init_op"), "FAILED_PRECONDITION",
-                           "not found"),
+                           "not found",
+        "servables/tensorflow/predict_util.cc"),
     "missing input": (_request(inputs={"user": S(b"u00")}), "INVALID_ARGUMENT",
                       "input size does not match signature: 1!=2 len({user}) != len({k,user}). "
-                      "Sent extra: {}. Missing but required: {k}."),
+                      "Sent extra: {}. Missing but required: {k}.",
+        "servables/tensorflow/predict_util.cc"),
     "extra input": (_request(inputs={**GOOD, "seed": I32(1)}), "INVALID_ARGUMENT",
-                    "Sent extra: {seed}. Missing but required: {}."),
+                    "Sent extra: {seed}. Missing but required: {}.",
+        "servables/tensorflow/predict_util.cc"),
     "renamed input": (_request(inputs={"users": S(b"u00"), "k": I32(3)}), "INVALID_ARGUMENT",
-                      "Sent extra: {users}. Missing but required: {user}."),
+                      "Sent extra: {users}. Missing but required: {user}.",
+        "servables/tensorflow/predict_util.cc"),
     "wrong dtype": (_request(inputs={"user": np.array([1.0], np.float32), "k": I32(3)}),
                     "INVALID_ARGUMENT",
-                    "input 'user' has dtype DT_FLOAT but signature 'serving_default' expects DT_STRING"),
+                    "input 'user' has dtype DT_FLOAT but signature 'serving_default' expects DT_STRING",
+        "graph"),
     "wrong rank": (_request(inputs={"user": S([b"u00"]), "k": I32(3)}), "INVALID_ARGUMENT",
-                   "input 'user' has shape [1, 1] but signature 'serving_default' expects [-1]"),
+                   "input 'user' has shape [1, 1] but signature 'serving_default' expects [-1]",
+        "graph"),
     "scalar": (_request(inputs={"user": np.array(b"u00", object), "k": I32(3)}),
-               "INVALID_ARGUMENT", "input 'user' has shape [] but signature"),
+               "INVALID_ARGUMENT", "input 'user' has shape [] but signature",
+        "graph"),
     "empty batch": (_request(inputs={"user": S(), "k": I32()}), "INVALID_ARGUMENT",
-                    "empty batch (0th) dimension"),
+                    "empty batch (0th) dimension",
+        "tfvisrec"),
     "unequal batch": (_request(inputs={"user": S(b"u00", b"u01"), "k": I32(3)}),
-                      "INVALID_ARGUMENT", "equal 0th-dimension size (batch size) (k: 1, user: 2)"),
+                      "INVALID_ARGUMENT", "Batching Run() input tensors must have equal "
+                      "0th-dimension size (batch size) (k: 1, user: 2)",
+        "batching/batching_util.h"),
     "oversized k": (_request(inputs={"user": S(b"u00"), "k": I32(21)}), "INVALID_ARGUMENT",
-                    "k must be between 1 and K=20 (fixed at export); got] [21]"),
+                    "k must be between 1 and K=20 (fixed at export); got] [21]",
+        "tfvisrec"),
     "zero k": (_request(inputs={"user": S(b"u00"), "k": I32(0)}), "INVALID_ARGUMENT",
-               "k must be between 1 and K=20"),
+               "k must be between 1 and K=20",
+        "tfvisrec"),
     "unknown user": (_request(inputs={"user": S(b"u00", b"ghost"), "k": I32(3, 3)}),
-                     "INVALID_ARGUMENT", "unknown user id(s), not in the training vocabulary:] [ghost]"),
+                     "INVALID_ARGUMENT", "unknown user id(s), not in the training vocabulary:] [ghost]",
+        "tfvisrec"),
     "unknown item": (_request(signature="score",
                               inputs={"user": S(b"u00"), "items": S([b"item-001", b"item-999"])}),
-                     "INVALID_ARGUMENT", "unknown item id(s), not in the training vocabulary:] [item-999]"),
+                     "INVALID_ARGUMENT", "unknown item id(s), not in the training vocabulary:] [item-999]",
+        "tfvisrec"),
     "corrupt jpeg": (_request(signature="score_images",
                               inputs={"user": S(b"u00"), "images": S([b"\x00garbage"])}),
-                     "INVALID_ARGUMENT", "Unknown image file format"),
+                     "INVALID_ARGUMENT", "Unknown image file format",
+        "graph"),
     "truncated jpeg": (_request(signature="score_images",
                                 inputs={"user": S(b"u00"), "images": S([_truncated_jpeg()])}),
-                       "INVALID_ARGUMENT", "Invalid JPEG data"),
+                       "INVALID_ARGUMENT", "Invalid JPEG data",
+        "graph"),
     "bad output filter": (_request(output_filter=["score"]), "INVALID_ARGUMENT",
                           "output tensor alias not found in signature: score Outputs expected "
-                          "to be in the set {item_ids,scores}."),
+                          "to be in the set {item_ids,scores}.",
+        "servables/tensorflow/predict_util.cc"),
     "duplicate output filter": (_request(output_filter=["scores", "scores"]), "INVALID_ARGUMENT",
-                                "duplicate output tensor alias: scores"),
+                                "duplicate output tensor alias: scores",
+        "servables/tensorflow/predict_util.cc"),
+    "missing model spec": (_request(model_spec=False), "INVALID_ARGUMENT", "Missing ModelSpec",
+                           "servables/tensorflow/predict_impl.cc"),
+    "empty model name": (_request(model=""), "INVALID_ARGUMENT",
+                         "ModelSpec has no name specified.", "model_servers/server_core.cc"),
 }
 
 
@@ -108,7 +142,8 @@ def _still_serving(stub):
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_request(stub, case):
-    request, code, message = CASES[case]
+    request, code, message, source = CASES[case]
+    assert source in ("graph", "tfvisrec") or source.endswith((".cc", ".h"))
     with pytest.raises(grpc.RpcError) as error:
         stub.Predict(request, timeout=10)
     assert error.value.code().name == code, error.value.details()

@@ -27,9 +27,11 @@ def _lines(stream, sink):
 
 
 def test_server_process_serves_and_shuts_down_gracefully_on_sigterm(export_root):
+    """With TF Serving's batching flags and the deployment's serving/batching.config."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tfvisrec.server", f"--model_config_file={export_root}/models.config",
-         "--port=0", "--host=127.0.0.1", "--grace_seconds=5"],
+         "--port=0", "--host=127.0.0.1", "--grace_seconds=5",
+         "--enable_batching", "--batching_parameters_file=serving/batching.config"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines = queue.Queue()
     threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
@@ -78,6 +80,9 @@ def test_server_flags_to_config(tmp_path):
         flags.FLAGS(["server", f"--model_base_path={tmp_path}/shop", "--model_config_file=x"])
         with pytest.raises(DataError, match="exactly one"):
             server_cli.server_config()
+        flags.FLAGS(["server", f"--model_base_path={tmp_path}", "--batching_parameters_file=x"])
+        with pytest.raises(DataError, match="without --enable_batching"):  # as TF Serving
+            server_cli.batching_options()
     finally:
         flags.FLAGS.unparse_flags()
 

@@ -55,3 +55,12 @@ def test_bad_protos_raise():
     proto.tensor_content = np.array([1.0], np.float32).tobytes()
     with pytest.raises(TensorError, match="tensor_content"):
         to_ndarray(proto)
+
+
+@pytest.mark.parametrize("dtype, field", [(np.float32, "float_val"), (np.float64, "double_val")])
+def test_floats_from_array_bytes_serialise_as_a_python_list_would(dtype, field):
+    array = np.random.default_rng(0).normal(size=(3, 70)).astype(dtype)[:, ::2]  # not contiguous
+    reference = tf.make_tensor_proto(array)  # TensorFlow's own proto, for shape and dtype
+    reference.ClearField("tensor_content")
+    getattr(reference, field).extend(array.reshape(-1).tolist())
+    assert to_tensor_proto(array).SerializeToString() == reference.SerializeToString()

@@ -1,4 +1,5 @@
-"""Acceptance 3: a new version exported under load is swapped in with zero failed requests;
+"""Acceptance 3: a new version exported under load is swapped in with zero failed requests
+(with request batching on, so batches of the old version drain while the new one serves);
 plus version policies and a broken version that must not take the old one down."""
 import os
 import threading
@@ -16,6 +17,7 @@ from tfvisrec.client import RecommenderClient
 from tfvisrec.client.tensors import to_ndarray, to_tensor_proto
 from tfvisrec.export import export_model
 from tfvisrec.serving import model_config
+from tfvisrec.serving.batching_config import BatchingOptions
 
 pytestmark = pytest.mark.xdist_group("serving")  # share the session world and server
 
@@ -53,7 +55,9 @@ def test_new_version_swaps_in_under_load_without_failures(world, tmp_path):
     assert not np.allclose(expected[1], expected[2], atol=1e-3)
     base = str(tmp_path / "shop")
     export_model(old_model, dataset, base, top_k=10)
-    server = start_server(model_config.single_model("shop", base), poll_wait_seconds=0.1)
+    server = start_server(model_config.single_model("shop", base), poll_wait_seconds=0.1,
+                          batching=BatchingOptions(max_batch_size=THREADS, batch_timeout_micros=1000,
+                                                   num_batch_threads=2))
     results = [[] for _ in range(THREADS)]
     failures = []
     stop = threading.Event()

@@ -1,43 +1,25 @@
-"""TF Serving's BatchingParameters and MonitoringConfig protos, rebuilt from their .proto
-definitions (tensorflow_serving/servables/tensorflow/session_bundle_config.proto and
-tensorflow_serving/config/monitoring_config.proto): the tensorflow-serving-api wheel ships
-neither, and the config files must parse as TF Serving will parse them."""
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, wrappers_pb2
+"""TF Serving's MonitoringConfig proto, rebuilt from its .proto definition
+(tensorflow_serving/config/monitoring_config.proto): the tensorflow-serving-api wheel does not
+ship it, and the config file must parse as TF Serving will parse it. BatchingParameters is
+rebuilt the same way in the package (`tfvisrec.serving.batching_config`), which reads it."""
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-F = descriptor_pb2.FieldDescriptorProto
-
-
-def _field(name, number, kind, type_name="", repeated=False):
-    field = F(name=name, number=number, type=kind,
-              label=F.LABEL_REPEATED if repeated else F.LABEL_OPTIONAL)
-    if type_name:
-        field.type_name = type_name
-    return field
+from tfvisrec.serving.batching_config import BatchingParameters, Field, proto_field
 
 
 def _build():
     pool = descriptor_pool.DescriptorPool()
-    pool.Add(descriptor_pb2.FileDescriptorProto.FromString(wrappers_pb2.DESCRIPTOR.serialized_pb))
     file = descriptor_pb2.FileDescriptorProto(
         name="tfvisrec_tests/tf_serving_configs.proto", package="tensorflow.serving",
-        syntax="proto3", dependency=["google/protobuf/wrappers.proto"])
-    int64 = ".google.protobuf.Int64Value"
-    file.message_type.add(name="BatchingParameters", field=[
-        _field("max_batch_size", 1, F.TYPE_MESSAGE, int64),
-        _field("batch_timeout_micros", 2, F.TYPE_MESSAGE, int64),
-        _field("max_enqueued_batches", 3, F.TYPE_MESSAGE, int64),
-        _field("num_batch_threads", 4, F.TYPE_MESSAGE, int64),
-        _field("thread_pool_name", 5, F.TYPE_MESSAGE, ".google.protobuf.StringValue"),
-        _field("allowed_batch_sizes", 6, F.TYPE_INT64, repeated=True),
-        _field("pad_variable_length_inputs", 7, F.TYPE_BOOL)])
+        syntax="proto3")
     file.message_type.add(name="PrometheusConfig", field=[
-        _field("enable", 1, F.TYPE_BOOL), _field("path", 2, F.TYPE_STRING)])
+        proto_field("enable", 1, Field.TYPE_BOOL), proto_field("path", 2, Field.TYPE_STRING)])
     file.message_type.add(name="MonitoringConfig", field=[
-        _field("prometheus_config", 1, F.TYPE_MESSAGE, ".tensorflow.serving.PrometheusConfig")])
+        proto_field("prometheus_config", 1, Field.TYPE_MESSAGE, ".tensorflow.serving.PrometheusConfig")])
     pool.Add(file)
-    get = lambda name: message_factory.GetMessageClass(  # noqa: E731
-        pool.FindMessageTypeByName(f"tensorflow.serving.{name}"))
-    return get("BatchingParameters"), get("MonitoringConfig")
+    return message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("tensorflow.serving.MonitoringConfig"))
 
 
-BatchingParameters, MonitoringConfig = _build()
+MonitoringConfig = _build()
+__all__ = ["BatchingParameters", "MonitoringConfig"]

@@ -26,6 +26,9 @@ _TYPES = {
     types_pb2.DT_STRING: (object, "string_val"),
 }
 _FROM_NUMPY = {np.dtype(np_type): dt for dt, (np_type, _) in _TYPES.items() if np_type is not object}
+# Typed fields of fixed width, whose packed wire form is the little-endian array itself:
+# field number of TensorProto and its wire dtype (tensor.proto: float_val = 5, double_val = 6).
+_PACKED_FIXED = {types_pb2.DT_FLOAT: (5, "<f4"), types_pb2.DT_DOUBLE: (6, "<f8")}
 
 
 class TensorError(ValueError):
@@ -50,7 +53,11 @@ def to_tensor_proto(array) -> tensor_pb2.TensorProto:
     proto.tensor_shape.CopyFrom(shape_proto(array.shape))
     if array.dtype.kind in ("U", "S", "O"):
         proto.dtype = types_pb2.DT_STRING
-        proto.string_val.extend(_as_bytes(v) for v in array.reshape(-1))
+        values = array.reshape(-1).tolist()
+        try:
+            proto.string_val.extend(values)  # all bytes already (e.g. a TensorFlow output)
+        except TypeError:
+            proto.string_val.extend(_as_bytes(v) for v in values)
         return proto
     if array.dtype == np.float16:
         proto.dtype = types_pb2.DT_HALF
@@ -59,8 +66,24 @@ def to_tensor_proto(array) -> tensor_pb2.TensorProto:
     if array.dtype not in _FROM_NUMPY:
         raise TensorError(f"unsupported numpy dtype {array.dtype}")
     proto.dtype = _FROM_NUMPY[array.dtype]
+    if proto.dtype in _PACKED_FIXED and array.size:
+        # the typed field straight from the array's bytes (no Python list: ~50x faster for
+        # thousands of values); the wire form is the same as extend() would give
+        number, wire_dtype = _PACKED_FIXED[proto.dtype]
+        data = np.ascontiguousarray(array, dtype=wire_dtype).tobytes()
+        proto.MergeFromString(_varint((number << 3) | 2) + _varint(len(data)) + data)
+        return proto
     getattr(proto, _TYPES[proto.dtype][1]).extend(array.reshape(-1).tolist())
     return proto
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
 
 
 def to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:

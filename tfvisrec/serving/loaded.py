@@ -1,9 +1,10 @@
 """One loaded version of one model: its SignatureDefs and the Predict logic of TF Serving.
 
-Generic: any SavedModel with signatures, not only those `tfvisrec.export` writes.
+Generic: any SavedModel with signatures, not only those `tfvisrec.export` writes. With a
+`BatchScheduler` (`--enable_batching`), signature calls of concurrent requests are merged.
 """
 import os
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -13,6 +14,7 @@ from tensorflow_serving.apis import predict_pb2
 from tfvisrec.client.status import InvalidArgument, from_tf_error, signature_not_found
 from tfvisrec.client.tensors import to_tensor_proto
 from tfvisrec.serving import layout, requests, warmup
+from tfvisrec.serving.batching import BatchScheduler
 
 DEFAULT_SIGNATURE = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
 SERVE_TAG = tf.saved_model.SERVING
@@ -31,21 +33,31 @@ def read_signature_defs(path: str) -> Dict[str, object]:
 class LoadedVersion:
     """A SavedModel loaded for serving, with TF Serving's Predict semantics."""
 
-    def __init__(self, name: str, version: int, path: str):
+    def __init__(self, name: str, version: int, path: str,
+                 batcher: Optional[BatchScheduler] = None):
         self.name = name
         self.version = int(version)
         self.path = path
         self.signature_defs = read_signature_defs(path)
         self._module = tf.saved_model.load(path, tags=[SERVE_TAG])
         self._functions = dict(self._module.signatures)
+        self._batcher = batcher
 
     def signature_def(self, signature_name: str):
         if signature_name.startswith("__") or signature_name not in self._functions:
             raise signature_not_found(signature_name)
         return self.signature_defs[signature_name]
 
-    def run(self, signature_name: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-        """Call one signature on validated numpy inputs; TF errors become ServingErrors."""
+    def run(self, signature_name: str, inputs: Dict[str, np.ndarray],
+            batch: bool = True) -> Dict[str, np.ndarray]:
+        """Call one signature on validated numpy inputs (batched with other requests when a
+        scheduler is set and `batch`); TF errors become ServingErrors."""
+        if self._batcher is None or not batch:
+            return self._call(signature_name, inputs)
+        return self._batcher.run((self, signature_name), inputs,
+                                 lambda merged: self._call(signature_name, merged))
+
+    def _call(self, signature_name: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
         function = self._functions[signature_name]
         try:
             outputs = function(**{k: tf.constant(v) for k, v in inputs.items()})
@@ -55,12 +67,13 @@ class LoadedVersion:
             raise InvalidArgument(f"signature '{signature_name}' rejected the inputs: {e}") from None
         return {k: v.numpy() for k, v in outputs.items()}
 
-    def predict(self, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
+    def predict(self, request: predict_pb2.PredictRequest,
+                batch: bool = True) -> predict_pb2.PredictResponse:
         signature_name = request.model_spec.signature_name or DEFAULT_SIGNATURE
         signature_def = self.signature_def(signature_name)
         inputs = requests.parse_inputs(signature_def, request.inputs, signature_name)
         aliases = requests.output_aliases(signature_def, request.output_filter)
-        outputs = self.run(signature_name, inputs)
+        outputs = self.run(signature_name, inputs, batch)
         response = predict_pb2.PredictResponse()
         response.model_spec.name = self.name
         response.model_spec.version.value = self.version
@@ -72,13 +85,14 @@ class LoadedVersion:
     def warmup(self) -> int:
         """Replay `assets.extra/tf_serving_warmup_requests`; returns the number replayed.
 
-        A failing warmup request fails the load, as in TF Serving."""
+        A failing warmup request fails the load, as in TF Serving. Nothing can be merged with
+        them (the version is not served yet), so they run unbatched."""
         count = 0
         for record in warmup.read_warmup(self.path):
             kind = record.WhichOneof("log_type")
             if kind != "predict_log":
                 raise ValueError(f"{self.path}: warmup record of type {kind!r} is not supported "
                                  "(only predict_log)")
-            self.predict(record.predict_log.request)
+            self.predict(record.predict_log.request, batch=False)
             count += 1
         return count

@@ -8,8 +8,11 @@
 Health (`grpc.health.v1.Health`) reports SERVING for "" and for both TF Serving services
 once the initial models are loaded, NOT_SERVING from the start of a shutdown. During the
 shutdown new RPCs are answered UNAVAILABLE (see `drain.py`) while admitted ones finish.
+With `batching` (TF Serving's BatchingParameters), concurrent Predict calls of one version
+and signature are merged into one signature call (`batching.py`).
 """
 import concurrent.futures
+import functools
 import logging
 import time
 from typing import Optional, Sequence
@@ -19,7 +22,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
 from tfvisrec.serving import model_config
+from tfvisrec.serving.batching import BatchScheduler
+from tfvisrec.serving.batching_config import BatchingOptions
 from tfvisrec.serving.drain import DrainGate
+from tfvisrec.serving.loaded import LoadedVersion
 from tfvisrec.serving.repository import ModelRepository
 from tfvisrec.serving.service import ModelServicer, PredictionServicer
 
@@ -37,16 +43,20 @@ class ModelServer:
                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
                  poll_wait_seconds: float = 1.0, local_models_roots: Sequence[str] = (),
                  container_models_root: str = model_config.CONTAINER_MODELS_ROOT,
-                 warmup: bool = True, lame_duck_seconds: float = 0.5):
+                 warmup: bool = True, lame_duck_seconds: float = 0.5,
+                 batching: Optional[BatchingOptions] = None):
         self.host = host
         self.requested_port = port
         self.port: Optional[int] = None
         self.max_workers = max_workers
         self.max_message_bytes = max_message_bytes
+        self.batcher = BatchScheduler(batching) if batching is not None else None
         self.repository = ModelRepository(config, poll_wait_seconds=poll_wait_seconds,
                                           local_models_roots=local_models_roots,
                                           container_models_root=container_models_root,
-                                          warmup=warmup)
+                                          warmup=warmup,
+                                          loader=functools.partial(LoadedVersion,
+                                                                   batcher=self.batcher))
         self.health = health.HealthServicer(experimental_non_blocking=True)
         self.lame_duck_seconds = lame_duck_seconds
         self._gate = DrainGate()
@@ -70,7 +80,7 @@ class ModelServer:
         try:
             port = server.add_insecure_port(address)
         except RuntimeError as e:
-            self.repository.stop()
+            self._stop_models()
             raise OSError(f"cannot listen on {address}: {e}") from None
         server.start()
         self._server, self.port = server, port
@@ -91,7 +101,12 @@ class ModelServer:
                             still_running, grace)
             self._server.stop(max(0.0, deadline - time.monotonic())).wait()
             self._server = None
+        self._stop_models()
+
+    def _stop_models(self) -> None:
         self.repository.stop()
+        if self.batcher is not None:
+            self.batcher.stop()
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         return self._server.wait_for_termination(timeout) if self._server else True

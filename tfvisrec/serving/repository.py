@@ -170,8 +170,11 @@ class ModelRepository:
             return sorted(self._configs)
 
     def get(self, model_spec) -> LoadedVersion:
-        """The loaded version a ModelSpec asks for (name + version | version_label | latest)."""
+        """The loaded version a ModelSpec asks for (name + version | version_label | latest);
+        errors as ServerCore::ServableRequestFromModelSpec and BasicManager give them."""
         name = model_spec.name
+        if not name:
+            raise InvalidArgument("ModelSpec has no name specified.")
         with self._lock:
             versions = self._served.get(name, {})
             config = self._configs.get(name)

@@ -67,8 +67,8 @@ def _check_batch(arrays: Dict[str, np.ndarray]) -> None:
     sizes = {alias: array.shape[0] for alias, array in arrays.items()}
     if len(set(sizes.values())) > 1:
         detail = ", ".join(f"{a}: {n}" for a, n in sorted(sizes.items()))
-        raise InvalidArgument("input tensors must have equal 0th-dimension size "
-                              f"(batch size) ({detail})")
+        raise InvalidArgument("Batching Run() input tensors must have equal 0th-dimension "
+                              f"size (batch size) ({detail})")  # batching_util.h
 
 
 def output_aliases(signature_def, output_filter) -> List[str]:

@@ -9,7 +9,8 @@ inside. What this module decides, once, for every signature:
 - **time-aware models** are served as of `as_of` (default: the latest training time);
 - **top-K**: K is fixed at export (`top_k`, at most the catalogue size); each request asks for
   k <= K per row; the output has max(k) columns, and entries beyond a row's k, or items
-  excluded as already seen, carry item id "" and score -inf.
+  excluded as already seen, carry item id "" and score -inf. The top-K is exact
+  (`top_k.exact_top_k`: by block maxima over a large catalogue, else `tf.math.top_k`).
 
 The graph helpers below are what signature builders (`signatures.py`) compose.
 """
@@ -22,6 +23,7 @@ from tfvisrec.data import images as image_ops
 from tfvisrec.data import schema
 from tfvisrec.models import base
 from tfvisrec.serving import catalogue
+from tfvisrec.serving.top_k import exact_top_k
 
 NEG_INF = float("-inf")
 
@@ -187,7 +189,7 @@ class Servable(tf.Module):
             k = tf.identity(k)
         if self.exclude_seen:
             scores = self._mask_seen(scores, user_index)
-        values, indices = tf.math.top_k(scores, self.top_k)
+        values, indices = exact_top_k(scores, self.top_k)
         k_max = tf.reduce_max(k)
         values, indices = values[:, :k_max], indices[:, :k_max]
         in_k = tf.range(k_max)[tf.newaxis, :] < k[:, tf.newaxis]

@@ -38,8 +38,12 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         self.repository = repository
 
     def Predict(self, request, context):
-        return _serve(context, "Predict",
-                      lambda: self.repository.get(request.model_spec).predict(request))
+        return _serve(context, "Predict", lambda: self._predict(request))
+
+    def _predict(self, request):
+        if not request.HasField("model_spec"):  # predict_impl.cc
+            raise InvalidArgument("Missing ModelSpec")
+        return self.repository.get(request.model_spec).predict(request)
 
     def GetModelMetadata(self, request, context):
         return _serve(context, "GetModelMetadata", lambda: self._metadata(request))
