@@ -24,7 +24,7 @@ from tfvisrec.training import fit
 pytestmark = pytest.mark.xdist_group("visual")
 CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "configs")
 ORACLE_GAP = 0.05
-MODELS = ["visrank", "fm", "vbpr", "deepstyle", "tvbpr"]
+MODELS = ["visrank", "fm", "vbpr", "deepstyle", "tvbpr", "ivbpr"]
 
 
 @pytest.fixture(scope="module")
