@@ -36,6 +36,8 @@ setup(
             "tfvisrec-export=tfvisrec.export:run",
             "tfvisrec-server=tfvisrec.server:run",
             "tfvisrec-client=tfvisrec.client:run",
+            "tfvisrec-interactive=tfvisrec.interactive:run",
+            "tfvisrec-trends=tfvisrec.trends:run",
         ],
     },
 )

@@ -18,7 +18,8 @@ LAYERS = (
     ("training/evaluation", ("tfvisrec.training", "tfvisrec.evaluation")),
     ("serving", ("tfvisrec.serving", "tfvisrec.client")),
     ("command lines", ("tfvisrec.train", "tfvisrec.evaluate", "tfvisrec.export", "tfvisrec.server",
-                       "tfvisrec.demo", "tfvisrec.demo_serving", "tfvisrec.default_world")),
+                       "tfvisrec.demo", "tfvisrec.demo_serving", "tfvisrec.default_world",
+                       "tfvisrec.interactive", "tfvisrec.trends", "tfvisrec.interpretable_run")),
 )
 # Command lines living inside a lower package: they may import anything below the command lines.
 ENTRY_POINTS = ("__main__",)

@@ -4,8 +4,11 @@ import numpy as np
 from tfvisrec.data import dataset as dataset_lib
 
 
-def write_low_rank_dataset(path, num_users=60, num_items=40, per_user=8, seed=0, with_time=False):
-    """Users pick items by a rank-2 utility; leave-one-out split; returns the folder path."""
+def write_low_rank_dataset(path, num_users=60, num_items=40, per_user=8, seed=0, with_time=False,
+                           attribute_probs=False):
+    """Users pick items by a rank-2 utility; leave-one-out split; returns the folder path.
+    With `attribute_probs`, also an `attribute_probs.npz` that reads the item factors as two
+    named attributes (`write_factor_probs`), the f_i of I-VBPR."""
     rng = np.random.default_rng(seed)
     user_f, item_f = rng.normal(size=(num_users, 2)), rng.normal(size=(num_items, 2))
     utility = user_f @ item_f.T
@@ -23,5 +26,24 @@ def write_low_rank_dataset(path, num_users=60, num_items=40, per_user=8, seed=0,
     table = dataset_lib.item_table(num_items, splits["train"].items)
     meta = {"name": "low_rank", "kind": "interactions", "split": "leave_one_out", "seed": seed,
             "has_time": with_time, "cold_threshold": 5}
-    return dataset_lib.write_dataset(path, meta, [f"u{u:03d}" for u in range(num_users)],
-                                     [f"i{i:03d}" for i in range(num_items)], splits, table)
+    folder = dataset_lib.write_dataset(path, meta, [f"u{u:03d}" for u in range(num_users)],
+                                       [f"i{i:03d}" for i in range(num_items)], splits, table)
+    if attribute_probs:
+        write_factor_probs(folder, item_f)
+    return folder
+
+
+FACTOR_ATTRIBUTES = {"tone": ("dark", "mid", "light"), "shape": ("slim", "wide")}
+
+
+def write_factor_probs(folder, item_factors):
+    """attribute_probs.npz with "tone" a softmax over (−2f₀, 0, 2f₀) and "shape" over
+    (−2f₁, 2f₁) of each item's two factors: probabilities that carry the utility's signal."""
+    f = np.asarray(item_factors, np.float64)
+    arrays = {"names": np.array(list(FACTOR_ATTRIBUTES))}
+    for name, logits in (("tone", np.stack([-2 * f[:, 0], 0 * f[:, 0], 2 * f[:, 0]], 1)),
+                         ("shape", np.stack([-2 * f[:, 1], 2 * f[:, 1]], 1))):
+        probs = np.exp(logits - logits.max(1, keepdims=True))
+        arrays[f"prob_{name}"] = (probs / probs.sum(1, keepdims=True)).astype(np.float32)
+        arrays[f"values_{name}"] = np.array(FACTOR_ATTRIBUTES[name])
+    np.savez(f"{folder}/attribute_probs.npz", **arrays)

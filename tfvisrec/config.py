@@ -71,6 +71,13 @@ def define_flags(*config_classes: Type, module_name: Optional[str] = None,
             definer(f.name, f.default, help_text, module_name=module_name, flag_values=fv)
 
 
+def define_once(definer, name: str, default, help_text: str, **kwargs) -> None:
+    """`definer(name, default, help_text, ...)` unless a flag `name` exists already (command
+    lines that share flags such as --model_dir can then live in one process, e.g. tests)."""
+    if name not in flags.FLAGS:
+        definer(name, default, help=help_text, **kwargs)
+
+
 def from_flags(cls: Type, flag_values=None):
     """Build a config dataclass from parsed flags."""
     fv = flag_values or flags.FLAGS

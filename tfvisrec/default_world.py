@@ -294,7 +294,8 @@ def configs_for_default_world(model_config, train_config, settings: WorldSetting
     if needs_features or needs_cnn:
         visual = ensure_visual(world, visual_settings, log=log)
         if needs_features:
-            model_config = dataclasses.replace(model_config, features_file=visual.features_file)
+            model_config = dataclasses.replace(
+                model_config, features_file=os.path.join(visual.root, cls.default_features_file))
         if needs_cnn:
             size, width = visual.info["settings"]["image_size"], visual.info["settings"]["fc_width"]
             log(f"default dataset: {model_config.model} keeps part of its CNN as loaded, so it starts from "

@@ -66,7 +66,7 @@ def model_overrides(name, visual):
     keys = registry.get(name).item_feature_keys
     overrides = {}
     if schema.FEATURES in keys:
-        overrides["features_file"] = visual.features_file
+        overrides["features_file"] = os.path.join(visual.root, registry.get(name).default_features_file)
     if schema.IMAGE in keys:
         settings = visual.info["settings"]
         overrides.update(backbone="cnnf", backbone_weights=visual.pretrained_dir,

@@ -12,16 +12,10 @@ import sys
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags
 
+from tfvisrec.config import define_once as _define
 from tfvisrec.data.errors import DataError
 
 FLAGS = flags.FLAGS
-
-
-def _define(definer, name, default, help_text, **kwargs):
-    # `dataset` and `model_dir` are training flags too: define each once per process.
-    if name not in FLAGS:
-        definer(name, default, help=help_text, **kwargs)
-
 
 _define(flags.DEFINE_string, "model_dir", "", "Folder of a trained model (written by `python -m tfvisrec.train`).")
 _define(flags.DEFINE_string, "dataset", "", "Dataset folder; default: the one the model was trained on.")

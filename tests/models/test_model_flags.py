@@ -72,7 +72,7 @@ def test_helpfull_groups_each_familys_flags():
     assert {"model", "seed", "num_negatives"} <= every
     visrank = next(g for m, g in groups.items() if m.startswith("tfvisrec: visrank "))
     assert visrank == {"visrank_pooling"}
-    tvbpr = next(g for m, g in groups.items() if m.startswith("tfvisrec: tvbpr "))
+    tvbpr = next(g for m, g in groups.items() if m.startswith("tfvisrec: itvbpr, tvbpr "))
     assert tvbpr == {"time_epochs", "l2_drift"}
     assert {"embedding_dim", "fc_width", "features_file"} <= groups[model_flags.SHARED_GROUP]
     assert fv["fc_width"].help.endswith("[models: attributes, dvbpr, imgrec_dir, imgrec_ete, imgrec_ft]")

@@ -19,7 +19,7 @@ from visual_world import train_and_evaluate
 
 pytestmark = pytest.mark.xdist_group("visual")
 ORACLE_GAP = 0.05
-MODELS = ["visrank", "fm", "vbpr", "deepstyle", "tvbpr"]
+MODELS = ["visrank", "fm", "vbpr", "deepstyle", "tvbpr", "ivbpr"]
 
 
 @pytest.fixture(scope="module")

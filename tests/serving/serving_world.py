@@ -21,6 +21,7 @@ from tfvisrec.data import schema
 from tfvisrec.data.dataset import Split, item_table, load_dataset, write_dataset
 from tfvisrec.data.item_features import ItemFeatureTable
 from tfvisrec.models.base import DataInfo, Recommender
+from tiny_worlds import write_factor_probs
 
 NUM_USERS, NUM_ITEMS, IMAGE_SIZE, DIM, FEATURE_DIM = 12, 30, 16, 6, 10
 CATEGORIES = ["top", "bottom", "shoes"]
@@ -64,6 +65,8 @@ def write_world(path: str) -> str:
     # fixed visual features for the models that read them (VBPR, ImgRec-Dir/FT, FM, ...)
     np.save(os.path.join(path, "features.npy"),
             rng.normal(size=(NUM_ITEMS, FEATURE_DIM)).astype(np.float32))
+    # the attribute classifier's probabilities, for the interpretable models (I-VBPR, I-TVBPR)
+    write_factor_probs(path, rng.normal(size=(NUM_ITEMS, 2)))
     return path
 
 

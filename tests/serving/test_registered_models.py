@@ -37,7 +37,7 @@ def _build(name, dataset):
 def _reference_scores(model, dataset, users):
     """x̂(u, i) [len(users), items] through the model's own `score` on the trainer's features."""
     keys = model.item_feature_keys
-    table = ItemFeatureTable(dataset, keys, image_size=IMAGE_SIZE, cache="decode")
+    table = ItemFeatureTable.for_model(model, dataset, cache="decode")
     items = table.lookup(np.arange(dataset.num_items))
     if schema.TIME in keys:
         items[schema.TIME] = tf.fill([dataset.num_items],

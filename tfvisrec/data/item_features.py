@@ -13,7 +13,8 @@ from absl import logging
 
 from tfvisrec.data import images, schema
 from tfvisrec.data.errors import DataError
-from tfvisrec.data.feature_files import FEATURES_FILE
+from tfvisrec.data.attribute_probs import MAKE_COMMAND, read_attribute_probs
+from tfvisrec.data.feature_files import FEATURES_FILE, PROBS_FILE
 
 
 class ItemFeatureTable:
@@ -21,7 +22,7 @@ class ItemFeatureTable:
 
     def __init__(self, dataset, keys: Sequence[str], image_size: int = 0, cache: str = "auto",
                  cache_mb: int = 4096, features: Optional[np.ndarray] = None,
-                 features_file: str = ""):
+                 features_file: str = "", default_features_file: str = FEATURES_FILE):
         self.keys = tuple(k for k in keys if k != schema.TIME)
         self.num_items = dataset.num_items
         self.image_size = int(image_size)
@@ -33,7 +34,7 @@ class ItemFeatureTable:
             self._tensors[schema.ATTRIBUTES] = tf.constant(dataset.attributes, tf.int32)
         if schema.FEATURES in self.keys:
             self._tensors[schema.FEATURES] = tf.constant(
-                _load_features(dataset, features, features_file), tf.float32)
+                _load_features(dataset, features, features_file, default_features_file), tf.float32)
         if schema.IMAGE in self.keys:
             if self.image_size < 1:
                 raise ValueError("an item table with images needs the model's image_size")
@@ -43,12 +44,14 @@ class ItemFeatureTable:
     def for_model(cls, model, dataset, cache: str = "auto", cache_mb: int = 4096,
                   keys: Optional[Sequence[str]] = None) -> "ItemFeatureTable":
         """The table of the features `model` reads (its `item_feature_keys`, or `keys`), at
-        its `image_size`, from its `features_file`: the one way training, evaluation and
+        its `image_size`, from its `features_file` (else the dataset's file the model names
+        in `default_features_file`): the one way training, evaluation and
         serving see an item. cache: `memory` (decode every image once), `decode` (per
         lookup) or `auto` (memory when it fits in `cache_mb`)."""
         return cls(dataset, model.item_feature_keys if keys is None else keys,
                    image_size=model.image_size, cache=cache, cache_mb=cache_mb,
-                   features_file=model.features_file)
+                   features_file=model.features_file,
+                   default_features_file=model.default_features_file)
 
     @property
     def feature_dim(self) -> int:
@@ -100,27 +103,38 @@ def decode_catalogue(jpegs, image_size: int) -> tf.Tensor:
     return tf.concat(list(ds), axis=0)
 
 
-def features_path(dataset, features_file: str = "") -> str:
-    """The precomputed features a model reads: `features_file`, else the dataset's own."""
-    path = features_file or (os.path.join(dataset.path, FEATURES_FILE) if dataset.path else "")
+def features_path(dataset, features_file: str = "", default_name: str = FEATURES_FILE) -> str:
+    """The precomputed features a model reads: `features_file`, else the dataset's own
+    `default_name` (`features.npy`, or `attribute_probs.npz` for the interpretable models)."""
+    path = features_file or (os.path.join(dataset.path, default_name) if dataset.path else "")
     if not path or not os.path.exists(path):
+        if default_name == PROBS_FILE and not features_file:
+            raise DataError(f"no attribute probabilities: run `{MAKE_COMMAND}`", path or None)
         raise DataError("no precomputed item features; run `python -m tfvisrec.vision.features` "
                         "or pass --features_file", path or None)
     return path
 
 
-def stored_feature_dim(dataset, features_file: str = "") -> int:
-    """F of the stored [items, F] features, read from the .npy header (no data loaded)."""
-    shape = np.load(features_path(dataset, features_file), mmap_mode="r").shape
+def read_feature_matrix(path: str) -> np.ndarray:
+    """[items, F] from a `.npy` matrix or an `attribute_probs.npz` (its columns in order)."""
+    if path.endswith(".npz"):
+        return read_attribute_probs(path)[0]
+    return np.load(path)
+
+
+def stored_feature_dim(dataset, features_file: str = "", default_name: str = FEATURES_FILE) -> int:
+    """F of the stored [items, F] features (for a .npy, read from its header only)."""
+    path = features_path(dataset, features_file, default_name)
+    shape = read_feature_matrix(path).shape if path.endswith(".npz") else np.load(path, mmap_mode="r").shape
     if len(shape) != 2 or shape[0] != dataset.num_items:
         raise DataError(f"item features have shape {tuple(shape)}, expected "
-                        f"[{dataset.num_items}, F]", features_path(dataset, features_file))
+                        f"[{dataset.num_items}, F]", path)
     return int(shape[1])
 
 
-def _load_features(dataset, features, features_file):
+def _load_features(dataset, features, features_file, default_name):
     if features is None:
-        features = np.load(features_path(dataset, features_file))
+        features = read_feature_matrix(features_path(dataset, features_file, default_name))
     features = np.asarray(features, np.float32)
     if features.ndim != 2 or features.shape[0] != dataset.num_items:
         raise DataError(f"item features have shape {features.shape}, expected "

@@ -21,7 +21,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | trainer | `begin_epoch(epoch, min_stage)`, `stage`, `num_stages`, `learning_rate_scale` | one stage |
 | trainer | `validation_score(dataset)` | None: the trainer's AUC protocol |
 | evaluator | `score_catalogue(users, items, times)`, `time_groups(times)` | tiled `score`; one group per time |
-| servable | `catalogue_state`, `extra_signatures`, `image_size`, `features_file` | item vectors if factorising, else item features; no extra signature |
+| servable | `catalogue_state`, `extra_signatures`, `image_size`, `features_file`, `default_features_file` | item vectors if factorising, else item features; no extra signature; `features.npy` |
 
 A training batch is `{"user": [B], "pos": {item features [B]}, "neg": {item features [B]}}`
 (item features `[B, N]` when `num_negatives` N > 1), plus `"time": [B]` when the dataset has
@@ -38,6 +38,7 @@ import tf_keras as keras
 
 from tfvisrec.config import ModelConfig
 from tfvisrec.data import schema
+from tfvisrec.data.feature_files import FEATURES_FILE
 
 # What a servable precomputes over the catalogue (`Recommender.catalogue_state`).
 VECTORS = "item_vectors"     # item_vectors of every item: top-K is one matrix product
@@ -90,6 +91,9 @@ class Recommender(keras.Model):
     # Signatures beyond the scoring ones every model gets where they apply (recommend, score,
     # score_images, embed_items): names of builders in `serving/signatures.py`, e.g. ("explain",).
     extra_signatures: Tuple[str, ...] = ()
+    # The dataset's file of precomputed features read when `--features_file` is empty:
+    # CNN features (`features.npy`), or the classifier's `attribute_probs.npz` (I-VBPR).
+    default_features_file = FEATURES_FILE
 
     def __init__(self, data_info: DataInfo, config, **kwargs):
         super().__init__(name=kwargs.pop("name", self.registered_name), **kwargs)
@@ -108,7 +112,7 @@ class Recommender(keras.Model):
 
     @property
     def features_file(self) -> str:
-        """Precomputed item features to read ('' = the dataset's `features.npy`)."""
+        """Precomputed item features to read ('' = the dataset's `default_features_file`)."""
         return str(self.config.features_file) if schema.FEATURES in self.item_feature_keys else ""
 
     def item_feature_specs(self) -> Dict[str, tf.TensorSpec]:

@@ -60,8 +60,7 @@ def feature_influence(projection, dimension_drift, projection_drift, user_visual
     if theta.shape[0] == 0:
         raise ValueError("no users to average over")
     mean_user = theta.mean(axis=0)                                          # θ̄ [K']
-    epoch_projection = (1.0 + dimension_drift)[:, None, :] * projection + projection_drift
-    influence = epoch_projection @ mean_user                                # [T, F]
+    influence = epoch_projections(projection, dimension_drift, projection_drift) @ mean_user  # [T, F]
     if (visual_bias is None) != (visual_bias_drift is None):
         raise ValueError("give both visual_bias and visual_bias_drift, or neither")
     if visual_bias is not None:
@@ -71,6 +70,13 @@ def feature_influence(projection, dimension_drift, projection_drift, user_visual
         _expect_shape(visual_bias_drift, "visual_bias_drift", (num_epochs, num_features))
         influence = influence + visual_bias + visual_bias_drift
     return influence
+
+
+def epoch_projections(projection, dimension_drift, projection_drift) -> np.ndarray:
+    """W(t) = (1 + w(t)) ⊙ W + ΔW(t) for every epoch: [T, F, K'] (W = Eᵀ [F, K'], so
+    W(t)ᵀ f_i = E(t) f_i of the module docstring)."""
+    projection, dimension_drift = np.asarray(projection, np.float64), np.asarray(dimension_drift, np.float64)
+    return (1.0 + dimension_drift)[:, None, :] * projection + np.asarray(projection_drift, np.float64)
 
 
 def model_feature_trends(model, feature_names: Sequence[str], include_visual_bias: bool = True,

@@ -15,7 +15,8 @@ def build_model(model_config, dataset):
                         f"{type(model_config).__name__} (registry.new_config builds the right one)")
     feature_dim = 0
     if schema.FEATURES in cls.item_feature_keys:
-        feature_dim = item_features.stored_feature_dim(dataset, model_config.features_file)
+        feature_dim = item_features.stored_feature_dim(dataset, model_config.features_file,
+                                                       cls.default_features_file)
     model = cls(DataInfo.from_dataset(dataset, feature_dim=feature_dim), model_config)
     model.prepare(dataset)
     model.build_variables()

@@ -1,0 +1,152 @@
+"""`python -m tfvisrec.interactive`: a shopper's visual taste in named features, and steering it.
+
+    python -m tfvisrec.interactive --model_dir runs/ivbpr --user U [--k 10]
+        [--toward_item I | --boost colour=red | --reduce pattern=striped] [--strength 0.5] [--json]
+
+On a trained I-VBPR / I-TVBPR run it prints the user's affinity p_u = Eᵀθ_u + β' (seed eq. 5:
+how much one unit of each named feature raises the user's score, and its share of ‖p_u‖₁),
+then the top-k items before and after one steering step, ranked by the model's own
+x̂(u, i) = γ_uᵀγ_i + β_i + p_uᵀf_i with only p_u moved:
+
+- `--toward_item I` (seed eq. 6): p_u ← (1 − λ) p_u + λ ‖p_u‖₁ f_I / ‖f_I‖₁, λ = --strength ∈ [0, 1];
+- `--boost F` / `--reduce F` (seed eq. 7): p_u ← p_u ± λ e_F, with λ = --strength × max_k |p_u,k|
+  (so 1 moves feature F by the user's strongest affinity).
+
+The user's training items are left out of the lists. For I-TVBPR the weights of --epoch
+(default: the last) are used. Unknown users, items or features print `error: …` with the
+closest names and exit with status 2; `--json` prints one JSON record instead of tables.
+"""
+import json
+import sys
+
+import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
+from absl import app, flags
+
+from tfvisrec.config import define_once
+
+define_once(flags.DEFINE_string, "model_dir", "", "Folder of a trained ivbpr / itvbpr run.")
+define_once(flags.DEFINE_string, "user", "", "The shopper (a user id of the run's dataset).")
+define_once(flags.DEFINE_string, "toward_item", "", "Steer toward this item's looks (seed eq. 6).")
+define_once(flags.DEFINE_string, "boost", "", "Steer toward this named feature, e.g. colour=red (seed eq. 7).")
+define_once(flags.DEFINE_string, "reduce", "", "Steer away from this named feature (seed eq. 7).")
+define_once(flags.DEFINE_float, "strength", 0.5, "λ: for --toward_item in [0, 1]; for --boost / --reduce in "
+            "units of the user's largest |affinity| entry.")
+define_once(flags.DEFINE_integer, "k", 10, "How many items to recommend.")
+define_once(flags.DEFINE_integer, "top_features", 8, "How many affinity entries to print (--json gives all).")
+define_once(flags.DEFINE_integer, "epoch", -1, "I-TVBPR: the time epoch whose weights to use (negative: from the last).")
+define_once(flags.DEFINE_enum, "checkpoint", "best", "Which checkpoint to load.", enum_values=["best", "latest"])
+define_once(flags.DEFINE_bool, "json", False, "Print one JSON record instead of tables.")
+FLAGS = flags.FLAGS
+
+
+def steering_from_flags():
+    """(kind, target) for the one steering flag given, or (None, None); UsageError for two."""
+    given = [(kind, value) for kind, value in (("toward_item", FLAGS.toward_item), ("boost", FLAGS.boost),
+                                               ("reduce", FLAGS.reduce)) if value]
+    if len(given) > 1:
+        raise app.UsageError(f"give one of --toward_item, --boost, --reduce, not {len(given)}")
+    return given[0] if given else (None, None)
+
+
+def session(trained, user_name, kind=None, target=None, strength=0.5, k=10, epoch=-1):
+    """The record the command prints: affinity, steering, top-k before and after."""
+    from tfvisrec.models import interactive
+    import numpy as np
+    user = trained.user(user_name)
+    affinity = trained.affinity(user, epoch)
+    base, seen = trained.base_scores(user), trained.seen_items(user)
+    steered, steering = affinity, None
+    if kind == "toward_item":
+        item = trained.item(target)
+        steered = interactive.steer_toward_item(affinity, trained.features.matrix[item], strength)
+        steering = {"kind": kind, "item": target, "strength": strength}
+    elif kind in ("boost", "reduce"):
+        column = trained.feature(target)
+        step = strength * float(np.max(np.abs(affinity)))
+        step = step if kind == "boost" else -step
+        steered = interactive.steer_feature(affinity, column, step)
+        steering = {"kind": kind, "feature": target, "strength": strength, "step": step}
+    share = interactive.normalised_affinity(affinity, "l1")
+    order = np.argsort(-np.abs(affinity), kind="stable")
+    record = {
+        "model": trained.model.registered_name, "user": user_name,
+        "epoch": (epoch % trained.num_epochs) if trained.is_temporal else None,
+        "affinity": [{"feature": trained.features.names[c], "weight": float(affinity[c]),
+                      "share": float(share[c])} for c in order],
+        "steering": steering,
+        "before": _ranked(trained, affinity, base, seen, k),
+    }
+    if steering is not None:
+        record["after"] = _ranked(trained, steered, base, seen, k)
+        record["steered_affinity"] = {trained.features.names[c]: float(steered[c]) for c in order}
+    return record
+
+
+def _ranked(trained, affinity, base, seen, k):
+    from tfvisrec.models import interactive
+    import numpy as np
+    scores = interactive.interpretable_scores(affinity, trained.features.matrix, base)
+    k = min(k, scores.shape[0] - len(seen))
+    out = []
+    for item in interactive.top_k(scores, k, exclude=seen):
+        row = trained.features.matrix[item]
+        strongest = np.argsort(-row, kind="stable")[:2]
+        out.append({"item": trained.dataset.item_ids[item], "score": float(scores[item]),
+                    "looks": [f"{trained.features.names[c]} {row[c]:.2f}" for c in strongest]})
+    return out
+
+
+def format_tables(record, top_features=8) -> str:
+    lines = [f"{record['model']} · user {record['user']}"
+             + ("" if record["epoch"] is None else f" · epoch {record['epoch']}"),
+             "", "affinity p_u (score per unit of feature; share of ‖p_u‖₁):"]
+    width = max(len(a["feature"]) for a in record["affinity"][:top_features])
+    for a in record["affinity"][:top_features]:
+        lines.append(f"  {a['feature']:<{width}}  {a['weight']:+.4f}  {100 * a['share']:+6.1f} %")
+    steering = record["steering"]
+    if steering is None:
+        lines += ["", f"top {len(record['before'])}:"]
+        lines += [f"  {r + 1:>3}  {row['item']:<14} {row['score']:8.4f}  {', '.join(row['looks'])}"
+                  for r, row in enumerate(record["before"])]
+        return "\n".join(lines)
+    what = steering.get("item") or steering.get("feature")
+    lines += ["", f"steering: {steering['kind']} {what} (strength {steering['strength']})", ""]
+    before_ids = {row["item"] for row in record["before"]}
+    item_width = max(len(row["item"]) for row in record["before"] + record["after"])
+    lines.append(f"  {'rank':>4}  {'before':<{item_width}} {'score':>8}   {'after':<{item_width}} {'score':>8}  looks (after)")
+    for r, (b, a) in enumerate(zip(record["before"], record["after"])):
+        new = "*" if a["item"] not in before_ids else " "
+        lines.append(f"  {r + 1:>4}  {b['item']:<{item_width}} {b['score']:8.4f} {new} {a['item']:<{item_width}} "
+                     f"{a['score']:8.4f}  {', '.join(a['looks'])}")
+    lines.append("  (* = not in the list before steering)")
+    return "\n".join(lines)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not FLAGS.model_dir or not FLAGS.user:
+        raise app.UsageError("--model_dir and --user are required")
+    if FLAGS.k < 1:
+        raise app.UsageError("--k must be at least 1")
+    kind, target = steering_from_flags()
+    if kind == "toward_item" and not 0.0 <= FLAGS.strength <= 1.0:
+        raise app.UsageError(f"--strength must lie in [0, 1] with --toward_item, got {FLAGS.strength}")
+    from tfvisrec.data.errors import DataError
+    from tfvisrec.interpretable_run import load_interpretable_run
+    try:
+        trained = load_interpretable_run(FLAGS.model_dir, FLAGS.checkpoint)
+        record = session(trained, FLAGS.user, kind, target, FLAGS.strength, FLAGS.k, FLAGS.epoch)
+    except (DataError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(record, indent=2) if FLAGS.json else format_tables(record, FLAGS.top_features))
+    return 0
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
