@@ -13,7 +13,7 @@ from tfvisrec.models import registry
 from tfvisrec.models.base import DataInfo
 
 U, I, A, C, F, D, H, K = 5, 9, 3, 4, 6, 2, 3, 2
-L2 = dict(l2_user=0.1, l2_item=0.2, l2_bias=0.3, l2_visual=0.05)
+L2 = dict(l2_user=0.1, l2_item=0.2, l2_bias=0.3, l2_visual=0.05, l2_attention=0.07)
 FIXED = ["saers_fixed", "vbpr_saf", "saf_only", "saers_no_saf"]
 
 
@@ -153,7 +153,8 @@ def test_penalty_covers_users_projections_attention_and_item_terms():
     batch = {"user": tf.constant(users), "pos": {"item": tf.constant(pos)}, "neg": {"item": tf.constant(neg)}}
     sq = lambda x: np.mean(np.sum(x ** 2, -1))  # noqa: E731
     expected = (L2["l2_user"] * (sq(w["user_preferences"][users]) + sq(w["user_factors"][users]))
-                + L2["l2_visual"] * sum(np.sum(w[n] ** 2) for n in ("E", "W_u", "W_e", "w", "global_projection"))
+                + L2["l2_visual"] * sum(np.sum(w[n] ** 2) for n in ("E", "global_projection"))
+                + L2["l2_attention"] * sum(np.sum(w[n] ** 2) for n in ("W_u", "W_e", "w"))
                 + L2["l2_item"] * (sq(w["item_factors"][pos]) + sq(w["item_factors"][neg]))
                 + L2["l2_bias"] * (np.mean(w["item_bias"][pos] ** 2) + np.mean(w["item_bias"][neg] ** 2)))
     np.testing.assert_allclose(model.regularization(batch).numpy(), expected, rtol=1e-5)

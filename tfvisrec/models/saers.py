@@ -26,8 +26,11 @@ explanation (§3.4): which attribute region of the item the user cares about.
 
 Region and fixed features are scaled to unit length first (`--feature_norm=l2`, as VBPR).
 The penalty of a batch: l2_user · mean ‖f(u)‖² (and ‖γ_u‖²) over its users, l2_visual ·
-(‖E‖² + ‖W_g‖² + the attention MLP's kernels), l2_item / l2_bias on the items' γ_i / β_i
-(`vbpr_saf`) and the CNN's weight decay (`saers`).
+(‖E‖² + ‖W_g‖²), l2_attention · the attention MLP's kernels, l2_item / l2_bias on the items'
+γ_i / β_i (`vbpr_saf`) and the CNN's weight decay (`saers`). The attention gets its own
+weight because its inputs are small (f(u), E^k f_a^k ~ init_stddev) and so are its gradients:
+under l2_visual = 0.001 the MLP shrank to uniform weights (SAFo) on the visual test world,
+with l2_attention = 0 it picks attributes (mean top weight 0.88 of 6) and AUC rises.
 """
 import dataclasses
 from typing import Dict, Optional
@@ -70,6 +73,7 @@ class AttentionConfig(SemanticConfig):
     """SAFo plus the fine-grained preference attention (eq. 5–6)."""
 
     attention_dim: int = field(32, "Hidden units of SAERS' fine-grained preference attention MLP (eq. 5).")
+    l2_attention: float = field(0.0, "L2 weight on the kernels of SAERS' attention MLP (0: l2_visual's 0.001 on them flattened the attention to uniform weights on the visual test world).")
 
 
 @dataclasses.dataclass
@@ -262,7 +266,7 @@ class SemanticAttributeRecommender(Recommender):
         if self.fusion:
             shared.append(tf.reduce_sum(tf.square(self.projections.matrices)))
             if self.fusion == ATTENTION:
-                shared.append(self.attention.penalty())
+                penalty += config.l2_attention * self.attention.penalty()
         if self.global_branch == FEATURES_BRANCH:
             shared.append(tf.reduce_sum(tf.square(self.global_projection)))
         elif self.global_branch == CNN_BRANCH:
