@@ -121,6 +121,7 @@ class SemanticAttributeRecommender(Recommender):
     (FEATURES_BRANCH, CNN_BRANCH or None) and `item_factors` (VBPR's γ_i and β_i)."""
 
     factorised = False
+    extra_signatures = ("explain",)
     fusion: Optional[str] = ATTENTION
     global_branch: Optional[str] = FEATURES_BRANCH
     item_factors = False
@@ -334,3 +335,4 @@ class SAERSNoSAF(SemanticAttributeRecommender):
     item_feature_keys = (schema.ITEM, schema.FEATURES)
     config_class = GlobalOnlyConfig
     fusion = None
+    extra_signatures = ()
