@@ -6,7 +6,8 @@ Built in three steps, as a real deployment would (our stand-in for ImageNet/fash
    classifier (`configs/attributes.cfg`, shrunk) trained briefly on its labelled items;
 2. a *recommendation* world (another seed: other items, other users) → `ingest`;
 3. `features.npy` of its items extracted with the pretrained backbone
-   (`tfvisrec.vision.features`), written into the dataset folder.
+   (`tfvisrec.vision.features`), and SAERS' `regions.npz` with the pretrained classifier
+   (`tfvisrec.vision.region_features`), written into the dataset folder.
 
 `cached_visual_world(settings)` builds it once per settings and source version, under
 $TFVISREC_TEST_CACHE (default: <tmp>/tfvisrec-test-cache), in a temporary folder renamed into
@@ -195,7 +196,7 @@ def build_visual_world(root: str, settings: VisualWorldSettings) -> VisualWorld:
     from tfvisrec.data.ingest import ingest
     from tfvisrec.data.synthetic import SyntheticConfig, generate_world
     from tfvisrec.training import fit
-    from tfvisrec.vision import features
+    from tfvisrec.vision import features, pretrained, region_features
 
     started = time.time()
     catalogue_world = generate_world(os.path.join(root, "catalogue_world"), SyntheticConfig(
@@ -223,11 +224,16 @@ def build_visual_world(root: str, settings: VisualWorldSettings) -> VisualWorld:
                          seed=settings.split_seed)
     feats, probs, feature_info = features.extract(load_dataset(dataset_dir), os.path.join(root, "pretrained"))
     features.write_outputs(dataset_dir, feats, probs, feature_info)
+    regions_started = time.time()
+    classifier = pretrained.load_attribute_classifier(os.path.join(root, "pretrained"))
+    features.write_regions(dataset_dir, region_features.extract_regions(classifier, load_dataset(dataset_dir)))
+    regions_seconds = time.time() - regions_started
     shutil.rmtree(catalogue_world)  # its images live on in the catalogue dataset
     info = {"settings": dataclasses.asdict(settings), "pretraining": {
                 "test_accuracy": accuracy, "best_validation": summary["best_validation"],
                 "seconds": round(pretrained_at - started, 1)},
-            "feature_dim": int(feats.shape[1]), "seconds": round(time.time() - started, 1)}
+            "feature_dim": int(feats.shape[1]), "regions_seconds": round(regions_seconds, 1),
+            "seconds": round(time.time() - started, 1)}
     with open(os.path.join(root, INFO_FILE), "w", encoding="utf-8") as f:
         json.dump(info, f, indent=2, sort_keys=True)
     return VisualWorld(root, info)

@@ -19,7 +19,9 @@ from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import images as image_ops
 from tfvisrec.data import schema
 from tfvisrec.data.dataset import Split, item_table, load_dataset, write_dataset
+from tfvisrec.data.feature_files import REGIONS_FILE
 from tfvisrec.data.item_features import ItemFeatureTable
+from tfvisrec.data.region_file import ItemRegions
 from tfvisrec.models.base import DataInfo, Recommender
 from tiny_worlds import write_factor_probs
 
@@ -67,6 +69,12 @@ def write_world(path: str) -> str:
             rng.normal(size=(NUM_ITEMS, FEATURE_DIM)).astype(np.float32))
     # the attribute classifier's probabilities, for the interpretable models (I-VBPR, I-TVBPR)
     write_factor_probs(path, rng.normal(size=(NUM_ITEMS, 2)))
+    # attribute regions for the SAERS family (2 attributes, 5 channels)
+    boxes = np.sort(rng.uniform(size=(NUM_ITEMS, 2, 2, 2)), axis=2).transpose(0, 1, 3, 2).reshape(NUM_ITEMS, 2, 4)
+    regions = ItemRegions(rng.gamma(1.0, size=(NUM_ITEMS, 2, 5)).astype(np.float32), boxes.astype(np.float32),
+                          rng.integers(0, 3, (NUM_ITEMS, 2)).astype(np.int32), ["colour", "shape"],
+                          [["a", "b", "c"], ["x", "y", "z"]])
+    np.savez(os.path.join(path, REGIONS_FILE), **regions.arrays())
     return path
 
 

@@ -20,7 +20,10 @@ pytestmark = pytest.mark.xdist_group("serving-models")
 IMAGE_SIZE = 32
 SMALL = dict(embedding_dim=4, visual_dim=4, image_size=IMAGE_SIZE, fc_width=8, dropout=0.0,
              time_epochs=2, trainable_backbone_layers=-1)
-USER_MODELS = [n for n in registry.names() if n != "attributes"]
+# The SAERS ablations are the class of saers_fixed with parts switched off (their scores are
+# checked against numpy in tests/models/test_saers.py); exporting each would add ~10 s.
+ABLATIONS = {"saf_only", "vbpr_saf", "saers_no_saf"}
+USER_MODELS = [n for n in registry.names() if n != "attributes" and n not in ABLATIONS]
 
 
 def _small_config(name):
@@ -53,9 +56,12 @@ def test_registered_model_exports_with_its_signatures(world, tmp_path, name):
     path = export_model(model, dataset, str(tmp_path / name), top_k=6)
     signatures = tf.saved_model.load(path).signatures
     expected = {"recommend", "score", "serving_default"}
-    if schema.IMAGE in model.item_feature_keys:
+    if schema.IMAGE in model.item_feature_keys and set(model.item_feature_keys) <= catalogue.COLD_START_KEYS:
         expected |= {"score_images", "embed_items"}
+    expected |= set(model.extra_signatures)
     assert set(signatures) == expected
+    if "explain" in signatures:
+        _check_explanation(model, dataset, signatures["explain"])
     users = [1, 10]
     scores = _reference_scores(model, dataset, users)
     out = signatures["score"](user=tf.constant(["u01", "u10"]),
@@ -70,6 +76,24 @@ def test_registered_model_exports_with_its_signatures(world, tmp_path, name):
     unseen = np.delete(scores[1], seen)
     np.testing.assert_allclose(top["scores"].numpy()[0], np.sort(unseen)[::-1][:6],
                                rtol=1e-4, atol=1e-5)
+
+
+def _check_explanation(model, dataset, explain):
+    """The served explanation is the model's own `explain`, with names for indices."""
+    from tfvisrec.data.region_file import read_regions, regions_path
+    users, items = np.array([1, 10, 10]), np.array([0, 3, 7])
+    keys = model.item_feature_keys + schema.REGION_KEYS[1:]
+    expected = model.explain(tf.constant(users), ItemFeatureTable(dataset, keys, image_size=IMAGE_SIZE).lookup(items))
+    out = explain(user=tf.constant([dataset.user_ids[u] for u in users]),
+                  item=tf.constant([dataset.item_ids[i] for i in items]))
+    regions = read_regions(regions_path(dataset), dataset.num_items)
+    np.testing.assert_allclose(out["weights"].numpy(), expected["weights"].numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(out["boxes"].numpy(), regions.boxes[items])
+    assert out["attributes"].numpy().tolist() == [[n.encode() for n in regions.names]] * 3
+    names = [[regions.values[a][c].encode() for a, c in enumerate(row)] for row in regions.classes[items]]
+    assert out["classes"].numpy().tolist() == names
+    top = expected["top_attribute"].numpy()
+    assert out["top_attribute"].numpy().tolist() == [regions.names[a].encode() for a in top]
 
 
 def test_attribute_classifier_is_not_servable_for_users(world, tmp_path):

@@ -6,9 +6,9 @@
     python -m tfvisrec.client --model dvbpr status
 
 The connection options (--target, --model, --version, --label, --timeout, --retries) go before
-or after the command. explain, generate and outfit-score are the contract of models still to
-come (SAERS, the GAN, PAN): no exported model has those signatures yet, and calling one fails
-with "model '...' does not export the '...' signature".
+or after the command. explain is answered by SAERS exports; generate and outfit-score are the
+contract of models still to come (the GAN, PAN). Calling a signature the model does not export
+fails with "model '...' does not export the '...' signature".
 
 Exit status: 0 on success, 1 when the server answers with an error (printed as
 `error: CODE: message`), 2 on bad command-line use or an unreadable image file.
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", nargs="+", required=True, help="JPEG/PNG files")
     p = command("embed", "item vectors of image files")
     p.add_argument("--images", nargs="+", required=True)
-    p = command("explain", "coming (SAERS; no model exports it yet): why an item suits a user")
+    p = command("explain", "why an item suits a user (SAERS exports): attention weight, predicted value and box per attribute")
     p.add_argument("--user", required=True)
     p.add_argument("--item", required=True)
     p = command("generate", "coming (the GAN; no model exports it yet): new designs for a user "

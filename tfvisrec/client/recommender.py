@@ -77,12 +77,15 @@ class RecommenderClient:
         out = self.predict("embed_items", {"images": _strings(list(jpeg_bytes))})
         return _require(out, "embed_items", "item_vectors")["item_vectors"]
 
-    # ---- coming: the serving contract of models not exported yet -------------------------
-    # No exported model has these signatures today; against one that lacks them, each call
-    # raises MissingSignature ("model 'dvbpr' does not export the 'explain' signature").
+    # ---- signatures of some models only ------------------------------------------------
+    # `explain` is exported by SAERS; generate, tailor and outfit_score by models still to
+    # come. Against a model that lacks one, the call raises MissingSignature ("model 'dvbpr'
+    # does not export the 'explain' signature").
 
     def explain(self, user: str, item: str) -> Dict[str, np.ndarray]:
-        """Coming (SAERS): why `item` suits `user` (attribute weights, classes, boxes), row 0."""
+        """Why `item` suits `user` (SAERS exports): {"attributes" [A] names, "weights" [A] the
+        user's attention over them, "classes" [A] each attribute's predicted value, "boxes"
+        [A, 4] its region (y1, x1, y2, x2) in [0, 1], "top_attribute" the name weighted most}."""
         out = self.predict("explain", {"user": _strings([user]), "item": _strings([item])})
         return {k: v[0] for k, v in out.items()}
 

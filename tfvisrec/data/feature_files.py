@@ -4,3 +4,4 @@
 FEATURES_FILE = "features.npy"         # f_i [items, F]: the backbone's penultimate features
 PROBS_FILE = "attribute_probs.npz"     # the attribute classifier's class probabilities per item
 INFO_FILE = "features.json"            # what made them (weights, backbone, attribute vocabularies)
+REGIONS_FILE = "regions.npz"           # SAERS' attribute regions per item (features, boxes, classes)

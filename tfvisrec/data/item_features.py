@@ -15,6 +15,7 @@ from tfvisrec.data import images, schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.attribute_probs import MAKE_COMMAND, read_attribute_probs
 from tfvisrec.data.feature_files import FEATURES_FILE, PROBS_FILE
+from tfvisrec.data.region_file import read_regions, regions_path
 
 
 class ItemFeatureTable:
@@ -22,7 +23,8 @@ class ItemFeatureTable:
 
     def __init__(self, dataset, keys: Sequence[str], image_size: int = 0, cache: str = "auto",
                  cache_mb: int = 4096, features: Optional[np.ndarray] = None,
-                 features_file: str = "", default_features_file: str = FEATURES_FILE):
+                 features_file: str = "", default_features_file: str = FEATURES_FILE,
+                 regions_file: str = ""):
         self.keys = tuple(k for k in keys if k != schema.TIME)
         self.num_items = dataset.num_items
         self.image_size = int(image_size)
@@ -35,6 +37,14 @@ class ItemFeatureTable:
         if schema.FEATURES in self.keys:
             self._tensors[schema.FEATURES] = tf.constant(
                 _load_features(dataset, features, features_file, default_features_file), tf.float32)
+        region_keys = [k for k in schema.REGION_KEYS if k in self.keys]
+        if region_keys:
+            regions = read_regions(regions_path(dataset, regions_file), dataset.num_items)
+            arrays = {schema.REGIONS: (regions.features, tf.float32),
+                      schema.REGION_BOXES: (regions.boxes, tf.float32),
+                      schema.REGION_CLASSES: (regions.classes, tf.int32)}
+            for key in region_keys:
+                self._tensors[key] = tf.constant(*arrays[key])
         if schema.IMAGE in self.keys:
             if self.image_size < 1:
                 raise ValueError("an item table with images needs the model's image_size")
@@ -45,13 +55,14 @@ class ItemFeatureTable:
                   keys: Optional[Sequence[str]] = None) -> "ItemFeatureTable":
         """The table of the features `model` reads (its `item_feature_keys`, or `keys`), at
         its `image_size`, from its `features_file` (else the dataset's file the model names
-        in `default_features_file`): the one way training, evaluation and
+        in `default_features_file`) and `regions_file`: the one way training, evaluation and
         serving see an item. cache: `memory` (decode every image once), `decode` (per
         lookup) or `auto` (memory when it fits in `cache_mb`)."""
         return cls(dataset, model.item_feature_keys if keys is None else keys,
                    image_size=model.image_size, cache=cache, cache_mb=cache_mb,
                    features_file=model.features_file,
-                   default_features_file=model.default_features_file)
+                   default_features_file=model.default_features_file,
+                   regions_file=model.regions_file)
 
     @property
     def feature_dim(self) -> int:

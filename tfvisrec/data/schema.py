@@ -40,3 +40,7 @@ CATEGORY = "category"    # int32 category index (-1 none)
 ATTRIBUTES = "attributes"  # int32 [A] attribute value indices (-1 missing)
 FEATURES = "features"    # float32 [F] precomputed visual feature vector
 TIME = "time"            # int64 unix seconds of the interaction
+REGIONS = "regions"      # float32 [A, C] attribute region features f_a^k(i) (data/region_file.py)
+REGION_BOXES = "region_boxes"      # float32 [A, 4] their boxes (explanations)
+REGION_CLASSES = "region_classes"  # int32 [A] each attribute's predicted value (explanations)
+REGION_KEYS = (REGIONS, REGION_BOXES, REGION_CLASSES)

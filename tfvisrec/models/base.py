@@ -26,7 +26,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 A training batch is `{"user": [B], "pos": {item features [B]}, "neg": {item features [B]}}`
 (item features `[B, N]` when `num_negatives` N > 1), plus `"time": [B]` when the dataset has
 timestamps. Item features are keyed as in `tfvisrec.data.schema` (`item`, `image`,
-`category`, `attributes`, `features`, `time`); a model lists the ones it needs in
+`category`, `attributes`, `features`, `time`, `regions`…); a model lists the ones it needs in
 `item_feature_keys` and the pipelines attach exactly those.
 """
 import dataclasses
@@ -56,9 +56,10 @@ class DataInfo:
     has_time: bool = False
     time_range: Tuple[int, int] = (0, 0)
     feature_dim: int = 0
+    region_shape: Tuple[int, int] = (0, 0)   # (A, C) of the `regions` item feature
 
     @classmethod
-    def from_dataset(cls, dataset, feature_dim: int = 0) -> "DataInfo":
+    def from_dataset(cls, dataset, feature_dim: int = 0, region_shape: Tuple[int, int] = (0, 0)) -> "DataInfo":
         times = dataset.train.times
         known = times[times != schema.NO_TIME]
         return cls(
@@ -69,6 +70,7 @@ class DataInfo:
             has_time=dataset.has_time and known.size > 0,
             time_range=(int(known.min()), int(known.max())) if known.size else (0, 0),
             feature_dim=feature_dim,
+            region_shape=tuple(region_shape),
         )
 
 
@@ -81,7 +83,7 @@ class Recommender(keras.Model):
     registered_name = "recommender"
     # The family's hyper-parameters: a dataclass extending ModelConfig, declared beside the
     # model (its fields become flags; `image_size` with `image`, `features_file` with
-    # `features` among the item_feature_keys).
+    # `features`, `regions_file` with `regions` among the item_feature_keys).
     config_class = ModelConfig
     item_feature_keys: Tuple[str, ...] = (schema.ITEM,)
     factorised = True
@@ -115,6 +117,11 @@ class Recommender(keras.Model):
         """Precomputed item features to read ('' = the dataset's `default_features_file`)."""
         return str(self.config.features_file) if schema.FEATURES in self.item_feature_keys else ""
 
+    @property
+    def regions_file(self) -> str:
+        """Precomputed attribute regions to read ('' = the dataset's `regions.npz`)."""
+        return str(self.config.regions_file) if schema.REGIONS in self.item_feature_keys else ""
+
     def item_feature_specs(self) -> Dict[str, tf.TensorSpec]:
         """One item's features, per key of `item_feature_keys` (no batch dimension)."""
         info = self.data_info
@@ -125,6 +132,9 @@ class Recommender(keras.Model):
             schema.ATTRIBUTES: tf.TensorSpec([len(info.attribute_cardinalities)], tf.int32),
             schema.FEATURES: tf.TensorSpec([info.feature_dim], tf.float32),
             schema.TIME: tf.TensorSpec([], tf.int64),
+            schema.REGIONS: tf.TensorSpec(list(info.region_shape), tf.float32),
+            schema.REGION_BOXES: tf.TensorSpec([info.region_shape[0], 4], tf.float32),
+            schema.REGION_CLASSES: tf.TensorSpec([info.region_shape[0]], tf.int32),
         }
         return {key: specs[key] for key in self.item_feature_keys}
 

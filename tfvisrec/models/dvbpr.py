@@ -21,7 +21,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from tfvisrec import losses
-from tfvisrec.config import ModelConfig, field
+from tfvisrec.config import ModelConfig
 from tfvisrec.data import schema
 from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
@@ -37,7 +37,7 @@ class DVBPRConfig(FineTunedCNNConfig, ModelConfig):
     visual_dim: int = hp.visual_dim()
     init_stddev: float = hp.init_stddev()
     l2_user: float = hp.l2_user()
-    user_lr_multiplier: float = field(1.0, "DVBPR: the user factors theta_u learn this many times faster than the CNN (exact under Adam; each user's row is updated only by the batches holding that user).")
+    user_lr_multiplier: float = hp.user_lr_multiplier()
 
 
 def flatten_images(images):

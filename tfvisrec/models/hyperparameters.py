@@ -38,6 +38,10 @@ def visual_dim():
     return field(20, "Visual factors K' (theta_u, E f_i) for visual models.")
 
 
+def user_lr_multiplier():
+    return field(1.0, "User factors learn this many times faster than the CNN they meet (exact under Adam; each user's row is updated only by the batches holding that user).")
+
+
 def l2_visual():
     return field(0.001, "L2 weight on the weights applied to visual features (VBPR's E and beta', FM's V and w, ImgRec's W_phi and FC layer).")
 

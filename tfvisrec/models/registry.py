@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "tfvisrec.models.ivbpr",
     "tfvisrec.models.dvbpr",
     "tfvisrec.models.imgrec",
+    "tfvisrec.models.saers",
 )
 
 

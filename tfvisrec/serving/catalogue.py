@@ -28,7 +28,7 @@ UNKNOWN_LABEL = schema.NO_LABEL
 # Item features the catalogue can be built from; a model needing others (e.g. `time`) gets no
 # catalogue signatures until a builder for it is registered.
 CATALOGUE_KEYS = frozenset({schema.ITEM, schema.IMAGE, schema.CATEGORY, schema.ATTRIBUTES,
-                            schema.FEATURES, schema.TIME})
+                            schema.FEATURES, schema.TIME, schema.REGIONS})
 # Item features a cold-start item can be given: its image, the rest unknown or fixed.
 COLD_START_KEYS = frozenset({schema.ITEM, schema.IMAGE, schema.CATEGORY, schema.ATTRIBUTES,
                              schema.TIME})

@@ -77,6 +77,10 @@ class Servable(tf.Module):
                 self.catalogue_features = {
                     key: tf.Variable(value, trainable=False, name=f"catalogue_{key}")
                     for key, value in catalogue.item_features(model, dataset, self.as_of).items()}
+        self.explanation = None
+        if "explain" in model.extra_signatures:
+            from tfvisrec.serving.explanation import ExplanationTables
+            self.explanation = ExplanationTables(model, dataset)
         if self.exclude_seen:
             values, row_splits = catalogue.seen_items(dataset)
             self.seen_values = tf.Variable(values, trainable=False, name="seen_items")

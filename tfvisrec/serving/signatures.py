@@ -170,3 +170,24 @@ def embed_items(servable):
         return {"item_vectors": servable.model.item_vectors(features, training=False)}
 
     return fn
+
+
+@signature("explain", applies=lambda s: "explain" in s.model.extra_signatures and s.has_catalogue,
+           example=lambda ex, s: {"user": np.array([ex.user_id], object),
+                                  "item": np.array([ex.item_ids[0]], object)})
+def explain(servable):
+    """user [B] string, item [B] string (catalogue ids) -> attributes [B, A] string, weights
+    [B, A] float32 (the user's attention over the item's attributes), classes [B, A] string
+    (each attribute's predicted value), boxes [B, A, 4] float32 ((y1, x1, y2, x2) in [0, 1]),
+    top_attribute [B] string (SAERS §3.4)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
+                                  tf.TensorSpec([None], tf.string, name="item")])
+    def fn(user, item):
+        users = servable.user_index(servable.require_rows(user, "user"))
+        items = servable.item_index(item)
+        features = servable.catalogue_item_features(items)
+        features.update(servable.explanation.item_features(items))
+        return servable.explanation.named(servable.model.explain(users, features))
+
+    return fn

@@ -1,5 +1,5 @@
 """Build a registered model for a dataset, with its variables created and no data decoded."""
-from tfvisrec.data import item_features, pipelines, schema
+from tfvisrec.data import item_features, pipelines, region_file, schema
 from tfvisrec.models import registry
 from tfvisrec.models.base import DataInfo
 
@@ -17,7 +17,10 @@ def build_model(model_config, dataset):
     if schema.FEATURES in cls.item_feature_keys:
         feature_dim = item_features.stored_feature_dim(dataset, model_config.features_file,
                                                        cls.default_features_file)
-    model = cls(DataInfo.from_dataset(dataset, feature_dim=feature_dim), model_config)
+    region_shape = (0, 0)
+    if schema.REGIONS in cls.item_feature_keys:
+        region_shape = region_file.stored_region_shape(dataset, model_config.regions_file)
+    model = cls(DataInfo.from_dataset(dataset, feature_dim=feature_dim, region_shape=region_shape), model_config)
     model.prepare(dataset)
     model.build_variables()
     return model

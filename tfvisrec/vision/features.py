@@ -7,7 +7,9 @@ folder (or --output_dir), each file atomically (temp file, then rename):
   AlexNet, pooled conv5_x for ResNet-50): the f_i of VBPR, I-VBPR, ImgRec-Dir…;
 - `attribute_probs.npz` (when CKPT is an attribute classifier): `names` [A], and per
   attribute `prob_<name>` float32 [items, |values|] and `values_<name>` [|values|];
-- `features.json`: where they came from (weights, backbone spec, shapes).
+- `features.json`: where they came from (weights, backbone spec, shapes);
+- with `--regions` (CKPT must be an attribute classifier): `regions.npz`, SAERS' attribute
+  regions of every item (`tfvisrec.vision.region_features`, format in `tfvisrec.data.region_file`).
 
 CKPT is anything `tfvisrec.vision.pretrained` reads; the architecture comes from the
 checkpoint, or for a bare Keras .h5 file from --backbone / --image_size / --fc_width.
@@ -21,11 +23,13 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags, logging
 
 from tfvisrec import config as config_lib
-from tfvisrec.data.feature_files import FEATURES_FILE, INFO_FILE, PROBS_FILE
+from tfvisrec.data.feature_files import FEATURES_FILE, INFO_FILE, PROBS_FILE, REGIONS_FILE
 from tfvisrec.vision.cnn_config import CNNConfig
 
 config_lib.define_flags(CNNConfig, config_lib.TrainConfig)
 flags.DEFINE_string("output_dir", "", "Where to write the features (default: the dataset folder).")
+flags.DEFINE_bool("regions", False, "Also write regions.npz: per item and attribute the Grad-AAM region's box, "
+                  "predicted class and ROI-pooled conv features (SAERS); needs an attribute classifier.")
 FLAGS = flags.FLAGS
 
 
@@ -85,6 +89,13 @@ def extract(dataset, weights: str, batch_size: int = 256, backbone_name: str = "
     return features, attribute_probs, info
 
 
+def write_regions(folder: str, regions) -> None:
+    """`regions.npz` (an `ItemRegions`) into `folder`, atomically."""
+    import numpy as np
+    os.makedirs(folder, exist_ok=True)
+    _atomic(folder, REGIONS_FILE, lambda f: np.savez(f, **regions.arrays()))
+
+
 def write_outputs(folder: str, features, attribute_probs, info) -> None:
     """Write the three files of the module docstring, each atomically."""
     import numpy as np
@@ -131,17 +142,28 @@ def main(argv):
         logging.set_verbosity(logging.WARNING)   # our own output is the progress bar
     try:
         dataset = load_dataset(FLAGS.dataset)
+        regions = None
+        if FLAGS.regions:
+            from tfvisrec.vision import pretrained, region_features
+            classifier = region_features.require_classifier(
+                pretrained.load_attribute_classifier(FLAGS.backbone_weights), FLAGS.backbone_weights)
         given = {k: FLAGS[k].value for k in ("backbone", "image_size", "fc_width") if FLAGS[k].present}
         features, probs, info = extract(
             dataset, FLAGS.backbone_weights, FLAGS.batch_size, backbone_name=given.get("backbone", ""),
             image_size=given.get("image_size", 0), fc_width=given.get("fc_width", 0),
             image_cache=FLAGS.image_cache, image_cache_mb=FLAGS.image_cache_mb, verbose=FLAGS.verbose)
+        if FLAGS.regions:   # the classifier was checked first: fail before the long work
+            regions = region_features.extract_regions(classifier, dataset, min(FLAGS.batch_size, 64),
+                                                      verbose=FLAGS.verbose)
         folder = FLAGS.output_dir or dataset.path
         write_outputs(folder, features, probs, info)
+        if regions is not None:
+            write_regions(folder, regions)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    written = [FEATURES_FILE] + ([PROBS_FILE] if probs is not None else []) + [INFO_FILE]
+    written = ([FEATURES_FILE] + ([PROBS_FILE] if probs is not None else []) + [INFO_FILE]
+               + ([REGIONS_FILE] if regions is not None else []))
     print(f"wrote {', '.join(written)} to {folder}: {features.shape[0]} items × {features.shape[1]} features"
           + ("" if probs is None else f", {len(probs)} attributes"))
     return 0

@@ -1,0 +1,40 @@
+"""What a servable keeps for the `explain` signature (SAERS, Hou et al. 2019, §3.4): every
+catalogue item's attribute boxes and predicted classes, and the attribute and value names of
+`regions.npz`, so an explanation leaves the server with names instead of indices."""
+from typing import Dict
+
+import numpy as np
+import tensorflow as tf
+
+from tfvisrec.data import schema
+from tfvisrec.data.region_file import read_regions, regions_path
+
+
+class ExplanationTables(tf.Module):
+    """Boxes [items, A, 4], classes [items, A], attribute names [A], value names (flattened)."""
+
+    def __init__(self, model, dataset):
+        super().__init__(name="explanation")
+        regions = read_regions(regions_path(dataset, model.regions_file), dataset.num_items)
+        self.boxes = tf.Variable(regions.boxes, trainable=False, name="region_boxes")
+        self.classes = tf.Variable(regions.classes, trainable=False, name="region_classes")
+        self.attribute_names = tf.constant(np.asarray(regions.names, dtype=object), tf.string)
+        offsets = np.concatenate([[0], np.cumsum([len(v) for v in regions.values])[:-1]]).astype(np.int32)
+        self.value_offsets = tf.constant(offsets, tf.int32)
+        self.value_names = tf.constant(np.asarray([v for values in regions.values for v in values], dtype=object),
+                                       tf.string)
+
+    def item_features(self, item_index) -> Dict[str, tf.Tensor]:
+        """The explanation's item features of catalogue items [B]."""
+        return {schema.REGION_BOXES: tf.gather(self.boxes, item_index),
+                schema.REGION_CLASSES: tf.gather(self.classes, item_index)}
+
+    def named(self, explanation: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        """A model's `explain` output → the signature's outputs (names for indices)."""
+        classes = explanation["classes"]
+        count = tf.shape(classes)[0]
+        return {"attributes": tf.tile(self.attribute_names[tf.newaxis], [count, 1]),
+                "weights": explanation["weights"],
+                "classes": tf.gather(self.value_names, classes + self.value_offsets[tf.newaxis]),
+                "boxes": explanation["boxes"],
+                "top_attribute": tf.gather(self.attribute_names, explanation["top_attribute"])}
