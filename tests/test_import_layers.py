@@ -16,7 +16,7 @@ LAYERS = (
     ("data", ("tfvisrec.data",)),
     ("vision", ("tfvisrec.vision",)),
     ("models", ("tfvisrec.models",)),
-    ("training/evaluation", ("tfvisrec.training", "tfvisrec.evaluation")),
+    ("training/evaluation", ("tfvisrec.training", "tfvisrec.evaluation", "tfvisrec.design")),
     ("serving", ("tfvisrec.serving", "tfvisrec.client")),
     ("command lines", ("tfvisrec.train", "tfvisrec.evaluate", "tfvisrec.export", "tfvisrec.server",
                        "tfvisrec.demo", "tfvisrec.demo_serving", "tfvisrec.default_world")),
