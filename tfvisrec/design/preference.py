@@ -48,7 +48,10 @@ def ascend(objective: Callable[[tf.Tensor], tf.Tensor], z_raw, steps: int, learn
         history = history.write(t, value)
         if record_every > 0 and (t + 1) % record_every == 0:
             recorded = recorded.write(recorded.size(), z_raw)
-    return z_raw, recorded.stack(), history.stack()
+    # an empty TensorArray of a not fully known shape cannot be stacked: build the empty result
+    empty = tf.zeros(tf.concat([[0], tf.shape(z_raw)], 0))
+    stacked = tf.cond(recorded.size() > 0, recorded.stack, lambda: empty)
+    return z_raw, stacked, history.stack()
 
 
 class PreferenceMaximiser(tf.Module):
@@ -121,7 +124,7 @@ class PreferenceMaximiser(tf.Module):
         """δ̂(u, c): `restarts` random starts optimised as one batch, then the top k by
         objective (or k sampled by eq. 11 when `sample`) → numpy {"images" [k, S, S, 3],
         "objective" [k], "preference" [k], "start_preference" [k] (each pick's score at its
-        random start)}."""
+        random start), and "all_images", "all_objective", "all_preference" of every restart}."""
         if not 1 <= k <= restarts:
             raise ValueError(f"k must be between 1 and the number of restarts ({restarts}), got {k}")
         starts = self.random_starts(restarts, [int(seed), 0])
@@ -131,10 +134,12 @@ class PreferenceMaximiser(tf.Module):
         objective = result["objective"]
         picks = top_k_or_sample(objective, k, sample, seed, temperature)
         start_preference = self.preference(users, self.generate(starts, categories))
-        return {"images": tf.gather(result["images"], picks).numpy(),
-                "objective": tf.gather(objective, picks).numpy(),
-                "preference": tf.gather(result["preference"], picks).numpy(),
-                "start_preference": tf.gather(start_preference, picks).numpy()}
+        out = {"images": tf.gather(result["images"], picks).numpy(),
+               "objective": tf.gather(objective, picks).numpy(),
+               "preference": tf.gather(result["preference"], picks).numpy(),
+               "start_preference": tf.gather(start_preference, picks).numpy()}
+        out.update({f"all_{key}": result[key].numpy() for key in ("images", "objective", "preference")})
+        return out
 
 
 def softmax_sample(objective, k: int, seed, temperature: float = 1.0) -> tf.Tensor:
