@@ -142,6 +142,30 @@ class PreferenceMaximiser(tf.Module):
         return out
 
 
+    def design_batch(self, users, categories, seeds, restarts: int, steps: int,
+                     learning_rate: float, k: int):
+        """δ̂ for B requests at once, as graph ops (a serving signature's body): row b optimises
+        `restarts` starts drawn from seed_b (as `design(seed=seed_b)` draws them) for `steps`
+        Adam steps → (images [B, k, S, S, 3], preference [B, k], objective [B, k]), the top k
+        of each row by objective."""
+        seeds = tf.cast(seeds, tf.int64)
+        starts = tf.map_fn(
+            lambda s: self.random_starts(restarts, tf.stack([s, tf.constant(0, tf.int64)])), seeds,
+            fn_output_signature=tf.TensorSpec([restarts, self.latent_dim], tf.float32))
+        row_users = tf.repeat(tf.cast(users, tf.int64), restarts)
+        row_categories = tf.repeat(tf.cast(categories, tf.int32), restarts)
+        final, _, _ = ascend(lambda z: self.objective(row_users, row_categories, z)[0],
+                             tf.reshape(starts, [-1, self.latent_dim]), steps, learning_rate)
+        objective, preference, images = self.objective(row_users, row_categories, final)
+        objective = tf.reshape(objective, [-1, restarts])
+        picks = tf.math.top_k(objective, k).indices
+        size = self.gan.image_size
+        images = tf.reshape(images, [-1, restarts, size, size, 3])
+        return (tf.gather(images, picks, batch_dims=1),
+                tf.gather(tf.reshape(preference, [-1, restarts]), picks, batch_dims=1),
+                tf.gather(objective, picks, batch_dims=1))
+
+
 def softmax_sample(objective, k: int, seed, temperature: float = 1.0) -> tf.Tensor:
     """k indices drawn without replacement with probability softmax(objective / T) (eq. 11),
     by the Gumbel top-k trick (stateless: the same seed, the same draw); objective [m] → [k],
