@@ -11,11 +11,12 @@ PACKAGE_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 # Lowest first. A module may import its own layer and the ones below it.
 LAYERS = (
     ("foundation", ("tfvisrec", "tfvisrec.atomic", "tfvisrec.config", "tfvisrec.losses",
-                    "tfvisrec.metrics", "tfvisrec.tensorflow_startup", "tfvisrec.progress")),
+                    "tfvisrec.metrics", "tfvisrec.tensorflow_startup", "tfvisrec.progress",
+                    "tfvisrec.image_sheets")),
     ("data", ("tfvisrec.data",)),
     ("vision", ("tfvisrec.vision",)),
     ("models", ("tfvisrec.models",)),
-    ("training/evaluation", ("tfvisrec.training", "tfvisrec.evaluation")),
+    ("training/evaluation", ("tfvisrec.training", "tfvisrec.evaluation", "tfvisrec.design")),
     ("serving", ("tfvisrec.serving", "tfvisrec.client")),
     ("command lines", ("tfvisrec.train", "tfvisrec.evaluate", "tfvisrec.export", "tfvisrec.server",
                        "tfvisrec.demo", "tfvisrec.demo_serving", "tfvisrec.default_world",

@@ -110,3 +110,18 @@ class WarpTest(tf.test.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+class LsganTest(tf.test.TestCase):
+    """DVBPR eq. 7 (least-squares GAN) against numpy."""
+
+    def test_discriminator_and_generator_losses(self):
+        rng = np.random.default_rng(3)
+        real, fake = rng.normal(size=6).astype(np.float32), rng.normal(size=4).astype(np.float32)
+        self.assertAllClose(losses.lsgan_discriminator_loss(real, fake),
+                            np.mean((real - 1) ** 2) + np.mean(fake ** 2))
+        self.assertAllClose(losses.lsgan_generator_loss(fake), np.mean((fake - 1) ** 2))
+
+    def test_minima_are_the_targets(self):
+        self.assertAllClose(losses.lsgan_discriminator_loss([1.0, 1.0], [0.0]), 0.0)
+        self.assertAllClose(losses.lsgan_generator_loss([1.0, 1.0]), 0.0)

@@ -213,3 +213,19 @@ def test_ssim_diversity_matches_reference():
     assert metrics.ssim_diversity(same) == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(ValueError):
         metrics.ssim_diversity(images[:, :8, :8])
+
+
+def test_colour_gap_against_numpy():
+    rng = np.random.default_rng(0)
+    real = [rng.uniform(-1, 1, (5, 4, 4, 3)), rng.uniform(0, 1, (3, 4, 4, 3))]
+    fake = [rng.uniform(-1, 0, (2, 4, 4, 3)), rng.uniform(0, 1, (6, 4, 4, 3))]
+
+    def stats(x):
+        flat = x.reshape(-1, 3)
+        return np.r_[flat.mean(0), flat.std(0)]
+
+    expected = np.mean([np.sqrt(np.sum((stats(f) - stats(r)) ** 2)) for f, r in zip(fake, real)])
+    np.testing.assert_allclose(metrics.colour_gap(fake, real), expected, rtol=1e-12)
+    assert metrics.colour_gap(real, real) == 0.0
+    with pytest.raises(ValueError, match="one generated and one real"):
+        metrics.colour_gap(fake, real[:1])

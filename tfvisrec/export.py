@@ -35,13 +35,14 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
                  top_k: int = 100, exclude_seen: bool = True, batch_size: int = 256,
                  model_name: Optional[str] = None, models_config: Optional[str] = None,
                  container_models_root: str = model_config.CONTAINER_MODELS_ROOT,
-                 as_of: Optional[int] = None) -> str:
+                 as_of: Optional[int] = None, design=None) -> str:
     """Export an in-memory model as `<export_base>/<version>/`; returns that path.
 
     version: None = next free integer. top_k: K of `recommend` (capped at the catalogue size).
     exclude_seen: `recommend` skips each user's training items. models_config: path of a
     models.config to add this model's entry to (None = leave config files alone). as_of: unix
-    time time-aware models are served at (None = the latest training interaction).
+    time time-aware models are served at (None = the latest training interaction). design: a
+    `serving.design_export.DesignExport` (the GAN) to serve `generate` with.
     """
     if dataset.num_users == 0 or dataset.num_items == 0:
         raise DataError("cannot export a model over an empty dataset", dataset.path)
@@ -56,7 +57,7 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
         raise DataError("this version exists already; choose another --version", final)
 
     servable = Servable(model, dataset, top_k=top_k, exclude_seen=exclude_seen,
-                        batch_size=batch_size, as_of=as_of)
+                        batch_size=batch_size, as_of=as_of, design=design)
     functions = signatures.build_signatures(servable)
     examples = signatures.Examples(
         user_id=dataset.user_ids[0], item_ids=list(dataset.item_ids[:2]),
@@ -130,6 +131,12 @@ def define_flags():
         (flags.DEFINE_integer, "export_batch_size", 256, "Batch size when embedding the catalogue."),
         (flags.DEFINE_integer, "as_of", 0, "Unix time time-aware models (TVBPR) are served at; 0 = the latest training interaction."),
         (flags.DEFINE_string, "models_config", "", "models.config to add the entry to; default <export_base>/../models.config; 'none' to skip."),
+        (flags.DEFINE_string, "gan_dir", "", "A trained `gan` (on the same photos as the model, a DVBPR): export `generate` too."),
+        (flags.DEFINE_integer, "generate_restarts", 16, "generate: random starts optimised per request row (m; 64 in the paper)."),
+        (flags.DEFINE_integer, "generate_steps", 50, "generate: Adam steps on z' (fixed at export: the request's cost)."),
+        (flags.DEFINE_float, "generate_learning_rate", 0.05, "generate: Adam's step size on z'."),
+        (flags.DEFINE_float, "generate_eta", 1.0, "generate: weight of the realism penalty of eq. 10."),
+        (flags.DEFINE_integer, "generate_k", 3, "generate: designs returned per request row."),
         (flags.DEFINE_string, "container_models_root", model_config.CONTAINER_MODELS_ROOT, "Where export/ is mounted in the TF Serving container (base_path prefix in models.config)."),
     ]:
         if name not in FLAGS:
@@ -147,17 +154,33 @@ def main(argv):
     try:
         model, dataset = checkpoints.load_trained(FLAGS.model_dir, which=FLAGS.which,
                                                   dataset_dir=FLAGS.dataset_dir or None)
+        design = _design_export(model) if FLAGS.gan_dir else None
         path = export_model(model, dataset, FLAGS.export_base,
                             version=FLAGS.version or None, top_k=FLAGS.top_k,
                             exclude_seen=FLAGS.exclude_seen, batch_size=FLAGS.export_batch_size,
                             models_config=None if config_path == "none" else config_path,
                             container_models_root=FLAGS.container_models_root,
-                            as_of=FLAGS.as_of or None)
+                            as_of=FLAGS.as_of or None, design=design)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(path)
     return 0
+
+
+def _design_export(model):
+    from tfvisrec.serving.design_export import DesignExport, DesignSettings
+    from tfvisrec.training import checkpoints
+    gan, gan_data = checkpoints.load_trained(FLAGS.gan_dir)
+    if gan.registered_name != "gan":
+        raise DataError(f"--gan_dir holds a {gan.registered_name!r} model, not a gan", FLAGS.gan_dir)
+    try:
+        settings = DesignSettings(restarts=FLAGS.generate_restarts, steps=FLAGS.generate_steps,
+                                  learning_rate=FLAGS.generate_learning_rate, eta=FLAGS.generate_eta,
+                                  k=FLAGS.generate_k)
+        return DesignExport(gan, model, gan_data.categories, settings)
+    except ValueError as e:     # settings out of range, or a model that cannot score images
+        raise DataError(f"cannot export generate: {e}", FLAGS.gan_dir) from None
 
 
 def run():

@@ -72,3 +72,16 @@ def warp_loss(pos_scores, neg_scores, num_items, margin=1.0):
     per_positive = tf.where(has_violator, tf.stop_gradient(weight) * first_hinge,
                             tf.zeros_like(first_hinge))
     return tf.reduce_mean(per_positive)
+
+
+def lsgan_discriminator_loss(real_scores, fake_scores):
+    """LSGAN (Mao et al. 2017) as DVBPR eq. 7 writes it, the discriminator's side:
+    E_x[(D(x, c) − 1)²] + E_z[D(G(z, c), c)²] (targets 1 for real, 0 for generated)."""
+    real_scores = tf.convert_to_tensor(real_scores)
+    fake_scores = tf.convert_to_tensor(fake_scores, dtype=real_scores.dtype)
+    return tf.reduce_mean(tf.square(real_scores - 1.0)) + tf.reduce_mean(tf.square(fake_scores))
+
+
+def lsgan_generator_loss(fake_scores):
+    """LSGAN, DVBPR eq. 7, the generator's side: E_z[(D(G(z, c), c) − 1)²]."""
+    return tf.reduce_mean(tf.square(tf.convert_to_tensor(fake_scores) - 1.0))

@@ -179,3 +179,20 @@ def _check_rows(scores, index):
         raise ValueError(f"expected scores [U, I] and an index [U]; got {scores.shape} and {index.shape}")
     if index.size and (index.min() < 0 or index.max() >= scores.shape[1]):
         raise ValueError(f"index out of range [0, {scores.shape[1]})")
+
+
+def colour_statistics(images) -> np.ndarray:
+    """Per-channel mean and standard deviation over every pixel of images [N, H, W, C] → [2C]."""
+    pixels = np.asarray(images, np.float64).reshape(-1, np.shape(images)[-1])
+    return np.concatenate([pixels.mean(axis=0), pixels.std(axis=0)])
+
+
+def colour_gap(generated: Sequence[np.ndarray], real: Sequence[np.ndarray]) -> float:
+    """How far generated images are from real ones in colour, per category: the mean over
+    categories k of ‖colour_statistics(generated[k]) − colour_statistics(real[k])‖₂
+    (0 when each category's pixels have the real mean and spread of every channel)."""
+    if len(generated) != len(real) or not real:
+        raise ValueError(f"one generated and one real image set per category, got "
+                         f"{len(generated)} and {len(real)}")
+    return float(np.mean([np.linalg.norm(colour_statistics(g) - colour_statistics(r))
+                          for g, r in zip(generated, real)]))

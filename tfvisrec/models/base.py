@@ -20,6 +20,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | trainer | `create_optimizers(make)`, `train_step(batch, optimizers)` | one optimizer; BPR on `compute_loss` |
 | trainer | `begin_epoch(epoch, min_stage)`, `stage`, `num_stages`, `learning_rate_scale` | one stage |
 | trainer | `validation_score(dataset)` | None: the trainer's AUC protocol |
+| trainer | `epoch_images(dataset)` | none: pictures to record after each epoch (a GAN's samples) |
 | evaluator | `score_catalogue(users, items, times)`, `time_groups(times)` | tiled `score`; one group per time |
 | servable | `catalogue_state`, `extra_signatures`, `image_size`, `features_file`, `default_features_file` | item vectors if factorising, else item features; no extra signature; `features.npy` |
 
@@ -216,6 +217,12 @@ class Recommender(keras.Model):
         """The number early stopping watches (higher is better), or None for the trainer's
         validation AUC over the catalogue (`evaluation.protocols.validate`)."""
         return None
+
+    def epoch_images(self, dataset) -> Dict[str, np.ndarray]:
+        """Pictures of the model after an epoch, by name → uint8 [H, W, 3] (a GAN's samples):
+        the trainer writes each to `model_dir/samples/<name>-epoch<NNN>.png` and to
+        TensorBoard. Default: none."""
+        return {}
 
     # ---- evaluation --------------------------------------------------------------------
     def score_catalogue(self, users, items: Dict[str, tf.Tensor], times=None) -> tf.Tensor:

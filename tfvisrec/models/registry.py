@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "tfvisrec.models.dvbpr",
     "tfvisrec.models.imgrec",
     "tfvisrec.models.saers",
+    "tfvisrec.models.gan",
 )
 
 

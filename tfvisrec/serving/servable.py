@@ -44,8 +44,10 @@ class Servable(tf.Module):
     """
 
     def __init__(self, model, dataset, top_k: int = 100, exclude_seen: bool = True,
-                 batch_size: int = 256, as_of: Optional[int] = None):
+                 batch_size: int = 256, as_of: Optional[int] = None, design=None):
         super().__init__(name="servable")
+        # DVBPR's design half (`generate`): a `DesignExport` with the GAN and its settings
+        self.design = design
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
         self.model = model

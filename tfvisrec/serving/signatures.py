@@ -191,3 +191,24 @@ def explain(servable):
         return servable.explanation.named(servable.model.explain(users, features))
 
     return fn
+
+
+@signature("generate", applies=lambda s: s.design is not None,
+           example=lambda ex, s: {"user": np.array([ex.user_id], object),
+                                  "category": np.array([s.design.category_names[0]], object),
+                                  "seed": np.array([0], np.int64)})
+def generate(servable):
+    """user [B] string, category [B] string (the GAN's category names), seed [B] int64 ≥ 0 ->
+    images [B, k] PNG bytes, scores [B, k] float32 (θ_uᵀΦ), objective [B, k] (eq. 10).
+
+    DVBPR's preference maximisation (eq. 9-10) with the restarts, steps and k fixed at export
+    (`serving/design_export.py`): the top k of each row's designs by objective."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
+                                  tf.TensorSpec([None], tf.string, name="category"),
+                                  tf.TensorSpec([None], tf.int64, name="seed")])
+    def fn(user, category, seed):
+        users = servable.user_index(servable.require_rows(user, "user"))
+        return servable.design.generate(users, category, seed)
+
+    return fn

@@ -3,7 +3,8 @@
     model_dir/config.json      model + train configs (enough to rebuild the model)
     model_dir/ckpt/            latest checkpoints (model, optimizer, step, epoch, batch in epoch)
     model_dir/best/            the checkpoint with the best validation score
-    model_dir/logs/            TensorBoard scalars
+    model_dir/logs/            TensorBoard scalars (and images)
+    model_dir/samples/         per-epoch pictures of models that make them (a GAN's samples)
     model_dir/summary.json     the run summary
 """
 import json
@@ -19,6 +20,7 @@ CONFIG_FILE = "config.json"
 LATEST_DIR = "ckpt"
 BEST_DIR = "best"
 LOGS_DIR = "logs"
+SAMPLES_DIR = "samples"
 SUMMARY_FILE = "summary.json"
 
 

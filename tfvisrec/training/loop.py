@@ -15,7 +15,7 @@ import time
 import tensorflow as tf
 import tf_keras as keras
 
-from tfvisrec import atomic
+from tfvisrec import atomic, image_sheets
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.item_features import ItemFeatureTable
 from tfvisrec.training import building, checkpoints, strategy as strategy_lib
@@ -59,7 +59,7 @@ def fit(model_config, train_config, dataset=None, strategy=None):
 
     quiet = train_config if chief else dataclasses.replace(train_config, verbose=0)
     loop = _Loop(model, optimizers, base_rates, strategy, state, latest, best, writer, dataset,
-                 item_table, model_config, quiet)
+                 item_table, model_config, quiet, os.path.join(write_dir, checkpoints.SAMPLES_DIR))
     started = time.time()
     history = loop.run()
     summary = {
@@ -87,7 +87,8 @@ def fit(model_config, train_config, dataset=None, strategy=None):
 
 class _Loop:
     def __init__(self, model, optimizers, base_rates, strategy, state, latest, best, writer,
-                 dataset, item_table, model_config, train_config):
+                 dataset, item_table, model_config, train_config, samples_dir):
+        self.samples_dir = samples_dir
         self.model, self.optimizers, self.strategy, self.state = model, optimizers, strategy, state
         self.base_rates = base_rates
         self.latest, self.best, self.writer = latest, best, writer
@@ -185,12 +186,24 @@ class _Loop:
         if finished_epoch and (epoch + 1) % max(1, cfg.eval_every_epochs) == 0:
             record["validation"] = self._end_of_epoch_validation(epoch)
             progbar.update(total, [("val", record["validation"])])
+        if finished_epoch:
+            self._record_images(epoch)
         progbar.close()
         for note in self._notes:   # after the epoch's line, not inside the bar
             print(note)
         self._notes.clear()
         self.latest.save(checkpoint_number=int(state.step.numpy()))
         return record
+
+    def _record_images(self, epoch):
+        """The model's `epoch_images` as PNG files in the run folder and TensorBoard images."""
+        pictures = self.model.epoch_images(self.dataset)
+        for name, image in pictures.items():
+            image_sheets.write_png(os.path.join(self.samples_dir, f"{name}-epoch{epoch:03d}.png"), image)
+        if pictures:
+            with self.writer.as_default(step=int(self.state.step.numpy())):
+                for name, image in pictures.items():
+                    tf.summary.image(f"samples/{name}", image[None])
 
     def _begin_epoch(self, epoch):
         """Model hook `begin_epoch(epoch, min_stage)` (staged training, e.g. a CNN frozen for

@@ -4,11 +4,17 @@ import dataclasses
 from tfvisrec.config import field
 
 
+def image_size_field():
+    """`image_size`, shared by the CNN models and the GAN (one flag, one meaning)."""
+    return field(64, "Square size of the item images a model reads (a CNN backbone's input; the "
+                     "GAN's generated images): 224 in the recommendation papers, 128 in DVBPR's GAN.")
+
+
 @dataclasses.dataclass
 class CNNConfig:
     """The CNN a model reads images with (mixed into the configs of the image models)."""
 
-    image_size: int = field(64, "Square input size of images fed to CNN backbones (224 in the papers).")
+    image_size: int = image_size_field()
     backbone: str = field("cnnf", "Image backbone: cnnf | alexnet | resnet50.")
     backbone_weights: str = field("", "Path to backbone weights (a checkpoint of configs/attributes.cfg or a Keras weights file).")
     dropout: float = field(0.5, "Dropout rate inside CNN backbones.")

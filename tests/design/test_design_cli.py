@@ -1,0 +1,82 @@
+"""`python -m tfvisrec.design`: the design sheet and the tailoring strip from saved runs of a
+`gan` and a `dvbpr` (untrained weights: the command is under test, not the models)."""
+import os
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
+import tensorflow as tf
+from absl import flags
+from absl.testing import flagsaver
+
+from tfvisrec.config import TrainConfig
+from tfvisrec.data.dataset import load_dataset
+from tfvisrec.design import __main__ as design_cli
+from tfvisrec.design.sheets import DISPLAY_SIZE
+from tfvisrec.models import registry
+from tfvisrec.training import building, checkpoints
+
+
+def _save_run(model_dir, model_config, dataset_dir):
+    model = building.build_model(model_config, load_dataset(dataset_dir))
+    checkpoints.save_configs(str(model_dir), model_config, TrainConfig(dataset=dataset_dir, model_dir=str(model_dir)))
+    tf.train.Checkpoint(model=model).save(os.path.join(model_dir, checkpoints.BEST_DIR, "ckpt"))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    from tiny_worlds import draw_garment, write_category_image_dataset
+    root = tmp_path_factory.mktemp("design")
+    data = write_category_image_dataset(str(root / "world"), size=16)
+    _save_run(root / "gan", registry.new_config("gan", image_size=16, gan_width=8, latent_dim=8), data)
+    _save_run(root / "dvbpr", registry.new_config("dvbpr", image_size=32, fc_width=8, visual_dim=4,
+                                                  dropout=0.0, init_stddev=1.0), data)
+    query = root / "query.jpg"
+    query.write_bytes(draw_garment("bag", np.random.default_rng(1), 16))
+    return root, query
+
+
+def _main(root, *args):
+    with flagsaver.flagsaver():
+        flags.FLAGS(["design", f"--gan_dir={root / 'gan'}", f"--dvbpr_dir={root / 'dvbpr'}",
+                     "--restarts=4", "--steps=10", "--record_every=5", *args])
+        return design_cli.main(["design"])
+
+
+def test_sheet_shows_real_and_generated_rows_with_scores(runs, tmp_path, capsys):
+    root, _ = runs
+    out = tmp_path / "sheet.png"
+    assert _main(root, "--user=u002", "--category=trousers", f"--out={out}", "--k=2") == 0
+    printed = capsys.readouterr().out
+    assert len(re.findall(r"real +i\d+ +score", printed)) == 2
+    assert len(re.findall(r"generated +score", printed)) == 2
+    with Image.open(out) as png:
+        width, height = png.size
+    assert width > 2 * DISPLAY_SIZE and height > 2 * DISPLAY_SIZE
+    assert os.listdir(tmp_path) == ["sheet.png"]                 # nothing half-written left
+
+
+def test_tailoring_strip(runs, tmp_path, capsys):
+    root, query = runs
+    out = tmp_path / "strip.png"
+    assert _main(root, "--user=u000", "--category=bag", f"--out={out}", f"--tailor={query}") == 0
+    printed = capsys.readouterr().out
+    assert len(re.findall(r"^  fit +\d+ +score", printed, re.M)) == 2
+    assert len(re.findall(r"^  pref +\d+ +score", printed, re.M)) == 2
+    with Image.open(out) as png:
+        assert png.size[0] > 5 * DISPLAY_SIZE                  # query + 4 steps in one strip
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--user=nobody", "--category=bag"), "unknown user 'nobody'"),
+    (("--user=u000", "--category=hats"), "unknown category 'hats'"),
+    (("--user=u000", "--category=bag", "--tailor=/nonexistent.jpg"), "cannot read the image"),
+])
+def test_bad_input_is_named(runs, tmp_path, capsys, args, message):
+    root, _ = runs
+    assert _main(root, *args, f"--out={tmp_path / 'x.png'}") == 2
+    assert message in capsys.readouterr().err
+    assert not os.listdir(tmp_path)

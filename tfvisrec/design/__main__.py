@@ -1,0 +1,117 @@
+"""`python -m tfvisrec.design`: items designed for one shopper, as a PNG sheet.
+
+    python -m tfvisrec.design --gan_dir runs/gan --dvbpr_dir runs/dvbpr --user U --category C --out sheet.png
+    python -m tfvisrec.design ... --tailor photo.jpg --out strip.png
+
+The sheet shows the real top-k of category C for user U (δ, eq. 8) beside the generated
+top-k (δ̂, eq. 9-11) with their scores; `--tailor` shows the tailoring strip of an existing
+photo instead (eq. 12, then eq. 9-10). The GAN and the DVBPR must share the category names
+(train both on the same dataset). Bad input prints `error: …` and exits with status 2.
+"""
+import sys
+
+import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
+from absl import app, flags
+
+from tfvisrec.data.errors import DataError
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("gan_dir", "", "Folder of a trained `gan` (python -m tfvisrec.train --flagfile=configs/gan.cfg).")
+flags.DEFINE_string("dvbpr_dir", "", "Folder of a trained `dvbpr`: θ_u and Φ score the designs.")
+flags.DEFINE_string("user", "", "The shopper's id, as in the dataset's users.txt.")
+flags.DEFINE_string("category", "", "The category's name, as in the dataset's categories.")
+flags.DEFINE_string("out", "design.png", "The PNG sheet to write (atomically).")
+flags.DEFINE_string("tailor", "", "A JPEG/PNG of an existing item: write its tailoring strip instead (eq. 12).")
+flags.DEFINE_integer("k", 3, "Items shown in each row.")
+flags.DEFINE_integer("restarts", 64, "Random starts optimised at once (m; 64 in the paper).")
+flags.DEFINE_integer("steps", 100, "Adam steps of preference maximisation (and of the tailoring fit).")
+flags.DEFINE_float("design_learning_rate", 0.05, "Adam's step size on z'.")
+flags.DEFINE_float("eta", 1.0, "Weight of the realism penalty (D_c(G_c(z)) − 1)² in eq. 10.")
+flags.DEFINE_bool("sample", False, "Draw the k designs by eq. 11 (softmax of the objective) instead of the top k.")
+flags.DEFINE_float("temperature", 1.0, "Softmax temperature of --sample.")
+flags.DEFINE_integer("record_every", 20, "Tailoring: an image in the strip every N steps.")
+flags.DEFINE_integer("design_seed", 0, "Seed of the random starts (and of --sample's draw).")
+
+
+def _index(names, name, what, where):
+    if name not in names:
+        shown = ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
+        raise DataError(f"unknown {what} {name!r} (known: {shown})", where)
+    return names.index(name)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    for name in ("gan_dir", "dvbpr_dir", "user", "category"):
+        if not FLAGS[name].value:
+            raise app.UsageError(f"--{name} is required")
+    if FLAGS.k < 1 or FLAGS.restarts < FLAGS.k or FLAGS.steps < 1:
+        raise app.UsageError("need 1 ≤ --k ≤ --restarts and --steps ≥ 1")
+    if FLAGS.tailor and (FLAGS.record_every < 1 or FLAGS.steps % FLAGS.record_every):
+        raise app.UsageError(f"--record_every ({FLAGS.record_every}) must divide --steps ({FLAGS.steps})")
+    try:
+        return _design()
+    except (DataError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _design():
+    from tfvisrec import image_sheets
+    from tfvisrec.design import retrieval, sheets, tailoring
+    from tfvisrec.design.preference import PreferenceMaximiser
+    from tfvisrec.training.checkpoints import load_trained
+    gan, gan_data = load_trained(FLAGS.gan_dir)
+    dvbpr, data = load_trained(FLAGS.dvbpr_dir)
+    if gan.registered_name != "gan":
+        raise DataError(f"--gan_dir holds a {gan.registered_name!r} model, not a gan", FLAGS.gan_dir)
+    user = _index(data.user_ids, FLAGS.user, "user", data.path)
+    gan_category = _index(gan_data.categories, FLAGS.category, "category", gan_data.path)
+    category = _index(data.categories, FLAGS.category, "category", data.path)
+    maximiser = PreferenceMaximiser(gan, dvbpr, eta=FLAGS.eta)
+    title = f"user {FLAGS.user}, {FLAGS.category}"
+    if FLAGS.tailor:
+        query = _read_query(FLAGS.tailor, gan.image_size)
+        print(f"tailoring {FLAGS.tailor} for {title}: {FLAGS.steps} fit steps over {FLAGS.restarts} "
+              f"starts, then {FLAGS.steps} preference steps")
+        strip = tailoring.tailor(maximiser, user, gan_category, query, restarts=FLAGS.restarts,
+                                 fit_steps=FLAGS.steps, design_steps=FLAGS.steps,
+                                 learning_rate=FLAGS.design_learning_rate,
+                                 record_every=FLAGS.record_every, seed=FLAGS.design_seed)
+        print(f"  query  score {strip['query_preference']:+.4f}")
+        for stage, step, score, l1 in zip(strip["stage"], strip["step"], strip["preference"], strip["l1"]):
+            print(f"  {'fit ' if stage == 1 else 'pref'} {step:4d}  score {score:+.4f}  L1 {l1:.4f}")
+        image_sheets.write_png(FLAGS.out, sheets.tailoring_strip(query, strip, f"tailoring for {title}"))
+    else:
+        real = retrieval.retrieve(dvbpr, data, user, category, k=FLAGS.k)
+        print(f"designing for {title}: {FLAGS.restarts} starts × {FLAGS.steps} steps (eta {FLAGS.eta})")
+        made = maximiser.design(user, gan_category, restarts=FLAGS.restarts, k=FLAGS.k, steps=FLAGS.steps,
+                                learning_rate=FLAGS.design_learning_rate, seed=FLAGS.design_seed,
+                                sample=FLAGS.sample, temperature=FLAGS.temperature)
+        for item, score in zip(real["items"], real["scores"]):
+            print(f"  real       {data.item_ids[item]:>14}  score {score:+.4f}")
+        for p, o, s in zip(made["preference"], made["objective"], made["start_preference"]):
+            print(f"  generated  score {p:+.4f}  objective {o:+.4f}  (at its random start {s:+.4f})")
+        image_sheets.write_png(FLAGS.out, sheets.design_sheet(real, made, f"{title}: real vs generated"))
+    print(f"wrote {FLAGS.out}")
+    return 0
+
+
+def _read_query(path, size):
+    import tensorflow as tf
+    from tfvisrec.data import images
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        return images.decode_batch(tf.constant([data]), size)[0].numpy()
+    except (OSError, tf.errors.InvalidArgumentError) as err:
+        raise DataError(f"cannot read the image to tailor: {err}", path) from None
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
