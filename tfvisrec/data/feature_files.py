@@ -4,3 +4,4 @@
 FEATURES_FILE = "features.npy"         # f_i [items, F]: the backbone's penultimate features
 PROBS_FILE = "attribute_probs.npz"     # the attribute classifier's class probabilities per item
 INFO_FILE = "features.json"            # what made them (weights, backbone, attribute vocabularies)
+FEATURE_MAPS_FILE = "feature_maps.npz"  # `maps` [items, H, W, C]: a CNN's last convolutional maps (outfit models)
