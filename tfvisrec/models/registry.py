@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "tfvisrec.models.vbpr",
     "tfvisrec.models.dvbpr",
     "tfvisrec.models.imgrec",
+    "tfvisrec.models.pan",
 )
 
 
