@@ -12,27 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfvisrec.data import schema
-from tfvisrec.data.errors import DataError
-from tfvisrec.data.outfits import EMPTY, load_outfits
+from tfvisrec.data.outfits import EMPTY, load_outfits, slot_pools
 from tfvisrec.data.pipelines import batches_per_epoch, epoch_permutation, register_pipeline
-
-
-def slot_pools(table):
-    """Per slot, the sorted training items seen in that slot (the negatives' pool)."""
-    train = table.positives["train"].items
-    pools = []
-    for s, name in enumerate(table.slots):
-        pool = np.unique(train[:, s][train[:, s] != EMPTY])
-        if pool.size == 0:
-            raise DataError(f"no training outfit fills slot {name!r}")
-        pools.append(pool)
-    return pools
-
-
-def random_outfits(pools, template, rng) -> np.ndarray:
-    """Randomly mixed outfits [N, S] with the empty slots of `template` [N, S] (numpy)."""
-    out = np.stack([pool[rng.integers(pool.size, size=len(template))] for pool in pools], axis=1)
-    return np.where(template == EMPTY, EMPTY, out).astype(np.int64)
 
 
 @register_pipeline("outfit_pairs")
@@ -47,7 +28,7 @@ def outfit_pairs(dataset, batch_size: int, seed: int, epoch: int, start_batch: i
                             for k in range(-(-num_batches * batch_size // n))])[:num_batches * batch_size]
     users = np.asarray(train.users, np.int64)[order].reshape(num_batches, batch_size)[start_batch:]
     items = np.asarray(train.items, np.int64)[order].reshape(num_batches, batch_size, -1)[start_batch:]
-    pools = [tf.constant(p, tf.int64) for p in slot_pools(table)]
+    pools = [tf.constant(p, tf.int64) for p in slot_pools(table, "train")]
     batch_seed = tf.constant(int(seed) * 1_000_003 + int(epoch), tf.int64)
 
     def make_batch(b, u, pos):

@@ -119,6 +119,24 @@ def _check_outfits(name, outfits, num_slots, num_users, num_items, item_slot, pa
                         f"stands in slot {c}", path)
 
 
+def slot_pools(table: OutfitTable, split: str) -> List[np.ndarray]:
+    """Per slot, the sorted items the split's outfits put in that slot (DataError when a slot
+    is never filled: no outfit of it can be mixed)."""
+    items = table.split(split).items
+    pools = [np.unique(items[:, s][items[:, s] != EMPTY]) for s in range(table.num_slots)]
+    for name, pool in zip(table.slots, pools):
+        if pool.size == 0:
+            raise DataError(f"no {split} outfit fills slot {name!r}")
+    return pools
+
+
+def mix_outfits(pools: Sequence[np.ndarray], template: np.ndarray, rng) -> np.ndarray:
+    """Randomly mixed outfits [N, S]: each filled slot of `template` [N, S] gets an item drawn
+    uniformly from its pool, the empty ones stay empty."""
+    out = np.stack([pool[rng.integers(pool.size, size=len(template))] for pool in pools], axis=1)
+    return np.where(template == EMPTY, EMPTY, out).astype(np.int64)
+
+
 def write_outfit_dataset(path: str, user_ids: Sequence[str], item_ids: Sequence[str],
                          table: OutfitTable, meta: Optional[Dict] = None,
                          images: Optional[Sequence[Optional[bytes]]] = None,

@@ -21,6 +21,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | trainer | `begin_epoch(epoch, min_stage)`, `stage`, `num_stages`, `learning_rate_scale` | one stage |
 | trainer | `validation_score(dataset)` | None: the trainer's AUC protocol |
 | evaluator | `score_catalogue(users, items, times)`, `time_groups(times)` | tiled `score`; one group per time |
+| evaluator (outfit models) | `outfit_scores(users, outfits, binary)` | TypeError: not an outfit model |
 | servable | `catalogue_state`, `extra_signatures`, `image_size`, `features_file` | item vectors if factorising, else item features; no extra signature |
 
 A training batch is `{"user": [B], "pos": {item features [B]}, "neg": {item features [B]}}`
@@ -215,6 +216,11 @@ class Recommender(keras.Model):
             pair_items[schema.TIME] = tf.repeat(tf.convert_to_tensor(times, tf.int64), width)
         flat = self.score(tf.repeat(users, width), pair_items, training=False)
         return tf.reshape(tf.cast(flat, tf.float32), [count, width])
+
+    def outfit_scores(self, users, outfits, binary: bool = False, training: bool = False) -> tf.Tensor:
+        """Outfit models (PAN, FHN): y(u, O) for users [B] and outfits [B, S] of item indices
+        (-1 = empty slot) → [B]; `binary` scores with binary codes where the model has them."""
+        raise TypeError(f"{type(self).__name__} does not score outfits")
 
     def time_groups(self, times: np.ndarray) -> np.ndarray:
         """Time-aware factorising models: a group key per time such that times of one group

@@ -43,7 +43,7 @@ import tf_keras as keras
 
 from tfvisrec import losses, metrics
 from tfvisrec.config import ModelConfig, field
-from tfvisrec.data import schema
+from tfvisrec.data import outfit_questions, schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.feature_files import FEATURE_MAPS_FILE
 from tfvisrec.data.item_texts import hashed_bag_of_words
@@ -138,7 +138,7 @@ class FHN(Recommender):
         self.texts = tf.constant(vectors)
         self.has_text = tf.constant(has_text)
         self._build_layers(maps.shape[1:])
-        self.validation_outfits = table.positives.get("valid")
+        self.outfit_table = table
 
     def _build_layers(self, map_shape):
         dim = int(self.config.code_dim)
@@ -146,7 +146,8 @@ class FHN(Recommender):
         pairs = self.num_slots * (self.num_slots - 1) // 2
         self.pair_weights = self.add_weight(name="pair_weights", shape=[pairs, dim],
                                             initializer="ones")
-        self.text_head = keras.layers.Dense(dim, use_bias=False, name="text_embedding")
+        if self.has_any_text:
+            self.text_head = keras.layers.Dense(dim, use_bias=False, name="text_embedding")
         if self.uses_attention:
             self.channel_attention = [UserChannelAttention(self.config.attention_reduction, name=f"channel_attention_{s}")
                                       for s in range(self.num_slots)]
@@ -156,7 +157,8 @@ class FHN(Recommender):
     def build_variables(self) -> None:
         users = tf.zeros([2], tf.int64)
         self.score(users, {schema.ITEM: tf.zeros([2, self.num_slots], tf.int64)})
-        self.text_head(self.texts[:1])
+        if self.has_any_text:
+            self.text_head(self.texts[:1])
 
     def begin_epoch(self, epoch: int, min_stage: int = 0) -> bool:
         cfg = self.config
@@ -195,6 +197,7 @@ class FHN(Recommender):
         return g + self.config.alpha * p
 
     def outfit_scores(self, users, outfits, binary: bool = False, training: bool = False):
+        """y(u, O) for users [B] and outfits [B, S]; `binary`: with the codes sign(x) (eq. 4)."""
         user_code, item_codes, _, filled = self.encode(users, outfits, binary, training)
         return self.predict_from_codes(user_code, item_codes, filled)
 
@@ -229,29 +232,14 @@ class FHN(Recommender):
 
     def validation_score(self, dataset):
         """Personal AUC on the validation outfits (each user's against the other users')."""
-        valid = self.validation_outfits
-        if valid is None or len(valid) == 0:
+        if "valid" not in self.outfit_table.positives or not len(self.outfit_table.positives["valid"]):
             return None
-        return personal_auc(self, valid.users, valid.items)["auc"]
+        users, outfits, labels = outfit_questions.personal_pairs(self.outfit_table, "valid", seed=self.config.seed)
+        return metrics.grouped_auc_ndcg(_scores(self, users, outfits), labels, users)["auc"]
 
 
-def personal_auc(model, users, outfits, binary: bool = False, n: int = 10, batch: int = 4096):
-    """Every user's outfits of a split against every other user's outfits of that split
-    (FHN's hard negatives): AUC and NDCG@n per user, averaged (`metrics.grouped_auc_ndcg`)."""
-    users, outfits = np.asarray(users), np.asarray(outfits)
-    rows_u, rows_o, labels = [], [], []
-    for u in np.unique(users):
-        rows_u.append(np.full(len(users), u))
-        rows_o.append(np.arange(len(users)))
-        labels.append(users == u)
-    rows_u, rows_o, labels = map(np.concatenate, (rows_u, rows_o, labels))
-    scores = batched_scores(model, rows_u, outfits[rows_o], binary, batch)
-    return metrics.grouped_auc_ndcg(scores, labels, rows_u, n)
-
-
-def batched_scores(model, users, outfits, binary: bool = False, batch: int = 4096) -> np.ndarray:
-    out = [model.outfit_scores(tf.constant(users[k:k + batch], tf.int64),
-                               tf.constant(outfits[k:k + batch], tf.int64), binary=binary).numpy()
+def _scores(model, users, outfits, batch: int = 4096) -> np.ndarray:
+    out = [model.outfit_scores(tf.constant(users[k:k + batch]), tf.constant(outfits[k:k + batch])).numpy()
            for k in range(0, len(users), batch)]
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 

@@ -1,6 +1,6 @@
 """PAN's building blocks (Zhan & Lin, "PAN: Personalized Attention Network for Outfit
 Recommendation"): user-aware channel attention (eq. 2), user-aware spatial attention (eq. 3)
-and binary codes relaxed by tanh with a growing slope (FHN, Lu et al. 2019, sec. 3.3).
+and binary codes relaxed by tanh with a growing slope (FHN, Lu et al. 2019).
 
 Both attentions follow CBAM (Woo et al. 2018) with the user's code added inside the sigmoid,
 so the same garment is looked at differently for different shoppers.
