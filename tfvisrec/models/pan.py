@@ -11,10 +11,12 @@ ablation rows of PAN's Table 2.
 The predictor, for user u and outfit O = (o_1 … o_S) (top, bottom, shoes; empty slots skipped):
 
 - user encoder (eq. 1): u = embedding of the user, code b_u = sign(u);
-- item encoder per slot s: the item's fixed CNN feature maps F (precomputed, `feature_maps.npz`:
+- item encoder: the item's fixed CNN feature maps F (precomputed, `feature_maps.npz`:
   the project's pretrained backbone, as PAN's Table 2; synthetic maps in tests), with PAN the
-  user-aware channel attention (eq. 2) then spatial attention (eq. 3) conditioned on b_u,
-  global average pooling and a per-slot linear map → x_s, code b_s = sign(x_s);
+  user-aware channel attention (eq. 2) then spatial attention (eq. 3) conditioned on b_u (one
+  attention network for all slots),
+  global average pooling and a linear map of the slot (FHN's per-type hash layer) → x_s,
+  code b_s = sign(x_s);
 - preference (eq. 4): y = g + α p, with g = mean over slot pairs s < t of b_sᵀ diag(w_st) b_t
   (general compatibility) and p = mean over slots of b_uᵀ b_s (the user's affinity).
 
@@ -141,18 +143,20 @@ class FHN(Recommender):
         self.outfit_table = table
 
     def _build_layers(self, map_shape):
-        dim = int(self.config.code_dim)
-        self.item_heads = [keras.layers.Dense(dim, name=f"item_code_{s}") for s in range(self.num_slots)]
+        dim, channels = int(self.config.code_dim), int(map_shape[-1])
+        # one linear map per slot (FHN's type-specific hash layers), applied as one einsum
+        self.item_kernels = self.add_weight(name="item_kernels", shape=[self.num_slots, channels, dim],
+                                            initializer=keras.initializers.GlorotUniform(seed=self.config.seed))
+        self.item_biases = self.add_weight(name="item_biases", shape=[self.num_slots, dim], initializer="zeros")
         pairs = self.num_slots * (self.num_slots - 1) // 2
         self.pair_weights = self.add_weight(name="pair_weights", shape=[pairs, dim],
                                             initializer="ones")
         if self.has_any_text:
             self.text_head = keras.layers.Dense(dim, use_bias=False, name="text_embedding")
         if self.uses_attention:
-            self.channel_attention = [UserChannelAttention(self.config.attention_reduction, name=f"channel_attention_{s}")
-                                      for s in range(self.num_slots)]
-            self.spatial_attention = [UserSpatialAttention(self.config.spatial_kernel, name=f"spatial_attention_{s}")
-                                      for s in range(self.num_slots)]
+            # one attention network for every slot's maps; the user's code tells it what to look for
+            self.channel_attention = UserChannelAttention(self.config.attention_reduction, name="channel_attention")
+            self.spatial_attention = UserSpatialAttention(self.config.spatial_kernel, name="spatial_attention")
 
     def build_variables(self) -> None:
         users = tf.zeros([2], tf.int64)
@@ -171,14 +175,13 @@ class FHN(Recommender):
         outfits = tf.convert_to_tensor(outfits, tf.int64)
         user = tf.gather(self.user_embedding, users)
         user_code = relaxed_code(user, self.slope, binary)
-        vectors = []
-        for s in range(self.num_slots):
-            maps = tf.gather(self.maps, tf.maximum(outfits[:, s], 0))
-            if self.uses_attention:
-                maps, _ = self.channel_attention[s](maps, user_code)
-                maps, _ = self.spatial_attention[s](maps, user_code)
-            vectors.append(self.item_heads[s](tf.reduce_mean(maps, axis=[1, 2])))
-        vectors = tf.stack(vectors, axis=1)
+        maps = tf.gather(self.maps, tf.maximum(tf.reshape(outfits, [-1]), 0))     # [B·S, H, W, C]
+        if self.uses_attention:
+            per_item_user = tf.repeat(user_code, self.num_slots, axis=0)
+            maps, _ = self.channel_attention(maps, per_item_user)
+            maps, _ = self.spatial_attention(maps, per_item_user)
+        pooled = tf.reshape(tf.reduce_mean(maps, axis=[1, 2]), [-1, self.num_slots, maps.shape[-1]])
+        vectors = tf.einsum("bsc,scd->bsd", pooled, self.item_kernels) + self.item_biases
         return user_code, relaxed_code(vectors, self.slope, binary), vectors, tf.not_equal(outfits, EMPTY)
 
     def predict_from_codes(self, user_code, item_codes, filled):
@@ -208,19 +211,23 @@ class FHN(Recommender):
     # ---- training ----------------------------------------------------------------------
     def compute_loss(self, batch, training: bool = True):
         users, pos, neg = batch["user"], batch["pos"][schema.ITEM], batch["neg"][schema.ITEM]
-        user_code, pos_codes, pos_vectors, pos_filled = self.encode(users, pos, training=training)
         if self.uses_hard_negatives:
             seed = tf.stack([tf.cast(self.config.seed, tf.int64), tf.reduce_sum(users) + tf.reduce_sum(pos)])
-            neg = mine_hard_negatives(users, relaxed_code(user_code, 1.0, binary=True), pos, neg,
-                                      self.config.hard_negative_ratio, self.config.hard_k_ratio, seed)
-        y_pos = self.predict_from_codes(user_code, pos_codes, pos_filled)
-        y_neg = self.outfit_scores(users, neg, training=training)
-        loss = losses.bpr_loss(y_pos, y_neg)
+            user_code = relaxed_code(tf.gather(self.user_embedding, users), 1.0, binary=True)
+            neg = mine_hard_negatives(users, user_code, pos, neg, self.config.hard_negative_ratio,
+                                      self.config.hard_k_ratio, seed)
+        # one pass over (u, O_j), (u, O_k) and, for the user-specific loss, (u_n, O_j)
+        others = tf.roll(users, shift=1, axis=0)
+        parts = 3 if self.uses_user_loss else 2
+        codes, item_codes, vectors, filled = self.encode(
+            tf.concat([users, users, others][:parts], axis=0),
+            tf.concat([pos, neg, pos][:parts], axis=0), training=training)
+        y = tf.split(self.predict_from_codes(codes, item_codes, filled), parts)
+        loss = losses.bpr_loss(y[0], y[1])
         if self.uses_user_loss:
-            others = tf.roll(users, shift=1, axis=0)
-            y_other = self.outfit_scores(others, pos, training=training)
             loss += self.config.user_loss_weight * losses.user_specific_loss(
-                y_pos, y_other, mask=tf.not_equal(users, others))
+                y[0], y[2], mask=tf.not_equal(users, others))
+        pos_vectors = vectors[:tf.shape(users)[0]]
         if self.has_any_text:
             items = tf.reshape(pos, [-1])
             keep = tf.not_equal(items, EMPTY) & tf.gather(self.has_text, tf.maximum(items, 0))
