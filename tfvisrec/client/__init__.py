@@ -14,8 +14,8 @@ restarting, unreachable) is retried with exponential backoff; every other failur
 exception of its status code: `NotFound` (model/version), `InvalidArgument` (bad input,
 unknown id, bad k, undecodable image), `MissingSignature` (a `FailedPrecondition`: the model
 does not export the signature called), `DeadlineExceeded`, `ResourceExhausted` (message too big).
-`explain`, `generate`, `tailor` and `outfit_score` are the contract of models still to come
-(SAERS, the GAN, PAN): no exported model has those signatures yet.
+`outfit_score` is served by PAN / FHN exports; `explain`, `generate` and `tailor` are the
+contract of models still to come (SAERS, the GAN): no exported model has those signatures yet.
 
 The client needs numpy, grpcio and the protos only: it never loads the TensorFlow runtime
 (`protos`). Command line: `python -m tfvisrec.client --help` (`cli`; `run` is the console

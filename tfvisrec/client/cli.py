@@ -6,9 +6,9 @@
     python -m tfvisrec.client --model dvbpr status
 
 The connection options (--target, --model, --version, --label, --timeout, --retries) go before
-or after the command. explain, generate and outfit-score are the contract of models still to
-come (SAERS, the GAN, PAN): no exported model has those signatures yet, and calling one fails
-with "model '...' does not export the '...' signature".
+or after the command. outfit-score is served by PAN / FHN exports; explain and generate are the
+contract of models still to come (SAERS, the GAN): no exported model has those signatures yet,
+and calling one fails with "model '...' does not export the '...' signature".
 
 Exit status: 0 on success, 1 when the server answers with an error (printed as
 `error: CODE: message`), 2 on bad command-line use or an unreadable image file.
@@ -79,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out_dir", default="generated", help="where PNGs are written")
-    p = command("outfit-score", "coming (PAN; no model exports it yet): score of an outfit for "
-                                "a user")
+    p = command("outfit-score", "PAN / FHN exports: score of an outfit (one catalogue id per "
+                                "slot, e.g. top bottom shoes; \"\" = empty slot) for a user")
     p.add_argument("--user", required=True)
     p.add_argument("--items", nargs="+", required=True)
     command("status", "versions of the model and their state")

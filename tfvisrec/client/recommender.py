@@ -98,7 +98,8 @@ class RecommenderClient:
         return {k: v[0] for k, v in out.items()}
 
     def outfit_score(self, user: str, items: Sequence[str]) -> float:
-        """Coming (PAN): compatibility (and preference) of an outfit of catalogue items."""
+        """PAN / FHN: compatibility and the user's preference, y = g + α p, of an outfit of
+        catalogue items (one per slot in the model's slot order, "" = empty slot)."""
         out = self.predict("outfit_score", {"user": _strings([user]), "items": _strings([items])})
         return float(np.asarray(_require(out, "outfit_score", "scores")["scores"]).reshape(-1)[0])
 

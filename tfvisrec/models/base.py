@@ -23,6 +23,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | evaluator | `score_catalogue(users, items, times)`, `time_groups(times)` | tiled `score`; one group per time |
 | evaluator (outfit models) | `outfit_scores(users, outfits, binary)` | TypeError: not an outfit model |
 | servable | `catalogue_state`, `extra_signatures`, `image_size`, `features_file` | item vectors if factorising, else item features; no extra signature |
+| servable | `scores_outfits` | False: scores single items (True: `outfit_scores` only, no catalogue top-K) |
 
 A training batch is `{"user": [B], "pos": {item features [B]}, "neg": {item features [B]}}`
 (item features `[B, N]` when `num_negatives` N > 1), plus `"time": [B]` when the dataset has
@@ -91,6 +92,9 @@ class Recommender(keras.Model):
     # Signatures beyond the scoring ones every model gets where they apply (recommend, score,
     # score_images, embed_items): names of builders in `serving/signatures.py`, e.g. ("explain",).
     extra_signatures: Tuple[str, ...] = ()
+    # Outfit models (PAN, FHN) score whole outfits (`outfit_scores`), not single items: the
+    # servable then offers no catalogue signature (recommend, score), only theirs.
+    scores_outfits = False
 
     def __init__(self, data_info: DataInfo, config, **kwargs):
         super().__init__(name=kwargs.pop("name", self.registered_name), **kwargs)

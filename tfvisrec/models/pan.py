@@ -102,6 +102,8 @@ class FHN(Recommender):
     config_class = FHNConfig
     factorised = False
     train_pipeline = "outfit_pairs"
+    scores_outfits = True
+    extra_signatures = ("outfit_score",)
     item_feature_keys = (schema.ITEM,)
     uses_user_loss = False
     uses_hard_negatives = False
@@ -141,6 +143,7 @@ class FHN(Recommender):
         self.has_text = tf.constant(has_text)
         self._build_layers(maps.shape[1:])
         self.outfit_table = table
+        self.item_slot = tf.constant(np.asarray(table.item_slot, np.int32))
 
     def _build_layers(self, map_shape):
         dim, channels = int(self.config.code_dim), int(map_shape[-1])

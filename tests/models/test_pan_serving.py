@@ -1,0 +1,50 @@
+"""An exported PAN answers `outfit_score` with the model's own scores; bad outfits are refused."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfvisrec.data.dataset import load_dataset
+from tfvisrec.data.synthetic.outfit_world import OutfitWorldConfig, make_outfit_world, write_outfit_world
+from tfvisrec.export import export_model
+from tfvisrec.models import registry
+from tfvisrec.models.base import DataInfo
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pan_export")
+    world = make_outfit_world(OutfitWorldConfig(num_users=4, items_per_slot=6, outfits_per_user=4,
+                                                valid_per_user=1, test_per_user=1, candidates=30))
+    dataset = load_dataset(write_outfit_world(world, str(root / "w")))
+    model = registry.get("pan")(DataInfo.from_dataset(dataset), registry.new_config("pan", code_dim=8))
+    model.prepare(dataset)
+    model.build_variables()
+    model.pair_weights.assign(np.random.default_rng(0).normal(size=model.pair_weights.shape))
+    path = export_model(model, dataset, str(root / "export" / "pan"), version=1)
+    return model, dataset, tf.saved_model.load(path)
+
+
+def test_outfit_score_signature_matches_the_model(exported):
+    model, dataset, loaded = exported
+    fn = loaded.signatures["outfit_score"]
+    assert "recommend" not in loaded.signatures and "score" not in loaded.signatures
+    ids = np.array(dataset.item_ids, object)
+    outfits = np.array([[0, 6, 12], [5, 11, 17], [2, -1, 13]])
+    users = np.array([0, 3, 1])
+    items = np.where(outfits >= 0, ids[np.maximum(outfits, 0)], "")
+    served = fn(user=tf.constant(np.array(dataset.user_ids, object)[users].astype(str)),
+                items=tf.constant(items.astype(str)))["scores"].numpy()
+    expected = model.outfit_scores(tf.constant(users), tf.constant(outfits)).numpy()
+    np.testing.assert_allclose(served, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("items,message", [
+    ([["bottom000", "bottom001", "shoes000"]], "slot they do not belong to"),
+    ([["top000", "nope", "shoes000"]], "unknown item"),
+    ([["top000", "", ""]], "at least two items"),
+    ([["top000", "bottom000"]], "must have 3 columns"),
+])
+def test_outfit_score_refuses_bad_outfits(exported, items, message):
+    _, dataset, loaded = exported
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        loaded.signatures["outfit_score"](user=tf.constant([dataset.user_ids[0]]), items=tf.constant(items))
