@@ -1,6 +1,8 @@
 """PAN's pieces against numpy: the user-aware channel (eq. 2) and spatial (eq. 3) attention,
 the tanh / sign codes, the predictor y = g + α p (eq. 4), the user-specific and VSE losses,
 the online hard-negative miner on a hand-made batch, and the grouped AUC / NDCG."""
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -179,3 +181,24 @@ def test_grouped_auc_and_ndcg():
     ndcg1 = d[1] / d[0]
     assert out["ndcg@2"] == pytest.approx((ndcg0 + ndcg1) / 2)
     assert out["groups"] == 2
+
+
+def test_items_with_text_train_the_visual_semantic_loss(tmp_path):
+    from tfvisrec.data.outfit_pipeline import outfit_pairs
+    from tfvisrec.data.outfits import write_outfit_dataset
+    from tfvisrec.data.feature_files import FEATURE_MAPS_FILE
+    world = make_outfit_world(OutfitWorldConfig(num_users=5, items_per_slot=8, outfits_per_user=5,
+                                                valid_per_user=1, test_per_user=1, candidates=40))
+    texts = [f"colour {c} detail {d}" if i % 2 else "" for i, (c, d) in
+             enumerate(zip(world.item_colour, world.item_detail))]
+    path = write_outfit_dataset(str(tmp_path / "w"), world.user_ids, world.item_ids, world.table,
+                                texts=texts, extra_npz={FEATURE_MAPS_FILE: {"maps": world.feature_maps}})
+    dataset = load_dataset(path)
+    batch = next(iter(outfit_pairs(dataset, batch_size=8, seed=0, epoch=0)))
+    model = _model("pan", dataset)
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(batch)
+    grad = tape.gradient(loss, model.text_head.kernel)
+    assert grad is not None and np.abs(grad.numpy()).sum() > 0
+    model.config = dataclasses.replace(model.config, vse_weight=0.0)
+    assert float(loss) > float(model.compute_loss(batch)) + 1e-4   # the VSE hinge is active

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.xdist_group("serving-models")
 IMAGE_SIZE = 32
 SMALL = dict(embedding_dim=4, visual_dim=4, image_size=IMAGE_SIZE, fc_width=8, dropout=0.0,
              time_epochs=2, trainable_backbone_layers=-1)
-USER_MODELS = [n for n in registry.names() if n != "attributes"]
+# outfit models (PAN, FHN) score outfits, not items: tests/models/test_pan_serving.py
+USER_MODELS = [n for n in registry.names() if n != "attributes" and not registry.get(n).scores_outfits]
 
 
 def _small_config(name):

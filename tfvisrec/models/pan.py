@@ -50,6 +50,7 @@ from tfvisrec.data.errors import DataError
 from tfvisrec.data.feature_files import FEATURE_MAPS_FILE
 from tfvisrec.data.item_texts import hashed_bag_of_words
 from tfvisrec.data.outfits import EMPTY, load_outfits
+from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
 from tfvisrec.models.pan_layers import UserChannelAttention, UserSpatialAttention, relaxed_code
 from tfvisrec.models.pan_negatives import mine_hard_negatives
@@ -68,7 +69,7 @@ class FHNConfig(ModelConfig):
     slope_start: float = field(1.0, "Slope β of the tanh relaxation of the codes in the first epoch.")
     slope_growth: float = field(1.5, "β is multiplied by this every epoch (tanh(βx) → sign(x)).")
     slope_max: float = field(10.0, "Largest β.")
-    l2_user: float = field(1e-4, "L2 weight on the user embeddings of a batch.")
+    l2_user: float = hp.l2_user()
     feature_maps_file: str = field("", "Item feature maps (.npz with `maps` [items, H, W, C]); default <dataset>/feature_maps.npz.")
 
 
