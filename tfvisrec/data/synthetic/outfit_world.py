@@ -145,12 +145,21 @@ def _split(world, users, items):
     return OutfitTable(list(SLOTS), item_slot, positives)
 
 
+TRUTH_FILE = "outfit_truth.npz"
+
+
 def write_outfit_world(world: OutfitWorld, path: str, overwrite: bool = False) -> str:
-    """The world as an outfit dataset folder, its feature maps in `feature_maps.npz`."""
+    """The world as an outfit dataset folder, its feature maps in `feature_maps.npz` and its
+    ground truth (item colour, detail and detail cell, the harmony relation, the shoppers'
+    taste) in `outfit_truth.npz`."""
     from tfvisrec.data.feature_files import FEATURE_MAPS_FILE
     from tfvisrec.data.outfits import write_outfit_dataset
     meta = {"name": os.path.basename(os.path.abspath(path)), "source": "synthetic_outfits",
             "world": dataclasses.asdict(world.config)}
     return write_outfit_dataset(path, world.user_ids, world.item_ids, world.table, meta=meta,
                                 overwrite=overwrite,
-                                extra_npz={FEATURE_MAPS_FILE: {"maps": world.feature_maps}})
+                                extra_npz={FEATURE_MAPS_FILE: {"maps": world.feature_maps},
+                                           TRUTH_FILE: {"item_colour": world.item_colour,
+                                                        "item_detail": world.item_detail,
+                                                        "detail_cell": world.detail_cell,
+                                                        "harmony": world.harmony, "taste": world.taste}})
