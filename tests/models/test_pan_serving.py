@@ -1,4 +1,7 @@
-"""An exported PAN answers `outfit_score` with the model's own scores; bad outfits are refused."""
+"""An exported PAN answers `outfit_score` with the model's own scores, in process and over gRPC
+through the embedded server and the shop's client; bad outfits are refused (INVALID_ARGUMENT)."""
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -20,8 +23,22 @@ def exported(tmp_path_factory):
     model.prepare(dataset)
     model.build_variables()
     model.pair_weights.assign(np.random.default_rng(0).normal(size=model.pair_weights.shape))
-    path = export_model(model, dataset, str(root / "export" / "pan"), version=1)
+    path = export_model(model, dataset, str(root / "export" / "pan"), version=1,
+                        models_config=str(root / "export" / "models.config"))
     return model, dataset, tf.saved_model.load(path)
+
+
+@pytest.fixture(scope="module")
+def target(exported, tmp_path_factory):
+    from tfvisrec.serving import model_config
+    from tfvisrec.serving.model_server import ModelServer
+    _, dataset, _ = exported
+    export_root = os.path.join(os.path.dirname(dataset.path), "export")
+    server = ModelServer(model_config.load(os.path.join(export_root, "models.config")), port=0,
+                         host="127.0.0.1", max_workers=4, local_models_roots=[export_root])
+    server.start()
+    yield f"127.0.0.1:{server.port}"
+    server.stop(grace=1.0)
 
 
 def test_outfit_score_signature_matches_the_model(exported):
@@ -48,3 +65,14 @@ def test_outfit_score_refuses_bad_outfits(exported, items, message):
     _, dataset, loaded = exported
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         loaded.signatures["outfit_score"](user=tf.constant([dataset.user_ids[0]]), items=tf.constant(items))
+
+
+def test_outfit_score_over_grpc_equals_the_model(exported, target):
+    from tfvisrec.client import InvalidArgument, RecommenderClient
+    model, dataset, _ = exported
+    with RecommenderClient(target, model="pan") as client:
+        got = client.outfit_score(dataset.user_ids[2], ["top003", "bottom004", "shoes005"])
+        with pytest.raises(InvalidArgument, match="slot they do not belong to"):
+            client.outfit_score(dataset.user_ids[2], ["shoes003", "bottom004", "top005"])
+    expected = model.outfit_scores(tf.constant([2]), tf.constant([[3, 10, 17]])).numpy()[0]
+    assert got == pytest.approx(float(expected), abs=1e-5)

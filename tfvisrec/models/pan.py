@@ -176,7 +176,7 @@ class FHN(Recommender):
     # ---- the predictor -----------------------------------------------------------------
     def encode(self, users, outfits, binary: bool = False, training: bool = False):
         """→ (user codes [B, D], item codes [B, S, D], item vectors x [B, S, D], filled [B, S])."""
-        outfits = tf.convert_to_tensor(outfits, tf.int64)
+        outfits = tf.cast(outfits, tf.int64)
         user = tf.gather(self.user_embedding, users)
         user_code = relaxed_code(user, self.slope, binary)
         maps = tf.gather(self.maps, tf.maximum(tf.reshape(outfits, [-1]), 0))     # [B·S, H, W, C]
