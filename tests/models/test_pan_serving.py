@@ -76,3 +76,40 @@ def test_outfit_score_over_grpc_equals_the_model(exported, target):
             client.outfit_score(dataset.user_ids[2], ["shoes003", "bottom004", "top005"])
     expected = model.outfit_scores(tf.constant([2]), tf.constant([[3, 10, 17]])).numpy()[0]
     assert got == pytest.approx(float(expected), abs=1e-5)
+
+
+def test_recommend_outfit_item_ranks_the_slot_by_the_models_score(exported, target):
+    from tfvisrec.client import InvalidArgument, RecommenderClient
+    model, dataset, loaded = exported
+    fn = loaded.signatures["recommend_outfit_item"]
+    out = fn(user=tf.constant([dataset.user_ids[1], dataset.user_ids[3]]),
+             items=tf.constant([["top002", "bottom001", ""], ["", "bottom005", "shoes000"]]),
+             slot=tf.constant(["shoes", "top"]), k=tf.constant([3, 6], tf.int32))
+    for row, (user, fixed, slot) in enumerate([(1, [2, 7, -1], 2), (3, [-1, 11, 12], 0)]):
+        candidates = np.arange(slot * 6, slot * 6 + 6)
+        outfits = np.repeat([fixed], 6, axis=0)
+        outfits[:, slot] = candidates
+        scores = model.outfit_scores(tf.constant([user] * 6), tf.constant(outfits)).numpy()
+        order = np.argsort(-scores, kind="stable")[:[3, 6][row]]
+        got = [i.decode() for i in out["item_ids"].numpy()[row] if i]
+        assert got == [dataset.item_ids[c] for c in candidates[order]]
+        np.testing.assert_allclose(out["scores"].numpy()[row, :len(got)], scores[order], atol=1e-5)
+    with RecommenderClient(target, model="pan") as client:
+        served = client.recommend_outfit_item(dataset.user_ids[1], ["top002", "bottom001", ""], "shoes", k=3)
+        assert [r.item_id for r in served] == [i.decode() for i in out["item_ids"].numpy()[0] if i]
+        with pytest.raises(InvalidArgument, match="unknown slot"):
+            client.recommend_outfit_item(dataset.user_ids[1], ["top002", "bottom001", ""], "hats")
+
+
+def test_the_shop_cli_asks_for_outfits(exported, target, capsys):
+    import json
+    from tfvisrec.client.cli import main as client_main
+    _, dataset, _ = exported
+    user = dataset.user_ids[1]
+    assert client_main(["--target", target, "--model", "pan", "outfit-item", "--user", user,
+                        "--items", "top002", "bottom001", "", "--slot", "shoes", "--k", "2"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2 and all(r["item_id"].startswith("shoes") for r in rows)
+    assert client_main(["--target", target, "--model", "pan", "outfit-score", "--user", user,
+                        "--items", "top002", "bottom001", rows[0]["item_id"]]) == 0
+    assert json.loads(capsys.readouterr().out)["score"] == pytest.approx(rows[0]["score"], abs=1e-5)

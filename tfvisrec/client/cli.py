@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
                                 "slot, e.g. top bottom shoes; \"\" = empty slot) for a user")
     p.add_argument("--user", required=True)
     p.add_argument("--items", nargs="+", required=True)
+    p = command("outfit-item", "PAN / FHN exports: the items of --slot that best complete an "
+                               "outfit (--items with \"\" in that slot) for a user")
+    p.add_argument("--user", required=True)
+    p.add_argument("--items", nargs="+", required=True)
+    p.add_argument("--slot", required=True, help="the slot to fill, e.g. shoes")
+    p.add_argument("--k", type=int, default=10)
     command("status", "versions of the model and their state")
     command("metadata", "signatures with input and output dtypes")
     return parser
@@ -140,6 +146,9 @@ def run_command(client: RecommenderClient, args) -> object:
         return {"files": files, **{k: v for k, v in out.items() if k != "images"}}
     if args.command == "outfit-score":
         return {"score": client.outfit_score(args.user, args.items)}
+    if args.command == "outfit-item":
+        return [{"item_id": r.item_id, "score": r.score}
+                for r in client.recommend_outfit_item(args.user, args.items, args.slot, args.k)]
     if args.command == "status":
         return client.status()
     return client.metadata()

@@ -104,7 +104,7 @@ class FHN(Recommender):
     factorised = False
     train_pipeline = "outfit_pairs"
     scores_outfits = True
-    extra_signatures = ("outfit_score",)
+    extra_signatures = ("outfit_score", "recommend_outfit_item")
     item_feature_keys = (schema.ITEM,)
     uses_user_loss = False
     uses_hard_negatives = False

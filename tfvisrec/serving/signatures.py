@@ -172,44 +172,6 @@ def embed_items(servable):
     return fn
 
 
-def _example_outfit(servable):
-    """The ids of the first training outfit ("" for an empty slot)."""
-    ids = servable.item_ids.numpy()
-    outfit = servable.model.outfit_table.positives["train"].items[0]
-    return [ids[i] if i >= 0 else b"" for i in outfit]
 
-
-@signature("outfit_score", applies=lambda s: "outfit_score" in s.model.extra_signatures,
-           example=lambda ex, s: {"user": np.array([ex.user_id], object),
-                                  "items": np.array([_example_outfit(s)], object)})
-def outfit_score(servable):
-    """user [B] string, items [B, S] string (catalogue ids, one per slot in the model's slot
-    order, e.g. top, bottom, shoes; "" = empty slot) -> scores [B] float32 = y(u, O) (PAN eq. 4,
-    real-valued codes). An item in the wrong slot, an unknown id or fewer than two items is
-    INVALID_ARGUMENT."""
-    model = servable.model
-    num_slots = int(model.num_slots)
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
-                                  tf.TensorSpec([None, None], tf.string, name="items")])
-    def fn(user, items):
-        users = servable.user_index(servable.require_rows(user, "user"))
-        width = tf.debugging.assert_equal(
-            tf.shape(items)[1], num_slots,
-            message=f"items must have {num_slots} columns, one per slot ({', '.join(model.outfit_table.slots)})")
-        empty = tf.equal(items, "")
-        with tf.control_dependencies([width]):
-            index = servable.item_index(tf.where(empty, servable.item_ids[0], items))
-        index = tf.where(empty, tf.constant(-1, index.dtype), index)
-        slot = tf.where(empty, tf.range(num_slots)[None, :],
-                        tf.gather(model.item_slot, tf.maximum(index, 0)))
-        wrong = tf.not_equal(slot, tf.range(num_slots)[None, :])
-        checks = [tf.debugging.Assert(tf.logical_not(tf.reduce_any(wrong)),
-                                      ["item(s) in a slot they do not belong to:", tf.boolean_mask(items, wrong)],
-                                      summarize=10),
-                  tf.debugging.Assert(tf.reduce_all(tf.reduce_sum(tf.cast(~empty, tf.int32), 1) >= 2),
-                                      ["an outfit needs at least two items"])]
-        with tf.control_dependencies(checks):
-            return {"scores": model.outfit_scores(users, tf.cast(index, tf.int64))}
-
-    return fn
+# the outfit models' signatures (PAN, FHN) live in their own module; importing it registers them
+from tfvisrec.serving import outfit_signatures  # noqa: E402,F401  (after `signature` exists)
