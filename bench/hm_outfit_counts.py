@@ -7,34 +7,22 @@ purchases on one day, or within a window of W days, that span the upper body, th
 
 Prints, per window: outfits (one per customer session) and shoppers for top + bottom and for
 top + bottom + shoes, and the number of (top, bottom[, shoes]) combinations the sessions hold.
-A session starts at a customer's first purchase and takes every purchase within W − 1 days of
-that start; W = 1 is the same day.
+A session starts at a customer's first purchase of a slotted article and takes every such
+purchase within W − 1 days of that start; W = 1 is the same day (as the H&M outfit dataset,
+`tfvisrec/data/adapters/hm_outfits.py`).
 """
 import argparse
 import os
+import sys
 
-import numpy as np
 import pandas as pd
 
-SLOTS = {"Garment Upper body": "top", "Garment Lower body": "bottom", "Shoes": "shoes"}
-
-
-def sessions(dates: np.ndarray, window_days: int) -> np.ndarray:
-    """Session number of each of a customer's purchase dates (sorted, in days)."""
-    out, start, k = np.zeros(len(dates), np.int64), None, -1
-    for i, d in enumerate(dates):
-        if start is None or d - start >= window_days:
-            start, k = d, k + 1
-        out[i] = k
-    return out
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tfvisrec.data.adapters.hm_outfits import slotted_purchases  # noqa: E402
 
 
 def count(purchases: pd.DataFrame, window_days: int) -> dict:
-    p = purchases.sort_values(["customer_id", "day"]).copy()
-    p["session"] = 0
-    for _, rows in p.groupby("customer_id").groups.items():
-        p.loc[rows, "session"] = sessions(p.loc[rows, "day"].to_numpy(), window_days)
-    per = p.groupby(["customer_id", "session", "slot"])["article_id"].nunique().unstack(fill_value=0)
+    per = purchases.groupby(["customer_id", "session", "slot"])["article_id"].nunique().unstack(fill_value=0)
     for slot in ("top", "bottom", "shoes"):
         if slot not in per:
             per[slot] = 0
@@ -53,18 +41,7 @@ def main(argv=None):
     parser.add_argument("--hm_dir", required=True)
     parser.add_argument("--windows", default="1,7,30", help="window lengths W in days")
     args = parser.parse_args(argv)
-    tx = pd.read_csv(os.path.join(args.hm_dir, "transactions_train_sample.csv"),
-                     dtype={"article_id": str, "customer_id": str})
-    articles = pd.read_csv(os.path.join(args.hm_dir, "articles_train_sample.csv"), dtype={"article_id": str})
-    slot = articles.set_index("article_id")["product_group_name"].map(SLOTS)
-    tx["slot"] = tx["article_id"].map(slot)
-    tx["day"] = (pd.to_datetime(tx["t_dat"]) - pd.Timestamp("2018-01-01")).dt.days
-    labelled = tx["article_id"].isin(articles["article_id"])
-    print(f"purchases {len(tx)}, articles {tx.article_id.nunique()}, with metadata "
-          f"{tx.loc[labelled, 'article_id'].nunique()} ({labelled.mean():.0%} of purchases); "
-          f"slotted purchases: " + ", ".join(f"{s} {int((tx.slot == s).sum())}" for s in ("top", "bottom", "shoes")))
-    slotted = tx.dropna(subset=["slot"])
-    rows = [count(slotted, int(w)) for w in args.windows.split(",")]
+    rows = [count(slotted_purchases(args.hm_dir, int(w)), int(w)) for w in args.windows.split(",")]
     print(pd.DataFrame(rows).to_string(index=False))
 
 

@@ -102,3 +102,54 @@ def test_outfit_pairs_pipeline_is_seeded_and_mixes_slot_items(tmp_path):
     seen = {tuple(r) for r in table.positives["train"].items.tolist()}
     pos = np.concatenate([x["pos"]["item"].numpy() for x in a])
     assert {tuple(r) for r in pos.tolist()} == seen   # one epoch visits every training outfit
+
+
+def _write_tiny_hm(folder):
+    """The H&M sample's layout: 2 tops, 2 bottoms, 1 pair of shoes, 1 article without metadata."""
+    import io
+    import tarfile
+    from PIL import Image
+    os.makedirs(folder)
+    buys = [("2019-05-01", "c1", "0100000001"), ("2019-05-01", "c1", "0200000001"),
+            ("2019-05-01", "c1", "0900000001"),                       # no metadata: no slot
+            ("2019-05-03", "c1", "0100000002"), ("2019-05-08", "c1", "0200000002"),  # 5 days apart
+            ("2019-06-01", "c1", "0100000001"), ("2019-06-01", "c1", "0200000002"),
+            ("2019-06-01", "c1", "0300000001"),
+            ("2019-05-02", "c2", "0100000002"), ("2019-05-05", "c2", "0200000001")]
+    _write(os.path.join(folder, "transactions_train_sample.csv"),
+           "t_dat,customer_id,article_id,price,sales_channel_id\n"
+           + "".join(f"{d},{c},{a},0.01,2\n" for d, c, a in buys))
+    groups = {"0100000001": "Garment Upper body", "0100000002": "Garment Upper body",
+              "0200000001": "Garment Lower body", "0200000002": "Garment Lower body", "0300000001": "Shoes"}
+    _write(os.path.join(folder, "articles_train_sample.csv"),
+           "article_id,prod_name,product_group_name,detail_desc\n"
+           + "".join(f'{a},name {a},{g},"desc of {a}"\n' for a, g in groups.items()))
+    with tarfile.open(os.path.join(folder, "images_120x180.tar"), "w") as tar:
+        for a in sorted({b[2] for b in buys}):
+            data = io.BytesIO()
+            Image.new("RGB", (6, 9), (int(a[-1]) * 40, 10, 10)).save(data, format="JPEG")
+            info = tarfile.TarInfo(f"images/{a[:3]}/{a}.jpg")
+            info.size = len(data.getvalue())
+            tar.addfile(info, io.BytesIO(data.getvalue()))
+
+
+C1 = [("0100000001", "0200000001", ""), ("0100000001", "0200000002", "0300000001")]
+
+
+@pytest.mark.parametrize("window,expected", [
+    (1, {"c1": C1}),                                            # c2's top and bottom: 3 days apart
+    (7, {"c1": C1, "c2": [("0100000002", "0200000001", "")]}),
+])
+def test_hm_outfits_are_a_customers_session(tmp_path, window, expected):
+    from tfvisrec.data.adapters.hm_outfits import ingest_hm_outfits
+    from tfvisrec.data.dataset import load_texts
+    _write_tiny_hm(str(tmp_path / "hm"))
+    ds = load_dataset(ingest_hm_outfits(str(tmp_path / "hm"), str(tmp_path / "out"), window_days=window))
+    table = load_outfits(ds)
+    got = {}
+    for split in ("train", "valid", "test"):
+        for u, row in zip(table.positives[split].users, table.positives[split].items):
+            got.setdefault(ds.user_ids[u], []).append(tuple(ds.item_ids[i] if i >= 0 else "" for i in row))
+    assert {u: sorted(v) for u, v in got.items()} == expected
+    assert "0900000001" not in ds.item_ids and ds.has_images
+    assert load_texts(ds.path)[ds.item_ids.index("0300000001")] == "name 0300000001. desc of 0300000001"
