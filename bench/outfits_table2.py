@@ -13,7 +13,6 @@ each item's detail region (the region that drives the shoppers' taste), for ever
 user, item) pair, against the 1 / (H·W) of a uniform look.
 """
 import argparse
-import json
 import os
 import sys
 
