@@ -34,7 +34,12 @@ semantic loss between x_s and the item's text (eq. 8-9; items without text skip 
 text is the dataset's `texts.json` as hashed bags of words). Online hard negatives
 (`pan_negatives.py`) replace half the random negatives inside `compute_loss`. Validation
 (`validation_score`) is the personal AUC on the validation outfits: each positive outfit
-against the other users' validation outfits (FHN's "hard" negatives).
+against the other users' validation outfits (FHN's "hard" negatives). The loss equation
+numbers follow the project's summary of the paper (issue 13: "losses eq. 5–9"); how they
+split among the three terms was not checked against the paper's text.
+
+Serving: `scores_outfits` keeps the catalogue signatures away; the exports answer
+`outfit_score` and `recommend_outfit_item` (`serving/outfit_signatures.py`).
 """
 import dataclasses
 import os
