@@ -19,7 +19,7 @@ FLAGS = flags.FLAGS
 
 _define(flags.DEFINE_string, "model_dir", "", "Folder of a trained model (written by `python -m tfvisrec.train`).")
 _define(flags.DEFINE_string, "dataset", "", "Dataset folder; default: the one the model was trained on.")
-_define(flags.DEFINE_list, "protocols", ["full_auc"], "Comma-separated protocols: full_auc, sampled_100, sampled_500, sampled_<N>.")
+_define(flags.DEFINE_list, "protocols", ["full_auc"], "Comma-separated protocols: full_auc, sampled_100, sampled_500, sampled_<N>; outfits (outfit models: personal / random AUC and NDCG, FITB).")
 _define(flags.DEFINE_enum, "split", "test", "Held-out split to evaluate.", enum_values=["test", "valid"])
 _define(flags.DEFINE_enum, "checkpoint", "best", "Which checkpoint to load.", enum_values=["best", "latest"])
 _define(flags.DEFINE_string, "output", "", "Results JSON; default <model_dir>/eval_<split>_<checkpoint>.json.")

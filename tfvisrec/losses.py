@@ -85,3 +85,36 @@ def lsgan_discriminator_loss(real_scores, fake_scores):
 def lsgan_generator_loss(fake_scores):
     """LSGAN, DVBPR eq. 7, the generator's side: E_z[(D(G(z, c), c) − 1)²]."""
     return tf.reduce_mean(tf.square(tf.convert_to_tensor(fake_scores) - 1.0))
+
+
+def user_specific_loss(own_scores, other_scores, mask=None):
+    """PAN's user-specific loss (eq. 6-7) over triples (u_m, u_n, O_k): outfit O_k, chosen by
+    u_m, should score higher for u_m than for another user u_n: mean −ln σ(y_mk − y_nk) over
+    the triples where `mask` (bool [B]) is True (0 when none is)."""
+    own_scores = tf.convert_to_tensor(own_scores)
+    terms = tf.nn.softplus(-(own_scores - tf.cast(other_scores, own_scores.dtype)))
+    if mask is None:
+        return tf.reduce_mean(terms)
+    weight = tf.cast(mask, terms.dtype)
+    return tf.reduce_sum(terms * weight) / tf.maximum(tf.reduce_sum(weight), 1.0)
+
+
+def vse_loss(visual, text, mask=None, margin=0.2):
+    """Visual-semantic embedding loss (FHN / PAN eq. 8-9; Kiros et al. 2014's contrastive hinge).
+
+    visual, text [N, D] embeddings of the same N items, compared by cosine similarity s;
+    for each item i with text (`mask` bool [N], default all) against every other item k
+    with text: max(0, m − s(v_i, t_i) + s(v_i, t_k)) + max(0, m − s(v_i, t_i) + s(v_k, t_i)),
+    summed over k and averaged over i. Items without text take no part (0 when fewer than two
+    items have text)."""
+    visual = tf.math.l2_normalize(tf.convert_to_tensor(visual), axis=-1)
+    text = tf.math.l2_normalize(tf.cast(text, visual.dtype), axis=-1)
+    n = tf.shape(visual)[0]
+    keep = tf.ones([n], bool) if mask is None else tf.cast(mask, bool)
+    sims = tf.matmul(visual, text, transpose_b=True)                  # s(v_i, t_k)
+    right = tf.linalg.diag_part(sims)
+    pair = tf.cast(keep[:, None] & keep[None, :] & ~tf.eye(n, dtype=bool), sims.dtype)
+    hinge = (tf.nn.relu(margin - right[:, None] + sims)
+             + tf.nn.relu(margin - right[:, None] + tf.transpose(sims))) * pair
+    rows = tf.reduce_sum(tf.cast(keep, sims.dtype))
+    return tf.where(rows > 1.0, tf.reduce_sum(hinge) / tf.maximum(rows, 1.0), 0.0)

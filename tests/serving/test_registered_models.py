@@ -23,7 +23,9 @@ SMALL = dict(embedding_dim=4, visual_dim=4, image_size=IMAGE_SIZE, fc_width=8, d
 # The SAERS ablations are the class of saers_fixed with parts switched off (their scores are
 # checked against numpy in tests/models/test_saers.py); exporting each would add ~10 s.
 ABLATIONS = {"saf_only", "vbpr_saf", "saers_no_saf"}
-USER_MODELS = [n for n in registry.names() if n not in ("attributes", "gan") and n not in ABLATIONS]   # the first two score no users
+# outfit models (PAN, FHN) score outfits, not items: tests/models/test_pan_serving.py
+USER_MODELS = [n for n in registry.names() if n not in ("attributes", "gan") and n not in ABLATIONS
+               and not registry.get(n).scores_outfits]   # the attribute classifier and the GAN score no users
 
 
 def _small_config(name):

@@ -36,6 +36,17 @@ def test_features_and_probabilities_match_the_classifier_item_by_item(trained_ru
     assert info["feature_dim"] == 32 and info["attributes"]["names"] == ["colour", "shape", "usage"]
 
 
+def test_feature_maps_are_the_last_convolutional_maps(trained_run, catalogue, tmp_path):
+    model_dir, model = trained_run
+    feats, _, info, maps = features.extract(catalogue, model_dir, batch_size=40, with_feature_maps=True)
+    expected = model.backbone.feature_map_model()(_decoded_catalogue(catalogue, 32)).numpy()
+    assert maps.dtype == np.float16 and list(maps.shape[1:]) == info["feature_map_shape"]
+    np.testing.assert_allclose(maps.astype(np.float32), expected, rtol=2e-3, atol=2e-3)
+    features.write_outputs(str(tmp_path), feats, None, info, maps)
+    with np.load(tmp_path / "feature_maps.npz") as z:
+        np.testing.assert_array_equal(z["maps"], maps)
+
+
 def test_outputs_are_written_whole_and_a_stale_probability_file_is_removed(tmp_path):
     feats = np.arange(6, dtype=np.float32).reshape(3, 2)
     probs = {"colour": np.full((3, 2), 0.5, np.float32)}

@@ -14,8 +14,8 @@ restarting, unreachable) is retried with exponential backoff; every other failur
 exception of its status code: `NotFound` (model/version), `InvalidArgument` (bad input,
 unknown id, bad k, undecodable image), `MissingSignature` (a `FailedPrecondition`: the model
 does not export the signature called), `DeadlineExceeded`, `ResourceExhausted` (message too big).
-`explain` is served by SAERS exports; `generate`, `tailor` and `outfit_score` are the contract
-of models still to come (the GAN, PAN): no exported model has those signatures yet.
+`explain` is served by SAERS exports, `generate` by design exports (the GAN), `outfit_score` by
+PAN / FHN exports; `tailor` is the contract of a signature still to come: no exported model has it yet.
 
 The client needs numpy, grpcio and the protos only: it never loads the TensorFlow runtime
 (`protos`). Command line: `python -m tfvisrec.client --help` (`cli`; `run` is the console

@@ -6,9 +6,9 @@
     python -m tfvisrec.client --model dvbpr status
 
 The connection options (--target, --model, --version, --label, --timeout, --retries) go before
-or after the command. explain is answered by SAERS exports; generate and outfit-score are the
-contract of models still to come (the GAN, PAN). Calling a signature the model does not export
-fails with "model '...' does not export the '...' signature".
+or after the command. explain is answered by SAERS exports, generate by design exports (the GAN),
+outfit-score by PAN / FHN exports. Calling a signature the model does not export fails with
+"model '...' does not export the '...' signature".
 
 Exit status: 0 on success, 1 when the server answers with an error (printed as
 `error: CODE: message`), 2 on bad command-line use or an unreadable image file.
@@ -79,10 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out_dir", default="generated", help="where PNGs are written")
-    p = command("outfit-score", "coming (PAN; no model exports it yet): score of an outfit for "
-                                "a user")
+    p = command("outfit-score", "PAN / FHN exports: score of an outfit (one catalogue id per "
+                                "slot, e.g. top bottom shoes; \"\" = empty slot) for a user")
     p.add_argument("--user", required=True)
     p.add_argument("--items", nargs="+", required=True)
+    p = command("outfit-item", "PAN / FHN exports: the items of --slot that best complete an "
+                               "outfit (--items with \"\" in that slot) for a user")
+    p.add_argument("--user", required=True)
+    p.add_argument("--items", nargs="+", required=True)
+    p.add_argument("--slot", required=True, help="the slot to fill, e.g. shoes")
+    p.add_argument("--k", type=int, default=10)
     command("status", "versions of the model and their state")
     command("metadata", "signatures with input and output dtypes")
     return parser
@@ -140,6 +146,9 @@ def run_command(client: RecommenderClient, args) -> object:
         return {"files": files, **{k: v for k, v in out.items() if k != "images"}}
     if args.command == "outfit-score":
         return {"score": client.outfit_score(args.user, args.items)}
+    if args.command == "outfit-item":
+        return [{"item_id": r.item_id, "score": r.score}
+                for r in client.recommend_outfit_item(args.user, args.items, args.slot, args.k)]
     if args.command == "status":
         return client.status()
     return client.metadata()

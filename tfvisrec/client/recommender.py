@@ -101,9 +101,21 @@ class RecommenderClient:
         return {k: v[0] for k, v in out.items()}
 
     def outfit_score(self, user: str, items: Sequence[str]) -> float:
-        """Coming (PAN): compatibility (and preference) of an outfit of catalogue items."""
+        """PAN / FHN: compatibility and the user's preference, y = g + α p, of an outfit of
+        catalogue items (one per slot in the model's slot order, "" = empty slot)."""
         out = self.predict("outfit_score", {"user": _strings([user]), "items": _strings([items])})
         return float(np.asarray(_require(out, "outfit_score", "scores")["scores"]).reshape(-1)[0])
+
+    def recommend_outfit_item(self, user: str, items: Sequence[str], slot: str,
+                              k: int = 10) -> List[Recommendation]:
+        """PAN / FHN: the catalogue items of `slot` that best complete the outfit `items` (one
+        id per slot, "" for the slot asked for) for `user`, best first."""
+        out = self.predict("recommend_outfit_item", {
+            "user": _strings([user]), "items": _strings([items]), "slot": _strings([slot]),
+            "k": np.asarray([k], np.int32)})
+        out = _require(out, "recommend_outfit_item", "item_ids", "scores")
+        return [Recommendation(i.decode("utf-8"), float(v))
+                for i, v in zip(out["item_ids"][0], out["scores"][0]) if i]
 
     # ---- generic calls -------------------------------------------------------------------
     def predict(self, signature: str, inputs: Dict[str, np.ndarray],

@@ -8,6 +8,10 @@ Usage: python -m tfvisrec.data <command> [--flags]
   dvbpr_npy   DVBPR partitioned .npy: --npy --out
   catalogue   labelled catalogue without users: --labels [--images] --out [--label_columns]
   synthetic   the synthetic style world (flags of tfvisrec.data.synthetic)
+  polyvore_u  Polyvore-U outfits in FHN's layout: --tuples_dir [--images] --out
+  outfits_synthetic the synthetic outfit world (feature maps, known taste): --out [--seed]
+  hm_outfits  H&M outfits (a customer's top + bottom [+ shoes] of one session): --hm_dir --out
+              [--window_days] [--require_shoes]
   info        print meta data and counts: --dataset (or the folder as an argument)
 
 Bad input prints `error: <message naming file and row>` and exits with status 2, leaving
@@ -22,7 +26,8 @@ from absl import app, flags
 from tfvisrec.data.errors import DataError
 
 FLAGS = flags.FLAGS
-COMMANDS = ("ingest", "hm", "hm_catalogue", "dvbpr_npy", "catalogue", "synthetic", "info")
+COMMANDS = ("ingest", "hm", "hm_catalogue", "hm_outfits", "dvbpr_npy", "catalogue", "synthetic",
+            "polyvore_u", "outfits_synthetic", "info")
 SYNTHETIC_MODULE = "tfvisrec.data.synthetic.__main__"
 
 
@@ -58,6 +63,9 @@ def define_flags():
     d.DEFINE_list("holdout_fractions", ["0.8", "0.1", "0.1"],
                   "catalogue: train,valid,test shares of the item hold-out split.")
     d.DEFINE_string("dataset", None, "info: the dataset folder.")
+    d.DEFINE_integer("window_days", 1, "hm_outfits: a session takes the purchases within this many days (1 = same day).")
+    d.DEFINE_bool("require_shoes", False, "hm_outfits: keep only outfits with shoes (top + bottom + shoes).")
+    d.DEFINE_string("tuples_dir", None, "polyvore_u: a Polyvore-U tuples_n folder (image lists, tuples_*_posi).")
 
 
 def _required(name):
@@ -124,6 +132,28 @@ def cmd_catalogue(args):
                             progress=FLAGS.progress)
 
 
+def cmd_hm_outfits(args):
+    from tfvisrec.data.adapters.hm_outfits import ingest_hm_outfits
+    return ingest_hm_outfits(_required("hm_dir"), _required("out"), window_days=FLAGS.window_days,
+                             require_shoes=FLAGS.require_shoes, with_images=_require_images(True),
+                             overwrite=FLAGS.overwrite, name=FLAGS.name)
+
+
+def cmd_polyvore_u(args):
+    from tfvisrec.data.adapters.polyvore_u import ingest_polyvore_u
+    return ingest_polyvore_u(_required("tuples_dir"), _required("out"), image_dir=FLAGS.images,
+                             overwrite=FLAGS.overwrite, name=FLAGS.name)
+
+
+def cmd_outfits_synthetic(args):
+    from tfvisrec.data.synthetic.outfit_world import (OutfitWorldConfig, make_outfit_world,
+                                                      write_outfit_world)
+    from tfvisrec.data.ingest import check_output
+    check_output(_required("out"), FLAGS.overwrite)
+    world = make_outfit_world(OutfitWorldConfig(seed=FLAGS.seed))
+    return write_outfit_world(world, FLAGS.out, overwrite=FLAGS.overwrite)
+
+
 def cmd_info(args):
     from tfvisrec.data.dataset import load_dataset
     path = FLAGS.dataset or (args[0] if args else None)
@@ -159,7 +189,8 @@ def describe(ds) -> str:
 
 _HANDLERS = {"ingest": cmd_ingest, "hm": cmd_hm, "hm_catalogue": cmd_hm_catalogue,
              "dvbpr_npy": cmd_dvbpr_npy,
-             "catalogue": cmd_catalogue, "info": cmd_info}
+             "catalogue": cmd_catalogue, "polyvore_u": cmd_polyvore_u, "hm_outfits": cmd_hm_outfits,
+             "outfits_synthetic": cmd_outfits_synthetic, "info": cmd_info}
 
 
 def main(argv):

@@ -170,11 +170,13 @@ def item_table(num_items, train_items, category=None, attributes=None, cold_thre
 def write_dataset(path: str, meta: Dict, user_ids: Sequence[str], item_ids: Sequence[str],
                   splits: Dict[str, Split], items: Dict[str, np.ndarray],
                   images: Optional[Sequence[Optional[bytes]]] = None, num_shards: int = 4,
-                  overwrite: bool = False, extra_json: Optional[Dict[str, object]] = None) -> str:
+                  overwrite: bool = False, extra_json: Optional[Dict[str, object]] = None,
+                  extra_npz: Optional[Dict[str, Dict[str, np.ndarray]]] = None) -> str:
     """Write a dataset folder atomically (temp folder, then rename); returns `path`.
 
     `images`, when given, are JPEG bytes aligned with `item_ids` (None = this item has no
-    image). `extra_json` maps further file names (e.g. `schema.TEXTS_FILE`) to JSON content.
+    image). `extra_json` maps further file names (e.g. `schema.TEXTS_FILE`) to JSON content,
+    `extra_npz` further .npz file names (e.g. the outfits table) to their arrays.
     """
     path = os.path.abspath(path)
     if os.path.exists(path) and not overwrite:
@@ -205,6 +207,8 @@ def write_dataset(path: str, meta: Dict, user_ids: Sequence[str], item_ids: Sequ
         for name, content in (extra_json or {}).items():
             with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
                 json.dump(content, f, ensure_ascii=False)
+        for name, arrays_of_file in (extra_npz or {}).items():
+            np.savez(os.path.join(tmp, name), **arrays_of_file)
         if images is not None:
             _write_image_shards(tmp, images, meta["num_image_shards"])
         with open(os.path.join(tmp, schema.META_FILE), "w", encoding="utf-8") as f:

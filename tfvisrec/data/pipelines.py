@@ -34,7 +34,7 @@ def make_pipeline(name: str, **kwargs) -> tf.data.Dataset:
 def _load_pipeline_modules():
     import importlib
     for module in ("tfvisrec.data.catalogue_pipeline", "tfvisrec.data.pointwise_pipeline",
-                   "tfvisrec.data.category_pipeline"):
+                   "tfvisrec.data.category_pipeline", "tfvisrec.data.outfit_pipeline"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as e:

@@ -3,6 +3,7 @@
 | name | protocol | papers |
 |---|---|---|
 | `full_auc` | AUC of the held-out item against every item the user never interacted with; also on the users whose held-out item is cold, and on the others (warm) | VBPR (eq. 9), DVBPR (sec. 5.2, "All items" / "Cold items") |
+| `outfits` | outfit models: AUC / NDCG@10 of a user's outfits against other users' (personal) and randomly mixed (random) ones, FITB over 4 candidates; real and binary codes (`evaluation/outfits.py`) | FHN, PAN |
 | `sampled_N` | N negatives drawn uniformly from the user's non-interacted items, `trials` seeded repeats; AUC, HR@{5,10,20}, NDCG@{5,10,20}, mean and std over trials | DVBPR / ImgRec (N = 100), SAERS (N = 500) |
 
 A protocol is an accumulator fed with blocks of score rows (one row per held-out query, all
@@ -100,8 +101,15 @@ PROTOCOLS: Dict[str, Callable] = {
 }
 
 
+OUTFITS = "outfits"
+
+
 def get_protocol(name: str) -> Callable:
-    """The protocol factory `(queries, seed, trials)` of `name`; any `sampled_<N>` works."""
+    """The protocol factory `(queries, seed, trials)` of `name`; any `sampled_<N>` works;
+    `outfits` → `evaluation.outfits.evaluate_outfits` (it reads outfits, not held-out items)."""
+    if name == OUTFITS:
+        from tfvisrec.evaluation.outfits import evaluate_outfits
+        return evaluate_outfits
     if name in PROTOCOLS:
         return PROTOCOLS[name]
     match = re.fullmatch(r"sampled_([1-9][0-9]*)", name)
@@ -151,10 +159,20 @@ def evaluate(model, dataset, protocols: Sequence[str] = ("full_auc",), split: st
     `item_table` (an `ItemFeatureTable`) avoids rebuilding image/feature tables when the
     caller has one; otherwise it is built when the model needs more than item ids.
     """
+    protocols = [protocols] if isinstance(protocols, str) else list(protocols)
+    results = {}
+    if OUTFITS in protocols:
+        from tfvisrec.data.outfits import load_outfits
+        outfit_results = get_protocol(OUTFITS)(model, load_outfits(dataset), split=split, seed=seed)
+        results.update({f"{OUTFITS}/{k}": v for k, v in outfit_results.items()})
+        protocols = [p for p in protocols if p != OUTFITS]
+        if not protocols:
+            return results
     queries = held_out_queries(dataset, split)
     scorer = CatalogueScorer(model, dataset, item_table=item_table)
-    return _run(queries, lambda rows: scorer(queries.users[rows], queries.times[rows]),
-                protocols, seed, trials)
+    results.update(_run(queries, lambda rows: scorer(queries.users[rows], queries.times[rows]),
+                        protocols, seed, trials))
+    return results
 
 
 def validate(model, dataset, num_negatives: int = 0, item_table=None, seed: int = 0) -> float:

@@ -22,7 +22,9 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | trainer | `validation_score(dataset)` | None: the trainer's AUC protocol |
 | trainer | `epoch_images(dataset)` | none: pictures to record after each epoch (a GAN's samples) |
 | evaluator | `score_catalogue(users, items, times)`, `time_groups(times)` | tiled `score`; one group per time |
+| evaluator (outfit models) | `outfit_scores(users, outfits, binary)` | TypeError: not an outfit model |
 | servable | `catalogue_state`, `extra_signatures`, `image_size`, `features_file`, `default_features_file` | item vectors if factorising, else item features; no extra signature; `features.npy` |
+| servable | `scores_outfits` | False: scores single items (True: `outfit_scores` only, no catalogue top-K) |
 
 A training batch is `{"user": [B], "pos": {item features [B]}, "neg": {item features [B]}}`
 (item features `[B, N]` when `num_negatives` N > 1), plus `"time": [B]` when the dataset has
@@ -97,6 +99,9 @@ class Recommender(keras.Model):
     # The dataset's file of precomputed features read when `--features_file` is empty:
     # CNN features (`features.npy`), or the classifier's `attribute_probs.npz` (I-VBPR).
     default_features_file = FEATURES_FILE
+    # Outfit models (PAN, FHN) score whole outfits (`outfit_scores`), not single items: the
+    # servable then offers no catalogue signature (recommend, score), only theirs.
+    scores_outfits = False
 
     def __init__(self, data_info: DataInfo, config, **kwargs):
         super().__init__(name=kwargs.pop("name", self.registered_name), **kwargs)
@@ -236,6 +241,11 @@ class Recommender(keras.Model):
             pair_items[schema.TIME] = tf.repeat(tf.convert_to_tensor(times, tf.int64), width)
         flat = self.score(tf.repeat(users, width), pair_items, training=False)
         return tf.reshape(tf.cast(flat, tf.float32), [count, width])
+
+    def outfit_scores(self, users, outfits, binary: bool = False, training: bool = False) -> tf.Tensor:
+        """Outfit models (PAN, FHN): y(u, O) for users [B] and outfits [B, S] of item indices
+        (-1 = empty slot) → [B]; `binary` scores with binary codes where the model has them."""
+        raise TypeError(f"{type(self).__name__} does not score outfits")
 
     def time_groups(self, times: np.ndarray) -> np.ndarray:
         """Time-aware factorising models: a group key per time such that times of one group

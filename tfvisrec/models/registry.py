@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "tfvisrec.models.imgrec",
     "tfvisrec.models.saers",
     "tfvisrec.models.gan",
+    "tfvisrec.models.pan",
 )
 
 

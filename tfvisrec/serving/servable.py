@@ -91,8 +91,9 @@ class Servable(tf.Module):
     # ---- capabilities (what signature builders test in `applies`) -----------------------
     @property
     def has_catalogue(self) -> bool:
-        """Can score any catalogue item: its item features can all be precomputed."""
-        return set(self.item_feature_keys) <= catalogue.CATALOGUE_KEYS
+        """Can score any catalogue item: its item features can all be precomputed (outfit
+        models score outfits, not items)."""
+        return set(self.item_feature_keys) <= catalogue.CATALOGUE_KEYS and not self.model.scores_outfits
 
     @property
     def accepts_images(self) -> bool:

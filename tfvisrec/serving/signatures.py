@@ -212,3 +212,7 @@ def generate(servable):
         return servable.design.generate(users, category, seed)
 
     return fn
+
+
+# the outfit models' signatures (PAN, FHN) live in their own module; importing it registers them
+from tfvisrec.serving import outfit_signatures  # noqa: E402,F401  (after `signature` exists)

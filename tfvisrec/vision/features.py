@@ -10,6 +10,8 @@ folder (or --output_dir), each file atomically (temp file, then rename):
 - `features.json`: where they came from (weights, backbone spec, shapes);
 - with `--regions` (CKPT must be an attribute classifier): `regions.npz`, SAERS' attribute
   regions of every item (`tfvisrec.vision.region_features`, format in `tfvisrec.data.region_file`).
+- with `--feature_maps`, `feature_maps.npz`: `maps` float16 [items, h, w, C], the backbone's
+  last convolutional feature maps (what PAN's and FHN's item encoders read).
 
 CKPT is anything `tfvisrec.vision.pretrained` reads; the architecture comes from the
 checkpoint, or for a bare Keras .h5 file from --backbone / --image_size / --fc_width.
@@ -23,19 +25,22 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags, logging
 
 from tfvisrec import config as config_lib
-from tfvisrec.data.feature_files import FEATURES_FILE, INFO_FILE, PROBS_FILE, REGIONS_FILE
+from tfvisrec.data.feature_files import FEATURE_MAPS_FILE, FEATURES_FILE, INFO_FILE, PROBS_FILE, REGIONS_FILE
 from tfvisrec.vision.cnn_config import CNNConfig
 
 config_lib.define_flags(CNNConfig, config_lib.TrainConfig)
 flags.DEFINE_string("output_dir", "", "Where to write the features (default: the dataset folder).")
 flags.DEFINE_bool("regions", False, "Also write regions.npz: per item and attribute the Grad-AAM region's box, "
                   "predicted class and ROI-pooled conv features (SAERS); needs an attribute classifier.")
+flags.DEFINE_bool("feature_maps", False, "Also write feature_maps.npz: the last convolutional feature maps (outfit models: PAN, FHN).")
 FLAGS = flags.FLAGS
 
 
 def extract(dataset, weights: str, batch_size: int = 256, backbone_name: str = "", image_size: int = 0,
-            fc_width: int = 0, image_cache: str = "auto", image_cache_mb: int = 4096, verbose: int = 0):
-    """→ (features float32 [items, F], {attribute: probs [items, V]} or None, info dict).
+            fc_width: int = 0, image_cache: str = "auto", image_cache_mb: int = 4096, verbose: int = 0,
+            with_feature_maps: bool = False):
+    """→ (features float32 [items, F], {attribute: probs [items, V]} or None, info dict), and
+    with `with_feature_maps` a fourth element: the feature maps float16 [items, h, w, C].
 
     `backbone_name`, `image_size`, `fc_width` (0 / "" = not given) must agree with the
     checkpoint's architecture; they are needed only for a bare Keras .h5 file.
@@ -66,13 +71,15 @@ def extract(dataset, weights: str, batch_size: int = 256, backbone_name: str = "
     def forward(images):
         ends = backbone.trunk(images, training=False)
         probs = [] if classifier is None else [tf.nn.softmax(head(ends["penultimate"])) for head in classifier.heads]
-        return ends["penultimate"], probs
+        return ends["penultimate"], probs, ends["feature_map"] if with_feature_maps else tf.zeros([0])
 
-    features, probs, done = [], [], 0
+    features, probs, maps, done = [], [], [], 0
     progress = EpochProgress(dataset.num_items, verbose=verbose, label="items")
     for batch in batches:
-        f, p = forward(batch[schema.IMAGE])
+        f, p, m = forward(batch[schema.IMAGE])
         features.append(f.numpy())
+        if with_feature_maps:
+            maps.append(m.numpy().astype(np.float16))
         probs.append([x.numpy() for x in p])
         done += int(f.shape[0])
         progress.update(done)
@@ -86,6 +93,10 @@ def extract(dataset, weights: str, batch_size: int = 256, backbone_name: str = "
             "feature_dim": int(features.shape[1]), "dataset": dataset.path,
             "attributes": None if classifier is None else
             {"names": classifier.attribute_names, "values": classifier.attribute_values}}
+    if with_feature_maps:
+        maps = np.concatenate(maps)
+        info["feature_map_shape"] = list(maps.shape[1:])
+        return features, attribute_probs, info, maps
     return features, attribute_probs, info
 
 
@@ -96,10 +107,12 @@ def write_regions(folder: str, regions) -> None:
     _atomic(folder, REGIONS_FILE, lambda f: np.savez(f, **regions.arrays()))
 
 
-def write_outputs(folder: str, features, attribute_probs, info) -> None:
-    """Write the three files of the module docstring, each atomically."""
+def write_outputs(folder: str, features, attribute_probs, info, feature_maps=None) -> None:
+    """Write the files of the module docstring, each atomically."""
     import numpy as np
     os.makedirs(folder, exist_ok=True)
+    if feature_maps is not None:
+        _atomic(folder, FEATURE_MAPS_FILE, lambda f: np.savez(f, maps=feature_maps))
     _atomic(folder, FEATURES_FILE, lambda f: np.save(f, features))
     probs_path = os.path.join(folder, PROBS_FILE)
     if attribute_probs is not None:
@@ -148,21 +161,23 @@ def main(argv):
             classifier = region_features.require_classifier(
                 pretrained.load_attribute_classifier(FLAGS.backbone_weights), FLAGS.backbone_weights)
         given = {k: FLAGS[k].value for k in ("backbone", "image_size", "fc_width") if FLAGS[k].present}
-        features, probs, info = extract(
+        features, probs, info, *maps = extract(
             dataset, FLAGS.backbone_weights, FLAGS.batch_size, backbone_name=given.get("backbone", ""),
             image_size=given.get("image_size", 0), fc_width=given.get("fc_width", 0),
-            image_cache=FLAGS.image_cache, image_cache_mb=FLAGS.image_cache_mb, verbose=FLAGS.verbose)
+            image_cache=FLAGS.image_cache, image_cache_mb=FLAGS.image_cache_mb, verbose=FLAGS.verbose,
+            with_feature_maps=FLAGS.feature_maps)
         if FLAGS.regions:   # the classifier was checked first: fail before the long work
             regions = region_features.extract_regions(classifier, dataset, min(FLAGS.batch_size, 64),
                                                       verbose=FLAGS.verbose)
         folder = FLAGS.output_dir or dataset.path
-        write_outputs(folder, features, probs, info)
+        write_outputs(folder, features, probs, info, maps[0] if maps else None)
         if regions is not None:
             write_regions(folder, regions)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     written = ([FEATURES_FILE] + ([PROBS_FILE] if probs is not None else []) + [INFO_FILE]
+               + ([FEATURE_MAPS_FILE] if maps else [])
                + ([REGIONS_FILE] if regions is not None else []))
     print(f"wrote {', '.join(written)} to {folder}: {features.shape[0]} items × {features.shape[1]} features"
           + ("" if probs is None else f", {len(probs)} attributes"))

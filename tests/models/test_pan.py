@@ -1,0 +1,204 @@
+"""PAN's pieces against numpy: the user-aware channel (eq. 2) and spatial (eq. 3) attention,
+the tanh / sign codes, the predictor y = g + α p (eq. 4), the user-specific and VSE losses,
+the online hard-negative miner on a hand-made batch, and the grouped AUC / NDCG."""
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfvisrec import losses, metrics
+from tfvisrec.data.dataset import load_dataset
+from tfvisrec.data.synthetic.outfit_world import OutfitWorldConfig, make_outfit_world, write_outfit_world
+from tfvisrec.models import registry
+from tfvisrec.models.base import DataInfo
+from tfvisrec.models.pan_layers import UserChannelAttention, UserSpatialAttention, relaxed_code
+from tfvisrec.models.pan_negatives import mine_hard_negatives
+
+RNG = np.random.default_rng(7)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def np_channel_attention(layer, maps, user):
+    w0, b0 = [v.numpy() for v in layer.w0.weights]
+    w1, b1 = [v.numpy() for v in layer.w1.weights]
+    wcu = layer.w_cu.weights[0].numpy()
+    mlp = lambda d: np.maximum(d @ w0 + b0, 0.0) @ w1 + b1
+    weights = sigmoid(mlp(maps.mean(axis=(1, 2))) + mlp(maps.max(axis=(1, 2))) + user @ wcu)
+    return maps * weights[:, None, None, :]
+
+
+def np_spatial_attention(layer, maps, user):
+    kernel, bias = [v.numpy() for v in layer.conv.weights]          # [k, k, 2, 1], [1]
+    wsu = layer.w_su.weights[0].numpy()
+    b, h, w, _ = maps.shape
+    k = kernel.shape[0]
+    pooled = np.stack([maps.mean(-1), maps.max(-1)], axis=-1)        # [B, H, W, 2]
+    padded = np.pad(pooled, ((0, 0), (k // 2, k // 2), (k // 2, k // 2), (0, 0)))
+    conv = np.zeros((b, h, w))
+    for i in range(h):
+        for j in range(w):
+            conv[:, i, j] = np.einsum("bxyc,xyc->b", padded[:, i:i + k, j:j + k], kernel[..., 0]) + bias[0]
+    weights = sigmoid(conv + (user @ wsu).reshape(b, h, w))
+    return maps * weights[..., None]
+
+
+def test_user_channel_attention_is_eq_2():
+    maps = RNG.normal(size=(3, 4, 5, 6)).astype(np.float32)
+    user = RNG.normal(size=(3, 8)).astype(np.float32)
+    layer = UserChannelAttention(reduction=2)
+    out, weights = layer(tf.constant(maps), tf.constant(user))
+    np.testing.assert_allclose(out.numpy(), np_channel_attention(layer, maps, user), rtol=1e-5, atol=1e-6)
+    assert weights.shape == (3, 6)
+
+
+def test_user_spatial_attention_is_eq_3():
+    maps = RNG.normal(size=(2, 4, 5, 3)).astype(np.float32)
+    user = RNG.normal(size=(2, 8)).astype(np.float32)
+    layer = UserSpatialAttention(kernel_size=3)
+    out, _ = layer(tf.constant(maps), tf.constant(user))
+    np.testing.assert_allclose(out.numpy(), np_spatial_attention(layer, maps, user), rtol=1e-5, atol=1e-6)
+    # another user's code changes where the same garment is looked at
+    other, _ = layer(tf.constant(maps), tf.constant(user[::-1].copy()))
+    assert not np.allclose(out.numpy()[0], other.numpy()[1])
+
+
+def test_codes_relax_sign_by_tanh_of_growing_slope():
+    x = np.array([-2.0, -0.1, 0.0, 0.3], np.float32)
+    np.testing.assert_allclose(relaxed_code(tf.constant(x), 3.0).numpy(), np.tanh(3.0 * x), rtol=1e-6)
+    np.testing.assert_array_equal(relaxed_code(tf.constant(x), 3.0, binary=True).numpy(), [-1, -1, 1, 1])
+    steep = relaxed_code(tf.constant(x), 100.0).numpy()
+    np.testing.assert_allclose(steep[[0, 1, 3]], [-1, -1, 1], atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def tiny_outfit_dataset(tmp_path_factory):
+    world = make_outfit_world(OutfitWorldConfig(num_users=5, items_per_slot=8, outfits_per_user=5,
+                                                valid_per_user=1, test_per_user=1, candidates=40))
+    return load_dataset(write_outfit_world(world, str(tmp_path_factory.mktemp("o") / "w")))
+
+
+def _model(name, dataset, **config):
+    cfg = registry.new_config(name, code_dim=6, **config)
+    model = registry.get(name)(DataInfo.from_dataset(dataset), cfg)
+    model.prepare(dataset)
+    model.build_variables()
+    return model
+
+
+@pytest.mark.parametrize("name", ["fhn", "pan"])
+def test_outfit_score_is_eq_4(tiny_outfit_dataset, name):
+    model = _model(name, tiny_outfit_dataset, alpha=0.7)
+    model.slope.assign(2.0)
+    model.pair_weights.assign(RNG.normal(size=model.pair_weights.shape))
+    users = np.array([0, 3, 4])
+    outfits = np.array([[0, 8, 16], [1, 9, -1], [7, -1, 23]])         # empty slots skipped
+    maps = model.maps.numpy()
+    u = np.tanh(2.0 * model.user_embedding.numpy()[users])
+    kernels, biases = model.item_kernels.numpy(), model.item_biases.numpy()
+    w = model.pair_weights.numpy()
+    expected = []
+    for row, user in enumerate(users):
+        codes = {}
+        for s, item in enumerate(outfits[row]):
+            if item < 0:
+                continue
+            f = maps[item][None]
+            if name == "pan":
+                f = np_channel_attention(model.channel_attention, f, u[row:row + 1])
+                f = np_spatial_attention(model.spatial_attention, f, u[row:row + 1])
+            codes[s] = np.tanh(2.0 * (f.mean(axis=(1, 2))[0] @ kernels[s] + biases[s]))
+        pairs = {(0, 1): 0, (0, 2): 1, (1, 2): 2}
+        g = np.mean([codes[s] @ (w[k] * codes[t]) for (s, t), k in pairs.items() if s in codes and t in codes])
+        p = np.mean([u[row] @ c for c in codes.values()])
+        expected.append(g + 0.7 * p)
+    got = model.outfit_scores(tf.constant(users), tf.constant(outfits)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    binary = model.outfit_scores(tf.constant(users), tf.constant(outfits), binary=True).numpy()
+    assert np.isfinite(binary).all() and not np.allclose(binary, got)
+
+
+def test_user_specific_loss():
+    own, other = np.array([1.0, -0.5, 2.0]), np.array([0.0, 0.5, 3.0])
+    mask = np.array([True, True, False])
+    expected = np.mean(np.log1p(np.exp(-(own - other)))[mask])
+    np.testing.assert_allclose(losses.user_specific_loss(own, other, mask).numpy(), expected, rtol=1e-6)
+
+
+def test_vse_loss_skips_items_without_text():
+    v = RNG.normal(size=(4, 5)).astype(np.float32)
+    t = RNG.normal(size=(4, 5)).astype(np.float32)
+    mask = np.array([True, False, True, True])
+    vn = v / np.linalg.norm(v, axis=1, keepdims=True)
+    tn = t / np.linalg.norm(t, axis=1, keepdims=True)
+    s = vn @ tn.T
+    total = 0.0
+    keep = np.flatnonzero(mask)
+    for i in keep:
+        for k in keep:
+            if k != i:
+                total += max(0, 0.2 - s[i, i] + s[i, k]) + max(0, 0.2 - s[i, i] + s[k, i])
+    np.testing.assert_allclose(losses.vse_loss(v, t, mask, 0.2).numpy(), total / len(keep), rtol=1e-5)
+    assert losses.vse_loss(v, t, [True, False, False, False]).numpy() == 0.0
+
+
+def test_hard_negatives_are_the_nearest_users_outfits():
+    # users 0, 1 share a code, user 2 is 1 bit away from them, user 3 is the opposite of user 0
+    codes = np.array([[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, -1], [-1, -1, -1, -1], [1, 1, 1, 1]], np.float32)
+    users = np.array([0, 1, 2, 3, 0])
+    pos = np.arange(15).reshape(5, 3)
+    neg = -np.ones((5, 3), np.int64) * 7
+    got = mine_hard_negatives(tf.constant(users), tf.constant(codes), tf.constant(pos), tf.constant(neg),
+                              hard_ratio=0.8, k_ratio=0.2, seed=tf.constant([1, 2])).numpy()
+    # k = 1: the nearest other user's outfit; rows 0-3 (0.8 · 5) hard, row 4 keeps its random one
+    np.testing.assert_array_equal(got[0], pos[1])        # user 0 → user 1 (distance 0)
+    assert tuple(got[1]) in {tuple(pos[0]), tuple(pos[4])}                  # user 1 → user 0
+    assert tuple(got[2]) in {tuple(pos[0]), tuple(pos[1]), tuple(pos[4])}   # distance 1
+    assert tuple(got[3]) == tuple(pos[2])                # user 3: user 2 is 3 bits away, others 4
+    np.testing.assert_array_equal(got[4], neg[4])
+
+
+def test_hard_negatives_keep_random_ones_without_other_users():
+    users = np.array([5, 5, 5, 5])
+    got = mine_hard_negatives(tf.constant(users), tf.ones([4, 3]), tf.zeros([4, 2], tf.int64),
+                              tf.fill([4, 2], tf.constant(9, tf.int64)), 1.0, 0.5, tf.constant([0, 0]))
+    assert (got.numpy() == 9).all()
+
+
+def test_grouped_auc_and_ndcg():
+    scores = [3.0, 1.0, 2.0, 2.0, 5.0, 4.0, 0.0]
+    labels = [1, 0, 1, 0, 0, 1, 0]
+    groups = [0, 0, 0, 0, 1, 1, 1]
+    out = metrics.grouped_auc_ndcg(scores, labels, groups, n=2)
+    auc0 = (1 + 1 + 1 + 0.5) / 4                     # positives 3, 2 against 1, 2
+    auc1 = (0 + 1) / 2
+    assert out["auc"] == pytest.approx((auc0 + auc1) / 2)
+    d = 1 / np.log2(np.arange(2, 5))
+    ndcg0 = (d[0] + 0.5 * d[1]) / (d[0] + d[1])      # the tie at places 2-3, cut at n = 2
+    ndcg1 = d[1] / d[0]
+    assert out["ndcg@2"] == pytest.approx((ndcg0 + ndcg1) / 2)
+    assert out["groups"] == 2
+
+
+def test_items_with_text_train_the_visual_semantic_loss(tmp_path):
+    from tfvisrec.data.outfit_pipeline import outfit_pairs
+    from tfvisrec.data.outfits import write_outfit_dataset
+    from tfvisrec.data.feature_files import FEATURE_MAPS_FILE
+    world = make_outfit_world(OutfitWorldConfig(num_users=5, items_per_slot=8, outfits_per_user=5,
+                                                valid_per_user=1, test_per_user=1, candidates=40))
+    texts = [f"colour {c} detail {d}" if i % 2 else "" for i, (c, d) in
+             enumerate(zip(world.item_colour, world.item_detail))]
+    path = write_outfit_dataset(str(tmp_path / "w"), world.user_ids, world.item_ids, world.table,
+                                texts=texts, extra_npz={FEATURE_MAPS_FILE: {"maps": world.feature_maps}})
+    dataset = load_dataset(path)
+    batch = next(iter(outfit_pairs(dataset, batch_size=8, seed=0, epoch=0)))
+    model = _model("pan", dataset)
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(batch)
+    grad = tape.gradient(loss, model.text_head.kernel)
+    assert grad is not None and np.abs(grad.numpy()).sum() > 0
+    model.config = dataclasses.replace(model.config, vse_weight=0.0)
+    assert float(loss) > float(model.compute_loss(batch)) + 1e-4   # the VSE hinge is active

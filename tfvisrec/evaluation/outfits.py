@@ -1,0 +1,50 @@
+"""Outfit evaluation (FHN, PAN Table 1-2): AUC and NDCG@N of positive against negative outfits
+per user, and fill-in-the-blank accuracy, with real-valued and with binary codes.
+
+Results, for a split (see `data/outfit_questions.py` for the questions):
+
+| key | what |
+|---|---|
+| `personal/auc`, `personal/ndcg@N` | a user's outfits against other users' outfits: taste |
+| `random/auc`, `random/ndcg@N` | a user's outfits against randomly mixed ones: mostly compatibility |
+| `fitb/accuracy` | the right item for a blanked slot among 4 candidates (ties share) |
+
+each prefixed `real/` (tanh codes at the last slope) and `binary/` (sign codes).
+"""
+from typing import Dict
+
+import numpy as np
+import tensorflow as tf
+
+from tfvisrec import metrics
+from tfvisrec.data import outfit_questions
+from tfvisrec.data.outfits import OutfitTable
+
+BATCH = 4096
+
+
+def outfit_scores(model, users, outfits, binary: bool = False) -> np.ndarray:
+    """The model's y(u, O) for aligned users [N] and outfits [N, S], in batches."""
+    users, outfits = np.asarray(users, np.int64), np.asarray(outfits, np.int64)
+    out = [model.outfit_scores(tf.constant(users[k:k + BATCH]), tf.constant(outfits[k:k + BATCH]),
+                               binary=binary).numpy() for k in range(0, len(users), BATCH)]
+    return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+
+
+def evaluate_outfits(model, table: OutfitTable, split: str = "test", seed: int = 0, n: int = 10,
+                     candidates: int = 4, max_negatives: int = 100) -> Dict[str, float]:
+    personal = outfit_questions.personal_pairs(table, split, seed, max_negatives)
+    random = outfit_questions.random_pairs(table, split, seed)
+    fitb_users, fitb = outfit_questions.fitb_questions(table, split, seed, candidates)
+    out = {}
+    for codes, binary in (("real", False), ("binary", True)):
+        for name, (users, outfits, labels) in (("personal", personal), ("random", random)):
+            result = metrics.grouped_auc_ndcg(outfit_scores(model, users, outfits, binary), labels, users, n)
+            out[f"{codes}/{name}/auc"] = result["auc"]
+            out[f"{codes}/{name}/ndcg@{n}"] = result[f"ndcg@{n}"]
+            out[f"{name}/users"] = float(result["groups"])
+        q, c, s = fitb.shape
+        scores = outfit_scores(model, np.repeat(fitb_users, c), fitb.reshape(-1, s), binary).reshape(q, c)
+        out[f"{codes}/fitb/accuracy"] = metrics.fitb_accuracy(scores, np.zeros(q, np.int64)) if q else float("nan")
+    out["fitb/questions"] = float(len(fitb_users))
+    return out

@@ -1,0 +1,284 @@
+"""Personalised outfit recommendation: PAN (Zhan & Lin) and FHN (Lu et al. 2019), with the
+ablation rows of PAN's Table 2.
+
+| name | Table 2 row | user-specific loss | hard negatives | attention |
+|---|---|---|---|---|
+| `fhn` | None (FHN) | – | – | – |
+| `pan_ul` | UL | ✓ | – | – |
+| `pan_ul_hn` | UL + HN | ✓ | ✓ | – |
+| `pan` | UL + HN + AN (PAN) | ✓ | ✓ | ✓ |
+
+The predictor, for user u and outfit O = (o_1 … o_S) (top, bottom, shoes; empty slots skipped):
+
+- user encoder (eq. 1): u = embedding of the user, code b_u = sign(u);
+- item encoder: the item's fixed CNN feature maps F (precomputed, `feature_maps.npz`:
+  the project's pretrained backbone, as PAN's Table 2; synthetic maps in tests), with PAN the
+  user-aware channel attention (eq. 2) then spatial attention (eq. 3) conditioned on b_u (one
+  attention network for all slots),
+  global average pooling and a linear map of the slot (FHN's per-type hash layer) → x_s,
+  code b_s = sign(x_s);
+- preference (eq. 4): y = g + α p, with g = mean over slot pairs s < t of b_sᵀ diag(w_st) b_t
+  (general compatibility) and p = mean over slots of b_uᵀ b_s (the user's affinity).
+
+While training the codes are tanh(β x) with the slope β growing each epoch (`slope_start ·
+slope_growth^epoch`, capped at `slope_max`); evaluation scores both these real-valued codes
+and the binary ones (`outfit_scores(..., binary=True)`).
+
+How outfits fit the shared loop: the model's `train_pipeline` is `outfit_pairs`
+(`data/outfit_pipeline.py`): batches {"user" [B], "pos": {"item": [B, S]}, "neg": {"item":
+[B, S]}} from the dataset folder's `outfits.npz` (an outfit is a row of item ids, one per
+slot), so `score(users, {"item": [B, S]})` scores aligned (user, outfit) pairs and the
+base class's `train_step` runs `compute_loss` on these batches: BPR over (u, O_j, O_k)
+(eq. 5), + λ1 · the user-specific loss over (u_m, u_n, O_k) (eq. 6-7), + λ2 · the visual-
+semantic loss between x_s and the item's text (eq. 8-9; items without text skip it; the
+text is the dataset's `texts.json` as hashed bags of words). Online hard negatives
+(`pan_negatives.py`) replace half the random negatives inside `compute_loss`. Validation
+(`validation_score`) is the personal AUC on the validation outfits: each positive outfit
+against the other users' validation outfits (FHN's "hard" negatives). The loss equation
+numbers follow the project's summary of the paper (issue 13: "losses eq. 5–9"); how they
+split among the three terms was not checked against the paper's text.
+
+Serving: `scores_outfits` keeps the catalogue signatures away; the exports answer
+`outfit_score` and `recommend_outfit_item` (`serving/outfit_signatures.py`).
+"""
+import dataclasses
+import os
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from tfvisrec import losses, metrics
+from tfvisrec.config import ModelConfig, field
+from tfvisrec.data import outfit_questions, schema
+from tfvisrec.data.errors import DataError
+from tfvisrec.data.feature_files import FEATURE_MAPS_FILE
+from tfvisrec.data.item_texts import hashed_bag_of_words
+from tfvisrec.data.outfits import EMPTY, load_outfits
+from tfvisrec.models import hyperparameters as hp
+from tfvisrec.models.base import Recommender
+from tfvisrec.models.pan_layers import UserChannelAttention, UserSpatialAttention, relaxed_code
+from tfvisrec.models.pan_negatives import mine_hard_negatives
+from tfvisrec.models.registry import register
+
+
+@dataclasses.dataclass
+class FHNConfig(ModelConfig):
+    """FHN: binary user and item codes, compatibility + personal score, BPR + VSE."""
+
+    code_dim: int = field(32, "Length D of the binary user and item codes (PAN/FHN eq. 1, 4).")
+    alpha: float = field(1.0, "Weight α of the user's score p in y = g + α p (eq. 4).")
+    vse_weight: float = field(0.1, "λ2: weight of the visual-semantic loss (eq. 9); items without text skip it.")
+    vse_margin: float = field(0.2, "Margin of the visual-semantic hinge loss.")
+    text_buckets: int = field(512, "Hashed bag-of-words size of item texts (the VSE loss's text input).")
+    slope_start: float = field(1.0, "Slope β of the tanh relaxation of the codes in the first epoch.")
+    slope_growth: float = field(1.5, "β is multiplied by this every epoch (tanh(βx) → sign(x)).")
+    slope_max: float = field(10.0, "Largest β.")
+    l2_user: float = hp.l2_user()
+    feature_maps_file: str = field("", "Item feature maps (.npz with `maps` [items, H, W, C]); default <dataset>/feature_maps.npz.")
+
+
+@dataclasses.dataclass
+class PANULConfig(FHNConfig):
+    """FHN + PAN's user-specific loss (Table 2, row UL)."""
+
+    user_loss_weight: float = field(0.1, "λ1: weight of the user-specific loss over (u_m, u_n, O_k) (eq. 7).")
+
+
+@dataclasses.dataclass
+class PANULHNConfig(PANULConfig):
+    """+ online user-aware hard negatives (row UL + HN)."""
+
+    hard_negative_ratio: float = field(0.5, "Share of the batch's negatives replaced by hard ones (PAN: hard : random = 0.5).")
+    hard_k_ratio: float = field(0.2, "A hard negative comes from one of the ⌈k_ratio · B⌉ users nearest in code (Hamming).")
+
+
+@dataclasses.dataclass
+class PANConfig(PANULHNConfig):
+    """+ user-aware channel and spatial attention (row UL + HN + AN: PAN)."""
+
+    attention_reduction: int = field(4, "Channel attention MLP reduction r (C → C/r → C, eq. 2).")
+    spatial_kernel: int = field(7, "Size k of the k×k convolution of the spatial attention (eq. 3).")
+
+
+@register("fhn")
+class FHN(Recommender):
+    """FHN (Lu et al. 2019) = PAN Table 2's "None" row; the subclasses add PAN's parts."""
+
+    config_class = FHNConfig
+    factorised = False
+    train_pipeline = "outfit_pairs"
+    scores_outfits = True
+    extra_signatures = ("outfit_score", "recommend_outfit_item")
+    item_feature_keys = (schema.ITEM,)
+    uses_user_loss = False
+    uses_hard_negatives = False
+    uses_attention = False
+
+    def __init__(self, data_info, config, **kwargs):
+        super().__init__(data_info, config, **kwargs)
+        dim = int(config.code_dim)
+        if dim < 1:
+            raise ValueError(f"code_dim must be at least 1, got {dim}")
+        self.user_embedding = self.add_weight(
+            name="user_embedding", shape=[data_info.num_users, dim],
+            initializer=keras.initializers.RandomNormal(stddev=0.1, seed=config.seed))
+        self.slope = tf.Variable(float(config.slope_start), trainable=False, name="slope")
+        self.maps = None
+        self.num_slots = 0
+
+    # ---- data --------------------------------------------------------------------------
+    def prepare(self, dataset) -> None:
+        """Reads the outfits' slots, the item feature maps and the item texts (not images)."""
+        table = load_outfits(dataset)
+        self.num_slots = table.num_slots
+        path = self.config.feature_maps_file or os.path.join(dataset.path, FEATURE_MAPS_FILE)
+        if not os.path.exists(path):
+            raise DataError("no item feature maps: write them with the outfit dataset or pass "
+                            "--feature_maps_file", path)
+        with np.load(path) as z:
+            maps = np.asarray(z["maps"], np.float32)
+        if maps.ndim != 4 or maps.shape[0] != dataset.num_items:
+            raise DataError(f"feature maps have shape {maps.shape}, expected [{dataset.num_items}, H, W, C]", path)
+        self.maps = tf.constant(maps)
+        from tfvisrec.data.dataset import load_texts
+        vectors, has_text = hashed_bag_of_words(load_texts(dataset.path), dataset.num_items,
+                                                int(self.config.text_buckets))
+        self.has_any_text = bool(has_text.any()) and self.config.vse_weight > 0
+        self.texts = tf.constant(vectors)
+        self.has_text = tf.constant(has_text)
+        self._build_layers(maps.shape[1:])
+        self.outfit_table = table
+        self.item_slot = tf.constant(np.asarray(table.item_slot, np.int32))
+
+    def _build_layers(self, map_shape):
+        dim, channels = int(self.config.code_dim), int(map_shape[-1])
+        # one linear map per slot (FHN's type-specific hash layers), applied as one einsum
+        self.item_kernels = self.add_weight(name="item_kernels", shape=[self.num_slots, channels, dim],
+                                            initializer=keras.initializers.GlorotUniform(seed=self.config.seed))
+        self.item_biases = self.add_weight(name="item_biases", shape=[self.num_slots, dim], initializer="zeros")
+        pairs = self.num_slots * (self.num_slots - 1) // 2
+        self.pair_weights = self.add_weight(name="pair_weights", shape=[pairs, dim],
+                                            initializer="ones")
+        if self.has_any_text:
+            self.text_head = keras.layers.Dense(dim, use_bias=False, name="text_embedding")
+        if self.uses_attention:
+            # one attention network for every slot's maps; the user's code tells it what to look for
+            self.channel_attention = UserChannelAttention(self.config.attention_reduction, name="channel_attention")
+            self.spatial_attention = UserSpatialAttention(self.config.spatial_kernel, name="spatial_attention")
+
+    def build_variables(self) -> None:
+        users = tf.zeros([2], tf.int64)
+        self.score(users, {schema.ITEM: tf.zeros([2, self.num_slots], tf.int64)})
+        if self.has_any_text:
+            self.text_head(self.texts[:1])
+
+    def begin_epoch(self, epoch: int, min_stage: int = 0) -> bool:
+        cfg = self.config
+        self.slope.assign(min(cfg.slope_max, cfg.slope_start * cfg.slope_growth ** epoch))
+        return False
+
+    # ---- the predictor -----------------------------------------------------------------
+    def encode(self, users, outfits, binary: bool = False, training: bool = False):
+        """→ (user codes [B, D], item codes [B, S, D], item vectors x [B, S, D], filled [B, S])."""
+        outfits = tf.cast(outfits, tf.int64)
+        user = tf.gather(self.user_embedding, users)
+        user_code = relaxed_code(user, self.slope, binary)
+        maps = tf.gather(self.maps, tf.maximum(tf.reshape(outfits, [-1]), 0))     # [B·S, H, W, C]
+        if self.uses_attention:
+            per_item_user = tf.repeat(user_code, self.num_slots, axis=0)
+            maps, _ = self.channel_attention(maps, per_item_user)
+            maps, _ = self.spatial_attention(maps, per_item_user)
+        pooled = tf.reshape(tf.reduce_mean(maps, axis=[1, 2]), [-1, self.num_slots, maps.shape[-1]])
+        vectors = tf.einsum("bsc,scd->bsd", pooled, self.item_kernels) + self.item_biases
+        return user_code, relaxed_code(vectors, self.slope, binary), vectors, tf.not_equal(outfits, EMPTY)
+
+    def predict_from_codes(self, user_code, item_codes, filled):
+        """Eq. 4: y = g + α p (see the module docstring) → [B]."""
+        filled = tf.cast(filled, item_codes.dtype)
+        g_terms, g_weights, k = [], [], 0
+        for s in range(self.num_slots):
+            for t in range(s + 1, self.num_slots):
+                g_terms.append(tf.reduce_sum(item_codes[:, s] * self.pair_weights[k] * item_codes[:, t], -1))
+                g_weights.append(filled[:, s] * filled[:, t])
+                k += 1
+        g_terms, g_weights = tf.stack(g_terms, 1), tf.stack(g_weights, 1)
+        g = tf.reduce_sum(g_terms * g_weights, 1) / tf.maximum(tf.reduce_sum(g_weights, 1), 1.0)
+        p_terms = tf.reduce_sum(user_code[:, None, :] * item_codes, -1)
+        p = tf.reduce_sum(p_terms * filled, 1) / tf.maximum(tf.reduce_sum(filled, 1), 1.0)
+        return g + self.config.alpha * p
+
+    def outfit_scores(self, users, outfits, binary: bool = False, training: bool = False):
+        """y(u, O) for users [B] and outfits [B, S]; `binary`: with the codes sign(x) (eq. 4)."""
+        user_code, item_codes, _, filled = self.encode(users, outfits, binary, training)
+        return self.predict_from_codes(user_code, item_codes, filled)
+
+    def score(self, users, items, training: bool = False):
+        """y(u, O) for aligned users [B] and outfits items["item"] [B, S] (real-valued codes)."""
+        return self.outfit_scores(users, items[schema.ITEM], training=training)
+
+    # ---- training ----------------------------------------------------------------------
+    def compute_loss(self, batch, training: bool = True):
+        users, pos, neg = batch["user"], batch["pos"][schema.ITEM], batch["neg"][schema.ITEM]
+        if self.uses_hard_negatives:
+            seed = tf.stack([tf.cast(self.config.seed, tf.int64), tf.reduce_sum(users) + tf.reduce_sum(pos)])
+            user_code = relaxed_code(tf.gather(self.user_embedding, users), 1.0, binary=True)
+            neg = mine_hard_negatives(users, user_code, pos, neg, self.config.hard_negative_ratio,
+                                      self.config.hard_k_ratio, seed)
+        # one pass over (u, O_j), (u, O_k) and, for the user-specific loss, (u_n, O_j)
+        others = tf.roll(users, shift=1, axis=0)
+        parts = 3 if self.uses_user_loss else 2
+        codes, item_codes, vectors, filled = self.encode(
+            tf.concat([users, users, others][:parts], axis=0),
+            tf.concat([pos, neg, pos][:parts], axis=0), training=training)
+        y = tf.split(self.predict_from_codes(codes, item_codes, filled), parts)
+        loss = losses.bpr_loss(y[0], y[1])
+        if self.uses_user_loss:
+            loss += self.config.user_loss_weight * losses.user_specific_loss(
+                y[0], y[2], mask=tf.not_equal(users, others))
+        pos_vectors = vectors[:tf.shape(users)[0]]
+        if self.has_any_text:
+            items = tf.reshape(pos, [-1])
+            keep = tf.not_equal(items, EMPTY) & tf.gather(self.has_text, tf.maximum(items, 0))
+            text = self.text_head(tf.gather(self.texts, tf.maximum(items, 0)))
+            visual = tf.reshape(pos_vectors, [-1, pos_vectors.shape[-1]])
+            loss += self.config.vse_weight * losses.vse_loss(visual, text, keep, self.config.vse_margin)
+        user = tf.gather(self.user_embedding, users)
+        return loss + self.config.l2_user * tf.reduce_mean(tf.reduce_sum(tf.square(user), -1))
+
+    def validation_score(self, dataset):
+        """Personal AUC on the validation outfits (each user's against the other users')."""
+        if "valid" not in self.outfit_table.positives or not len(self.outfit_table.positives["valid"]):
+            return None
+        users, outfits, labels = outfit_questions.personal_pairs(self.outfit_table, "valid", seed=self.config.seed)
+        return metrics.grouped_auc_ndcg(_scores(self, users, outfits), labels, users)["auc"]
+
+
+def _scores(model, users, outfits, batch: int = 4096) -> np.ndarray:
+    out = [model.outfit_scores(tf.constant(users[k:k + batch]), tf.constant(outfits[k:k + batch])).numpy()
+           for k in range(0, len(users), batch)]
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+@register("pan_ul")
+class PANUserLoss(FHN):
+    """Table 2 row UL: FHN + the user-specific loss (eq. 7)."""
+
+    config_class = PANULConfig
+    uses_user_loss = True
+
+
+@register("pan_ul_hn")
+class PANUserLossHardNegatives(PANUserLoss):
+    """Table 2 row UL + HN: + online user-aware hard negatives."""
+
+    config_class = PANULHNConfig
+    uses_hard_negatives = True
+
+
+@register("pan")
+class PAN(PANUserLossHardNegatives):
+    """PAN (Table 2 row UL + HN + AN): + user-aware channel (eq. 2) and spatial (eq. 3) attention."""
+
+    config_class = PANConfig
+    uses_attention = True

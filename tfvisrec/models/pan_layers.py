@@ -1,0 +1,68 @@
+"""PAN's building blocks (Zhan & Lin, "PAN: Personalized Attention Network for Outfit
+Recommendation"): user-aware channel attention (eq. 2), user-aware spatial attention (eq. 3)
+and binary codes relaxed by tanh with a growing slope (FHN, Lu et al. 2019).
+
+Both attentions follow CBAM (Woo et al. 2018) with the user's code added inside the sigmoid,
+so the same garment is looked at differently for different shoppers.
+"""
+import tensorflow as tf
+import tf_keras as keras
+
+
+def relaxed_code(x, slope, binary: bool = False):
+    """b = sign(x) as a binary code; while training its smooth relaxation tanh(slope · x), the
+    slope growing over training so that tanh approaches sign (FHN's scaled tanh)."""
+    if binary:
+        return tf.where(x >= 0.0, tf.ones_like(x), -tf.ones_like(x))
+    return tf.tanh(tf.cast(slope, x.dtype) * x)
+
+
+class UserChannelAttention(keras.layers.Layer):
+    """Eq. 2: M_c(F, u) = σ(W₁δ(W₀ AvgPool(F)) + W₁δ(W₀ MaxPool(F)) + W_cu u); F' = M_c ⊙ F.
+
+    F [B, H, W, C] feature maps, u [B, D] the user's code; the MLP (W₀: C → C/r, δ = ReLU,
+    W₁: C/r → C) is shared by both pooled descriptors. Returns (F', M_c [B, C]).
+    """
+
+    def __init__(self, reduction: int = 4, **kwargs):
+        super().__init__(**kwargs)
+        self.reduction = int(reduction)
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        hidden = max(1, channels // self.reduction)
+        self.w0 = keras.layers.Dense(hidden, activation="relu", name="w0")
+        self.w1 = keras.layers.Dense(channels, name="w1")
+        self.w_cu = keras.layers.Dense(channels, use_bias=False, name="w_cu")
+        super().build(input_shape)
+
+    def call(self, maps, user):
+        avg = tf.reduce_mean(maps, axis=[1, 2])
+        top = tf.reduce_max(maps, axis=[1, 2])
+        weights = tf.sigmoid(self.w1(self.w0(avg)) + self.w1(self.w0(top)) + self.w_cu(user))
+        return maps * weights[:, None, None, :], weights
+
+
+class UserSpatialAttention(keras.layers.Layer):
+    """Eq. 3: M_s(F', u) = σ(f^{k×k}([AvgPool_c(F'); MaxPool_c(F')]) + W_su u); F'' = M_s ⊙ F'.
+
+    The pools run over channels (→ two [H, W] maps), f^{k×k} is one k×k convolution (k = 7
+    in the paper, 'same' padding) and W_su u gives one value per position [H·W]. Returns
+    (F'', M_s [B, H, W]).
+    """
+
+    def __init__(self, kernel_size: int = 7, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_size = int(kernel_size)
+
+    def build(self, input_shape):
+        self.height, self.width = int(input_shape[1]), int(input_shape[2])
+        self.conv = keras.layers.Conv2D(1, self.kernel_size, padding="same", name="f")
+        self.w_su = keras.layers.Dense(self.height * self.width, use_bias=False, name="w_su")
+        super().build(input_shape)
+
+    def call(self, maps, user):
+        pooled = tf.stack([tf.reduce_mean(maps, axis=-1), tf.reduce_max(maps, axis=-1)], axis=-1)
+        logits = self.conv(pooled)[..., 0] + tf.reshape(self.w_su(user), [-1, self.height, self.width])
+        weights = tf.sigmoid(logits)
+        return maps * weights[..., None], weights

@@ -1,0 +1,36 @@
+"""PAN's online user-aware hard negatives: in a batch of (u, O_j, O_k) triples,
+the negative of some rows becomes the positive outfit of a user whose code is close to u's.
+
+Users with near codes have similar taste, so their outfits are compatible and nearly to u's
+liking: harder to rank below O_j than a randomly mixed outfit. For each row, the other rows
+are ranked by the Hamming distance between binary user codes, (D − b_u·b_v)/2 (rows of the
+same user excluded); one of the ⌈k_ratio · B⌉ nearest is drawn, and its positive outfit
+replaces the random negative in the first round(hard_ratio · B) rows (the batch is shuffled
+already, so these are a random share; PAN: hard : random = 0.5).
+"""
+import tensorflow as tf
+
+
+def hamming_distances(user_codes):
+    """[B, D] codes in {−1, +1} → [B, B] Hamming distances (D − b_u·b_v) / 2."""
+    dim = tf.cast(tf.shape(user_codes)[-1], user_codes.dtype)
+    return (dim - tf.matmul(user_codes, user_codes, transpose_b=True)) / 2.0
+
+
+def mine_hard_negatives(users, user_codes, pos_items, neg_items, hard_ratio: float,
+                        k_ratio: float, seed):
+    """→ negatives [B, S]: the random ones of `neg_items`, the first round(hard_ratio · B)
+    rows replaced by the positive of a random row among the ⌈k_ratio · B⌉ nearest other users
+    (kept random when the batch holds no other user). `seed`: int32/64 [2] (stateless)."""
+    batch = tf.shape(users)[0]
+    distances = hamming_distances(tf.stop_gradient(user_codes))
+    same = tf.equal(users[:, None], users[None, :])
+    distances = tf.where(same, tf.constant(float("inf"), distances.dtype), distances)
+    k = tf.clip_by_value(tf.cast(tf.math.ceil(k_ratio * tf.cast(batch, tf.float32)), tf.int32), 1, batch)
+    nearest_negated, nearest = tf.math.top_k(-distances, k=k)
+    pick = tf.random.stateless_uniform([batch], seed=seed, maxval=k, dtype=tf.int32)
+    chosen = tf.gather(nearest, pick, batch_dims=1)
+    found = tf.math.is_finite(tf.gather(nearest_negated, pick, batch_dims=1))
+    num_hard = tf.cast(tf.round(hard_ratio * tf.cast(batch, tf.float32)), tf.int32)
+    use = found & (tf.range(batch) < num_hard)
+    return tf.where(use[:, None], tf.gather(pos_items, chosen), neg_items)
