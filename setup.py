@@ -38,6 +38,7 @@ setup(
             "tfvisrec-client=tfvisrec.client:run",
             "tfvisrec-interactive=tfvisrec.interactive:run",
             "tfvisrec-trends=tfvisrec.trends:run",
+            "tfvisrec-explain=tfvisrec.explain:run",
         ],
     },
 )

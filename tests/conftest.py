@@ -15,3 +15,11 @@ def low_rank_dataset(tmp_path):
     """A 60-user × 40-item dataset drawn from a rank-2 preference model (no images)."""
     from tiny_worlds import write_low_rank_dataset
     return write_low_rank_dataset(str(tmp_path / "lowrank"))
+
+
+@pytest.fixture(scope="session")
+def explain_run(tmp_path_factory):
+    """A tiny trained `saers_fixed` run with a real attribute classifier (tests/explain_world.py);
+    shared by the explain command line's and the explain signatures' tests (xdist group "explain")."""
+    from explain_world import make_explain_run
+    return make_explain_run(str(tmp_path_factory.mktemp("explain")))

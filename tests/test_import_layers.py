@@ -12,7 +12,7 @@ PACKAGE_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 LAYERS = (
     ("foundation", ("tfvisrec", "tfvisrec.atomic", "tfvisrec.config", "tfvisrec.losses",
                     "tfvisrec.metrics", "tfvisrec.tensorflow_startup", "tfvisrec.progress",
-                    "tfvisrec.image_sheets")),
+                    "tfvisrec.image_sheets", "tfvisrec.explanation_picture")),
     ("data", ("tfvisrec.data",)),
     ("vision", ("tfvisrec.vision",)),
     ("models", ("tfvisrec.models",)),
@@ -20,7 +20,8 @@ LAYERS = (
     ("serving", ("tfvisrec.serving", "tfvisrec.client")),
     ("command lines", ("tfvisrec.train", "tfvisrec.evaluate", "tfvisrec.export", "tfvisrec.server",
                        "tfvisrec.demo", "tfvisrec.demo_serving", "tfvisrec.default_world",
-                       "tfvisrec.interactive", "tfvisrec.trends", "tfvisrec.interpretable_run")),
+                       "tfvisrec.interactive", "tfvisrec.trends", "tfvisrec.interpretable_run",
+                       "tfvisrec.explain")),
 )
 # Command lines living inside a lower package: they may import anything below the command lines.
 ENTRY_POINTS = ("__main__",)

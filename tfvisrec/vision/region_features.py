@@ -6,11 +6,16 @@ Per item and attribute: the predicted class, the box of the largest Grad-AAM reg
 threshold at 20 % of the map's maximum) and the ROI-pooled last conv maps inside it, f_a^k(i)
 — what SAERS' fine-grained preference attention reads (`tfvisrec.models.saers`).
 """
+import json
+import os
+
 import numpy as np
 import tensorflow as tf
 
 from tfvisrec.data import catalogue_pipeline, schema
+from tfvisrec.data import images as image_ops
 from tfvisrec.data.errors import DataError
+from tfvisrec.data.feature_files import INFO_FILE
 from tfvisrec.data.item_features import ItemFeatureTable
 from tfvisrec.data.region_file import ItemRegions
 from tfvisrec.progress import EpochProgress
@@ -54,3 +59,51 @@ def extract_regions(classifier, dataset, batch_size: int = 64, table: ItemFeatur
     features, boxes, classes = (np.concatenate([p[k] for p in parts]) for k in range(3))
     return ItemRegions(features.astype(np.float32), boxes.astype(np.float32), classes.astype(np.int32),
                        classifier.attribute_names, classifier.attribute_values)
+
+
+@tf.autograph.experimental.do_not_convert
+def photo_regions(classifier, jpeg_bytes, threshold_fraction: float = regions.DEFAULT_THRESHOLD_FRACTION):
+    """The regions of new photos, encoded JPEG/PNG bytes [B], exactly as `extract_regions` makes
+    them for the catalogue (same decoding, threshold and ROI pooling) → the dict of
+    `semantic_extraction.extract_attribute_regions` (maps, boxes, region_features, classes,
+    probabilities). Graph-safe: what the `explain_images` signature runs."""
+    images = image_ops.decode_batch(tf.convert_to_tensor(jpeg_bytes, tf.string), classifier.image_size)
+    return semantic_extraction.extract_attribute_regions(
+        classifier, images, threshold_fraction=threshold_fraction, grid_size=ROI_GRID, pooling=ROI_POOLING)
+
+
+def classifier_path(dataset_path: str, given: str = "") -> str:
+    """Where the attribute classifier that made a dataset's `regions.npz` lives: `given`, else
+    the weights recorded in the dataset's `features.json`; DataError when neither exists."""
+    if given:
+        if not os.path.exists(given) and not tf.io.gfile.exists(given + ".index"):
+            raise DataError("no attribute classifier there", given)
+        return given
+    info = os.path.join(dataset_path or "", INFO_FILE)
+    if not dataset_path or not os.path.exists(info):
+        raise DataError("cannot tell which attribute classifier made the regions (no features.json); "
+                        "pass --backbone_weights", info if dataset_path else None)
+    with open(info, encoding="utf-8") as f:
+        weights = json.load(f).get("weights", "")
+    if not weights or not (os.path.exists(weights) or tf.io.gfile.exists(weights + ".index")):
+        raise DataError(f"the attribute classifier it names ({weights or 'none'}) does not exist "
+                        "(moved?); pass --backbone_weights", info)
+    return weights
+
+
+def load_region_classifier(dataset, given: str = "", regions_file: str = ""):
+    """The attribute classifier of the dataset's regions (`classifier_path`), checked to name
+    the same attributes and values as its `regions.npz`; DataError otherwise."""
+    from tfvisrec.data.region_file import read_regions, regions_path
+    from tfvisrec.vision import pretrained
+    path = classifier_path(dataset.path, given)
+    classifier = require_classifier(pretrained.load_attribute_classifier(path), path)
+    require_maker_of(classifier, read_regions(regions_path(dataset, regions_file), dataset.num_items), path)
+    return classifier
+
+
+def require_maker_of(classifier, stored: ItemRegions, where=None) -> None:
+    """DataError unless `classifier` names the attributes and values of the regions `stored`."""
+    if classifier.attribute_names != stored.names or classifier.attribute_values != stored.values:
+        raise DataError(f"the attribute classifier's attributes ({', '.join(classifier.attribute_names)}) or their "
+                        f"values are not those of the regions ({', '.join(stored.names)}): it did not make them", where)

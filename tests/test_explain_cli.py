@@ -1,0 +1,110 @@
+"""`python -m tfvisrec.explain` on a tiny trained saers_fixed run (tests/explain_world.py): the
+record against a numpy reference of SAERS eq. 5-8, the regions of a photo against the stored
+ones, the picture, and the errors."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
+from absl import flags
+from absl.testing import flagsaver
+from PIL import Image
+
+from tfvisrec import explain as explain_cli
+from tfvisrec.data.dataset import load_dataset
+from tfvisrec.data.region_file import read_regions, regions_path
+from tfvisrec.training import checkpoints
+
+pytestmark = pytest.mark.xdist_group("explain")
+
+
+def _main(*args):
+    with flagsaver.flagsaver():
+        flags.FLAGS([explain_cli.__name__, *args])
+        return explain_cli.main([explain_cli.__name__])
+
+
+def _unit(x):
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-6)
+
+
+def reference(model, dataset, user: int, item: int):
+    """(α [A] of eq. 5-6, x̂ of eq. 7-8) in numpy from the model's variables and the stored regions."""
+    regions = read_regions(regions_path(dataset), dataset.num_items)
+    f_u = model.scaled_user_preferences.numpy()[user]
+    E = model.projections.matrices.numpy()                                  # [A, C, d]
+    e = np.einsum("ac,acd->ad", _unit(regions.features[item]), E)           # E^k f_a^k(i)
+    attention = model.attention
+    hidden = np.maximum(f_u @ attention.user_kernel.numpy() + e @ attention.attribute_kernel.numpy()
+                        + attention.hidden_bias.numpy(), 0.0)
+    beta = hidden @ attention.output_vector.numpy()
+    alpha = np.exp(beta - beta.max()) / np.exp(beta - beta.max()).sum()
+    f_i = _unit(np.load(os.path.join(dataset.path, "features.npy"))[item])
+    score = alpha @ (e @ f_u) + f_u @ (model.global_projection.numpy().T @ f_i)
+    return alpha, score
+
+
+@pytest.fixture(scope="module")
+def trained(explain_run):
+    return checkpoints.load_trained(explain_run.model_dir)
+
+
+def test_catalogue_item_record_and_picture(explain_run, trained, tmp_path, capsys):
+    model, dataset = trained
+    out = str(tmp_path / "why.png")
+    assert _main(f"--model_dir={explain_run.model_dir}", "--user=u03", "--item=item-007", f"--out={out}") == 0
+    assert "wrote" in capsys.readouterr().out
+    with open(tmp_path / "why.json") as f:
+        record = json.load(f)
+    regions = read_regions(regions_path(dataset), dataset.num_items)
+    alpha, score = reference(model, dataset, dataset.user_ids.index("u03"), 7)
+    np.testing.assert_allclose(record["weights"], alpha, rtol=1e-4, atol=1e-6)
+    assert record["score"] == pytest.approx(score, rel=1e-4, abs=1e-6)
+    assert record["top_attribute"] == regions.names[int(np.argmax(alpha))]
+    assert record["attributes"] == regions.names
+    assert record["classes"] == [regions.values[a][c] for a, c in enumerate(regions.classes[7])]
+    np.testing.assert_allclose(record["boxes"], regions.boxes[7])
+    assert (record["user"], record["item"], record["image"], record["model"]) == ("u03", "item-007", None, "saers_fixed")
+    with Image.open(out) as png:
+        assert png.format == "PNG" and png.size[0] > png.size[1] > 300
+    assert sorted(os.listdir(tmp_path)) == ["why.json", "why.png"]        # no temporary file left
+
+
+def test_a_photo_gets_the_regions_the_catalogue_stored(explain_run, trained, tmp_path):
+    """--image on an item's own JPEG: the Semantic Extraction Network (found through the
+    dataset's features.json) recomputes the stored regions, so the explanation is the same;
+    saers_fixed has no fixed feature f_i for a new photo, hence no score."""
+    _, dataset = trained
+    photo = tmp_path / "new.jpg"
+    photo.write_bytes(dataset.image_bytes()[12])
+    assert _main(f"--model_dir={explain_run.model_dir}", "--user=u05", "--item=item-012",
+                 f"--out={tmp_path / 'stored.png'}") == 0
+    assert _main(f"--model_dir={explain_run.model_dir}", "--user=u05", f"--image={photo}",
+                 f"--out={tmp_path / 'photo.png'}") == 0
+    stored, new = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("stored", "photo"))
+    np.testing.assert_allclose(new["weights"], stored["weights"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(new["boxes"], stored["boxes"], atol=1e-6)
+    assert (new["classes"], new["top_attribute"]) == (stored["classes"], stored["top_attribute"])
+    assert new["image"] == str(photo) and new["item"] is None and new["score"] is None
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--user=nobody", "--item=item-001"], "unknown user 'nobody'"),
+    (["--user=u01", "--item=item-1"], "unknown item 'item-1'; closest: item-0"),
+    (["--user=u01", "--image=/no/such.jpg"], "/no/such.jpg: no such image file"),
+    (["--user=u01", "--image=PHOTO", "--backbone_weights=/no/classifier"], "/no/classifier: no attribute classifier there"),
+    (["--user=u01", "--item=item-001", "--out=why.jpg"], "--out must name a .png file"),
+])
+def test_bad_requests_name_what_is_wrong(explain_run, tmp_path, capsys, args, message):
+    (tmp_path / "photo.jpg").write_bytes(load_dataset(explain_run.dataset_dir).image_bytes()[0])
+    args = [a.replace("PHOTO", str(tmp_path / "photo.jpg")) for a in args]
+    assert _main(f"--model_dir={explain_run.model_dir}", f"--out={tmp_path / 'x.png'}", *args) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_a_run_of_another_model_is_refused(tmp_path, capsys):
+    assert _main(f"--model_dir={tmp_path}", "--user=u01", "--item=item-001") == 2
+    assert "not a trained model folder" in capsys.readouterr().err
