@@ -35,7 +35,7 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
                  top_k: int = 100, exclude_seen: bool = True, batch_size: int = 256,
                  model_name: Optional[str] = None, models_config: Optional[str] = None,
                  container_models_root: str = model_config.CONTAINER_MODELS_ROOT,
-                 as_of: Optional[int] = None, design=None) -> str:
+                 as_of: Optional[int] = None, design=None, explain_classifier=None) -> str:
     """Export an in-memory model as `<export_base>/<version>/`; returns that path.
 
     version: None = next free integer. top_k: K of `recommend` (capped at the catalogue size).
@@ -43,6 +43,8 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
     models.config to add this model's entry to (None = leave config files alone). as_of: unix
     time time-aware models are served at (None = the latest training interaction). design: a
     `serving.design_export.DesignExport` (the GAN) to serve `generate` with.
+    explain_classifier: the attribute classifier (`AttributeNetwork`) that made a SAERS model's
+    regions, held by the export to serve `explain_images` (regions of new photos in the graph).
     """
     if dataset.num_users == 0 or dataset.num_items == 0:
         raise DataError("cannot export a model over an empty dataset", dataset.path)
@@ -57,7 +59,8 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
         raise DataError("this version exists already; choose another --version", final)
 
     servable = Servable(model, dataset, top_k=top_k, exclude_seen=exclude_seen,
-                        batch_size=batch_size, as_of=as_of, design=design)
+                        batch_size=batch_size, as_of=as_of, design=design,
+                        explain_classifier=explain_classifier)
     functions = signatures.build_signatures(servable)
     examples = signatures.Examples(
         user_id=dataset.user_ids[0], item_ids=list(dataset.item_ids[:2]),
@@ -137,6 +140,7 @@ def define_flags():
         (flags.DEFINE_float, "generate_learning_rate", 0.05, "generate: Adam's step size on z'."),
         (flags.DEFINE_float, "generate_eta", 1.0, "generate: weight of the realism penalty of eq. 10."),
         (flags.DEFINE_integer, "generate_k", 3, "generate: designs returned per request row."),
+        (flags.DEFINE_string, "explain_classifier", "", "SAERS: the attribute classifier its regions came from, held by the export to serve explain_images; default the weights the dataset's features.json names (skipped with a warning when absent); 'none' to skip."),
         (flags.DEFINE_string, "container_models_root", model_config.CONTAINER_MODELS_ROOT, "Where export/ is mounted in the TF Serving container (base_path prefix in models.config)."),
     ]:
         if name not in FLAGS:
@@ -155,17 +159,34 @@ def main(argv):
         model, dataset = checkpoints.load_trained(FLAGS.model_dir, which=FLAGS.which,
                                                   dataset_dir=FLAGS.dataset_dir or None)
         design = _design_export(model) if FLAGS.gan_dir else None
+        classifier = _explain_classifier(model, dataset)
         path = export_model(model, dataset, FLAGS.export_base,
                             version=FLAGS.version or None, top_k=FLAGS.top_k,
                             exclude_seen=FLAGS.exclude_seen, batch_size=FLAGS.export_batch_size,
                             models_config=None if config_path == "none" else config_path,
                             container_models_root=FLAGS.container_models_root,
-                            as_of=FLAGS.as_of or None, design=design)
+                            as_of=FLAGS.as_of or None, design=design, explain_classifier=classifier)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(path)
     return 0
+
+
+def _explain_classifier(model, dataset):
+    """The attribute classifier for `explain_images` (see the flag), or None."""
+    if "explain" not in model.extra_signatures or FLAGS.explain_classifier == "none":
+        if FLAGS.explain_classifier not in ("", "none"):
+            raise DataError(f"--explain_classifier: a {model.registered_name} model does not explain")
+        return None
+    from tfvisrec.vision.region_features import load_region_classifier
+    try:
+        return load_region_classifier(dataset, FLAGS.explain_classifier, model.regions_file)
+    except DataError as e:
+        if FLAGS.explain_classifier:
+            raise
+        logging.warning("exporting without explain_images (%s)", e)
+        return None
 
 
 def _design_export(model):

@@ -1,7 +1,12 @@
 """What a servable keeps for the `explain` signature (SAERS, Hou et al. 2019, §3.4): every
 catalogue item's attribute boxes and predicted classes, and the attribute and value names of
-`regions.npz`, so an explanation leaves the server with names instead of indices."""
-from typing import Dict
+`regions.npz`, so an explanation leaves the server with names instead of indices.
+
+Given the attribute classifier the regions came from (the Semantic Extraction Network, §3.1),
+it also holds that network, and `explain_images` computes a new photo's regions in the graph
+(`tfvisrec.vision.region_features.photo_regions`: Grad-AAM, threshold, largest connected
+region, box, ROI pooling), exactly as `regions.npz` was made for the catalogue."""
+from typing import Dict, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -13,9 +18,14 @@ from tfvisrec.data.region_file import read_regions, regions_path
 class ExplanationTables(tf.Module):
     """Boxes [items, A, 4], classes [items, A], attribute names [A], value names (flattened)."""
 
-    def __init__(self, model, dataset):
+    def __init__(self, model, dataset, classifier=None):
         super().__init__(name="explanation")
         regions = read_regions(regions_path(dataset, model.regions_file), dataset.num_items)
+        if classifier is not None:
+            from tfvisrec.vision.region_features import require_maker_of
+            require_maker_of(classifier, regions)
+        # the Semantic Extraction Network for photos outside the catalogue (None: no explain_images)
+        self.classifier: Optional[object] = classifier
         self.boxes = tf.Variable(regions.boxes, trainable=False, name="region_boxes")
         self.classes = tf.Variable(regions.classes, trainable=False, name="region_classes")
         self.attribute_names = tf.constant(np.asarray(regions.names, dtype=object), tf.string)
@@ -28,6 +38,18 @@ class ExplanationTables(tf.Module):
         """The explanation's item features of catalogue items [B]."""
         return {schema.REGION_BOXES: tf.gather(self.boxes, item_index),
                 schema.REGION_CLASSES: tf.gather(self.classes, item_index)}
+
+    @property
+    def reads_photos(self) -> bool:
+        """Can explain a photo outside the catalogue (holds the attribute classifier)."""
+        return self.classifier is not None
+
+    def photo_features(self, jpeg_bytes) -> Dict[str, tf.Tensor]:
+        """The region features, boxes and classes of encoded photos [B], computed in the graph."""
+        from tfvisrec.vision.region_features import photo_regions
+        out = photo_regions(self.classifier, jpeg_bytes)
+        return {schema.REGIONS: out["region_features"], schema.REGION_BOXES: out["boxes"],
+                schema.REGION_CLASSES: out["classes"]}
 
     def named(self, explanation: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
         """A model's `explain` output → the signature's outputs (names for indices)."""

@@ -44,7 +44,8 @@ class Servable(tf.Module):
     """
 
     def __init__(self, model, dataset, top_k: int = 100, exclude_seen: bool = True,
-                 batch_size: int = 256, as_of: Optional[int] = None, design=None):
+                 batch_size: int = 256, as_of: Optional[int] = None, design=None,
+                 explain_classifier=None):
         super().__init__(name="servable")
         # DVBPR's design half (`generate`): a `DesignExport` with the GAN and its settings
         self.design = design
@@ -82,7 +83,9 @@ class Servable(tf.Module):
         self.explanation = None
         if "explain" in model.extra_signatures:
             from tfvisrec.serving.explanation import ExplanationTables
-            self.explanation = ExplanationTables(model, dataset)
+            self.explanation = ExplanationTables(model, dataset, explain_classifier)
+        elif explain_classifier is not None:
+            raise ValueError(f"{model.registered_name} does not explain; it cannot serve explain_images")
         if self.exclude_seen:
             values, row_splits = catalogue.seen_items(dataset)
             self.seen_values = tf.Variable(values, trainable=False, name="seen_items")

@@ -193,6 +193,24 @@ def explain(servable):
     return fn
 
 
+@signature("explain_images", applies=lambda s: s.explanation is not None and s.explanation.reads_photos,
+           example=lambda ex, s: {"user": np.array([ex.user_id], object),
+                                  "images": np.array([ex.jpeg], object)})
+def explain_images(servable):
+    """user [B] string, images [B] JPEG/PNG bytes (items outside the catalogue) -> the outputs
+    of `explain`, the regions computed in the graph by the attribute classifier the export holds
+    (SAERS §3.1 on a new photo, then §3.4)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
+                                  tf.TensorSpec([None], tf.string, name="images")])
+    def fn(user, images):
+        users = servable.user_index(servable.require_rows(user, "user"))
+        features = servable.explanation.photo_features(servable.require_rows(images, "images"))
+        return servable.explanation.named(servable.model.explain(users, features))
+
+    return fn
+
+
 @signature("generate", applies=lambda s: s.design is not None,
            example=lambda ex, s: {"user": np.array([ex.user_id], object),
                                   "category": np.array([s.design.category_names[0]], object),
