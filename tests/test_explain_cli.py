@@ -74,20 +74,21 @@ def test_catalogue_item_record_and_picture(explain_run, trained, tmp_path, capsy
 
 def test_a_photo_gets_the_regions_the_catalogue_stored(explain_run, trained, tmp_path):
     """--image on an item's own JPEG: the Semantic Extraction Network (found through the
-    dataset's features.json) recomputes the stored regions, so the explanation is the same;
-    saers_fixed has no fixed feature f_i for a new photo, hence no score."""
-    _, dataset = trained
+    dataset's features.json) recomputes the stored regions, so the attention is the numpy
+    reference's on the stored ones; saers_fixed has no fixed feature f_i for a new photo,
+    hence no score."""
+    model, dataset = trained
     photo = tmp_path / "new.jpg"
     photo.write_bytes(dataset.image_bytes()[12])
-    assert _main(f"--model_dir={explain_run.model_dir}", "--user=u05", "--item=item-012",
-                 f"--out={tmp_path / 'stored.png'}") == 0
     assert _main(f"--model_dir={explain_run.model_dir}", "--user=u05", f"--image={photo}",
                  f"--out={tmp_path / 'photo.png'}") == 0
-    stored, new = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("stored", "photo"))
-    np.testing.assert_allclose(new["weights"], stored["weights"], rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(new["boxes"], stored["boxes"], atol=1e-6)
-    assert (new["classes"], new["top_attribute"]) == (stored["classes"], stored["top_attribute"])
-    assert new["image"] == str(photo) and new["item"] is None and new["score"] is None
+    record = json.loads((tmp_path / "photo.json").read_text())
+    regions = read_regions(regions_path(dataset), dataset.num_items)
+    alpha, _ = reference(model, dataset, dataset.user_ids.index("u05"), 12)
+    np.testing.assert_allclose(record["weights"], alpha, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(record["boxes"], regions.boxes[12], atol=1e-6)
+    assert record["classes"] == [regions.values[a][c] for a, c in enumerate(regions.classes[12])]
+    assert record["image"] == str(photo) and record["item"] is None and record["score"] is None
 
 
 @pytest.mark.parametrize("args, message", [
