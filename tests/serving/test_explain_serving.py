@@ -1,6 +1,7 @@
 """SAERS' explanations served: `explain_images` (regions of a new photo computed in the
-SavedModel by the attribute classifier it holds), over gRPC from the embedded server on a real
-export of the tiny saers_fixed run (tests/explain_world.py)."""
+SavedModel by the attribute classifier it holds) and the client's typed `explain` record, over
+gRPC from the embedded server on a real export of the tiny saers_fixed run (tests/explain_world.py)."""
+import json
 import os
 
 import numpy as np
@@ -10,7 +11,9 @@ import tfvisrec  # noqa: F401
 import tensorflow as tf
 
 from serving_world import start_server
-from tfvisrec.client import RecommenderClient
+from tfvisrec.client import Explanation, RecommenderClient
+from tfvisrec.client.cli import main as client_main
+from tfvisrec.data.region_file import read_regions, regions_path
 from tfvisrec.export import export_model
 from tfvisrec.serving import model_config
 from tfvisrec.training import checkpoints
@@ -59,3 +62,42 @@ def test_explain_images_computes_the_stored_regions_in_the_graph(exported, targe
     np.testing.assert_allclose(by_photo["boxes"], photo_regions(classifier, tf.constant(jpegs))["boxes"].numpy(),
                                atol=1e-6)
     np.testing.assert_allclose(by_photo["weights"].sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_client_explain_returns_a_typed_record_over_grpc(exported, target):
+    model, dataset, _, _ = exported
+    regions = read_regions(regions_path(dataset), dataset.num_items)
+    users = tf.constant([dataset.user_ids.index("u07")], tf.int64)
+    features = {k: tf.constant(v[[19]]) for k, v in
+                {"regions": regions.features, "region_boxes": regions.boxes, "region_classes": regions.classes}.items()}
+    expected = model.explain(users, features)
+    with RecommenderClient(target, model="saers") as client:
+        got = client.explain("u07", dataset.item_ids[19])
+        photo = client.explain_image("u07", dataset.image_bytes()[19])
+    assert isinstance(got, Explanation)
+    assert (got.user, got.item, photo.item) == ("u07", dataset.item_ids[19], None)
+    np.testing.assert_allclose(got.weights, expected["weights"].numpy()[0], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(got.boxes, regions.boxes[19])
+    assert got.attributes == regions.names
+    assert got.classes == [regions.values[a][c] for a, c in enumerate(regions.classes[19])]
+    assert got.top_attribute == regions.names[int(expected["top_attribute"].numpy()[0])]
+    np.testing.assert_allclose(photo.weights, got.weights, rtol=1e-4, atol=1e-6)
+    assert got.ranked()[0][0] == got.top_attribute
+
+
+def test_shop_cli_prints_the_explanation(exported, target, tmp_path, capsys):
+    _, dataset, _, _ = exported
+    photo = tmp_path / "new.jpg"
+    photo.write_bytes(dataset.image_bytes()[4])
+    assert client_main(["explain", "--target", target, "--model", "saers", "--user", "u01",
+                        "--item", dataset.item_ids[4]]) == 0
+    by_id = capsys.readouterr().out
+    assert client_main(["explain", "--target", target, "--model", "saers", "--user", "u01",
+                        "--image", str(photo)]) == 0
+    by_photo = capsys.readouterr().out
+    first, second = json.loads(by_id), json.loads(by_photo)
+    assert first["item"] == dataset.item_ids[4] and second["image"] == str(photo)
+    assert [a["attribute"] for a in first["attributes"]] == [a["attribute"] for a in second["attributes"]]
+    np.testing.assert_allclose([a["weight"] for a in first["attributes"]],
+                               [a["weight"] for a in second["attributes"]], rtol=1e-4, atol=1e-6)
+    assert first["top_attribute"] == first["attributes"][0]["attribute"]      # ranked by weight

@@ -3,6 +3,7 @@
     python -m tfvisrec.client recommend --target localhost:8500 --model dvbpr --user customer-42 --k 10
     python -m tfvisrec.client score --model dvbpr --user customer-42 --items a b c
     python -m tfvisrec.client score-images --model dvbpr --user customer-42 --images new.jpg
+    python -m tfvisrec.client explain --model saers --user customer-42 --item a
     python -m tfvisrec.client --model dvbpr status
 
 The connection options (--target, --model, --version, --label, --timeout, --retries) go before
@@ -69,9 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", nargs="+", required=True, help="JPEG/PNG files")
     p = command("embed", "item vectors of image files")
     p.add_argument("--images", nargs="+", required=True)
-    p = command("explain", "why an item suits a user (SAERS exports): attention weight, predicted value and box per attribute")
+    p = command("explain", "why an item suits a user (SAERS exports): attention weight, predicted value and box per "
+                           "attribute, ranked by weight")
     p.add_argument("--user", required=True)
-    p.add_argument("--item", required=True)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--item", help="a catalogue item id")
+    what.add_argument("--image", help="a JPEG/PNG file of an item outside the catalogue (explain_images)")
     p = command("generate", "coming (the GAN; no model exports it yet): new designs for a user "
                             "(PNG files)")
     p.add_argument("--user", required=True)
@@ -133,7 +137,9 @@ def run_command(client: RecommenderClient, args) -> object:
     if args.command == "embed":
         return dict(zip(args.images, client.embed_items(_read(args.images)).tolist()))
     if args.command == "explain":
-        return client.explain(args.user, args.item)
+        if args.item:
+            return client.explain(args.user, args.item).to_dict()
+        return {**client.explain_image(args.user, _read([args.image])[0]).to_dict(), "image": args.image}
     if args.command == "generate":
         out = client.generate(args.user, args.category, args.n, args.seed)
         os.makedirs(args.out_dir, exist_ok=True)

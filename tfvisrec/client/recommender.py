@@ -8,6 +8,8 @@ import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tfvisrec.client import status
+from tfvisrec.client.explanation import OUTPUTS as EXPLANATION_OUTPUTS
+from tfvisrec.client.explanation import Explanation
 from tfvisrec.client.protos import (get_model_metadata_pb2, get_model_status_pb2,
                                     model_service_pb2_grpc, predict_pb2,
                                     prediction_service_pb2_grpc)
@@ -82,12 +84,17 @@ class RecommenderClient:
     # come. Against a model that lacks one, the call raises MissingSignature ("model 'dvbpr'
     # does not export the 'explain' signature").
 
-    def explain(self, user: str, item: str) -> Dict[str, np.ndarray]:
-        """Why `item` suits `user` (SAERS exports): {"attributes" [A] names, "weights" [A] the
-        user's attention over them, "classes" [A] each attribute's predicted value, "boxes"
-        [A, 4] its region (y1, x1, y2, x2) in [0, 1], "top_attribute" the name weighted most}."""
+    def explain(self, user: str, item: str) -> Explanation:
+        """Why catalogue `item` suits `user` (SAERS exports): each attribute's attention weight,
+        predicted value and region box, as an `Explanation`."""
         out = self.predict("explain", {"user": _strings([user]), "item": _strings([item])})
-        return {k: v[0] for k, v in out.items()}
+        return Explanation.from_outputs(_require(out, "explain", *EXPLANATION_OUTPUTS), 0, user, item)
+
+    def explain_image(self, user: str, jpeg: bytes) -> Explanation:
+        """The same for an item known only by its JPEG/PNG bytes (SAERS exports holding their
+        attribute classifier: the regions are computed by the server); `item` is None."""
+        out = self.predict("explain_images", {"user": _strings([user]), "images": _strings([jpeg])})
+        return Explanation.from_outputs(_require(out, "explain_images", *EXPLANATION_OUTPUTS), 0, user)
 
     def generate(self, user: str, category: str, n: int = 1, seed: int = 0) -> Dict[str, np.ndarray]:
         """Coming (the GAN): n new designs for `user` in `category`: PNG bytes + scores."""
