@@ -162,8 +162,9 @@ def main(argv):
         raise app.UsageError("give one of --item (a catalogue item) or --image (a photo file)")
     from tfvisrec.data.errors import DataError
     try:
-        png, json_path, record = explain(FLAGS.model_dir, FLAGS.user, FLAGS.item, FLAGS.image, FLAGS.out,
-                                         FLAGS.backbone_weights, FLAGS.checkpoint)
+        # `or`: another command line of the same process may have defined --out with another default
+        png, json_path, record = explain(FLAGS.model_dir, FLAGS.user, FLAGS.item, FLAGS.image,
+                                         FLAGS.out or "explain.png", FLAGS.backbone_weights, FLAGS.checkpoint)
     except (DataError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
