@@ -46,7 +46,7 @@ class Servable(tf.Module):
     def __init__(self, model, dataset, top_k: int = 100, exclude_seen: bool = True,
                  batch_size: int = 256, as_of: Optional[int] = None, design=None):
         super().__init__(name="servable")
-        # DVBPR's design half (`generate`): a `DesignExport` with the GAN and its settings
+        # DVBPR's design half (`generate`, `tailor`): a `DesignExport` with the GAN and its settings
         self.design = design
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
