@@ -156,7 +156,8 @@ def run_command(client: RecommenderClient, args) -> object:
         return client.explain(args.user, args.item)
     if args.command == "generate":
         made = client.generate(args.user, args.category, args.n, args.seed)
-        names = [f"{args.user}-{args.category}-seed{d.seed}-{rank % (len(made) // args.n)}.png"
+        per_seed = len(made) // args.n
+        names = [f"{args.user}-{args.category}-seed{d.seed}-{rank % per_seed}.png"
                  for rank, d in enumerate(made)]
         return {"designs": [{"file": _write_png(args.out_dir, name, d.png), "score": d.score,
                              "objective": d.objective, "seed": d.seed}
@@ -184,6 +185,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.version is not None and args.label:
         parser.error("pass --version or --label, not both")
+    if args.command == "generate" and args.n < 1:
+        parser.error(f"--n must be at least 1, got {args.n}")
     with RecommenderClient(args.target, model=args.model, version=args.version,
                            version_label=args.label, timeout=args.timeout,
                            retries=args.retries) as client:
