@@ -42,7 +42,7 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
     exclude_seen: `recommend` skips each user's training items. models_config: path of a
     models.config to add this model's entry to (None = leave config files alone). as_of: unix
     time time-aware models are served at (None = the latest training interaction). design: a
-    `serving.design_export.DesignExport` (the GAN) to serve `generate` with.
+    `serving.design_export.DesignExport` (the GAN) to serve `generate` and `tailor` with.
     explain_classifier: the attribute classifier (`AttributeNetwork`) that made a SAERS model's
     regions, held by the export to serve `explain_images` (regions of new photos in the graph).
     """
@@ -69,7 +69,7 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
 
     tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base)
     try:
-        with _quiet_tensorflow_logs():
+        with _quiet_tensorflow_logs(), _without_keras_layer_traces():
             tf.saved_model.save(servable, tmp, signatures=functions)
         warmup.write_warmup(tmp, name, signatures.example_inputs(servable, examples))
         _write_info(tmp, name, version, servable, sorted(functions), model)
@@ -98,6 +98,15 @@ def _quiet_tensorflow_logs():
     finally:
         tf_logger.setLevel(tf_level)
         logging.set_verbosity(absl_verbosity)
+
+
+def _without_keras_layer_traces():
+    """By default `tf.saved_model.save` also traces the `call` of every tf_keras layer inside
+    the servable (Keras' own SavedModel format, for `keras.models.load_model`). Nothing here
+    loads them: serving runs the signatures, which capture the variables themselves. Skipping
+    those traces (Keras' `save_traces=False`) saves seconds per export."""
+    from tf_keras.src.saving.legacy.saved_model import utils as keras_saved_model_utils
+    return keras_saved_model_utils.keras_option_scope(save_traces=False, in_tf_saved_model_scope=True)
 
 
 def _write_info(saved_model_dir, name, version, servable, signature_names, model):
@@ -134,13 +143,17 @@ def define_flags():
         (flags.DEFINE_integer, "export_batch_size", 256, "Batch size when embedding the catalogue."),
         (flags.DEFINE_integer, "as_of", 0, "Unix time time-aware models (TVBPR) are served at; 0 = the latest training interaction."),
         (flags.DEFINE_string, "models_config", "", "models.config to add the entry to; default <export_base>/../models.config; 'none' to skip."),
-        (flags.DEFINE_string, "gan_dir", "", "A trained `gan` (on the same photos as the model, a DVBPR): export `generate` too."),
+        (flags.DEFINE_string, "gan_dir", "", "A trained `gan` (on the same photos as the model, a DVBPR): export `generate` and `tailor` too."),
         (flags.DEFINE_integer, "generate_restarts", 16, "generate: random starts optimised per request row (m; 64 in the paper)."),
         (flags.DEFINE_integer, "generate_steps", 50, "generate: Adam steps on z' (fixed at export: the request's cost)."),
         (flags.DEFINE_float, "generate_learning_rate", 0.05, "generate: Adam's step size on z'."),
         (flags.DEFINE_float, "generate_eta", 1.0, "generate: weight of the realism penalty of eq. 10."),
         (flags.DEFINE_integer, "generate_k", 3, "generate: designs returned per request row."),
         (flags.DEFINE_string, "explain_classifier", "", "SAERS: the attribute classifier its regions came from, held by the export to serve explain_images; default the weights the dataset's features.json names (skipped with a warning when absent); 'none' to skip."),
+        (flags.DEFINE_integer, "tailor_restarts", 8, "tailor: random starts fitted to each query image (eq. 12)."),
+        (flags.DEFINE_integer, "tailor_fit_steps", 50, "tailor: Adam steps fitting G_c(tanh z') to the query (eq. 12)."),
+        (flags.DEFINE_integer, "tailor_steps", 50, "tailor: Adam steps of preference maximisation after the fit (eq. 9-10)."),
+        (flags.DEFINE_integer, "tailor_record_every", 10, "tailor: keep an image of the strip every N steps (must divide both step counts)."),
         (flags.DEFINE_string, "container_models_root", model_config.CONTAINER_MODELS_ROOT, "Where export/ is mounted in the TF Serving container (base_path prefix in models.config)."),
     ]:
         if name not in FLAGS:
@@ -198,10 +211,12 @@ def _design_export(model):
     try:
         settings = DesignSettings(restarts=FLAGS.generate_restarts, steps=FLAGS.generate_steps,
                                   learning_rate=FLAGS.generate_learning_rate, eta=FLAGS.generate_eta,
-                                  k=FLAGS.generate_k)
+                                  k=FLAGS.generate_k, tailor_restarts=FLAGS.tailor_restarts,
+                                  tailor_fit_steps=FLAGS.tailor_fit_steps, tailor_steps=FLAGS.tailor_steps,
+                                  tailor_record_every=FLAGS.tailor_record_every)
         return DesignExport(gan, model, gan_data.categories, settings)
     except ValueError as e:     # settings out of range, or a model that cannot score images
-        raise DataError(f"cannot export generate: {e}", FLAGS.gan_dir) from None
+        raise DataError(f"cannot export generate / tailor: {e}", FLAGS.gan_dir) from None
 
 
 def run():

@@ -114,7 +114,8 @@ def test_requests_follow_the_serving_contract(serve):
         client.outfit_score("u1", ["a", "b", "c"])
     with client_lib.RecommenderClient(target, model="shop", version=4) as client:
         client.recommend_many(["u1", "é"], k=7)
-        client.generate("u1", "dress", n=3, seed=10)
+        with pytest.raises(status.ServingError, match="lacks output"):   # the fake has no images
+            client.generate("u1", "dress", n=3, seed=10)
     specs = [(r.model_spec.name, r.model_spec.signature_name, r.model_spec.version_label,
               r.model_spec.version.value) for r in fake.requests]
     assert specs == [("shop", "score", "stable", 0), ("shop", "score_images", "stable", 0),

@@ -102,7 +102,7 @@ def test_metadata_status_and_health(target):
 @pytest.mark.parametrize("kind, signature, call", [
     ("mf", "explain", lambda c: c.explain("u00", "item-000")),
     ("visual", "generate", lambda c: c.generate("u00", "top", n=2)),
-    ("visual", "tailor", lambda c: c.tailor("u00", world_lib.jpeg(1))),
+    ("visual", "tailor", lambda c: c.tailor("u00", world_lib.jpeg(1), "top")),
     ("mlp", "outfit_score", lambda c: c.outfit_score("u00", ["item-000", "item-001"])),
     ("mf", "no_such_signature", lambda c: c.predict("no_such_signature", {})),
 ])

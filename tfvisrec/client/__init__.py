@@ -14,8 +14,9 @@ restarting, unreachable) is retried with exponential backoff; every other failur
 exception of its status code: `NotFound` (model/version), `InvalidArgument` (bad input,
 unknown id, bad k, undecodable image), `MissingSignature` (a `FailedPrecondition`: the model
 does not export the signature called), `DeadlineExceeded`, `ResourceExhausted` (message too big).
-`explain` (an `Explanation` record; `explain_image` for a photo) is served by SAERS exports, `generate` by design exports (the GAN), `outfit_score` by
-PAN / FHN exports; `tailor` is the contract of a signature still to come: no exported model has it yet.
+`explain` (an `Explanation` record; `explain_image` for a photo) is served by SAERS exports,
+`generate` and `tailor` by design exports (a DVBPR exported with the GAN: their images come
+back decoded, as `Design` / `Tailoring` records), `outfit_score` by PAN / FHN exports.
 
 The client needs numpy, grpcio and the protos only: it never loads the TensorFlow runtime
 (`protos`). Command line: `python -m tfvisrec.client --help` (`cli`; `run` is the console
@@ -23,11 +24,13 @@ script `tfvisrec-client`).
 """
 from tfvisrec.client.cli import run
 from tfvisrec.client.explanation import Explanation
+from tfvisrec.client.designs import Design, Tailoring, TailoringStep
 from tfvisrec.client.recommender import Recommendation, RecommenderClient
 from tfvisrec.client.status import (Cancelled, DeadlineExceeded, FailedPrecondition, Internal,
                                     InvalidArgument, MissingSignature, NotFound,
                                     ResourceExhausted, ServingError, Unavailable, Unimplemented)
 
-__all__ = ["RecommenderClient", "Recommendation", "Explanation", "ServingError", "InvalidArgument", "NotFound",
+__all__ = ["RecommenderClient", "Recommendation", "Explanation", "Design", "Tailoring", "TailoringStep",
+           "ServingError", "InvalidArgument", "NotFound",
            "FailedPrecondition", "MissingSignature", "Unavailable", "DeadlineExceeded",
            "ResourceExhausted", "Unimplemented", "Internal", "Cancelled", "run"]

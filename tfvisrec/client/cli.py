@@ -4,11 +4,14 @@
     python -m tfvisrec.client score --model dvbpr --user customer-42 --items a b c
     python -m tfvisrec.client score-images --model dvbpr --user customer-42 --images new.jpg
     python -m tfvisrec.client explain --model saers --user customer-42 --item a
+    python -m tfvisrec.client generate --model dvbpr --user customer-42 --category top --n 2 --out_dir designs
+    python -m tfvisrec.client tailor --model dvbpr --user customer-42 --image shirt.jpg --category top
     python -m tfvisrec.client --model dvbpr status
 
 The connection options (--target, --model, --version, --label, --timeout, --retries) go before
-or after the command. explain is answered by SAERS exports, generate by design exports (the GAN),
-outfit-score by PAN / FHN exports. Calling a signature the model does not export fails with
+or after the command. explain is answered by SAERS exports, generate and tailor by design exports
+(a DVBPR exported with the GAN: they write PNGs into --out_dir and print the scores), outfit-score
+by PAN / FHN exports. Calling a signature the model does not export fails with
 "model '...' does not export the '...' signature".
 
 Exit status: 0 on success, 1 when the server answers with an error (printed as
@@ -76,13 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--item", help="a catalogue item id")
     what.add_argument("--image", help="a JPEG/PNG file of an item outside the catalogue (explain_images)")
-    p = command("generate", "coming (the GAN; no model exports it yet): new designs for a user "
-                            "(PNG files)")
+    p = command("generate", "design exports (the GAN): new designs of a category for a user; "
+                            "writes PNGs, prints their scores")
     p.add_argument("--user", required=True)
     p.add_argument("--category", required=True)
-    p.add_argument("--n", type=int, default=1)
+    p.add_argument("--n", type=int, default=1, help="seeds --seed … --seed+n-1, k designs each")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out_dir", default="generated", help="where PNGs are written")
+    p = command("tailor", "design exports (the GAN): an existing item's image moved towards a "
+                          "user's taste; writes the strip as PNGs, prints their scores")
+    p.add_argument("--user", required=True)
+    p.add_argument("--image", required=True, help="JPEG/PNG file of the item")
+    p.add_argument("--category", required=True, help="the item's category (the GAN's names)")
+    p.add_argument("--out_dir", default="tailored", help="where PNGs are written")
     p = command("outfit-score", "PAN / FHN exports: score of an outfit (one catalogue id per "
                                 "slot, e.g. top bottom shoes; \"\" = empty slot) for a user")
     p.add_argument("--user", required=True)
@@ -104,6 +113,17 @@ def _read(paths):
         with open(path, "rb") as f:
             out.append(f.read())
     return out
+
+
+def _write_png(folder: str, name: str, png: bytes) -> str:
+    """Write one PNG into `folder` (made if missing) atomically: a temp file renamed."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, name)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(png)
+    os.replace(tmp, path)
+    return path
 
 
 def _jsonable(value):
@@ -141,15 +161,21 @@ def run_command(client: RecommenderClient, args) -> object:
             return client.explain(args.user, args.item).to_dict()
         return {**client.explain_image(args.user, _read([args.image])[0]).to_dict(), "image": args.image}
     if args.command == "generate":
-        out = client.generate(args.user, args.category, args.n, args.seed)
-        os.makedirs(args.out_dir, exist_ok=True)
-        files = []
-        for i, png in enumerate(out.get("images", [])):
-            path = os.path.join(args.out_dir, f"{args.user}-{args.category}-{args.seed + i}.png")
-            with open(path, "wb") as f:
-                f.write(png)
-            files.append(path)
-        return {"files": files, **{k: v for k, v in out.items() if k != "images"}}
+        made = client.generate(args.user, args.category, args.n, args.seed)
+        per_seed = len(made) // args.n
+        names = [f"{args.user}-{args.category}-seed{d.seed}-{rank % per_seed}.png"
+                 for rank, d in enumerate(made)]
+        return {"designs": [{"file": _write_png(args.out_dir, name, d.png), "score": d.score,
+                             "objective": d.objective, "seed": d.seed}
+                            for name, d in zip(names, made)]}
+    if args.command == "tailor":
+        strip = client.tailor(args.user, _read([args.image])[0], args.category)
+        stem = os.path.splitext(os.path.basename(args.image))[0]
+        return {"query_score": strip.query_score, "steps": [
+            {"file": _write_png(args.out_dir, f"{stem}-{args.user}-{n:02d}-"
+                                              f"{'fit' if s.stage == 1 else 'pref'}{s.step}.png", s.png),
+             "stage": "fit" if s.stage == 1 else "preference", "step": s.step, "score": s.score,
+             "l1": s.l1} for n, s in enumerate(strip.steps)]}
     if args.command == "outfit-score":
         return {"score": client.outfit_score(args.user, args.items)}
     if args.command == "outfit-item":
@@ -165,6 +191,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.version is not None and args.label:
         parser.error("pass --version or --label, not both")
+    if args.command == "generate" and args.n < 1:
+        parser.error(f"--n must be at least 1, got {args.n}")
     with RecommenderClient(args.target, model=args.model, version=args.version,
                            version_label=args.label, timeout=args.timeout,
                            retries=args.retries) as client:

@@ -7,7 +7,8 @@ import grpc
 import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tfvisrec.client import status
+from tfvisrec.client import designs, status
+from tfvisrec.client.designs import Design, Tailoring
 from tfvisrec.client.explanation import OUTPUTS as EXPLANATION_OUTPUTS
 from tfvisrec.client.explanation import Explanation
 from tfvisrec.client.protos import (get_model_metadata_pb2, get_model_status_pb2,
@@ -80,9 +81,9 @@ class RecommenderClient:
         return _require(out, "embed_items", "item_vectors")["item_vectors"]
 
     # ---- signatures of some models only ------------------------------------------------
-    # `explain` is exported by SAERS; generate, tailor and outfit_score by models still to
-    # come. Against a model that lacks one, the call raises MissingSignature ("model 'dvbpr'
-    # does not export the 'explain' signature").
+    # `explain` is exported by SAERS, `generate` and `tailor` by design exports (a DVBPR
+    # exported with a GAN), `outfit_score` by PAN / FHN. Against a model that lacks one, the
+    # call raises MissingSignature ("model 'dvbpr' does not export the 'explain' signature").
 
     def explain(self, user: str, item: str) -> Explanation:
         """Why catalogue `item` suits `user` (SAERS exports): each attribute's attention weight,
@@ -96,16 +97,24 @@ class RecommenderClient:
         out = self.predict("explain_images", {"user": _strings([user]), "images": _strings([jpeg])})
         return Explanation.from_outputs(_require(out, "explain_images", *EXPLANATION_OUTPUTS), 0, user)
 
-    def generate(self, user: str, category: str, n: int = 1, seed: int = 0) -> Dict[str, np.ndarray]:
-        """Coming (the GAN): n new designs for `user` in `category`: PNG bytes + scores."""
-        return self.predict("generate", {"user": _strings([user] * n),
-                                         "category": _strings([category] * n),
-                                         "seed": np.arange(seed, seed + n, dtype=np.int64)})
+    def generate(self, user: str, category: str, n: int = 1, seed: int = 0) -> List[Design]:
+        """Design exports (DVBPR eq. 9-10): new items of `category` for `user`, from the random
+        starts of seeds seed … seed+n-1 → n·k `Design`s (decoded image, PNG, score θ_uᵀΦ,
+        objective of eq. 10, seed), each seed's k best first (k fixed at export)."""
+        seeds = np.arange(seed, seed + n, dtype=np.int64)
+        out = self.predict("generate", {"user": _strings([user] * n),
+                                        "category": _strings([category] * n), "seed": seeds})
+        return designs.designs(_require(out, "generate", "images", "scores", "objective"), seeds)
 
-    def tailor(self, user: str, jpeg: bytes) -> Dict[str, np.ndarray]:
-        """Coming (the GAN): an existing item's image adjusted to `user`: PNG + scores."""
-        out = self.predict("tailor", {"user": _strings([user]), "image": _strings([jpeg])})
-        return {k: v[0] for k, v in out.items()}
+    def tailor(self, user: str, image: bytes, category: str) -> Tailoring:
+        """Design exports (DVBPR eq. 12, then eq. 9-10): an existing item's JPEG/PNG moved
+        towards `user`'s taste; `category` is the item's (the GAN is category-conditional) →
+        `Tailoring` (the query's own score, and the strip: decoded image, PNG, score, L1 to the
+        query, stage, step of each kept step; step counts fixed at export)."""
+        out = self.predict("tailor", {"user": _strings([user]), "image": _strings([image]),
+                                      "category": _strings([category])})
+        return designs.tailoring(_require(out, "tailor", "images", "scores", "l1", "stage",
+                                          "step", "query_scores"))
 
     def outfit_score(self, user: str, items: Sequence[str]) -> float:
         """PAN / FHN: compatibility and the user's preference, y = g + α p, of an outfit of

@@ -23,35 +23,45 @@ from tfvisrec.data import schema
 ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON = 0.9, 0.999, 1e-8
 
 
-def ascend(objective: Callable[[tf.Tensor], tf.Tensor], z_raw, steps: int, learning_rate: float,
-           record_every: int = 0):
+def ascend(objective: Callable[[tf.Tensor], tf.Tensor], z_raw, steps, learning_rate,
+           record_every=0):
     """Maximise objective(z') [m] for every row of z' [m, Z] by Adam, `steps` steps (the rows
     are independent). → (final z', z' after every `record_every`-th step [R, m, Z] (R = 0 when
-    `record_every` is 0), objective before each step [steps, m]). Runs inside a tf.function."""
+    `record_every` is 0), objective before each step [steps, m]).
+
+    A `tf.while_loop` written out (no AutoGraph needed), so it runs eagerly, inside any
+    `tf.function` and in serving signatures traced with `autograph=False`; `steps`,
+    `learning_rate` and `record_every` may be Python numbers or scalar tensors."""
     z_raw = tf.convert_to_tensor(z_raw, tf.float32)
-    first = tf.zeros_like(z_raw)
-    second = tf.zeros_like(z_raw)
-    recorded = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=z_raw.shape)
-    history = tf.TensorArray(tf.float32, size=steps)
-    for t in tf.range(steps):
+    steps = tf.convert_to_tensor(steps, tf.int32)
+    learning_rate = tf.cast(learning_rate, tf.float32)
+    record_every = tf.convert_to_tensor(record_every, tf.int32)
+
+    def step(t, z, first, second, trail, history):
         with tf.GradientTape() as tape:
-            tape.watch(z_raw)
-            value = objective(z_raw)
+            tape.watch(z)
+            value = objective(z)
             total = tf.reduce_sum(value)
-        gradient = -tape.gradient(total, z_raw)
+        gradient = -tape.gradient(total, z)
         first = ADAM_BETA1 * first + (1.0 - ADAM_BETA1) * gradient
         second = ADAM_BETA2 * second + (1.0 - ADAM_BETA2) * tf.square(gradient)
-        step = tf.cast(t + 1, tf.float32)
-        corrected = (first / (1.0 - ADAM_BETA1 ** step)) / (
-            tf.sqrt(second / (1.0 - ADAM_BETA2 ** step)) + ADAM_EPSILON)
-        z_raw = z_raw - learning_rate * corrected
-        history = history.write(t, value)
-        if record_every > 0 and (t + 1) % record_every == 0:
-            recorded = recorded.write(recorded.size(), z_raw)
-    # an empty TensorArray of a not fully known shape cannot be stacked: build the empty result
-    empty = tf.zeros(tf.concat([[0], tf.shape(z_raw)], 0))
-    stacked = tf.cond(recorded.size() > 0, recorded.stack, lambda: empty)
-    return z_raw, stacked, history.stack()
+        count = tf.cast(t + 1, tf.float32)
+        corrected = (first / (1.0 - ADAM_BETA1 ** count)) / (
+            tf.sqrt(second / (1.0 - ADAM_BETA2 ** count)) + ADAM_EPSILON)
+        z = z - learning_rate * corrected
+        return t + 1, z, first, second, trail.write(t, z), history.write(t, value)
+
+    zeros = tf.zeros_like(z_raw)
+    _, z_raw, _, _, trail, history = tf.while_loop(
+        lambda t, *_: t < steps, step,
+        (tf.constant(0), z_raw, zeros, zeros,
+         tf.TensorArray(tf.float32, size=steps, element_shape=z_raw.shape),
+         tf.TensorArray(tf.float32, size=steps)))
+    every = tf.maximum(record_every, 1)
+    recorded = tf.cond(record_every > 0,
+                       lambda: tf.gather(trail.stack(), tf.range(every - 1, steps, every)),
+                       lambda: tf.zeros(tf.concat([[0], tf.shape(z_raw)], 0)))
+    return z_raw, recorded, history.stack()
 
 
 class PreferenceMaximiser(tf.Module):

@@ -47,7 +47,7 @@ class Servable(tf.Module):
                  batch_size: int = 256, as_of: Optional[int] = None, design=None,
                  explain_classifier=None):
         super().__init__(name="servable")
-        # DVBPR's design half (`generate`): a `DesignExport` with the GAN and its settings
+        # DVBPR's design half (`generate`, `tailor`): a `DesignExport` with the GAN and its settings
         self.design = design
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")

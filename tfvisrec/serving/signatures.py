@@ -76,8 +76,10 @@ def applicable(servable) -> List[SignatureBuilder]:
 def build_signatures(servable) -> Dict[str, tf.types.experimental.ConcreteFunction]:
     """Concrete functions for every applicable signature, plus `serving_default`.
 
-    The tf.functions are also attached to `servable` (so `tf.saved_model.load(path).score(...)`
-    works besides `.signatures["score"]`)."""
+    The concrete functions are also attached to `servable` (so `tf.saved_model.load(path).score(...)`
+    works besides `.signatures["score"]`). Attaching the concrete function, not the
+    `tf.function`, matters: `tf.saved_model.save` traces every attached `tf.function` once more,
+    which doubled the export time of the step-loop signatures (`generate`, `tailor`)."""
     unknown = sorted(set(servable.model.extra_signatures) - set(_BUILDERS))
     if unknown:
         raise ValueError(f"model {servable.model.name!r} declares signatures {unknown} that no "
@@ -88,9 +90,8 @@ def build_signatures(servable) -> Dict[str, tf.types.experimental.ConcreteFuncti
                          f"(item features {servable.item_feature_keys})")
     functions = {}
     for builder in builders:
-        fn = builder.build(servable)
-        setattr(servable, builder.name, fn)
-        functions[builder.name] = fn.get_concrete_function()
+        functions[builder.name] = builder.build(servable).get_concrete_function()
+        setattr(servable, builder.name, functions[builder.name])
     default = DEFAULT_ALIAS_OF if DEFAULT_ALIAS_OF in functions else builders[0].name
     functions[DEFAULT_SIGNATURE] = functions[default]
     return functions
@@ -220,14 +221,43 @@ def generate(servable):
     images [B, k] PNG bytes, scores [B, k] float32 (θ_uᵀΦ), objective [B, k] (eq. 10).
 
     DVBPR's preference maximisation (eq. 9-10) with the restarts, steps and k fixed at export
-    (`serving/design_export.py`): the top k of each row's designs by objective."""
+    (`serving/design_export.py`): the top k of each row's designs by objective. Traced
+    without AutoGraph: the step loop is written out (`design.preference.ascend`)."""
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
+    @tf.function(autograph=False,
+                 input_signature=[tf.TensorSpec([None], tf.string, name="user"),
                                   tf.TensorSpec([None], tf.string, name="category"),
                                   tf.TensorSpec([None], tf.int64, name="seed")])
     def fn(user, category, seed):
-        users = servable.user_index(servable.require_rows(user, "user"))
-        return servable.design.generate(users, category, seed)
+        user, category, seed = servable.design.same_rows(
+            user=servable.require_rows(user, "user"), category=category, seed=seed)
+        return servable.design.generate(servable.user_index(user), category, seed)
+
+    return fn
+
+
+@signature("tailor", applies=lambda s: s.design is not None,
+           example=lambda ex, s: {"user": np.array([ex.user_id], object),
+                                  "image": np.array([ex.jpeg], object),
+                                  "category": np.array([s.design.category_names[0]], object)})
+def tailor(servable):
+    """user [B] string, image [B] JPEG/PNG bytes (an existing item), category [B] string (the
+    GAN's category names: the GAN is category-conditional) -> images [B, S] PNG bytes (the
+    strip), scores [B, S] float32 (θ_uᵀΦ), l1 [B, S] (distance to the query), stage [B, S]
+    int32 (1 = fitting the query, 2 = preference maximisation), step [B, S] int32,
+    query_scores [B] float32 (θ_uᵀΦ of the query).
+
+    DVBPR's tailoring (eq. 12, then eq. 9-10) with the step counts fixed at export
+    (`serving/design_export.py`). Traced without AutoGraph: the step loops are written out."""
+
+    @tf.function(autograph=False,
+                 input_signature=[tf.TensorSpec([None], tf.string, name="user"),
+                                  tf.TensorSpec([None], tf.string, name="image"),
+                                  tf.TensorSpec([None], tf.string, name="category")])
+    def fn(user, image, category):
+        user, image, category = servable.design.same_rows(
+            user=servable.require_rows(user, "user"), image=image, category=category)
+        return servable.design.tailor(servable.user_index(user), image, category)
 
     return fn
 
