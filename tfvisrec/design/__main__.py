@@ -13,24 +13,25 @@ import sys
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags
 
+from tfvisrec.config import define_once
 from tfvisrec.data.errors import DataError
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("gan_dir", "", "Folder of a trained `gan` (python -m tfvisrec.train --flagfile=configs/gan.cfg).")
-flags.DEFINE_string("dvbpr_dir", "", "Folder of a trained `dvbpr`: θ_u and Φ score the designs.")
-flags.DEFINE_string("user", "", "The shopper's id, as in the dataset's users.txt.")
-flags.DEFINE_string("category", "", "The category's name, as in the dataset's categories.")
-flags.DEFINE_string("out", "design.png", "The PNG sheet to write (atomically).")
-flags.DEFINE_string("tailor", "", "A JPEG/PNG of an existing item: write its tailoring strip instead (eq. 12).")
-flags.DEFINE_integer("k", 3, "Items shown in each row.")
-flags.DEFINE_integer("restarts", 64, "Random starts optimised at once (m; 64 in the paper).")
-flags.DEFINE_integer("steps", 100, "Adam steps of preference maximisation (and of the tailoring fit).")
-flags.DEFINE_float("design_learning_rate", 0.05, "Adam's step size on z'.")
-flags.DEFINE_float("eta", 1.0, "Weight of the realism penalty (D_c(G_c(z)) − 1)² in eq. 10.")
-flags.DEFINE_bool("sample", False, "Draw the k designs by eq. 11 (softmax of the objective) instead of the top k.")
-flags.DEFINE_float("temperature", 1.0, "Softmax temperature of --sample.")
-flags.DEFINE_integer("record_every", 20, "Tailoring: an image in the strip every N steps.")
-flags.DEFINE_integer("design_seed", 0, "Seed of the random starts (and of --sample's draw).")
+define_once(flags.DEFINE_string, "gan_dir", "", "Folder of a trained `gan` (python -m tfvisrec.train --flagfile=configs/gan.cfg).")
+define_once(flags.DEFINE_string, "dvbpr_dir", "", "Folder of a trained `dvbpr`: θ_u and Φ score the designs.")
+define_once(flags.DEFINE_string, "user", "", "The shopper's id, as in the dataset's users.txt.")
+define_once(flags.DEFINE_string, "category", "", "The category's name, as in the dataset's categories.")
+define_once(flags.DEFINE_string, "out", "design.png", "The PNG sheet to write (atomically).")
+define_once(flags.DEFINE_string, "tailor", "", "A JPEG/PNG of an existing item: write its tailoring strip instead (eq. 12).")
+define_once(flags.DEFINE_integer, "k", 3, "Items shown in each row.")
+define_once(flags.DEFINE_integer, "restarts", 64, "Random starts optimised at once (m; 64 in the paper).")
+define_once(flags.DEFINE_integer, "steps", 100, "Adam steps of preference maximisation (and of the tailoring fit).")
+define_once(flags.DEFINE_float, "design_learning_rate", 0.05, "Adam's step size on z'.")
+define_once(flags.DEFINE_float, "eta", 1.0, "Weight of the realism penalty (D_c(G_c(z)) − 1)² in eq. 10.")
+define_once(flags.DEFINE_bool, "sample", False, "Draw the k designs by eq. 11 (softmax of the objective) instead of the top k.")
+define_once(flags.DEFINE_float, "temperature", 1.0, "Softmax temperature of --sample.")
+define_once(flags.DEFINE_integer, "record_every", 20, "Tailoring: an image in the strip every N steps.")
+define_once(flags.DEFINE_integer, "design_seed", 0, "Seed of the random starts (and of --sample's draw).")
 
 
 def _index(names, name, what, where):
@@ -58,6 +59,7 @@ def main(argv):
 
 
 def _design():
+    out = FLAGS.out or "design.png"   # another command line of the process may define --out without a default
     from tfvisrec import image_sheets
     from tfvisrec.design import retrieval, sheets, tailoring
     from tfvisrec.design.preference import PreferenceMaximiser
@@ -82,7 +84,7 @@ def _design():
         print(f"  query  score {strip['query_preference']:+.4f}")
         for stage, step, score, l1 in zip(strip["stage"], strip["step"], strip["preference"], strip["l1"]):
             print(f"  {'fit ' if stage == 1 else 'pref'} {step:4d}  score {score:+.4f}  L1 {l1:.4f}")
-        image_sheets.write_png(FLAGS.out, sheets.tailoring_strip(query, strip, f"tailoring for {title}"))
+        image_sheets.write_png(out, sheets.tailoring_strip(query, strip, f"tailoring for {title}"))
     else:
         real = retrieval.retrieve(dvbpr, data, user, category, k=FLAGS.k)
         print(f"designing for {title}: {FLAGS.restarts} starts × {FLAGS.steps} steps (eta {FLAGS.eta})")
@@ -93,8 +95,8 @@ def _design():
             print(f"  real       {data.item_ids[item]:>14}  score {score:+.4f}")
         for p, o, s in zip(made["preference"], made["objective"], made["start_preference"]):
             print(f"  generated  score {p:+.4f}  objective {o:+.4f}  (at its random start {s:+.4f})")
-        image_sheets.write_png(FLAGS.out, sheets.design_sheet(real, made, f"{title}: real vs generated"))
-    print(f"wrote {FLAGS.out}")
+        image_sheets.write_png(out, sheets.design_sheet(real, made, f"{title}: real vs generated"))
+    print(f"wrote {out}")
     return 0
 
 
