@@ -78,4 +78,4 @@ def test_bad_input_is_one_clear_error(tmp_path, capsys):
     with pytest.raises(app.UsageError, match="unknown evaluation protocol"):
         _main(f"--model_dir={tmp_path}", "--protocols=full_auc,top_k")
     with pytest.raises(app.UsageError, match="model_dir"):
-        _main()
+        _main("--model_dir=")   # explicit: a module imported earlier may give the flag a default

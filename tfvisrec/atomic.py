@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import tempfile
+from typing import BinaryIO, Callable
 
 
 def publish_folder(tmp: str, path: str) -> None:
@@ -29,14 +30,27 @@ def write_text(path: str, text: str) -> None:
 
 def write_bytes(path: str, data: bytes) -> None:
     """`data` to `path` through a temporary file in the same folder."""
+    write_with(path, lambda f: f.write(data))
+
+
+def write_with(path: str, write: Callable[[BinaryIO], object]) -> None:
+    """`write(f)` into a temporary file beside `path` (opened "wb"), then renamed to `path`.
+    The file gets the mode a plain `open` would give it (mkstemp's is private)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask

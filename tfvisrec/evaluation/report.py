@@ -1,9 +1,9 @@
 """Evaluation results as a readable table and as a JSON file written atomically."""
 import json
 import math
-import os
-import tempfile
 from typing import Dict
+
+from tfvisrec import atomic
 
 
 def format_table(results: Dict[str, float], title: str = "") -> str:
@@ -30,18 +30,8 @@ def format_table(results: Dict[str, float], title: str = "") -> str:
 
 def write_json(path: str, payload) -> None:
     """Write `payload` as JSON (NaN → null) to a temp file beside `path`, then rename it."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_finite(payload), f, indent=2, sort_keys=True, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    text = json.dumps(_finite(payload), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    atomic.write_bytes(path, text.encode("utf-8"))
 
 
 def _finite(value):

@@ -6,12 +6,12 @@ written for the container start with `/models/` (export/ is mounted there); the 
 server maps that prefix to a local folder (`resolve_base_path`).
 """
 import os
-import tempfile
 from typing import Iterable, Sequence, Set
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
+from tfvisrec import atomic
 from tfvisrec.data.errors import DataError
 
 CONTAINER_MODELS_ROOT = "/models"
@@ -78,17 +78,7 @@ def upsert(path: str, entry: model_server_config_pb2.ModelConfig) -> str:
     kept = [c for c in entries if c.name != entry.name]
     del entries[:]
     entries.extend(kept + [entry])
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".models.config.", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(to_text(config))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic.write_text(path, to_text(config))
     return path
 
 

@@ -19,11 +19,11 @@ checkpoint, or for a bare Keras .h5 file from --backbone / --image_size / --fc_w
 import json
 import os
 import sys
-import tempfile
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags, logging
 
+from tfvisrec import atomic
 from tfvisrec import config as config_lib
 from tfvisrec.data.feature_files import FEATURE_MAPS_FILE, FEATURES_FILE, INFO_FILE, PROBS_FILE, REGIONS_FILE
 from tfvisrec.vision.cnn_config import CNNConfig
@@ -128,18 +128,7 @@ def write_outputs(folder: str, features, attribute_probs, info, feature_maps=Non
 
 
 def _atomic(folder, name, write):
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes it private; the dataset's files are not
-        os.replace(tmp, os.path.join(folder, name))
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic.write_with(os.path.join(folder, name), write)
 
 
 def main(argv):

@@ -1,0 +1,32 @@
+"""tfvisrec.atomic: a reader sees the old file or the new one, never half of one."""
+import os
+import stat
+
+import pytest
+
+from tfvisrec import atomic
+
+
+def test_write_bytes_replaces_the_file_with_the_mode_open_would_give(tmp_path):
+    path = tmp_path / "sub" / "out.png"
+    atomic.write_bytes(str(path), b"first")
+    atomic.write_bytes(str(path), b"second")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.read_bytes() == b"second"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    assert os.listdir(path.parent) == ["out.png"]
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
+    path = tmp_path / "table.json"
+    atomic.write_json(str(path), {"a": 1})
+
+    def fail(f):
+        f.write(b"half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic.write_with(str(path), fail)
+    assert path.read_text() == '{\n  "a": 1\n}'
+    assert os.listdir(tmp_path) == ["table.json"]
