@@ -175,7 +175,7 @@ def cached_visual_world(settings: VisualWorldSettings = VisualWorldSettings(),
             if not os.path.exists(os.path.join(final, INFO_FILE)):
                 tmp = tempfile.mkdtemp(prefix=os.path.basename(final) + ".tmp-", dir=cache_dir)
                 try:
-                    build_visual_world(tmp, settings)
+                    build_visual_world(tmp, settings, final_root=final)
                     shutil.rmtree(final, ignore_errors=True)
                     os.rename(tmp, final)
                 except BaseException:
@@ -187,8 +187,9 @@ def cached_visual_world(settings: VisualWorldSettings = VisualWorldSettings(),
         return VisualWorld(final, json.load(f))
 
 
-def build_visual_world(root: str, settings: VisualWorldSettings) -> VisualWorld:
-    """Build every step into `root` (which must exist); returns the world."""
+def build_visual_world(root: str, settings: VisualWorldSettings, final_root: str = "") -> VisualWorld:
+    """Build every step into `root` (which must exist); returns the world. `final_root`: where
+    `root` will be renamed to, the folder features.json names as the features' weights."""
     import tf_keras as keras
     from tfvisrec.models import model_flags
     from tfvisrec.data.adapters.catalogue import ingest_catalogue
@@ -223,6 +224,7 @@ def build_visual_world(root: str, settings: VisualWorldSettings) -> VisualWorld:
                          images_dir=world, out_dir=os.path.join(root, "dataset"),
                          seed=settings.split_seed)
     feats, probs, feature_info = features.extract(load_dataset(dataset_dir), os.path.join(root, "pretrained"))
+    feature_info["weights"] = os.path.join(final_root or root, "pretrained")
     features.write_outputs(dataset_dir, feats, probs, feature_info)
     regions_started = time.time()
     classifier = pretrained.load_attribute_classifier(os.path.join(root, "pretrained"))
