@@ -34,6 +34,7 @@ SOURCE_DIRS = ("tfvisrec/data", "tfvisrec/vision")
 SOURCE_FILES = ("configs/attributes.cfg", "tests/visual_world.py")
 # A cached baseline's results also depend on the model, the trainer and the evaluation.
 BASELINE_SOURCE_DIRS = ("tfvisrec",)
+UNUSED_WORLD_DAYS = 3
 LABEL_COLUMNS = ("category", "colour", "pattern", "sleeve", "neckline", "print")
 
 
@@ -174,6 +175,7 @@ def cached_visual_world(settings: VisualWorldSettings = VisualWorldSettings(),
         try:
             if not os.path.exists(os.path.join(final, INFO_FILE)):
                 tmp = tempfile.mkdtemp(prefix=os.path.basename(final) + ".tmp-", dir=cache_dir)
+                _prune_unused_worlds(cache_dir)
                 try:
                     build_visual_world(tmp, settings, final_root=final)
                     shutil.rmtree(final, ignore_errors=True)
@@ -183,8 +185,27 @@ def cached_visual_world(settings: VisualWorldSettings = VisualWorldSettings(),
                     raise
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+    os.utime(final)   # "used today": what _prune_unused_worlds keeps
     with open(os.path.join(final, INFO_FILE), encoding="utf-8") as f:
         return VisualWorld(final, json.load(f))
+
+
+def _prune_unused_worlds(cache_dir: str, unused_days: float = UNUSED_WORLD_DAYS) -> None:
+    """Delete the worlds of older code (~300 MB each) no run has used for `unused_days`;
+    one being built or rebuilt holds its lock and is skipped."""
+    cutoff = time.time() - unused_days * 86400
+    for name in os.listdir(cache_dir):
+        path = os.path.join(cache_dir, name)
+        if not name.startswith("visual-world-") or not os.path.isdir(path) or ".tmp-" in name:
+            continue
+        if os.path.getmtime(path) >= cutoff:
+            continue
+        with open(path + ".lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def build_visual_world(root: str, settings: VisualWorldSettings, final_root: str = "") -> VisualWorld:
