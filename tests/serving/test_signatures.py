@@ -120,6 +120,12 @@ def test_score_images_and_embed_items_match_model(world):
     (lambda f: f["recommend"](user=_strings(["u00"]), k=tf.constant([0])), "k must be between 1 and K=5"),
     (lambda f: f["recommend"](user=_strings(["u00"]), k=tf.constant([6])), "k must be between 1 and K=5"),
     (lambda f: f["recommend"](user=_strings([]), k=tf.constant([], tf.int32)), "empty batch"),
+    (lambda f: f["recommend"](user=_strings(["u00"]), k=tf.constant([1, 2])),
+     "inputs user, k must have the same number of rows"),
+    (lambda f: f["score"](user=_strings(["u00", "u01"]), items=_strings([["item-000"]])),
+     "inputs user, items must have the same number of rows"),
+    (lambda f: f["score_images"](user=_strings(["u00", "u01"]), images=_strings([[b"x"]])),
+     "inputs user, images must have the same number of rows"),
     (lambda f: f["score_images"](user=_strings(["u00"]), images=_strings([[b"not a jpeg"]])),
      "Unknown image file format"),
 ])

@@ -67,17 +67,6 @@ class DesignExport(tf.Module):
             return tf.cast(index, tf.int32)
 
     @staticmethod
-    def same_rows(**inputs):
-        """The inputs unchanged, after checking they have as many rows each (INVALID_ARGUMENT
-        naming them otherwise)."""
-        rows = tf.stack([tf.shape(value)[0] for value in inputs.values()])
-        check = tf.debugging.Assert(
-            tf.reduce_all(tf.equal(rows, rows[0])),
-            [f"inputs {', '.join(inputs)} must have the same number of rows; got", rows])
-        with tf.control_dependencies([check]):
-            return [tf.identity(value) for value in inputs.values()]
-
-    @staticmethod
     def checked_seeds(seeds):
         negative = seeds < 0
         check = tf.debugging.Assert(

@@ -68,7 +68,8 @@ def outfit_score(servable):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
                                   tf.TensorSpec([None, None], tf.string, name="items")])
     def fn(user, items):
-        users = servable.user_index(servable.require_rows(user, "user"))
+        user, items = servable.same_rows(user=user, items=items)
+        users = servable.user_index(user)
         return {"scores": servable.model.outfit_scores(users, _outfit_index(servable, items))}
 
     return fn
@@ -102,7 +103,8 @@ def recommend_outfit_item(servable):
                                   tf.TensorSpec([None], tf.string, name="slot"),
                                   tf.TensorSpec([None], tf.int32, name="k")])
     def fn(user, items, slot, k):
-        users = servable.user_index(servable.require_rows(user, "user"))
+        user, items, slot, k = servable.same_rows(user=user, items=items, slot=slot, k=k)
+        users = servable.user_index(user)
         matches = tf.equal(slot[:, None], slot_names[None, :])
         known = tf.debugging.Assert(tf.reduce_all(tf.reduce_any(matches, 1)),
                                     ["unknown slot name(s); slots are", slot_names, "got", slot], summarize=10)

@@ -5,7 +5,8 @@ inside. What this module decides, once, for every signature:
 
 - **unknown ids** (a user or item not in the training vocabulary) fail the request with
   INVALID_ARGUMENT naming the ids; there is no silent fallback;
-- **empty batches** fail with INVALID_ARGUMENT (TF Serving batching needs rows);
+- **empty batches** fail with INVALID_ARGUMENT (TF Serving batching needs rows), and so do
+  inputs of one request with different numbers of rows (`same_rows`);
 - **time-aware models** are served as of `as_of` (default: the latest training time);
 - **top-K**: K is fixed at export (`top_k`, at most the catalogue size); each request asks for
   k <= K per row; the output has max(k) columns, and entries beyond a row's k, or items
@@ -132,6 +133,19 @@ class Servable(tf.Module):
             [f"input '{name}' has an empty batch (0th) dimension; send at least one row"])
         with tf.control_dependencies([check]):
             return tf.identity(tensor)
+
+    @staticmethod
+    def same_rows(**inputs):
+        """The inputs unchanged, in order, after checking that each has as many rows as the
+        first and that it has some (INVALID_ARGUMENT naming them otherwise)."""
+        first = next(iter(inputs))
+        rows = tf.stack([tf.shape(value)[0] for value in inputs.values()])
+        check = tf.debugging.Assert(
+            tf.reduce_all(tf.equal(rows, rows[0])),
+            [f"inputs {', '.join(inputs)} must have the same number of rows; got", rows])
+        with tf.control_dependencies([check]):
+            return [Servable.require_rows(inputs[first], first)] + [
+                tf.identity(value) for name, value in inputs.items() if name != first]
 
     # ---- scoring -------------------------------------------------------------------------
     def user_vectors(self, user_index):

@@ -121,7 +121,8 @@ def recommend(servable):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
                                   tf.TensorSpec([None], tf.int32, name="k")])
     def fn(user, k):
-        users = servable.user_index(servable.require_rows(user, "user"))
+        user, k = servable.same_rows(user=user, k=k)
+        users = servable.user_index(user)
         return servable.top_items(servable.catalogue_scores(users), users, k)
 
     return fn
@@ -136,7 +137,8 @@ def score(servable):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
                                   tf.TensorSpec([None, None], tf.string, name="items")])
     def fn(user, items):
-        users = servable.user_index(servable.require_rows(user, "user"))
+        user, items = servable.same_rows(user=user, items=items)
+        users = servable.user_index(user)
         return {"scores": servable.pair_scores(users, servable.item_index(items))}
 
     return fn
@@ -154,7 +156,8 @@ def score_images(servable):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
                                   tf.TensorSpec([None, None], tf.string, name="images")])
     def fn(user, images):
-        users = servable.user_index(servable.require_rows(user, "user"))
+        user, images = servable.same_rows(user=user, images=images)
+        users = servable.user_index(user)
         return {"scores": servable.image_scores(users, images)}
 
     return fn
@@ -185,7 +188,8 @@ def explain(servable):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
                                   tf.TensorSpec([None], tf.string, name="item")])
     def fn(user, item):
-        users = servable.user_index(servable.require_rows(user, "user"))
+        user, item = servable.same_rows(user=user, item=item)
+        users = servable.user_index(user)
         items = servable.item_index(item)
         features = servable.catalogue_item_features(items)
         features.update(servable.explanation.item_features(items))
@@ -205,8 +209,9 @@ def explain_images(servable):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
                                   tf.TensorSpec([None], tf.string, name="images")])
     def fn(user, images):
-        users = servable.user_index(servable.require_rows(user, "user"))
-        features = servable.explanation.photo_features(servable.require_rows(images, "images"))
+        user, images = servable.same_rows(user=user, images=images)
+        users = servable.user_index(user)
+        features = servable.explanation.photo_features(images)
         return servable.explanation.named(servable.model.explain(users, features))
 
     return fn
@@ -229,8 +234,7 @@ def generate(servable):
                                   tf.TensorSpec([None], tf.string, name="category"),
                                   tf.TensorSpec([None], tf.int64, name="seed")])
     def fn(user, category, seed):
-        user, category, seed = servable.design.same_rows(
-            user=servable.require_rows(user, "user"), category=category, seed=seed)
+        user, category, seed = servable.same_rows(user=user, category=category, seed=seed)
         return servable.design.generate(servable.user_index(user), category, seed)
 
     return fn
@@ -255,8 +259,7 @@ def tailor(servable):
                                   tf.TensorSpec([None], tf.string, name="image"),
                                   tf.TensorSpec([None], tf.string, name="category")])
     def fn(user, image, category):
-        user, image, category = servable.design.same_rows(
-            user=servable.require_rows(user, "user"), image=image, category=category)
+        user, image, category = servable.same_rows(user=user, image=image, category=category)
         return servable.design.tailor(servable.user_index(user), image, category)
 
     return fn
