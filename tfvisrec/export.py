@@ -105,7 +105,10 @@ def _without_keras_layer_traces():
     the servable (Keras' own SavedModel format, for `keras.models.load_model`). Nothing here
     loads them: serving runs the signatures, which capture the variables themselves. Skipping
     those traces (Keras' `save_traces=False`) saves seconds per export."""
-    from tf_keras.src.saving.legacy.saved_model import utils as keras_saved_model_utils
+    try:   # a private module of tf_keras: a version without it exports as before, only slower
+        from tf_keras.src.saving.legacy.saved_model import utils as keras_saved_model_utils
+    except ImportError:
+        return contextlib.nullcontext()
     return keras_saved_model_utils.keras_option_scope(save_traces=False, in_tf_saved_model_scope=True)
 
 
