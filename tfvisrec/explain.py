@@ -52,13 +52,18 @@ def load_saers_run(model_dir: str, which: str = "best"):
     return model, dataset
 
 
-def catalogue_explanation(model, dataset, user: int, item: int):
-    """(explanation tensors of `model.explain`, score x̂) of catalogue item `item` for `user`."""
+def catalogue_explanation(model, dataset, user: int, item: int, jpeg: bytes):
+    """(explanation tensors of `model.explain`, score x̂) of catalogue item `item` (its photo
+    `jpeg`, decoded here as the item table decodes it) for `user`."""
     import tensorflow as tf
+    from tfvisrec.data import images as image_ops
     from tfvisrec.data import schema
     from tfvisrec.data.item_features import ItemFeatureTable
-    keys = tuple(model.item_feature_keys) + (schema.REGION_BOXES, schema.REGION_CLASSES)
-    features = ItemFeatureTable.for_model(model, dataset, cache="decode", keys=keys).lookup([item])
+    keys = tuple(k for k in model.item_feature_keys if k != schema.IMAGE) + (
+        schema.REGION_BOXES, schema.REGION_CLASSES)
+    features = ItemFeatureTable.for_model(model, dataset, keys=keys).lookup([item])
+    if schema.IMAGE in model.item_feature_keys:
+        features[schema.IMAGE] = image_ops.decode_batch(tf.constant([jpeg]), model.image_size)
     users = tf.constant([user], tf.int64)
     return model.explain(users, features), float(model.score(users, features, training=False)[0])
 
@@ -131,7 +136,7 @@ def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", ou
     else:
         item = resolve_name("item", item_id, dataset.item_ids)
         jpeg = dataset.image_bytes()[item]
-        explanation, score = catalogue_explanation(model, dataset, user, item)
+        explanation, score = catalogue_explanation(model, dataset, user, item, jpeg)
         try:
             classifier = load_region_classifier(dataset, backbone_weights, model.regions_file)
             maps = photo_regions(classifier, tf.constant([jpeg]))["maps"][0].numpy()
