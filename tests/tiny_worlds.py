@@ -93,3 +93,44 @@ def write_category_image_dataset(path, num_users=24, num_items=48, per_user=8, s
     return dataset_lib.write_dataset(path, meta, [f"u{u:03d}" for u in range(num_users)],
                                      [f"i{i:03d}" for i in range(num_items)], splits, table,
                                      images=images, num_shards=2)
+
+
+def write_era_drift_dataset(path, num_users=200, num_items=120, mean_interactions=16.0,
+                            change_points="0.3,0.65", trend_scale=2.0, seed=0):
+    """A style world without images whose colour and pattern in fashion change for everyone
+    at `change_points` (`synthetic/eras.py`): the synthetic generator's tastes and purchases,
+    `features.npy` = each item's one-hot attribute values (the "visual features"), and a
+    leave-last-out split by time (each user's last purchase is the test, the one before the
+    validation). Returns (folder, true change times [E − 1] in unix seconds)."""
+    from tfvisrec.data.synthetic import SyntheticConfig, eras
+    from tfvisrec.data.synthetic import interactions as interactions_lib
+    from tfvisrec.data.synthetic import items as items_lib
+    from tfvisrec.data.synthetic import users as users_lib
+    config = SyntheticConfig(num_users=num_users, num_items=num_items, mean_interactions=mean_interactions,
+                             min_interactions=8, cold_fraction=0.0, change_points=change_points,
+                             trend_scale=trend_scale, seed=seed)
+    config.validate()
+    rng = np.random.default_rng(seed)
+    values = items_lib.sample_item_values(num_items, rng)
+    prefs = users_lib.sample_preferences(num_users, num_items, False, config.popularity_scale, rng)
+    utility = users_lib.utility(prefs.weights_start, values, prefs.item_bias)
+    changes = eras.change_times(eras.parse_change_points(change_points), config.time_range())
+    trends = eras.sample_era_trends(len(changes) + 1, trend_scale, rng)
+    bought = interactions_lib.sample_purchases(utility, utility, config, rng,
+                                               eras.era_utilities(trends, values), changes)
+    splits = {"train": ([], [], []), "valid": ([], [], []), "test": ([], [], [])}
+    for u in range(num_users):
+        mine = np.flatnonzero(bought.users == u)
+        mine = mine[np.argsort(bought.times[mine], kind="stable")]
+        for k, row in enumerate(mine[::-1]):
+            name = "test" if k == 0 else "valid" if k == 1 else "train"
+            for arr, v in zip(splits[name], (u, bought.items[row], bought.times[row])):
+                arr.append(v)
+    splits = {k: dataset_lib.Split(*(np.array(a, np.int64) for a in v)) for k, v in splits.items()}
+    table = dataset_lib.item_table(num_items, splits["train"].items)
+    meta = {"name": "era_drift", "kind": "interactions", "split": "leave_last_out", "seed": seed,
+            "has_time": True, "cold_threshold": 5}
+    folder = dataset_lib.write_dataset(path, meta, [f"u{u:04d}" for u in range(num_users)],
+                                       [f"i{i:04d}" for i in range(num_items)], splits, table)
+    np.save(f"{folder}/features.npy", items_lib.one_hot(values).astype(np.float32))
+    return folder, changes

@@ -19,6 +19,8 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | trainer | `prepare(dataset)` | nothing |
 | trainer | `create_optimizers(make)`, `train_step(batch, optimizers)` | one optimizer; BPR on `compute_loss` |
 | trainer | `begin_epoch(epoch, min_stage)`, `stage`, `num_stages`, `learning_rate_scale` | one stage |
+| trainer | `end_epoch(epoch)` | nothing (TVBPR re-fits its learned time epochs here) |
+| trainer | `run_records()` | none: JSON records the trainer writes into the run folder |
 | trainer | `validation_score(dataset)` | None: the trainer's AUC protocol |
 | trainer | `epoch_images(dataset)` | none: pictures to record after each epoch (a GAN's samples) |
 | evaluator | `score_catalogue(users, items, times)`, `time_groups(times)` | tiled `score`; one group per time |
@@ -202,6 +204,17 @@ class Recommender(keras.Model):
         stopping ends a stage). True when the trainable variables changed (the trainer then
         rebuilds its train step)."""
         return False
+
+    def end_epoch(self, epoch: int) -> None:
+        """Called when an epoch's batches are done, before its validation and its checkpoint:
+        non-gradient steps on the model's own variables (TVBPR's coordinate ascent re-fits
+        its epoch boundaries). Default: nothing."""
+
+    def run_records(self) -> Dict[str, dict]:
+        """JSON records about the trained model, file name → record, that the trainer writes
+        into the run folder after training (from the best checkpoint's weights), e.g. TVBPR's
+        `time_epochs.json`. Default: none."""
+        return {}
 
     @property
     def num_stages(self) -> int:

@@ -21,7 +21,8 @@ from tfvisrec.data.feature_files import PROBS_FILE
 from tfvisrec.models.interactive import collaborative_scores
 from tfvisrec.models.registry import register
 from tfvisrec.models.trends import epoch_projections
-from tfvisrec.models.vbpr import TVBPR, VBPR
+from tfvisrec.models.tvbpr import TVBPR
+from tfvisrec.models.vbpr import VBPR
 
 
 @register("ivbpr")

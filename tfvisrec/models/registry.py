@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "tfvisrec.models.visrank",
     "tfvisrec.models.fm",
     "tfvisrec.models.vbpr",
+    "tfvisrec.models.tvbpr",
     "tfvisrec.models.ivbpr",
     "tfvisrec.models.dvbpr",
     "tfvisrec.models.imgrec",

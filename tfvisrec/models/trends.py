@@ -1,6 +1,6 @@
 """Fashion-trend tracking with named features (the I-VBPR seed, §6, eq. 8).
 
-TVBPR's visual space moves with the time epoch t (`vbpr.TVBPR`; W = Eᵀ is
+TVBPR's visual space moves with the time epoch t (`tvbpr.TVBPR`; W = Eᵀ is
 `visual_projection` [F, K'], w(t) `dimension_drift` [T, K'], ΔE(t)ᵀ `projection_drift`
 [T, F, K'], Δβ'(t) `visual_bias_drift` [T, F]):
 

@@ -4,7 +4,6 @@
 |---|---|---|
 | `vbpr` | β_i + γ_uᵀγ_i + θ_uᵀ(E f_i) + β'ᵀf_i | He & McAuley 2016, eq. 2–4 |
 | `deepstyle` | β_i + γ_uᵀ(γ_i + E f_i − l_{c_i}) | Liu, Wu & Wang 2017 |
-| `tvbpr` | β_i + γ_uᵀγ_i + θ_uᵀ(E(t) f_i) + β'(t)ᵀf_i | He & McAuley 2016b |
 
 All are fitted by BPR-Opt (the base class's `compute_loss`) and factorise into augmented
 user and item vectors, so the catalogue is embedded once and top-K is a matrix product. The
@@ -19,23 +18,20 @@ The global offset α and the user bias β_u of VBPR eq. 4 are left out: they do 
 the item, so they cancel in every BPR difference x̂_ui − x̂_uj and get no gradient (they
 would stay at their initial value and change no ranking).
 
-Extending the family (I-VBPR and its temporal variant): subclass `VBPR` and override
+Extending the family (I-VBPR, TVBPR in `tvbpr.py`): subclass `VBPR` and override
 `visual_embedding(items)` (θ_i, the K' visual item factors) and `visual_bias_term(items)`.
 """
 import dataclasses
 import math
 
-import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from tfvisrec.config import field
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.mf import MatrixFactorisation, _mean_squared_norm
 from tfvisrec.models.registry import register
-from tfvisrec.models.temporal import TimeEpochs
 
 
 @dataclasses.dataclass
@@ -54,14 +50,6 @@ class VBPRConfig(FeatureFactorsConfig):
     """VBPR: separate visual factors θ_u of K' dimensions."""
 
     visual_dim: int = hp.visual_dim()
-
-
-@dataclasses.dataclass
-class TVBPRConfig(VBPRConfig):
-    """TVBPR: VBPR with per-time-epoch deviations."""
-
-    time_epochs: int = field(4, "Number of time epochs for temporal models (TVBPR).")
-    l2_drift: float = field(0.01, "L2 weight on the per-epoch deviations of TVBPR's w(t), ΔE(t), Δβ'(t).")
 
 
 def factorised_scores(user_vectors, item_vectors):
@@ -242,87 +230,3 @@ class DeepStyle(MatrixFactorisation):
                 + self.config.l2_item * (_mean_squared_norm(self.category_embedding(pos))
                                          + _mean_squared_norm(self.category_embedding(neg)))
                 + self.config.l2_visual * tf.reduce_sum(tf.square(self.visual_projection)))
-
-
-@register("tvbpr")
-class TVBPR(VBPR):
-    """TVBPR (He & McAuley 2016b, "Ups and Downs: Modeling the Visual Evolution of Fashion
-    Trends with One-Class Collaborative Filtering", WWW): VBPR whose visual space and
-    visual bias evolve over time epochs ep(t) (`temporal.TimeEpochs`, fixed at quantiles of
-    the training timestamps):
-
-        x̂(u, i, t) = β_i + γ_uᵀγ_i + θ_uᵀ(E(t) f_i) + β'(t)ᵀ f_i
-        E(t)  = E ⊙ (1 + w(t)) + ΔE(t)      w(t) ∈ R^K' reweights each visual dimension
-                                            (its "ups and downs"), ΔE(t) ∈ R^{K'×F} lets
-                                            new visual dimensions appear in epoch t
-        β'(t) = β' + Δβ'(t)                 the time-dependent visual bias
-
-    i.e. E(t) f_i = (1 + w(t)) ⊙ (E f_i) + ΔE(t) f_i. The epoch terms start at zero (TVBPR
-    begins as VBPR) and are shrunk by l2_drift. The interaction's time arrives as the item
-    key `time` (unix seconds); the item vector, not the user vector, carries it, so
-    evaluation embeds the catalogue once per distinct time.
-    """
-
-    item_feature_keys = (schema.ITEM, schema.FEATURES, schema.TIME)
-    config_class = TVBPRConfig
-
-    def __init__(self, data_info, config, **kwargs):
-        super().__init__(data_info, config, **kwargs)
-        self.epochs = TimeEpochs(config.time_epochs)
-        num_epochs, visual_dim = self.epochs.num_epochs, int(config.visual_dim)
-        self.dimension_drift = self.add_weight(
-            name="dimension_drift", shape=[num_epochs, visual_dim], dtype=tf.float32,
-            initializer="zeros")
-        self.projection_drift = self.add_weight(      # ΔE(t)ᵀ for every epoch
-            name="projection_drift", shape=[num_epochs, self.feature_dim, visual_dim],
-            dtype=tf.float32, initializer="zeros")
-        self.visual_bias_drift = self.add_weight(
-            name="visual_bias_drift", shape=[num_epochs, self.feature_dim], dtype=tf.float32,
-            initializer="zeros")
-
-    def prepare(self, dataset):
-        super().prepare(dataset)
-        if not dataset.has_time:
-            raise DataError("tvbpr needs interaction timestamps (a timestamp column in "
-                            "interactions.csv)", dataset.path)
-        self.epochs.fit(dataset.train.times)
-
-    def time_groups(self, times) -> np.ndarray:
-        """The time epoch of each time [n]: times of one epoch give the same item vectors."""
-        return np.asarray(self.epochs(np.asarray(times, np.int64)))
-
-    def item_vectors(self, items, training=False):
-        if tf.executing_eagerly() and set(items) == set(self.item_feature_keys):
-            # Evaluation embeds the catalogue once per time epoch: one compiled
-            # call each time instead of a dozen eager ops.
-            return self._compiled_item_vectors(items[schema.ITEM], items[schema.FEATURES], items[schema.TIME])
-        return super().item_vectors(items, training)
-
-    @tf.function(reduce_retracing=True)
-    def _compiled_item_vectors(self, item_ids, features, times):
-        return VBPR.item_vectors(self, {schema.ITEM: item_ids, schema.FEATURES: features, schema.TIME: times})
-
-    def visual_embedding(self, items):
-        """E(t) f_i = (1 + w(t)) ⊙ (E f_i) + ΔE(t) f_i: [..., K']."""
-        features = self.visual_features(items)
-        epoch = self.epochs.one_hot(items[schema.TIME])                       # [..., T]
-        weights = 1.0 + tf.tensordot(epoch, self.dimension_drift, axes=1)     # [..., K']
-        num_epochs, feature_dim, visual_dim = self.projection_drift.shape
-        # every epoch's ΔE(t) f_i in one matmul: [F, T·K'] → [..., T, K']
-        stacked = tf.reshape(tf.transpose(self.projection_drift, [1, 0, 2]), [feature_dim, -1])
-        drift = tf.tensordot(features, stacked, axes=1)
-        drift = tf.reshape(drift, tf.concat([tf.shape(drift)[:-1], [num_epochs, visual_dim]], 0))
-        drift = tf.reduce_sum(drift * epoch[..., None], axis=-2)
-        return weights * super().visual_embedding(items) + drift
-
-    def visual_bias_term(self, items):
-        """β'(t)ᵀ f_i = β'ᵀf_i + Δβ'(t)ᵀf_i: [...]."""
-        epoch = self.epochs.one_hot(items[schema.TIME])
-        per_epoch = tf.tensordot(self.visual_features(items), tf.transpose(self.visual_bias_drift), axes=1)
-        drift = tf.reduce_sum(per_epoch * epoch, axis=-1)
-        return super().visual_bias_term(items) + drift
-
-    def regularization(self, batch):
-        drift = tf.add_n([tf.reduce_sum(tf.square(v)) for v in (
-            self.dimension_drift, self.projection_drift, self.visual_bias_drift)])
-        return super().regularization(batch) + self.config.l2_drift * drift

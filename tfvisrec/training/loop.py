@@ -80,6 +80,8 @@ def fit(model_config, train_config, dataset=None, strategy=None):
         tf.train.Checkpoint(model=model).read(best.latest_checkpoint).expect_partial()
     if chief:
         atomic.write_json(os.path.join(model_dir, checkpoints.SUMMARY_FILE), summary)
+        for name, record in model.run_records().items():
+            atomic.write_json(os.path.join(model_dir, name), record)
     else:
         shutil.rmtree(write_dir, ignore_errors=True)
     return model, summary
@@ -179,6 +181,7 @@ class _Loop:
                 self.latest.save(checkpoint_number=step)
         finished_epoch = batch >= total
         if finished_epoch:
+            self.model.end_epoch(epoch)
             state.epoch.assign_add(1)
             state.batch_in_epoch.assign(0)
         record = {"epoch": epoch, "loss": loss_sum / max(1, batch - start),

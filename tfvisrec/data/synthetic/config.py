@@ -4,6 +4,7 @@ import datetime
 from typing import Any, Dict
 
 from tfvisrec.config import field
+from tfvisrec.data.synthetic import eras
 
 
 @dataclasses.dataclass
@@ -24,6 +25,8 @@ class SyntheticConfig:
     temperature: float = field(0.6, "Temperature of the purchase softmax over true utilities (lower = choices follow taste more).")
     popularity_scale: float = field(0.3, "Stddev of the global item popularity bias b_i.")
     drift: bool = field(False, "Users' colour and pattern tastes drift linearly from a start to an end preference.")
+    change_points: str = field("", "Fashion eras: comma-separated fractions of the period (e.g. 0.45,0.8) at which the colour and pattern in fashion for everyone change (eras.py).")
+    trend_scale: float = field(2.0, "Utility of the colour and of the pattern in fashion in an era (with --change_points).")
     outfits: bool = field(False, "Also write outfits.csv (compatible and rule-breaking outfits).")
     outfits_per_user: int = field(4, "Outfits per user when --outfits (half compatible).")
     start_date: str = field("2020-01-01", "First day of the interaction period (YYYY-MM-DD).")
@@ -48,6 +51,7 @@ class SyntheticConfig:
             (self.popularity_scale >= 0.0, "popularity_scale must be >= 0"),
             (self.outfits_per_user >= 0, "outfits_per_user must be >= 0"),
             (1 <= self.jpeg_quality <= 100, "jpeg_quality must be in [1, 100]"),
+            (self.trend_scale >= 0.0, "trend_scale must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:
@@ -55,6 +59,7 @@ class SyntheticConfig:
         if self.min_interactions > self.num_items - self.num_cold_items():
             raise ValueError(f"min_interactions ({self.min_interactions}) exceeds the number of warm "
                              f"items ({self.num_items - self.num_cold_items()})")
+        eras.parse_change_points(self.change_points)
         start, end = self.time_range()
         if end <= start:
             raise ValueError(f"end_date {self.end_date!r} is before start_date {self.start_date!r}")

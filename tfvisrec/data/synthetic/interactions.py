@@ -9,6 +9,8 @@ import dataclasses
 
 import numpy as np
 
+from tfvisrec.data.synthetic import eras
+
 
 @dataclasses.dataclass
 class Purchases:
@@ -30,8 +32,9 @@ def sample_releases(config, rng):
     return release, cold
 
 
-def sample_purchases(utility_start, utility_end, config, rng) -> Purchases:
-    """utility_* are float32 [users, items]; they differ only with drift."""
+def sample_purchases(utility_start, utility_end, config, rng, era_utility=None, changes=()) -> Purchases:
+    """utility_* are float32 [users, items]; they differ only with drift. `era_utility`
+    [eras, items] is added by the era of the purchase time (`eras.py`, change times `changes`)."""
     num_users, num_items = utility_start.shape
     start, end = config.time_range()
     release, cold = sample_releases(config, rng)
@@ -49,6 +52,8 @@ def sample_purchases(utility_start, utility_end, config, rng) -> Purchases:
         t = times[active, k]
         alpha = ((t - start) / float(end - start))[:, None]
         u = (1.0 - alpha) * utility_start[active] + alpha * utility_end[active]
+        if era_utility is not None:
+            u = u + era_utility[eras.era_of(t, changes)]
         logits = u / config.temperature + rng.gumbel(size=u.shape)
         logits[bought[active] | (release[None, :] > t[:, None])] = -np.inf
         pick = np.argmax(logits, axis=1)

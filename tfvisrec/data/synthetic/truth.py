@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from tfvisrec.data.errors import DataError
+from tfvisrec.data.synthetic import eras
 
 TRUTH_NPZ = "truth.npz"
 TRUTH_JSON = "truth.json"
@@ -44,6 +45,8 @@ class Truth:
     drift: bool
     config: Dict
     outfit_rules: Dict
+    change_times: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros([0], np.int64))  # int64 [E − 1] era starts
+    era_trends: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros([1, 0], np.float32))  # float32 [E, V] (eras.py)
 
     @property
     def utility(self) -> np.ndarray:
@@ -66,10 +69,14 @@ class Truth:
         return np.clip((np.asarray(time, np.float64) - start) / float(end - start), 0.0, 1.0)
 
     def utility_at(self, time) -> np.ndarray:
-        """u(t) = (1 − α(t)) u_start + α(t) u_end: [U, I] for a scalar time, or per user for [U] times."""
+        """u(t) = (1 − α(t)) u_start + α(t) u_end (+ the era's trend with change points):
+        [U, I] for a scalar time, or per user for [U] times."""
         a = self.alpha(time)
         a = a[:, None] if a.ndim == 1 else a
-        return ((1.0 - a) * self.utility_start + a * self.utility_end).astype(np.float32)
+        utility = (1.0 - a) * self.utility_start + a * self.utility_end
+        if len(self.change_times):
+            utility = utility + eras.era_utilities(self.era_trends, self.item_values)[eras.era_of(time, self.change_times)]
+        return utility.astype(np.float32)
 
     def weights_at(self, user: Key, time=None) -> np.ndarray:
         u = self.user_index(user)
@@ -204,4 +211,6 @@ def load_truth(folder: str) -> Truth:
         drift=drift,
         config=dict(meta["config"]),
         outfit_rules=dict(meta.get("outfit_rules", {})),
+        **({"change_times": arrays["change_times"], "era_trends": arrays["era_trends"]}
+           if "change_times" in arrays else {}),
     )

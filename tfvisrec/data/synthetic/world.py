@@ -22,6 +22,7 @@ import numpy as np
 from tfvisrec.atomic import publish_folder
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.synthetic import drawing
+from tfvisrec.data.synthetic import eras
 from tfvisrec.data.synthetic import interactions as interactions_lib
 from tfvisrec.data.synthetic import items as items_lib
 from tfvisrec.data.synthetic import outfits as outfits_lib
@@ -31,7 +32,7 @@ from tfvisrec.data.synthetic.config import SyntheticConfig
 from tfvisrec.data.synthetic.truth import TRUTH_JSON, TRUTH_NPZ
 
 # Independent random streams, so that e.g. turning outfits on leaves images and purchases alike.
-_ITEMS, _IMAGES, _USERS, _PURCHASES, _OUTFITS = range(5)
+_ITEMS, _IMAGES, _USERS, _PURCHASES, _OUTFITS, _ERAS = range(6)
 MAX_PARTS = 2   # region parts per item (two sleeves)
 
 
@@ -72,8 +73,11 @@ def _write_world(folder, config):
                                          config.popularity_scale, _rng(config, _USERS))
     utility_start = users_lib.utility(prefs.weights_start, item_values, prefs.item_bias)
     utility_end = users_lib.utility(prefs.weights_end, item_values, prefs.item_bias)
+    changes = eras.change_times(eras.parse_change_points(config.change_points), config.time_range())
+    trends = eras.sample_era_trends(len(changes) + 1, config.trend_scale, _rng(config, _ERAS))
+    era_utility = eras.era_utilities(trends, item_values) if len(changes) else None
     purchases = interactions_lib.sample_purchases(utility_start, utility_end, config,
-                                                  _rng(config, _PURCHASES))
+                                                  _rng(config, _PURCHASES), era_utility, changes)
     _write_items_csv(os.path.join(folder, "items.csv"), item_ids, item_values)
     _write_interactions_csv(os.path.join(folder, "interactions.csv"), user_ids, item_ids, purchases)
     if config.outfits:
@@ -90,6 +94,8 @@ def _write_world(folder, config):
     }
     if config.drift:
         arrays.update(weights_start=prefs.weights_start, utility_start=utility_start)
+    if len(changes):
+        arrays.update(change_times=changes, era_trends=trends)
     np.savez(os.path.join(folder, TRUTH_NPZ), **arrays)
     meta = {
         "attribute_names": list(vocab.ATTRIBUTE_NAMES),
@@ -99,6 +105,7 @@ def _write_world(folder, config):
         "box_format": "normalised ymin, xmin, ymax, xmax",
         "time_range": list(config.time_range()),
         "drift": config.drift,
+        "change_times": [int(c) for c in changes],
         "config": config.to_dict(),
         "outfit_rules": vocab.outfit_rules() if config.outfits else {},
         "counts": {"users": config.num_users, "items": config.num_items,
