@@ -53,7 +53,7 @@ def test_the_run_learned_from_the_named_features(trained):
 
 
 def test_json_record_is_the_models_own_ranking(run_dir, trained, capsys):
-    assert _main(interactive_cli, f"--model_dir={run_dir}", "--user=u003", "--boost=tone=light",
+    assert _main(interactive_cli, f"--model_dir={run_dir}", "--user=u003", "--more=tone=light",
                  "--strength=1", "--k=5", "--json") == 0
     record = json.loads(capsys.readouterr().out)
     user = trained.user("u003")
@@ -69,14 +69,26 @@ def test_json_record_is_the_models_own_ranking(run_dir, trained, capsys):
     scores[trained.seen_items(user)] = -np.inf
     assert [r["item"] for r in record["before"]] == [dataset.item_ids[i] for i in np.argsort(-scores)[:5]]
     step = record["steered_affinity"]["tone=light"] - got["tone=light"]
-    assert step == pytest.approx(np.abs(affinity).max()) and record["steering"]["step"] == pytest.approx(step)
+    assert step == pytest.approx(np.abs(affinity).max()) and record["steering"][0]["step"] == pytest.approx(step)
     assert record["epoch"] == 2 and len(record["after"]) == 5
 
 
+def test_like_and_more_together_apply_both_steps(run_dir, trained, capsys):
+    assert _main(interactive_cli, f"--model_dir={run_dir}", "--user=u005", "--more=tone=dark",
+                 "--like=i007", "--strength=0.5", "--json") == 0
+    record = json.loads(capsys.readouterr().out)
+    assert [s["kind"] for s in record["steering"]] == ["like", "more"]
+    affinity = trained.affinity(trained.user("u005"))
+    expected = interactive.steer_toward_item(affinity, trained.features.matrix[trained.item("i007")], 0.5)
+    expected = interactive.steer_feature(expected, trained.feature("tone=dark"), 0.5 * np.abs(affinity).max())
+    got = record["steered_affinity"]
+    assert [got[n] for n in trained.features.names] == pytest.approx(list(expected))
+
+
 def test_tables_show_affinity_and_both_lists(run_dir, capsys):
-    assert _main(interactive_cli, f"--model_dir={run_dir}", "--user=u010", "--reduce=shape=wide", "--k=4") == 0
+    assert _main(interactive_cli, f"--model_dir={run_dir}", "--user=u010", "--less=shape=wide", "--k=4") == 0
     out = capsys.readouterr().out
-    assert "affinity p_u" in out and "steering: reduce shape=wide" in out
+    assert "affinity p_u" in out and "steering: less shape=wide" in out
     assert "before" in out and "after" in out and out.count("\n     ") >= 4
 
 
@@ -84,7 +96,7 @@ def test_boosting_a_feature_raises_its_share_monotonically(trained):
     light = trained.features.matrix[:, trained.feature("tone=light")] >= 0.5
     shares = []
     for strength in (0.0, 0.5, 1.0, 2.0, 4.0):
-        records = [interactive_cli.session(trained, f"u{u:03d}", "boost", "tone=light", strength, k=5)
+        records = [interactive_cli.session(trained, f"u{u:03d}", [("more", "tone=light")], strength, k=5)
                    for u in range(0, 80, 4)]
         shares.append(np.mean([light[[trained.item(r["item"]) for r in rec["after"]]].mean() for rec in records]))
     assert all(b >= a for a, b in zip(shares, shares[1:])), shares
@@ -97,7 +109,7 @@ def test_liking_an_item_moves_its_neighbours_up(trained):
         before = interactive_cli.session(trained, f"u{u:03d}", k=40)["before"]
         liked = trained.item(before[-1]["item"])           # one the user ranks low
         neighbours = {trained.dataset.item_ids[i] for i in interactive.nearest_items(trained.features.matrix, liked, 3)[0]}
-        after = interactive_cli.session(trained, f"u{u:03d}", "toward_item", trained.dataset.item_ids[liked], 1.0, k=40)["after"]
+        after = interactive_cli.session(trained, f"u{u:03d}", [("like", trained.dataset.item_ids[liked])], 1.0, k=40)["after"]
         rank = lambda rows: np.mean([k for k, r in enumerate(rows) if r["item"] in neighbours] or [40])  # noqa: E731
         moved.append(rank(before) - rank(after))
     assert np.mean(moved) > 5, moved
@@ -105,7 +117,9 @@ def test_liking_an_item_moves_its_neighbours_up(trained):
 
 @pytest.mark.parametrize("args, message", [
     (["--user=u9999"], "unknown user 'u9999'; closest: u"),
-    (["--user=u001", "--boost=tone=lite"], "unknown feature 'tone=lite'; closest: tone=light"),
+    (["--user=u001", "--more=tone=lite"], "unknown feature 'tone=lite'; closest: tone=light"),
+    (["--user=u001", "--like=item7"], "unknown item 'item7'"),
+    (["--user=u001", "--boost=tone=lite"], "unknown feature 'tone=lite'"),      # the older names
     (["--user=u001", "--toward_item=item7"], "unknown item 'item7'"),
 ])
 def test_unknown_names_print_the_closest_and_exit_2(run_dir, args, message, capsys):
@@ -114,9 +128,9 @@ def test_unknown_names_print_the_closest_and_exit_2(run_dir, args, message, caps
 
 
 def test_bad_flags_and_folders(run_dir, tmp_path, capsys):
-    with pytest.raises(app.UsageError, match="give one of --toward_item, --boost, --reduce, not 2"):
-        _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--boost=tone=dark", "--reduce=shape=slim")
-    with pytest.raises(app.UsageError, match=r"--strength must lie in \[0, 1\] with --toward_item"):
+    with pytest.raises(app.UsageError, match="give one of --more, --less, not both"):
+        _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--more=tone=dark", "--reduce=shape=slim")
+    with pytest.raises(app.UsageError, match=r"--strength must lie in \[0, 1\] with --like"):
         _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--toward_item=i001", "--strength=2")
     assert _main(trends_cli, f"--model_dir={tmp_path}", f"--out={tmp_path}") == 2
     assert "not a trained model folder" in capsys.readouterr().err

@@ -1,16 +1,20 @@
 """`python -m tfvisrec.interactive`: a shopper's visual taste in named features, and steering it.
 
     python -m tfvisrec.interactive --model_dir runs/ivbpr --user U [--k 10]
-        [--toward_item I | --boost colour=red | --reduce pattern=striped] [--strength 0.5] [--json]
+        [--like I] [--more colour=red | --less pattern=striped] [--strength 0.5] [--json]
 
 On a trained I-VBPR / I-TVBPR run it prints the user's affinity p_u = Eᵀθ_u + β' (seed eq. 5:
 how much one unit of each named feature raises the user's score, and its share of ‖p_u‖₁),
 then the top-k items before and after one steering step, ranked by the model's own
 x̂(u, i) = γ_uᵀγ_i + β_i + p_uᵀf_i with only p_u moved:
 
-- `--toward_item I` (seed eq. 6): p_u ← (1 − λ) p_u + λ ‖p_u‖₁ f_I / ‖f_I‖₁, λ = --strength ∈ [0, 1];
-- `--boost F` / `--reduce F` (seed eq. 7): p_u ← p_u ± λ e_F, with λ = --strength × max_k |p_u,k|
+- `--like I` (seed eq. 6): p_u ← (1 − λ) p_u + λ ‖p_u‖₁ f_I / ‖f_I‖₁, λ = --strength ∈ [0, 1];
+- `--more F` / `--less F` (seed eq. 7): p_u ← p_u ± λ e_F, with λ = --strength × max_k |p_u,k|
   (so 1 moves feature F by the user's strongest affinity).
+
+`--like` and one of `--more` / `--less` may be given together (`--more colour=black --like I123`):
+the like step first, then the feature step. `--toward_item`, `--boost` and `--reduce` are the
+older names of `--like`, `--more` and `--less`.
 
 The user's training items are left out of the lists. For I-TVBPR the weights of --epoch
 (default: the last) are used. Unknown users, items or features print `error: …` with the
@@ -26,10 +30,13 @@ from tfvisrec.config import define_once
 
 define_once(flags.DEFINE_string, "model_dir", "", "Folder of a trained ivbpr / itvbpr run.")
 define_once(flags.DEFINE_string, "user", "", "The shopper (a user id of the run's dataset).")
-define_once(flags.DEFINE_string, "toward_item", "", "Steer toward this item's looks (seed eq. 6).")
-define_once(flags.DEFINE_string, "boost", "", "Steer toward this named feature, e.g. colour=red (seed eq. 7).")
-define_once(flags.DEFINE_string, "reduce", "", "Steer away from this named feature (seed eq. 7).")
-define_once(flags.DEFINE_float, "strength", 0.5, "λ: for --toward_item in [0, 1]; for --boost / --reduce in "
+define_once(flags.DEFINE_string, "like", "", "Steer toward this item's looks, e.g. I123 (seed eq. 6).")
+define_once(flags.DEFINE_string, "more", "", "Steer toward this named feature, e.g. colour=black (seed eq. 7).")
+define_once(flags.DEFINE_string, "less", "", "Steer away from this named feature (seed eq. 7).")
+for _old, _new in (("toward_item", "like"), ("boost", "more"), ("reduce", "less")):
+    if _old not in flags.FLAGS:
+        flags.DEFINE_alias(_old, _new)
+define_once(flags.DEFINE_float, "strength", 0.5, "λ: for --like in [0, 1]; for --more / --less in "
             "units of the user's largest |affinity| entry.")
 define_once(flags.DEFINE_integer, "k", 10, "How many items to recommend.")
 define_once(flags.DEFINE_integer, "top_features", 8, "How many affinity entries to print (--json gives all).")
@@ -40,32 +47,38 @@ FLAGS = flags.FLAGS
 
 
 def steering_from_flags():
-    """(kind, target) for the one steering flag given, or (None, None); UsageError for two."""
-    given = [(kind, value) for kind, value in (("toward_item", FLAGS.toward_item), ("boost", FLAGS.boost),
-                                               ("reduce", FLAGS.reduce)) if value]
-    if len(given) > 1:
-        raise app.UsageError(f"give one of --toward_item, --boost, --reduce, not {len(given)}")
-    return given[0] if given else (None, None)
+    """The steering steps [(kind, target)] the flags ask for: --like first, then --more or
+    --less; UsageError for both --more and --less."""
+    if FLAGS.more and FLAGS.less:
+        raise app.UsageError("give one of --more, --less, not both")
+    given = [(kind, value) for kind, value in (("like", FLAGS.like), ("more", FLAGS.more),
+                                               ("less", FLAGS.less)) if value]
+    return given
 
 
-def session(trained, user_name, kind=None, target=None, strength=0.5, k=10, epoch=-1):
-    """The record the command prints: affinity, steering, top-k before and after."""
+def session(trained, user_name, steps=(), strength=0.5, k=10, epoch=-1):
+    """The record the command prints: affinity, the steering `steps` [(kind, target)] applied
+    in order (kind like | more | less), top-k before and after."""
     from tfvisrec.models import interactive
     import numpy as np
     user = trained.user(user_name)
     affinity = trained.affinity(user, epoch)
     base, seen = trained.base_scores(user), trained.seen_items(user)
-    steered, steering = affinity, None
-    if kind == "toward_item":
-        item = trained.item(target)
-        steered = interactive.steer_toward_item(affinity, trained.features.matrix[item], strength)
-        steering = {"kind": kind, "item": target, "strength": strength}
-    elif kind in ("boost", "reduce"):
-        column = trained.feature(target)
-        step = strength * float(np.max(np.abs(affinity)))
-        step = step if kind == "boost" else -step
-        steered = interactive.steer_feature(affinity, column, step)
-        steering = {"kind": kind, "feature": target, "strength": strength, "step": step}
+    steered, steering = affinity, []
+    for kind, target in steps:
+        if kind == "like":
+            item = trained.item(target)
+            steered = interactive.steer_toward_item(steered, trained.features.matrix[item], strength)
+            steering.append({"kind": kind, "item": target, "strength": strength})
+        elif kind in ("more", "less"):
+            column = trained.feature(target)
+            step = strength * float(np.max(np.abs(affinity)))
+            step = step if kind == "more" else -step
+            steered = interactive.steer_feature(steered, column, step)
+            steering.append({"kind": kind, "feature": target, "strength": strength, "step": step})
+        else:
+            raise ValueError(f"unknown steering {kind!r}: like, more or less")
+    steering = steering or None
     share = interactive.normalised_affinity(affinity, "l1")
     order = np.argsort(-np.abs(affinity), kind="stable")
     record = {
@@ -104,13 +117,13 @@ def format_tables(record, top_features=8) -> str:
     for a in record["affinity"][:top_features]:
         lines.append(f"  {a['feature']:<{width}}  {a['weight']:+.4f}  {100 * a['share']:+6.1f} %")
     steering = record["steering"]
-    if steering is None:
+    if not steering:
         lines += ["", f"top {len(record['before'])}:"]
         lines += [f"  {r + 1:>3}  {row['item']:<14} {row['score']:8.4f}  {', '.join(row['looks'])}"
                   for r, row in enumerate(record["before"])]
         return "\n".join(lines)
-    what = steering.get("item") or steering.get("feature")
-    lines += ["", f"steering: {steering['kind']} {what} (strength {steering['strength']})", ""]
+    what = ", ".join(f"{s['kind']} {s.get('item') or s.get('feature')}" for s in steering)
+    lines += ["", f"steering: {what} (strength {steering[0]['strength']})", ""]
     before_ids = {row["item"] for row in record["before"]}
     item_width = max(len(row["item"]) for row in record["before"] + record["after"])
     lines.append(f"  {'rank':>4}  {'before':<{item_width}} {'score':>8}   {'after':<{item_width}} {'score':>8}  looks (after)")
@@ -129,14 +142,14 @@ def main(argv):
         raise app.UsageError("--model_dir and --user are required")
     if FLAGS.k < 1:
         raise app.UsageError("--k must be at least 1")
-    kind, target = steering_from_flags()
-    if kind == "toward_item" and not 0.0 <= FLAGS.strength <= 1.0:
-        raise app.UsageError(f"--strength must lie in [0, 1] with --toward_item, got {FLAGS.strength}")
+    steps = steering_from_flags()
+    if FLAGS.like and not 0.0 <= FLAGS.strength <= 1.0:
+        raise app.UsageError(f"--strength must lie in [0, 1] with --like, got {FLAGS.strength}")
     from tfvisrec.data.errors import DataError
     from tfvisrec.interpretable_run import load_interpretable_run
     try:
         trained = load_interpretable_run(FLAGS.model_dir, FLAGS.checkpoint)
-        record = session(trained, FLAGS.user, kind, target, FLAGS.strength, FLAGS.k, FLAGS.epoch)
+        record = session(trained, FLAGS.user, steps, FLAGS.strength, FLAGS.k, FLAGS.epoch)
     except (DataError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
