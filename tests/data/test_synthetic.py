@@ -326,3 +326,33 @@ def test_cli_writes_a_world_and_rejects_bad_flags(tmp_path):
         assert done.returncode == 2, args
         assert done.stderr.startswith("error: ") and message in done.stderr, done.stderr
     assert not os.path.exists(out + "2")
+
+
+def test_fashion_eras_change_the_trend_for_everyone_at_the_change_points(tmp_path):
+    folder = generate_world(str(tmp_path / "eras"), SyntheticConfig(change_points="0.3,0.65", trend_scale=2.5,
+                                                                     seed=5, **TINY))
+    truth = load_truth(folder)
+    start, end = truth.time_range
+    np.testing.assert_allclose((truth.change_times - start) / (end - start), [0.3, 0.65], atol=1e-6)
+    assert truth.era_trends.shape == (3, sum(len(v) for v in truth.attribute_values))
+    colour = truth.attribute_names.index("colour")
+    offset = truth.value_offsets[colour]
+    in_fashion = [int(np.argmax(truth.era_trends[e, offset:offset + 8])) for e in range(3)]
+    assert in_fashion[0] != in_fashion[1] != in_fashion[2]
+    # the era's in-colour is +scale, the one before it −scale, for every shopper alike
+    before, after = truth.utility_at(truth.change_times[0] - 1), truth.utility_at(truth.change_times[0])
+    is_new = truth.item_values[:, colour] == in_fashion[1]
+    is_old = truth.item_values[:, colour] == in_fashion[0]
+    gain = after - before
+    np.testing.assert_allclose(gain, np.broadcast_to(gain[0], gain.shape), atol=1e-5)    # the same for all
+    block = truth.era_trends[1, offset:offset + 8]
+    assert block[in_fashion[1]] == 2.5 and block[in_fashion[0]] == -2.5 and np.count_nonzero(block) == 2
+    assert gain[0, is_new].mean() > 0 > gain[0, is_old].mean()
+    # purchases follow: the in-colour's share of an era's purchases is highest in that era
+    items, times = truth.interactions["items"], truth.interactions["times"]
+    era = np.searchsorted(truth.change_times, times, side="right")
+    for e in range(3):
+        share = [np.mean(truth.item_values[items[era == k], colour] == in_fashion[e]) for k in range(3)]
+        assert np.argmax(share) == e, (e, share)
+    with pytest.raises(ValueError, match="change_points must be increasing fractions"):
+        SyntheticConfig(change_points="0.6,0.2").validate()
