@@ -26,6 +26,7 @@ flags.DEFINE_integer("num_users", 300, "Shoppers in the world.")
 flags.DEFINE_integer("epochs", 16, "Training epochs of every model.")
 flags.DEFINE_string("change_points", "0.3,0.65", "Fractions of the period where the fashion changes.")
 flags.DEFINE_integer("seed", 0, "World seed.")
+flags.DEFINE_integer("min_epoch_bins", 1, "Learned epochs: the fewest bins an epoch may span.")
 FLAGS = flags.FLAGS
 
 COMMON = dict(embedding_dim=8, visual_dim=8, feature_norm="none", num_negatives=4, l2_item=0.03,
@@ -34,6 +35,10 @@ TEMPORAL = dict(time_epochs=3, l2_drift=0.0005, time_bins=20, segment_every=4)
 MODELS = (("VBPR", "vbpr", {}),
           ("TVBPR, quantile epochs", "tvbpr", dict(TEMPORAL, epoch_segmentation="quantile")),
           ("TVBPR, learned epochs", "tvbpr", dict(TEMPORAL, epoch_segmentation="learned")))
+
+
+def models():
+    return MODELS[:2] + ((MODELS[2][0], "tvbpr", dict(MODELS[2][2], min_epoch_bins=FLAGS.min_epoch_bins)),)
 
 
 def day(seconds):
@@ -58,7 +63,7 @@ def main(argv):
           f"purchases; true change points {', '.join(day(c) for c in changes)}")
     print("| model | test AUC | epoch boundaries |")
     print("|---|---|---|")
-    for label, name, extra in MODELS:
+    for label, name, extra in models():
         model, _ = fit(registry.new_config(name, **COMMON, **extra),
                        dataclasses.replace(TrainConfig(), dataset=folder, model_dir=os.path.join(root, label),
                                            epochs=FLAGS.epochs, batch_size=128, learning_rate=0.02,

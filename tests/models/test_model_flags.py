@@ -74,7 +74,7 @@ def test_helpfull_groups_each_familys_flags():
     assert visrank == {"visrank_pooling"}
     tvbpr = next(g for m, g in groups.items() if m.startswith("tfvisrec: itvbpr, tvbpr "))
     assert tvbpr == {"time_epochs", "l2_drift", "epoch_segmentation", "time_bins", "segment_every",
-                     "segment_samples", "item_bias_drift"}
+                     "segment_samples", "item_bias_drift", "min_epoch_bins"}
     assert {"embedding_dim", "fc_width", "features_file"} <= groups[model_flags.SHARED_GROUP]
     assert fv["fc_width"].help.endswith("[models: attributes, dvbpr, imgrec_dir, imgrec_ete, imgrec_ft, saers]")
     assert not fv["seed"].help.endswith("]")

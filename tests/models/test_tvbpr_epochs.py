@@ -21,27 +21,36 @@ from tfvisrec.training.building import build_model
 pytestmark = pytest.mark.xdist_group("tvbpr_drift")
 
 
-def _brute_force(table):
+def _brute_force(table, min_bins=1):
     num_bins, num_epochs = table.shape
     best = (-np.inf, None)
     for cuts in itertools.combinations(range(1, num_bins), num_epochs - 1):
+        lengths = np.diff([0, *cuts, num_bins])
+        if lengths.min() < min_bins:
+            continue
         epochs = np.searchsorted(np.asarray(cuts), np.arange(num_bins), side="right")
         best = max(best, (table[np.arange(num_bins), epochs].sum(), tuple(epochs)), key=lambda x: x[0])
     return best
 
 
-@pytest.mark.parametrize("num_bins, num_epochs, seed", [(7, 3, 0), (9, 4, 1), (6, 1, 2), (5, 5, 3)])
-def test_the_dynamic_programme_finds_the_best_segmentation(num_bins, num_epochs, seed):
+@pytest.mark.parametrize("num_bins, num_epochs, min_bins, seed", [
+    (7, 3, 1, 0), (9, 4, 1, 1), (6, 1, 1, 2), (5, 5, 1, 3), (10, 3, 2, 4), (12, 3, 3, 5), (9, 3, 3, 6), (8, 2, 3, 7)])
+def test_the_dynamic_programme_finds_the_best_segmentation(num_bins, num_epochs, min_bins, seed):
     table = np.random.default_rng(seed).normal(size=(num_bins, num_epochs))
-    epochs, total = seg.best_segmentation(table)
-    expected_total, expected_epochs = _brute_force(table)
+    epochs, total = seg.best_segmentation(table, min_bins)
+    expected_total, expected_epochs = _brute_force(table, min_bins)
     assert total == pytest.approx(expected_total)
     assert tuple(epochs) == expected_epochs
     edges = np.arange(num_bins + 1) * 100 + 1000
     boundaries = seg.boundaries_of(epochs, edges)
     assert seg.segmentation_objective(table, boundaries, edges) == pytest.approx(total)
+
+
+def test_impossible_segmentations_are_clear_errors():
     with pytest.raises(ValueError, match="cannot be cut"):
         seg.best_segmentation(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="3 time epochs of at least 2 bins cannot be cut from 5"):
+        seg.best_segmentation(np.zeros((5, 3)), min_bins=2)
 
 
 def test_bins_cover_the_training_period():

@@ -56,27 +56,42 @@ def bin_sums(values, bins, num_bins: int) -> np.ndarray:
     return out
 
 
-def best_segmentation(log_likelihood) -> Tuple[np.ndarray, float]:
-    """The monotone assignment of B bins to T epochs (each epoch ≥ 1 consecutive bin, bin 0 in
-    epoch 0, bin B − 1 in epoch T − 1) maximising Σ_b L[b, epoch(b)] for L [B, T] →
-    (epoch of each bin [B], the maximum). Ties keep the earlier epoch (boundaries move late)."""
+def best_segmentation(log_likelihood, min_bins: int = 1) -> Tuple[np.ndarray, float]:
+    """The monotone assignment of B bins to T epochs (each epoch ≥ `min_bins` consecutive
+    bins, bin 0 in epoch 0, bin B − 1 in epoch T − 1) maximising Σ_b L[b, epoch(b)] for
+    L [B, T] → (epoch of each bin [B], the maximum). With m = min_bins,
+
+        best[b, e] = max(best[b − 1, e] + L[b, e],  best[b − m, e − 1] + Σ_{k=b−m+1..b} L[k, e])
+
+    (epoch e goes on, or starts at bin b − m + 1 with its first m bins); m = 1 is the recursion
+    of the module docstring. Ties keep the earlier epoch (boundaries move late)."""
     table = np.asarray(log_likelihood, np.float64)
     num_bins, num_epochs = table.shape
-    if num_epochs > num_bins:
-        raise ValueError(f"{num_epochs} time epochs cannot be cut from {num_bins} time bins "
-                         "(time_bins must be at least time_epochs)")
+    m = int(min_bins)
+    if m < 1:
+        raise ValueError(f"min_epoch_bins must be at least 1, got {min_bins}")
+    if num_epochs * m > num_bins:
+        raise ValueError(f"{num_epochs} time epochs of at least {m} bins cannot be cut from {num_bins} "
+                         "time bins (time_bins must be at least time_epochs × min_epoch_bins)")
+    cumulative = np.vstack([np.zeros((1, num_epochs)), np.cumsum(table, axis=0)])
     best = np.full((num_bins, num_epochs), -np.inf)
-    came_from_previous = np.zeros((num_bins, num_epochs), bool)   # epoch e started at bin b
-    best[0, 0] = table[0, 0]
-    for b in range(1, num_bins):
-        stay = best[b - 1]
-        advance = np.concatenate([[-np.inf], best[b - 1, :-1]])
-        came_from_previous[b] = advance > stay
-        best[b] = table[b] + np.maximum(stay, advance)
+    started = np.zeros((num_bins, num_epochs), bool)      # epoch e's first m bins end at bin b
+    best[m - 1:, 0] = cumulative[m:, 0]
+    for b in range(m, num_bins):
+        window = cumulative[b + 1, 1:] - cumulative[b + 1 - m, 1:]         # Σ L[b−m+1..b, e]
+        start = np.concatenate([[-np.inf], best[b - m, :-1] + window])
+        go_on = best[b - 1] + table[b]
+        started[b] = start > go_on
+        best[b] = np.maximum(go_on, start)
     epochs = np.zeros(num_bins, np.int64)
-    epochs[-1] = num_epochs - 1
-    for b in range(num_bins - 1, 0, -1):
-        epochs[b - 1] = epochs[b] - 1 if came_from_previous[b, epochs[b]] else epochs[b]
+    b, e = num_bins - 1, num_epochs - 1
+    while b >= 0:
+        if e > 0 and started[b, e]:
+            epochs[b - m + 1:b + 1] = e
+            b, e = b - m, e - 1
+        else:
+            epochs[b] = e
+            b -= 1
     return epochs, float(best[-1, -1])
 
 

@@ -43,6 +43,7 @@ class TVBPRConfig(VBPRConfig):
     epoch_segmentation: str = field("quantile", "TVBPR epochs: quantile = fixed at quantiles of the training times; learned = boundaries re-fitted by dynamic programming over time bins during training (He & McAuley 2016b §4.3).")
     time_bins: int = field(20, "Learned epochs: equal-width time bins of the training period; epoch boundaries fall on bin edges.")
     segment_every: int = field(2, "Learned epochs: re-fit the boundaries after every this many training epochs (the coordinate-ascent step).")
+    min_epoch_bins: int = field(1, "Learned epochs: the fewest time bins an epoch may span.")
     segment_samples: int = field(200000, "Learned epochs: at most this many training interactions (each against num_negatives sampled items) score the segmentation.")
     item_bias_drift: bool = field(False, "TVBPR: also learn a per-epoch item bias beta_i,ep(t).")
 
@@ -71,9 +72,11 @@ class TVBPR(VBPR):
                              f"got {config.epoch_segmentation!r}")
         self.epochs = TimeEpochs(config.time_epochs)
         num_epochs, visual_dim = self.epochs.num_epochs, int(config.visual_dim)
-        if config.epoch_segmentation == "learned" and not 1 <= num_epochs <= int(config.time_bins):
-            raise ValueError(f"learned epochs need 1 <= time_epochs <= time_bins, got "
-                             f"{num_epochs} epochs and {config.time_bins} bins")
+        if config.epoch_segmentation == "learned" and not (
+                int(config.min_epoch_bins) >= 1 and num_epochs * int(config.min_epoch_bins) <= int(config.time_bins)):
+            raise ValueError(f"learned epochs need time_epochs × min_epoch_bins <= time_bins (and "
+                             f"min_epoch_bins >= 1), got {num_epochs} × {config.min_epoch_bins} and "
+                             f"{config.time_bins} bins")
         self.dimension_drift = self.add_weight(                 # w(t) = w_ep(t) − 1
             name="dimension_drift", shape=[num_epochs, visual_dim], dtype=tf.float32,
             initializer="zeros")
@@ -177,7 +180,7 @@ class TVBPR(VBPR):
             return
         table = self.bin_log_likelihoods(epoch)
         before = segmentation.segmentation_objective(table, self.epochs.boundaries.numpy(), self.bin_edges)
-        bin_epochs, objective = segmentation.best_segmentation(table)
+        bin_epochs, objective = segmentation.best_segmentation(table, self.config.min_epoch_bins)
         boundaries = segmentation.boundaries_of(bin_epochs, self.bin_edges)
         self.epochs.boundaries.assign(boundaries)
         self.segmentation_rounds.append({
