@@ -94,9 +94,20 @@ def test_theta_and_score_against_numpy(timed_dataset):
         got_theta = model.visual_embedding({"features": tf.constant(f[None], tf.float32),
                                             "time": tf.constant([t], tf.int64)}).numpy()[0]
         np.testing.assert_allclose(got_theta, theta_i, rtol=1e-4, atol=1e-4)
-    # the DP's table scores epoch e with epoch e's parameters: its row sums are the BPR terms
-    table = model.bin_log_likelihoods(0)
-    assert table.shape == (6, 3) and np.all(table <= 0)
+    # the DP's table: per bin and epoch e, Σ over the bin's purchases of the mean over their
+    # sampled negatives of ln σ(x̂_ui − x̂_uj), both scored with epoch e's parameters
+    def all_scores(e):      # x̂ [users, items] with epoch e's parameters
+        theta = (features @ w["visual_projection"]) * (1 + w["dimension_drift"][e]) + features @ w["projection_drift"][e]
+        bias = w["item_bias"] + w["item_bias_drift"][:, e] + features @ (w["visual_bias"] + w["visual_bias_drift"][e])
+        return w["user_factors"] @ w["item_factors"].T + w["user_visual_factors"] @ theta.T + bias
+
+    users, pos, neg, bins = model._segmentation_sample(0)
+    expected = np.zeros((6, 3))
+    for e in range(3):
+        scores = all_scores(e)
+        diffs = scores[users, pos][:, None] - scores[users[:, None], neg]
+        np.add.at(expected[:, e], bins, np.mean(-np.logaddexp(0.0, -diffs), axis=1))
+    np.testing.assert_allclose(model.bin_log_likelihoods(0), expected, rtol=1e-3, atol=1e-3)
 
 
 @pytest.fixture(scope="module")
