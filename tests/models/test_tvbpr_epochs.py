@@ -116,7 +116,7 @@ def drift_runs(tmp_path_factory):
     from tfvisrec.evaluation import protocols
     from tfvisrec.training import fit
     root = tmp_path_factory.mktemp("drift")
-    folder, changes = write_era_drift_dataset(str(root / "data"), num_users=240, mean_interactions=20.0)
+    folder, changes = write_era_drift_dataset(str(root / "data"), num_users=200, mean_interactions=20.0)
     dataset = load_dataset(folder)
     common = dict(embedding_dim=8, visual_dim=8, feature_norm="none", num_negatives=4, l2_item=0.03,
                   l2_bias=0.1, init_stddev=0.03)
