@@ -176,5 +176,5 @@ def test_hm_outfits_take_a_confident_slot_predicted_from_the_photo(tmp_path, min
     assert recorded["classifier"] == "clf" and recorded["min_confidence"] == min_confidence
     assert recorded["items_with_predicted_slot"] == (1 if shoes else 0)
     stored = read_slot_predictions(ds.path)
-    assert stored.article_ids == predictions.article_ids
+    assert stored.article_ids == predictions.article_ids and stored.source == "clf"
     np.testing.assert_allclose(stored.probabilities, predictions.probabilities)

@@ -6,7 +6,8 @@ product group → other. The attribute classifier predicts the product *type*
 (`product_type_name`); a type's slot is that of its product group in the articles CSV (the
 group most of the type's rows name: one type, Umbrella, names two). The photo predictions
 are stored with the outfit dataset (`slot_predictions.npz`: `article_id` [M], `slots` [4],
-`probabilities` float32 [M, 4]) so every predicted slot can be traced.
+`probabilities` float32 [M, 4], `source` = the classifier) so every predicted slot can be
+traced, and reused for another dataset (`hm_outfits --slot_predictions`).
 """
 import dataclasses
 import os
@@ -84,8 +85,8 @@ class SlotPredictions:
         return frame.loc[keep, "slot"]
 
     def arrays(self) -> Dict[str, np.ndarray]:
-        return {"article_id": np.asarray(self.article_ids, dtype=str),
-                "slots": np.asarray(PREDICTED_SLOTS), "probabilities": self.probabilities}
+        return {"article_id": np.asarray(self.article_ids, dtype=str), "slots": np.asarray(PREDICTED_SLOTS),
+                "probabilities": self.probabilities, "source": np.asarray(self.source)}
 
 
 def read_slot_predictions(path: str) -> SlotPredictions:
@@ -96,4 +97,5 @@ def read_slot_predictions(path: str) -> SlotPredictions:
     with np.load(path) as z:
         if [str(s) for s in z["slots"]] != list(PREDICTED_SLOTS):
             raise DataError(f"slots are {list(z['slots'])}, expected {list(PREDICTED_SLOTS)}", path)
-        return SlotPredictions([str(a) for a in z["article_id"]], z["probabilities"])
+        return SlotPredictions([str(a) for a in z["article_id"]], z["probabilities"],
+                               str(z["source"]) if "source" in z.files else "")
