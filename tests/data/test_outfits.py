@@ -178,3 +178,25 @@ def test_hm_outfits_take_a_confident_slot_predicted_from_the_photo(tmp_path, min
     stored = read_slot_predictions(ds.path)
     assert stored.article_ids == predictions.article_ids and stored.source == "clf"
     np.testing.assert_allclose(stored.probabilities, predictions.probabilities)
+
+
+def test_hm_outfits_cli_reads_slot_predictions_and_names_a_missing_file(tmp_path):
+    import subprocess
+    import sys
+    from tfvisrec.data.adapters.hm_slots import SlotPredictions, read_slot_predictions
+    _write_tiny_hm(str(tmp_path / "hm"))
+    np.savez(tmp_path / "p.npz", **SlotPredictions(["0900000001"], [[0.1, 0.1, 0.7, 0.1]], "clf").arrays())
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+    def cli(predictions, out):
+        return subprocess.run([sys.executable, "-m", "tfvisrec.data", "hm_outfits", f"--hm_dir={tmp_path / 'hm'}",
+                               f"--out={tmp_path / out}", f"--slot_predictions={predictions}",
+                               "--slot_min_confidence=0.6"], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=120)
+    with pytest.raises(DataError, match="nope.npz: no slot predictions"):
+        read_slot_predictions(str(tmp_path / "nope.npz"))
+    done = cli(tmp_path / "p.npz", "good")
+    assert done.returncode == 0, done.stderr
+    ds = load_dataset(str(tmp_path / "good"))
+    assert "0900000001" in ds.item_ids and ds.meta["slot_predictions"]["min_confidence"] == 0.6
