@@ -45,7 +45,7 @@ def count(purchases: pd.DataFrame, window_days: int, slots: str = "labelled") ->
             "top+bottom+shoes outfits": len(three),
             "top+bottom+shoes shoppers": three.index.get_level_values(0).nunique(),
             "top+bottom+shoes combinations": int((three.top * three.bottom * three.shoes).sum()),
-            "top+bottom outfits with a predicted slot": int(with_predicted.sum())}
+            "top+bottom outfits with a photo-slotted purchase": int(with_predicted.sum())}
 
 
 def main(argv=None):
