@@ -146,6 +146,8 @@ def cmd_hm_outfits(args):
     predictions = None
     if FLAGS.slot_classifier and FLAGS.slot_predictions:
         raise app.UsageError("give --slot_classifier or --slot_predictions, not both")
+    if not 0.0 <= FLAGS.slot_min_confidence <= 1.0:
+        raise app.UsageError(f"--slot_min_confidence must be within [0, 1], got {FLAGS.slot_min_confidence}")
     if FLAGS.slot_predictions:
         from tfvisrec.data.adapters.hm_slots import read_slot_predictions
         predictions = read_slot_predictions(FLAGS.slot_predictions)
