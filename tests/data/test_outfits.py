@@ -153,3 +153,50 @@ def test_hm_outfits_are_a_customers_session(tmp_path, window, expected):
     assert {u: sorted(v) for u, v in got.items()} == expected
     assert "0900000001" not in ds.item_ids and ds.has_images
     assert load_texts(ds.path)[ds.item_ids.index("0300000001")] == "name 0300000001. desc of 0300000001"
+
+
+@pytest.mark.parametrize("min_confidence,shoes", [(0.6, "0900000001"), (0.8, "")])
+def test_hm_outfits_take_a_confident_slot_predicted_from_the_photo(tmp_path, min_confidence, shoes):
+    """The article without metadata (bought with c1's first top and bottom) predicted shoes with
+    probability 0.7: it fills the outfit's shoes slot when 0.7 reaches the threshold; a
+    prediction for a labelled article never overrides its product group (c2's top stays)."""
+    from tfvisrec.data.adapters.hm_outfits import ingest_hm_outfits
+    from tfvisrec.data.adapters.hm_slots import SlotPredictions, read_slot_predictions, unlabelled_articles
+    _write_tiny_hm(str(tmp_path / "hm"))
+    assert unlabelled_articles(str(tmp_path / "hm")) == ["0900000001"]
+    predictions = SlotPredictions(["0900000001", "0100000002"], [[0.1, 0.1, 0.7, 0.1], [0.0, 0.0, 0.9, 0.1]],
+                                  source="clf")
+    ds = load_dataset(ingest_hm_outfits(str(tmp_path / "hm"), str(tmp_path / "out"), window_days=7,
+                                        slot_predictions=predictions, min_confidence=min_confidence))
+    table = load_outfits(ds)
+    outfits = {tuple(ds.item_ids[i] if i >= 0 else "" for i in row)
+               for split in ("train", "valid", "test") for row in table.positives[split].items}
+    assert outfits == {("0100000001", "0200000001", shoes), C1[1], ("0100000002", "0200000001", "")}
+    recorded = ds.meta["slot_predictions"]
+    assert recorded["classifier"] == "clf" and recorded["min_confidence"] == min_confidence
+    assert recorded["items_with_predicted_slot"] == (1 if shoes else 0)
+    stored = read_slot_predictions(ds.path)
+    assert stored.article_ids == predictions.article_ids and stored.source == "clf"
+    np.testing.assert_allclose(stored.probabilities, predictions.probabilities)
+
+
+def test_hm_outfits_cli_reads_slot_predictions_and_names_a_missing_file(tmp_path):
+    import subprocess
+    import sys
+    from tfvisrec.data.adapters.hm_slots import SlotPredictions, read_slot_predictions
+    _write_tiny_hm(str(tmp_path / "hm"))
+    np.savez(tmp_path / "p.npz", **SlotPredictions(["0900000001"], [[0.1, 0.1, 0.7, 0.1]], "clf").arrays())
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+    def cli(predictions, out):
+        return subprocess.run([sys.executable, "-m", "tfvisrec.data", "hm_outfits", f"--hm_dir={tmp_path / 'hm'}",
+                               f"--out={tmp_path / out}", f"--slot_predictions={predictions}",
+                               "--slot_min_confidence=0.6"], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=120)
+    with pytest.raises(DataError, match="nope.npz: no slot predictions"):
+        read_slot_predictions(str(tmp_path / "nope.npz"))
+    done = cli(tmp_path / "p.npz", "good")
+    assert done.returncode == 0, done.stderr
+    ds = load_dataset(str(tmp_path / "good"))
+    assert "0900000001" in ds.item_ids and ds.meta["slot_predictions"]["min_confidence"] == 0.6

@@ -11,7 +11,8 @@ Usage: python -m tfvisrec.data <command> [--flags]
   polyvore_u  Polyvore-U outfits in FHN's layout: --tuples_dir [--images] --out
   outfits_synthetic the synthetic outfit world (feature maps, known taste): --out [--seed]
   hm_outfits  H&M outfits (a customer's top + bottom [+ shoes] of one session): --hm_dir --out
-              [--window_days] [--require_shoes]
+              [--window_days] [--require_shoes] [--slot_classifier DIR | --slot_predictions NPZ]
+              [--slot_min_confidence P]
   info        print meta data and counts: --dataset (or the folder as an argument)
 
 Bad input prints `error: <message naming file and row>` and exits with status 2, leaving
@@ -65,6 +66,12 @@ def define_flags():
     d.DEFINE_string("dataset", None, "info: the dataset folder.")
     d.DEFINE_integer("window_days", 1, "hm_outfits: a session takes the purchases within this many days (1 = same day).")
     d.DEFINE_bool("require_shoes", False, "hm_outfits: keep only outfits with shoes (top + bottom + shoes).")
+    d.DEFINE_string("slot_classifier", None, "hm_outfits: an H&M attribute classifier (configs/hm_attributes.cfg "
+                    "run) that predicts the slot of the articles without metadata from their photo.")
+    d.DEFINE_string("slot_predictions", None, "hm_outfits: …or the slot_predictions.npz of an outfit dataset built "
+                    "with one (the same predictions, not computed again).")
+    d.DEFINE_float("slot_min_confidence", 0.5, "hm_outfits: a predicted slot is used when its probability "
+                   "is at least this.")
     d.DEFINE_string("tuples_dir", None, "polyvore_u: a Polyvore-U tuples_n folder (image lists, tuples_*_posi).")
 
 
@@ -134,9 +141,24 @@ def cmd_catalogue(args):
 
 def cmd_hm_outfits(args):
     from tfvisrec.data.adapters.hm_outfits import ingest_hm_outfits
-    return ingest_hm_outfits(_required("hm_dir"), _required("out"), window_days=FLAGS.window_days,
+    from tfvisrec.data.ingest import check_output
+    check_output(_required("out"), FLAGS.overwrite)   # before the photos are classified
+    predictions = None
+    if FLAGS.slot_classifier and FLAGS.slot_predictions:
+        raise app.UsageError("give --slot_classifier or --slot_predictions, not both")
+    if not 0.0 <= FLAGS.slot_min_confidence <= 1.0:
+        raise app.UsageError(f"--slot_min_confidence must be within [0, 1], got {FLAGS.slot_min_confidence}")
+    if FLAGS.slot_predictions:
+        from tfvisrec.data.adapters.hm_slots import read_slot_predictions
+        predictions = read_slot_predictions(FLAGS.slot_predictions)
+    if FLAGS.slot_classifier:
+        from tfvisrec.vision.slot_classifier import predict_hm_slots
+        predictions = predict_hm_slots(FLAGS.slot_classifier, _required("hm_dir"),
+                                       verbose=1 if FLAGS.progress else 0)
+    return ingest_hm_outfits(_required("hm_dir"), FLAGS.out, window_days=FLAGS.window_days,
                              require_shoes=FLAGS.require_shoes, with_images=_require_images(True),
-                             overwrite=FLAGS.overwrite, name=FLAGS.name)
+                             overwrite=FLAGS.overwrite, name=FLAGS.name, slot_predictions=predictions,
+                             min_confidence=FLAGS.slot_min_confidence)
 
 
 def cmd_polyvore_u(args):

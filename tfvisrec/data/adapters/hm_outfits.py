@@ -3,10 +3,13 @@
 A session starts at a customer's first purchase of an article with a slot and takes every
 such purchase within `window_days` − 1 days of that start (1 = the same day); the articles
 with a slot (`product_group_name`: "Garment Upper body" → top, "Garment Lower body" → bottom,
-"Shoes" → shoes; the articles without metadata have none and are left out) form the customer's
-outfit when they span a top and a bottom (and shoes, with `require_shoes`). An outfit
-takes the first top, bottom and shoes bought in the session (the shoes slot is empty when
-there are none). Item text = prod_name + detail_desc (the VSE loss), photos from the archive.
+"Shoes" → shoes, `hm_slots.py`) form the customer's outfit when they span a top and a bottom
+(and shoes, with `require_shoes`). The articles without metadata have no slot and are left
+out, unless `slot_predictions` gives them one predicted from their photo with at least
+`min_confidence` (the predictions are then stored in the dataset, `slot_predictions.npz`).
+An outfit takes the first top, bottom and shoes bought in the session (the shoes slot is
+empty when there are none). Item text = prod_name + detail_desc (the VSE loss; none for the
+unlabelled articles), photos from the archive.
 
 Split per customer, in time: the last outfit of a customer with three or more is test, the
 one before it validation; a customer's other outfits are training ones.
@@ -18,12 +21,14 @@ import numpy as np
 import pandas as pd
 
 from tfvisrec.data.adapters.hm import ARTICLES_FILE, IMAGES_FILE, TRANSACTIONS_FILE, image_member
+from tfvisrec.data.adapters.hm_slots import (GROUP_COLUMN, SLOT_OF_GROUP, SLOT_PREDICTIONS_FILE,
+                                             SlotPredictions, read_hm_csv)
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.image_reader import open_images
 from tfvisrec.data.ingest import check_output
 from tfvisrec.data.outfits import EMPTY, SLOTS, OutfitTable, Outfits, write_outfit_dataset
 
-SLOT_OF_GROUP = {"Garment Upper body": "top", "Garment Lower body": "bottom", "Shoes": "shoes"}
+DEFAULT_MIN_CONFIDENCE = 0.5
 
 
 def session_numbers(days: np.ndarray, window_days: int) -> np.ndarray:
@@ -36,29 +41,32 @@ def session_numbers(days: np.ndarray, window_days: int) -> np.ndarray:
     return out
 
 
-def slotted_purchases(hm_dir: str, window_days: int = 1) -> pd.DataFrame:
-    """Purchases of articles with a slot: customer_id, article_id, day, slot, session, text."""
-    paths = [os.path.join(hm_dir, f) for f in (TRANSACTIONS_FILE, ARTICLES_FILE)]
-    for path in paths:
-        if not os.path.exists(path):
-            raise DataError("file does not exist", path)
+def slotted_purchases(hm_dir: str, window_days: int = 1,
+                      slot_predictions: Optional[SlotPredictions] = None,
+                      min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> pd.DataFrame:
+    """Purchases of articles with a slot: customer_id, article_id, day, slot, session, text, and
+    slot_predicted (True where the slot comes from the photo, not the metadata)."""
     if window_days < 1:
         raise DataError(f"window_days must be at least 1, got {window_days}")
-    tx = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
-    articles = pd.read_csv(paths[1], dtype=str, keep_default_na=False)
-    for path, frame, columns in ((paths[0], tx, ("t_dat", "customer_id", "article_id")),
-                                 (paths[1], articles, ("article_id", "product_group_name"))):
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise DataError(f"missing columns {missing}", path)
+    if not 0.0 <= min_confidence <= 1.0:
+        raise DataError(f"min_confidence must be within [0, 1], got {min_confidence}")
+    tx = read_hm_csv(hm_dir, TRANSACTIONS_FILE, ("t_dat", "customer_id", "article_id"))
+    articles = read_hm_csv(hm_dir, ARTICLES_FILE, ("article_id", GROUP_COLUMN))
     articles = articles.drop_duplicates("article_id").set_index("article_id")
     text = (articles.get("prod_name", "") + ". " + articles.get("detail_desc", "")).str.strip(". ")
-    tx["slot"] = tx["article_id"].map(articles["product_group_name"].map(SLOT_OF_GROUP))
+    tx["slot"] = tx["article_id"].map(articles[GROUP_COLUMN].map(SLOT_OF_GROUP))
+    tx["slot_predicted"] = False
+    if slot_predictions is not None:
+        predicted = slot_predictions.confident_slots(min_confidence)
+        predicted = predicted[~predicted.index.isin(articles.index)]   # metadata wins
+        from_photo = tx["article_id"].isin(predicted.index)
+        tx.loc[from_photo, "slot"] = tx.loc[from_photo, "article_id"].map(predicted)
+        tx["slot_predicted"] = from_photo
     tx["text"] = tx["article_id"].map(text).fillna("")
     try:
         tx["day"] = (pd.to_datetime(tx["t_dat"]) - pd.Timestamp("1970-01-01")).dt.days
     except (ValueError, TypeError) as e:
-        raise DataError(f"bad t_dat: {e}", paths[0]) from None
+        raise DataError(f"bad t_dat: {e}", os.path.join(hm_dir, TRANSACTIONS_FILE)) from None
     tx["order"] = np.arange(len(tx))
     tx = tx.dropna(subset=["slot"]).sort_values(["customer_id", "day", "order"], kind="stable")
     tx["session"] = 0
@@ -82,9 +90,11 @@ def session_outfits(purchases: pd.DataFrame, require_shoes: bool = False) -> pd.
 
 
 def ingest_hm_outfits(hm_dir: str, out_dir: str, *, window_days: int = 1, require_shoes: bool = False,
-                      with_images: bool = True, overwrite: bool = False, name: Optional[str] = None) -> str:
+                      with_images: bool = True, overwrite: bool = False, name: Optional[str] = None,
+                      slot_predictions: Optional[SlotPredictions] = None,
+                      min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> str:
     check_output(out_dir, overwrite)
-    purchases = slotted_purchases(hm_dir, window_days)
+    purchases = slotted_purchases(hm_dir, window_days, slot_predictions, min_confidence)
     outfits = session_outfits(purchases, require_shoes)
     if outfits.empty:
         raise DataError("no session spans a top and a bottom", os.path.join(hm_dir, TRANSACTIONS_FILE))
@@ -111,5 +121,15 @@ def ingest_hm_outfits(hm_dir: str, out_dir: str, *, window_days: int = 1, requir
         images = [found[image_member(a)] for a in item_ids]
     meta = {"name": name or "hm-outfits", "source": os.path.abspath(hm_dir), "adapter": "hm_outfits",
             "window_days": int(window_days), "require_shoes": bool(require_shoes)}
+    extra = None
+    if slot_predictions is not None:
+        predicted = set(purchases.loc[purchases["slot_predicted"], "article_id"])
+        meta["slot_predictions"] = {
+            "classifier": slot_predictions.source, "min_confidence": float(min_confidence),
+            "articles_predicted": len(slot_predictions.article_ids),
+            "items_with_predicted_slot": sum(a in predicted for a in item_ids),
+            "file": SLOT_PREDICTIONS_FILE}
+        extra = {SLOT_PREDICTIONS_FILE: slot_predictions.arrays()}
     return write_outfit_dataset(out_dir, user_ids, item_ids, table, meta=meta, images=images,
-                                texts=[texts.get(a, "") for a in item_ids], overwrite=overwrite)
+                                texts=[texts.get(a, "") for a in item_ids], overwrite=overwrite,
+                                extra_npz=extra)
