@@ -24,6 +24,7 @@ from tfvisrec.data import images as image_ops
 from tfvisrec.data import schema
 from tfvisrec.models import base
 from tfvisrec.serving import catalogue
+from tfvisrec.serving.tables import gather_rows
 from tfvisrec.serving.top_k import exact_top_k
 
 NEG_INF = float("-inf")
@@ -172,14 +173,14 @@ class Servable(tf.Module):
         """The stored item features of `item_index` (all items when None), images in [-1, 1]."""
         out = {}
         for key, table in self.catalogue_features.items():
-            value = table if item_index is None else tf.gather(table, item_index)
+            value = table if item_index is None else gather_rows(table, item_index)
             out[key] = image_ops.normalise(value) if key == schema.IMAGE else value
         return out
 
     def pair_scores(self, user_index, item_index):
         """x̂(u_b, i_bn) for users [B] and catalogue items [B, N]: [B, N]."""
         if self.catalogue_state == base.VECTORS:
-            vectors = tf.gather(self.catalogue_vectors, item_index)
+            vectors = gather_rows(self.catalogue_vectors, item_index)
             return tf.einsum("bd,bnd->bn", self.user_vectors(user_index), vectors)
         features = self.catalogue_item_features(tf.reshape(item_index, [-1]))
         return self._score_flat(user_index, tf.shape(item_index), features)
@@ -219,7 +220,7 @@ class Servable(tf.Module):
         in_k = tf.range(k_max)[tf.newaxis, :] < k[:, tf.newaxis]
         valid = in_k & (values > NEG_INF)
         return {
-            "item_ids": tf.where(valid, tf.gather(self.item_ids, indices), ""),
+            "item_ids": tf.where(valid, gather_rows(self.item_ids, indices), ""),
             "scores": tf.where(valid, values, NEG_INF),
         }
 
