@@ -86,7 +86,7 @@ def test_registered_model_exports_with_its_signatures(world, tmp_path, name):
 
 def _served_tables(loaded):
     """The numeric variables the servable itself holds (catalogue, seen items, regions)."""
-    tables = [getattr(loaded, name) for name in ("catalogue_vectors", "seen_values", "seen_row_splits")
+    tables = [getattr(loaded, name) for name in ("catalogue_columns", "seen_values", "seen_row_splits")
               if hasattr(loaded, name)]
     tables += list(getattr(loaded, "catalogue_features", {}).values())
     if hasattr(loaded, "explanation"):

@@ -1,4 +1,4 @@
-"""Rows of a served variable, read without switching it to copy-on-read.
+"""Rows (or columns) of a served variable, read without switching it to copy-on-read.
 
 A sparse read of a resource variable (`tf.gather(variable, index)` = ResourceGather) puts the
 variable in *copy-on-read* mode for the rest of the process (EnsureSparseVariableAccess,
@@ -12,6 +12,6 @@ variable's buffer, so reading densely and then gathering costs nothing extra.
 import tensorflow as tf
 
 
-def gather_rows(table, index):
-    """`tf.gather(table, index)` through a dense read of `table` (see module docstring)."""
-    return tf.gather(tf.convert_to_tensor(table), index)
+def dense_gather(table, index, axis: int = 0):
+    """`tf.gather(table, index, axis=axis)` through a dense read of `table` (module docstring)."""
+    return tf.gather(tf.convert_to_tensor(table), index, axis=axis)
