@@ -7,7 +7,8 @@ Exports a BPR-MF model (random factors: latency does not depend on training) ove
 catalogue and measures, at each level of concurrency, in one run:
 - `direct`: the loaded SavedModel's signature called in this process by N threads (the floor);
 - `server`: `python -m tfvisrec.server` in its own process, without batching;
-- `batching`: the same with `--enable_batching --batching_parameters_file=...`.
+- `batching`: the same with `--enable_batching --batching_parameters_file=...`;
+- `batching:<file>`: the same with each of `--extra_batching_files` (configs side by side).
 Clients are closed loops (one request in flight each) spread over `--client_processes`
 processes (`load_generator.py`), so the load generator's GIL is not the bottleneck; its CPU
 use is printed beside the server's (CPU seconds per 1,000 requests, from /proc). Client and
@@ -47,6 +48,8 @@ flags.DEFINE_list("concurrency", ["1", "8", "32", "64"], "Concurrent clients per
 flags.DEFINE_integer("client_processes", 4, "Processes the server's clients are spread over.")
 flags.DEFINE_string("batching_parameters_file", "serving/batching.config",
                     "BatchingParameters of the `batching` rows (relative to the repository).")
+flags.DEFINE_list("extra_batching_files", [], "More BatchingParameters files, each its own "
+                  "`batching:<file name>` rows in the same run (e.g. bench/batching_2ms_4_threads.config).")
 flags.DEFINE_list("server_flags", [], "Extra flags of both server modes, e.g. "
                   "--tensorflow_intra_op_parallelism=1,--tensorflow_inter_op_parallelism=2.")
 flags.DEFINE_float("seconds", 10.0, "Measured seconds per level (after 1 s of warm-up).")
@@ -175,8 +178,9 @@ def run(work):
     users = list(np.random.default_rng(7).choice(dataset.user_ids, 1000))
     results = {level: {"direct": drive_direct(level, FLAGS.seconds, direct)} for level in levels}
     del recommend
-    batching_file = os.path.join(REPO, FLAGS.batching_parameters_file)
-    for mode, batching in (("server", ""), ("batching", batching_file)):
+    servers = [("server", ""), ("batching", os.path.join(REPO, FLAGS.batching_parameters_file))]
+    servers += [(f"batching:{os.path.basename(f)}", os.path.abspath(f)) for f in FLAGS.extra_batching_files]
+    for mode, batching in servers:
         process, target = start_server(os.path.join(work, "bench"), batching)
         try:
             for level in levels:
@@ -190,7 +194,8 @@ def run(work):
         with open(FLAGS.out, "w", encoding="utf-8") as f:
             json.dump({"flags": {n: FLAGS[n].value for n in ("num_items", "num_users", "dim", "top_k",
                                                              "seconds", "client_processes",
-                                                             "batching_parameters_file", "server_flags")},
+                                                             "batching_parameters_file", "extra_batching_files",
+                                                             "server_flags")},
                        "export_seconds": export_s, "saved_model_mib": size_mb,
                        "levels": {str(k): v for k, v in results.items()}}, f, indent=2)
 
@@ -202,13 +207,12 @@ def print_table(results):
           "| client CPU s / 1k req |")
     print("|" + "---|" * 8)
     for level, modes in results.items():
-        for mode in ("direct", "server", "batching"):
-            r = modes[mode]
+        for mode, r in modes.items():
             print(f"| {level} | {mode} | {r['qps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.1f} | "
                   f"{r['errors']} | {r['server_cpu_s_per_1k']:.2f} | {r['client_cpu_s_per_1k']:.2f} |")
-        for mode in ("server", "batching"):
-            if modes[mode]["error_examples"]:
-                print(f"  {level} {mode} errors, e.g.: {modes[mode]['error_examples']}")
+        for mode, r in modes.items():
+            if r["error_examples"]:
+                print(f"  {level} {mode} errors, e.g.: {r['error_examples']}")
 
 
 if __name__ == "__main__":

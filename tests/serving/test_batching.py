@@ -151,7 +151,7 @@ def test_allowed_batch_sizes_pad_rows_that_the_split_drops():
 def test_batching_parameters_file_as_tf_serving_reads_it():
     options = batching_config.load(os.path.join(REPO, "serving", "batching.config"))
     assert (options.max_batch_size, options.batch_timeout_micros, options.num_batch_threads,
-            options.max_enqueued_batches, options.pad_variable_length_inputs) == (64, 2000, 4, 256, True)
+            options.max_enqueued_batches, options.pad_variable_length_inputs) == (64, 0, 1, 256, True)
     defaults = batching_config.load("")
     assert (defaults.max_batch_size, defaults.batch_timeout_micros,
             defaults.max_enqueued_batches) == (1000, 0, 10)

@@ -15,6 +15,7 @@ from tfvisrec.models import registry
 from tfvisrec.models.base import DataInfo
 from tfvisrec.serving import catalogue
 from tfvisrec.training import building
+from test_tables import copies_on_read  # noqa: E402  (tests/serving is on the path)
 
 pytestmark = pytest.mark.xdist_group("serving-models")
 IMAGE_SIZE = 32
@@ -56,7 +57,8 @@ def test_registered_model_exports_with_its_signatures(world, tmp_path, name):
     dataset, _ = world
     model = _build(name, dataset)
     path = export_model(model, dataset, str(tmp_path / name), top_k=6)
-    signatures = tf.saved_model.load(path).signatures
+    loaded = tf.saved_model.load(path)
+    signatures = loaded.signatures
     expected = {"recommend", "score", "serving_default"}
     if schema.IMAGE in model.item_feature_keys and set(model.item_feature_keys) <= catalogue.COLD_START_KEYS:
         expected |= {"score_images", "embed_items"}
@@ -78,6 +80,18 @@ def test_registered_model_exports_with_its_signatures(world, tmp_path, name):
     unseen = np.delete(scores[1], seen)
     np.testing.assert_allclose(top["scores"].numpy()[0], np.sort(unseen)[::-1][:6],
                                rtol=1e-4, atol=1e-5)
+    for table in _served_tables(loaded):  # after `score` gathered rows of them
+        assert not copies_on_read(table), f"{table.name} is copied by every dense read"
+
+
+def _served_tables(loaded):
+    """The numeric variables the servable itself holds (catalogue, seen items, regions)."""
+    tables = [getattr(loaded, name) for name in ("catalogue_columns", "seen_values", "seen_row_splits")
+              if hasattr(loaded, name)]
+    tables += list(getattr(loaded, "catalogue_features", {}).values())
+    if hasattr(loaded, "explanation"):
+        tables += [loaded.explanation.boxes, loaded.explanation.classes]
+    return tables
 
 
 def _check_explanation(model, dataset, explain):

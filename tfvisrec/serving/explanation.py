@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from tfvisrec.data import schema
 from tfvisrec.data.region_file import read_regions, regions_path
+from tfvisrec.serving.tables import dense_gather
 
 
 class ExplanationTables(tf.Module):
@@ -36,8 +37,8 @@ class ExplanationTables(tf.Module):
 
     def item_features(self, item_index) -> Dict[str, tf.Tensor]:
         """The explanation's item features of catalogue items [B]."""
-        return {schema.REGION_BOXES: tf.gather(self.boxes, item_index),
-                schema.REGION_CLASSES: tf.gather(self.classes, item_index)}
+        return {schema.REGION_BOXES: dense_gather(self.boxes, item_index),
+                schema.REGION_CLASSES: dense_gather(self.classes, item_index)}
 
     @property
     def reads_photos(self) -> bool:

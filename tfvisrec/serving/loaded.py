@@ -13,7 +13,7 @@ from tensorflow_serving.apis import predict_pb2
 
 from tfvisrec.client.status import InvalidArgument, from_tf_error, signature_not_found
 from tfvisrec.client.tensors import to_tensor_proto
-from tfvisrec.serving import layout, requests, warmup
+from tfvisrec.serving import flat_call, layout, requests, warmup
 from tfvisrec.serving.batching import BatchScheduler
 
 DEFAULT_SIGNATURE = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
@@ -41,6 +41,7 @@ class LoadedVersion:
         self.signature_defs = read_signature_defs(path)
         self._module = tf.saved_model.load(path, tags=[SERVE_TAG])
         self._functions = dict(self._module.signatures)
+        self._callers = {name: flat_call.caller(f) for name, f in self._functions.items()}
         self._batcher = batcher
 
     def signature_def(self, signature_name: str):
@@ -58,14 +59,12 @@ class LoadedVersion:
                                  lambda merged: self._call(signature_name, merged))
 
     def _call(self, signature_name: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-        function = self._functions[signature_name]
         try:
-            outputs = function(**{k: tf.constant(v) for k, v in inputs.items()})
+            return self._callers[signature_name](inputs)
         except tf.errors.OpError as e:
             raise from_tf_error(e.error_code, e.message) from None
         except (TypeError, ValueError) as e:
             raise InvalidArgument(f"signature '{signature_name}' rejected the inputs: {e}") from None
-        return {k: v.numpy() for k, v in outputs.items()}
 
     def predict(self, request: predict_pb2.PredictRequest,
                 batch: bool = True) -> predict_pb2.PredictResponse:

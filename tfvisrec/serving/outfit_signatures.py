@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfvisrec.serving.signatures import signature
+from tfvisrec.serving.tables import dense_gather
 
 NEG_INF = float("-inf")
 
@@ -123,7 +124,7 @@ def recommend_outfit_item(servable):
         chosen = tf.gather(options, positions, batch_dims=1)
         k_max = tf.reduce_max(k)
         valid = (tf.range(k_max)[None, :] < k[:, None]) & (values[:, :k_max] > NEG_INF)
-        return {"item_ids": tf.where(valid, tf.gather(servable.item_ids, tf.maximum(chosen[:, :k_max], 0)), ""),
+        return {"item_ids": tf.where(valid, dense_gather(servable.item_ids, tf.maximum(chosen[:, :k_max], 0)), ""),
                 "scores": tf.where(valid, values[:, :k_max], NEG_INF)}
 
     return fn

@@ -24,6 +24,7 @@ from tfvisrec.data import images as image_ops
 from tfvisrec.data import schema
 from tfvisrec.models import base
 from tfvisrec.serving import catalogue
+from tfvisrec.serving.tables import dense_gather
 from tfvisrec.serving.top_k import exact_top_k
 
 NEG_INF = float("-inf")
@@ -41,7 +42,10 @@ class Servable(tf.Module):
 
     Built from an in-memory model and its `Dataset`: the catalogue is embedded once here
     (`catalogue.embed_catalogue`), so serving a factorising model is x̂(u, ·) = U_u · Vᵀ
-    followed by top-K.
+    followed by top-K. Vᵀ is stored as such ([D, items], `catalogue_columns`): a plain matmul
+    against it costs less CPU than `matmul(U, V, transpose_b=True)` for batched requests
+    (32 users: 18 -> 7.6 ms for the product alone, 16.5 -> 11.7 ms with the top-K in
+    bench/serving_top_k.py) and the same for one.
     """
 
     def __init__(self, model, dataset, top_k: int = 100, exclude_seen: bool = True,
@@ -70,13 +74,13 @@ class Servable(tf.Module):
         self.item_table = _id_table(dataset.item_ids, "item_ids")
         self.item_ids = tf.Variable(np.array(dataset.item_ids, dtype=object), trainable=False,
                                     dtype=tf.string, name="item_id_by_index")
-        self.catalogue_vectors = None
+        self.catalogue_columns = None
         self.catalogue_features = {}
         if self.has_catalogue:
             if self.catalogue_state == base.VECTORS:
                 vectors = catalogue.embed_catalogue(model, dataset, self.as_of, batch_size)
-                self.catalogue_vectors = tf.Variable(vectors, trainable=False,
-                                                     name="catalogue_vectors")
+                self.catalogue_columns = tf.Variable(np.ascontiguousarray(np.transpose(vectors)),
+                                                     trainable=False, name="catalogue_columns")
             else:
                 self.catalogue_features = {
                     key: tf.Variable(value, trainable=False, name=f"catalogue_{key}")
@@ -154,8 +158,7 @@ class Servable(tf.Module):
     def catalogue_scores(self, user_index):
         """x̂(u, i) for every catalogue item: [B, num_items]."""
         if self.catalogue_state == base.VECTORS:
-            return tf.matmul(self.user_vectors(user_index), self.catalogue_vectors,
-                             transpose_b=True)
+            return tf.matmul(self.user_vectors(user_index), self.catalogue_columns)
         features = self.catalogue_item_features()
         features.pop(schema.TIME, None)
         times = None
@@ -172,15 +175,15 @@ class Servable(tf.Module):
         """The stored item features of `item_index` (all items when None), images in [-1, 1]."""
         out = {}
         for key, table in self.catalogue_features.items():
-            value = table if item_index is None else tf.gather(table, item_index)
+            value = table if item_index is None else dense_gather(table, item_index)
             out[key] = image_ops.normalise(value) if key == schema.IMAGE else value
         return out
 
     def pair_scores(self, user_index, item_index):
         """x̂(u_b, i_bn) for users [B] and catalogue items [B, N]: [B, N]."""
         if self.catalogue_state == base.VECTORS:
-            vectors = tf.gather(self.catalogue_vectors, item_index)
-            return tf.einsum("bd,bnd->bn", self.user_vectors(user_index), vectors)
+            columns = dense_gather(self.catalogue_columns, item_index, axis=1)
+            return tf.einsum("bd,dbn->bn", self.user_vectors(user_index), columns)
         features = self.catalogue_item_features(tf.reshape(item_index, [-1]))
         return self._score_flat(user_index, tf.shape(item_index), features)
 
@@ -219,7 +222,7 @@ class Servable(tf.Module):
         in_k = tf.range(k_max)[tf.newaxis, :] < k[:, tf.newaxis]
         valid = in_k & (values > NEG_INF)
         return {
-            "item_ids": tf.where(valid, tf.gather(self.item_ids, indices), ""),
+            "item_ids": tf.where(valid, dense_gather(self.item_ids, indices), ""),
             "scores": tf.where(valid, values, NEG_INF),
         }
 
