@@ -31,13 +31,16 @@ FLAGS = flags.FLAGS
 def write_sheet(maximiser, setup, path):
     import numpy as np
     from tfvisrec import image_sheets
+    from tfvisrec.data.item_features import ItemFeatureTable
     from tfvisrec.design import comparison
     size, user, rows, labels = maximiser.gan.image_size, setup.users[0], [], []
+    table = ItemFeatureTable.for_model(setup.dvbpr, setup.data)
     for category, gan_category in setup.categories:
         chosen = comparison.compare(maximiser, setup.data, [user], [(category, gan_category)], k=FLAGS.k,
                                     restarts=FLAGS.restarts, steps=FLAGS.steps,
                                     learning_rate=FLAGS.design_learning_rate, seed=FLAGS.seed,
-                                    rows=("random_real", "retrieved", "designed"), keep_images=True)
+                                    rows=("random_real", "retrieved", "designed"), keep_images=True,
+                                    item_table=table)
         rows.append(np.concatenate([chosen[row]["images"] for row in ("random_real", "retrieved", "designed")]))
         labels.append(setup.data.categories[category])
     k = FLAGS.k
