@@ -99,3 +99,28 @@ def test_real_photos_of_distinct_categories_score_higher_than_one_photo_repeated
     distinct = classifier.quality(photos)
     assert classifier.quality(np.repeat(photos[:1], len(photos), axis=0)) == pytest.approx(1.0)
     assert distinct > 1.5, distinct          # of at most 3 (three categories); measured 1.86
+
+
+def test_from_checkpoint_maps_a_finer_head_through_the_datasets_labelled_items(tmp_path):
+    """H&M's case: the classifier names product types, the GAN's dataset has product groups
+    and (for some items) the product type too."""
+    from tfvisrec.data import dataset as dataset_lib
+    network = AttributeNetwork((2, 4), {"name": "cnnf", "image_size": SIZE, "fc_width": 8, "dropout": 0.0})
+    network.pretraining_spec.value.update(attribute_names=["colour", "product_type"],
+                                          attribute_values=[["red", "blue"], ["Skirt", "Bag", "Top", "Hat"]])
+    tf.train.Checkpoint(model=network).save(str(tmp_path / "classifier" / "best" / "ckpt"))
+    # the dataset's own value order differs from the classifier's: mapped by name
+    types = ["Top", "Skirt", "Bag", "Hat"]
+    item_types = np.array([[0], [0], [1], [1], [2], [-1], [3], [0]])    # Top Top Skirt Skirt Bag - Hat Top
+    groups = np.array([0, 0, 1, 1, 2, 1, -1, 1])                         # upper, lower, accessories
+    empty = dataset_lib.Split(*(np.zeros(0, np.int64) for _ in range(3)))
+    folder = dataset_lib.write_dataset(
+        str(tmp_path / "gan_data"), {"name": "t", "kind": "interactions", "categories": ["upper", "lower", "acc"],
+                                     "attributes": {"names": ["product_type"], "values": [types]}},
+        [], [f"i{i}" for i in range(8)], {"train": empty, "valid": empty, "test": empty},
+        dataset_lib.item_table(8, np.zeros(0, np.int64), category=groups, attributes=item_types))
+    classifier = quality.CategoryClassifier.from_checkpoint(str(tmp_path / "classifier"), load_dataset(folder))
+    assert classifier.attribute_name == "product_type"
+    # Skirt → lower, Bag → acc, Top → upper (2 of 3 Top items), Hat → none (its one item has no group)
+    np.testing.assert_array_equal(classifier.value_category, [1, 2, 0, -1])
+    assert classifier.covered == [0, 1, 2]
