@@ -1,12 +1,15 @@
-"""DVBPR's Table IV for one category: preference and diversity of random, retrieved and
-generated items for a sample of users (`tfvisrec.design.comparison`).
+"""DVBPR's Table IV: preference, quality and diversity of random, retrieved and generated
+items for a sample of users and categories (`tfvisrec.design.comparison`).
 
-    nice python bench/design_table.py --gan_dir runs/gan --dvbpr_dir runs/dvbpr --category C
-                                      [--users 20] [--k 3] [--restarts 64] [--steps 100] [--eta 1]
+    nice python bench/design_table.py --gan_dir runs/gan --dvbpr_dir runs/dvbpr \\
+        --classifier_dir runs/hm_attributes [--categories A,B] [--users 20] [--k 3] \\
+        [--restarts 64] [--steps 100] [--eta 1] [--sheet designs.png]
+    nice python bench/design_table.py --synthetic_dir /tmp/design-world
 
-The GAN and the DVBPR should be trained on the same photos (one image domain, shared
-category names). Users are drawn at random (seeded) from the DVBPR's dataset. Prints a
-Markdown-ready table.
+quality is the inception-style score of each method's images pooled over users and
+categories, by our own category classifier (`tfvisrec.design.quality`; its held-out
+accuracy is printed first). `--sheet` also writes, for the first user, one row per category:
+k random real, k retrieved (δ) and k designed (δ̂) items. Prints a Markdown-ready table.
 """
 import os
 import sys
@@ -17,38 +20,49 @@ sys.path.insert(0, REPO_ROOT)
 import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_string("gan_dir", "", "Trained `gan` folder.")
-flags.DEFINE_string("dvbpr_dir", "", "Trained `dvbpr` folder.")
-flags.DEFINE_string("category", "", "Category name.")
-flags.DEFINE_integer("users", 20, "Users drawn at random.")
-flags.DEFINE_integer("k", 3, "Items per user and method.")
-flags.DEFINE_integer("restarts", 64, "Preference-maximisation restarts (m).")
-flags.DEFINE_integer("steps", 100, "Adam steps on z'.")
-flags.DEFINE_float("design_learning_rate", 0.05, "Adam's step size on z'.")
+from bench import design_common  # noqa: E402
+
+design_common.define_flags()
 flags.DEFINE_float("eta", 1.0, "Realism weight of eq. 10.")
-flags.DEFINE_integer("seed", 0, "Seed of the users, random items and starts.")
+flags.DEFINE_string("sheet", "", "Also write a PNG: per category, the first user's real, retrieved and designed items.")
 FLAGS = flags.FLAGS
 
 
-def main(argv):
+def write_sheet(maximiser, setup, path):
     import numpy as np
+    from tfvisrec import image_sheets
+    from tfvisrec.data.item_features import ItemFeatureTable
+    from tfvisrec.design import comparison
+    size, user, rows, labels = maximiser.gan.image_size, setup.users[0], [], []
+    table = ItemFeatureTable.for_model(setup.dvbpr, setup.data)
+    for category, gan_category in setup.categories:
+        chosen = comparison.compare(maximiser, setup.data, [user], [(category, gan_category)], k=FLAGS.k,
+                                    restarts=FLAGS.restarts, steps=FLAGS.steps,
+                                    learning_rate=FLAGS.design_learning_rate, seed=FLAGS.seed,
+                                    rows=("random_real", "retrieved", "designed"), keep_images=True,
+                                    item_table=table)
+        rows.append(np.concatenate([chosen[row]["images"] for row in ("random_real", "retrieved", "designed")]))
+        labels.append(setup.data.categories[category])
+    k = FLAGS.k
+    title = f"user {setup.data.user_ids[user]}: {k} random real | {k} retrieved (eq. 8) | {k} designed (eq. 9-10)"
+    image_sheets.write_png(path, image_sheets.grid(image_sheets.to_uint8(np.stack(rows)), row_labels=labels,
+                                                   title=title, scale=max(1, 64 // size)))
+
+
+def main(argv):
     from tfvisrec.design import comparison
     from tfvisrec.design.preference import PreferenceMaximiser
-    from tfvisrec.training.checkpoints import load_trained
-    gan, gan_data = load_trained(FLAGS.gan_dir)
-    dvbpr, data = load_trained(FLAGS.dvbpr_dir)
-    if FLAGS.category not in data.categories or FLAGS.category not in gan_data.categories:
-        raise app.UsageError(f"--category {FLAGS.category!r} must name a category of both datasets "
-                             f"({data.categories})")
-    users = np.random.default_rng(FLAGS.seed).choice(data.num_users, size=min(FLAGS.users, data.num_users),
-                                                     replace=False)
-    table = comparison.compare(PreferenceMaximiser(gan, dvbpr, eta=FLAGS.eta), data, users,
-                               data.categories.index(FLAGS.category),
-                               gan_data.categories.index(FLAGS.category), k=FLAGS.k,
+    setup = design_common.load_setup()
+    print(setup.describe(), flush=True)
+    maximiser = PreferenceMaximiser(setup.gan, setup.dvbpr, eta=FLAGS.eta)
+    table = comparison.compare(maximiser, setup.data, setup.users, setup.categories, k=FLAGS.k,
                                restarts=FLAGS.restarts, steps=FLAGS.steps,
-                               learning_rate=FLAGS.design_learning_rate, seed=FLAGS.seed)
-    print(comparison.format_table(table, title=f"{FLAGS.category}, {len(users)} users, k={FLAGS.k}, "
-                                               f"{FLAGS.restarts} restarts x {FLAGS.steps} steps, eta {FLAGS.eta}"))
+                               learning_rate=FLAGS.design_learning_rate, seed=FLAGS.seed,
+                               classifier=setup.classifier)
+    print(comparison.format_table(table, title=f"eta {FLAGS.eta}"))
+    if FLAGS.sheet:
+        write_sheet(maximiser, setup, FLAGS.sheet)
+        print(f"wrote {FLAGS.sheet}")
 
 
 if __name__ == "__main__":

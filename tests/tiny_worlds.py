@@ -2,6 +2,8 @@
 import numpy as np
 
 from tfvisrec.data import dataset as dataset_lib
+from tfvisrec.data.synthetic.category_world import (  # noqa: F401  (re-exported for tests)
+    CATEGORY_COLOURS, draw_garment, write_category_image_dataset)
 
 
 def write_low_rank_dataset(path, num_users=60, num_items=40, per_user=8, seed=0, with_time=False,
@@ -47,52 +49,6 @@ def write_factor_probs(folder, item_factors):
         arrays[f"prob_{name}"] = (probs / probs.sum(1, keepdims=True)).astype(np.float32)
         arrays[f"values_{name}"] = np.array(FACTOR_ATTRIBUTES[name])
     np.savez(f"{folder}/attribute_probs.npz", **arrays)
-
-
-CATEGORY_COLOURS = {"top": (200, 40, 40), "trousers": (40, 60, 200), "bag": (40, 170, 60)}
-
-
-def draw_garment(category, rng, size=16):
-    """A `size`-px JPEG: a light background and one garment, whose colour and shape tell its
-    category (red tall box, blue wide box, green square), slightly moved and shaded."""
-    import io
-    from PIL import Image
-    pixels = np.full((size, size, 3), 235.0)
-    h, w = {"top": (12, 6), "trousers": (6, 12), "bag": (8, 8)}[category]
-    h, w = h * size // 16, w * size // 16
-    top, left = rng.integers(0, size - h + 1), rng.integers(0, size - w + 1)
-    shade = rng.uniform(0.75, 1.15)
-    pixels[top:top + h, left:left + w] = np.asarray(CATEGORY_COLOURS[category]) * shade
-    pixels += rng.normal(0, 6, pixels.shape)
-    out = io.BytesIO()
-    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(out, format="JPEG", quality=92)
-    return out.getvalue()
-
-
-def write_category_image_dataset(path, num_users=24, num_items=48, per_user=8, size=16, seed=0):
-    """Items with photos and a category (top | trousers | bag, drawn apart by colour and
-    shape; every 8th item has none), users who buy mostly one category; leave-one-out."""
-    rng = np.random.default_rng(seed)
-    names = list(CATEGORY_COLOURS)
-    category = np.arange(num_items) % len(names)
-    images = [draw_garment(names[c], rng, size) for c in category]
-    category[::8] = -1
-    liked = rng.integers(0, len(names), num_users)
-    splits = {"train": ([], [], []), "valid": ([], [], []), "test": ([], [], [])}
-    for u in range(num_users):
-        p = np.where(np.arange(num_items) % len(names) == liked[u], 6.0, 1.0)
-        items = rng.choice(num_items, size=per_user, replace=False, p=p / p.sum())
-        for k, i in enumerate(items):
-            name = "test" if k == 0 else "valid" if k == 1 else "train"
-            for arr, v in zip(splits[name], (u, i, -1)):
-                arr.append(v)
-    splits = {k: dataset_lib.Split(*(np.array(a, np.int64) for a in v)) for k, v in splits.items()}
-    table = dataset_lib.item_table(num_items, splits["train"].items, category=category)
-    meta = {"name": "category_images", "kind": "interactions", "split": "leave_one_out",
-            "seed": seed, "has_time": False, "cold_threshold": 5, "categories": names}
-    return dataset_lib.write_dataset(path, meta, [f"u{u:03d}" for u in range(num_users)],
-                                     [f"i{i:03d}" for i in range(num_items)], splits, table,
-                                     images=images, num_shards=2)
 
 
 def write_era_drift_dataset(path, num_users=200, num_items=120, mean_interactions=16.0,

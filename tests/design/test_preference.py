@@ -80,7 +80,7 @@ def test_table_iv_rows(maximiser, tmp_path):
     from tfvisrec.data.dataset import load_dataset
     from tfvisrec.design import comparison
     dataset = load_dataset(write_category_image_dataset(str(tmp_path / "world"), size=16))
-    table = comparison.compare(maximiser, dataset, users=[3], category=2, gan_category=2, k=3,
+    table = comparison.compare(maximiser, dataset, users=[3], categories=[(2, 2)], k=3,
                                restarts=8, steps=20, learning_rate=0.1)
     assert list(table) == list(comparison.ROWS)
     designed, sampled = table["designed"]["preference"], table["designed_sampled"]["preference"]
