@@ -13,7 +13,7 @@ bench/attribute_pretraining.py). The bench
    split as bench/cf_baselines_hm.py) into <work_dir>/hm-images-seed<seed>;
 2. extracts the fixed item features (penultimate layer + attribute probabilities) with
    `tfvisrec.vision.features` into that folder, again only when missing or made from other
-   weights;
+   weights, and SAERS' attribute regions (`regions.npz`) when one of --models reads them;
 3. trains every --models entry with the shared trainer from its flagfile (the end-to-end
    models, DVBPR and ImgRec-EtE, start from --backbone_weights), fits the peers, evaluates
    all of them with the same full-catalogue AUC code, and prints one Markdown table (also
@@ -30,6 +30,7 @@ import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags  # noqa: E402
 
 from bench import hm_common  # noqa: E402
+from bench.hm_features import ensure_features, needs_regions  # noqa: E402
 from bench import peers as peers_lib  # noqa: E402
 
 CF_MODELS = ["poprank=configs/poprank.cfg", "bprmf=configs/hm_bprmf.cfg"]
@@ -37,7 +38,10 @@ VISUAL_MODELS = ["visrank=configs/visrank.cfg", "fm=configs/hm_fm.cfg",
                  "vbpr=configs/hm_vbpr.cfg", "deepstyle=configs/hm_deepstyle.cfg",
                  "tvbpr=configs/hm_tvbpr.cfg", "dvbpr=configs/hm_dvbpr.cfg",
                  "imgrec_dir=configs/imgrec_dir.cfg", "imgrec_ft=configs/imgrec_ft.cfg",
-                 "imgrec_ete=configs/hm_imgrec_ete.cfg"]
+                 "imgrec_ete=configs/hm_imgrec_ete.cfg",
+                 "ivbpr=configs/hm_ivbpr.cfg", "itvbpr=configs/hm_itvbpr.cfg",
+                 "saers_fixed=configs/hm_saers_fixed.cfg", "saf_only=configs/hm_saf_only.cfg",
+                 "vbpr_saf=configs/hm_vbpr_saf.cfg", "saers_no_saf=configs/hm_saers_no_saf.cfg"]
 VISUAL_LABELS = {entry.split("=")[0] for entry in VISUAL_MODELS}
 END_TO_END = ("dvbpr", "imgrec_ete")  # models that load --backbone_weights into a trained CNN
 
@@ -53,19 +57,6 @@ flags.DEFINE_list("models", CF_MODELS + VISUAL_MODELS,
 flags.DEFINE_string("reference", "bprmf", "Label of our method the fit-time ratios divide by.")
 flags.DEFINE_list("peers", sorted(peers_lib.PEERS), "Peer methods to fit (bench/peers.py).")
 FLAGS = flags.FLAGS
-
-
-def ensure_features(dataset, weights):
-    """Write features.npy / attribute_probs.npz into the dataset folder unless made from `weights`."""
-    from tfvisrec.vision import features as features_lib
-    info_path = os.path.join(dataset.path, features_lib.INFO_FILE)
-    if os.path.exists(info_path):
-        with open(info_path, encoding="utf-8") as f:
-            if json.load(f).get("weights") == os.path.abspath(weights):
-                return
-    print(f"extracting item features with {weights} → {dataset.path}", flush=True)
-    features, probs, info = features_lib.extract(dataset, weights, verbose=1)
-    features_lib.write_outputs(dataset.path, features, probs, info)
 
 
 def pretraining_accuracy(weights):
@@ -114,7 +105,7 @@ def main(argv):
     weights = os.path.abspath(FLAGS.backbone_weights)
     try:
         dataset = hm_common.load_or_ingest(FLAGS.hm_dir, FLAGS.work_dir, FLAGS.seed, with_images=True)
-        ensure_features(dataset, weights)
+        ensure_features(dataset, weights, regions=needs_regions(ours.values()))
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

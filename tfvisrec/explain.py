@@ -91,6 +91,11 @@ def photo_explanation(model, classifier, user: int, jpeg: bytes):
     return model.explain(users, features), score, regions["maps"][0].numpy()
 
 
+def short_id(name: str, keep: int = 12) -> str:
+    """A long id (H&M's customer ids are 64 hex digits) cut for a picture's title."""
+    return name if len(name) <= keep + 4 else name[:keep] + "…"
+
+
 def named_record(explanation, regions, user_id: str, item_id=None, image=None, score=None) -> dict:
     """The JSON record: names for indices (`regions`: the dataset's `ItemRegions`)."""
     weights = explanation["weights"].numpy()[0]
@@ -151,7 +156,7 @@ def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", ou
     photo = image_ops.decode_to_uint8(tf.constant(jpeg), PHOTO_SIZE).numpy()
     what = f"item {item_id}" if item_id else f"photo {os.path.basename(image)}"
     png = explanation_png(photo, record, None if maps is None else np.asarray(maps[top]),
-                          f"{model.registered_name}: why shopper {user_id} may like {what}")
+                          f"{model.registered_name}: why shopper {short_id(user_id)} may like {what}")
     json_path = os.path.splitext(out)[0] + ".json"
     atomic.write_bytes(out, png)
     atomic.write_json(json_path, record)

@@ -36,7 +36,7 @@ def explanation_png(photo: np.ndarray, record: dict, heat_map: Optional[np.ndarr
     left.set_xlim(0, size), left.set_ylim(size, 0)
     left.set_xticks([]), left.set_yticks([])
     what = "Grad-AAM heat map and region" if heat_map is not None else "region (no classifier: no heat map)"
-    left.set_title(f"{record['top_attribute']} = {classes[top]}: {what}", fontsize=9)
+    left.set_title(f"{record['top_attribute']} = {classes[top]}\n{what}", fontsize=9)
 
     rows = np.arange(len(attributes))
     colours = ["tab:red" if k == top else "tab:blue" for k in rows]

@@ -1,0 +1,48 @@
+"""The H&M photo dataset's fixed item features, made once per backbone (bench/visual_hm.py).
+
+`features.npy` / `attribute_probs.npz` (`tfvisrec.vision.features`) and, when a model of the
+bench reads them, SAERS' attribute regions `regions.npz` (`tfvisrec.vision.region_features`),
+written into the dataset folder unless already made from the same weights.
+"""
+import json
+import os
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def ensure_features(dataset, weights, regions=False):
+    """Write features.npy / attribute_probs.npz into the dataset folder unless made from
+    `weights`; with `regions`, also SAERS' regions.npz (needs an attribute classifier). Features
+    made anew drop a regions.npz of other weights."""
+    from tfvisrec.data.feature_files import REGIONS_FILE
+    from tfvisrec.vision import features as features_lib
+    info_path = os.path.join(dataset.path, features_lib.INFO_FILE)
+    regions_path = os.path.join(dataset.path, REGIONS_FILE)
+    fresh = False
+    if os.path.exists(info_path):
+        with open(info_path, encoding="utf-8") as f:
+            fresh = json.load(f).get("weights") == os.path.abspath(weights)
+    if not fresh:
+        print(f"extracting item features with {weights} → {dataset.path}", flush=True)
+        features, probs, info = features_lib.extract(dataset, weights, verbose=1)
+        features_lib.write_outputs(dataset.path, features, probs, info)
+        if os.path.exists(regions_path):
+            os.remove(regions_path)
+    if regions and not os.path.exists(regions_path):
+        from tfvisrec.vision import pretrained, region_features
+        classifier = region_features.require_classifier(
+            pretrained.load_attribute_classifier(weights), weights)
+        print(f"extracting attribute regions with {weights} → {regions_path}", flush=True)
+        features_lib.write_regions(dataset.path, region_features.extract_regions(
+            classifier, dataset, batch_size=64, verbose=1))
+
+
+def needs_regions(flagfiles):
+    """Whether a model of these flagfiles (relative to the repository) reads attribute regions."""
+    from tfvisrec.data import schema
+    from tfvisrec.models import model_flags, registry
+    for flagfile in flagfiles:
+        model_config, _ = model_flags.configs_from_flagfile(os.path.join(REPO_ROOT, flagfile))
+        if schema.REGIONS in registry.get(model_config.model).item_feature_keys:
+            return True
+    return False
