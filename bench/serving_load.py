@@ -5,9 +5,13 @@
 
 Exports a BPR-MF model (random factors: latency does not depend on training) over a synthetic
 catalogue and measures, at each level of concurrency, in one run:
-- `direct`: the loaded SavedModel's signature called in this process by N threads (the floor);
-- `server`: `python -m tfvisrec.server` in its own process, without batching;
-- `batching`: the same with `--enable_batching --batching_parameters_file=...`;
+- `direct`: the loaded SavedModel's signature called in this process by N threads (the floor;
+  TensorFlow's default runtime settings);
+- `server`: `python -m tfvisrec.server` in its own process, without batching, with
+  `--tensorflow_session_config_file=serving/session.config` (thread spinning off), as every
+  server mode unless `--session_config_file=''`;
+- `server, spinning`: the same without the session config (`--nocompare_spinning` drops it);
+- `batching`: `server` with `--enable_batching --batching_parameters_file=...`;
 - `batching:<file>`: the same with each of `--extra_batching_files` (configs side by side).
 Clients are closed loops (one request in flight each) spread over `--client_processes`
 processes (`load_generator.py`), so the load generator's GIL is not the bottleneck; its CPU
@@ -52,6 +56,10 @@ flags.DEFINE_list("extra_batching_files", [], "More BatchingParameters files, ea
                   "`batching:<file name>` rows in the same run (e.g. bench/batching_2ms_4_threads.config).")
 flags.DEFINE_list("server_flags", [], "Extra flags of both server modes, e.g. "
                   "--tensorflow_intra_op_parallelism=1,--tensorflow_inter_op_parallelism=2.")
+flags.DEFINE_string("session_config_file", "serving/session.config",
+                    "--tensorflow_session_config_file of every server mode ('' = TensorFlow's defaults).")
+flags.DEFINE_bool("compare_spinning", True, "Also run `server, spinning`: the unbatched server "
+                  "without --session_config_file (TensorFlow's thread spinning on).")
 flags.DEFINE_float("seconds", 10.0, "Measured seconds per level (after 1 s of warm-up).")
 flags.DEFINE_string("out", "", "Also write the results as JSON here (e.g. bench/results/serving_load.json).")
 FLAGS = flags.FLAGS
@@ -68,9 +76,11 @@ def synthetic_dataset(num_users, num_items, per_user, seed=0) -> Dataset:
                    test=empty, **item_table(num_items, items))
 
 
-def start_server(base_path, batching_file=""):
+def start_server(base_path, batching_file="", session_config_file=""):
     flags_ = [f"--model_base_path={base_path}", "--port=0", "--host=127.0.0.1",
               "--grpc_max_threads=128"] + list(FLAGS.server_flags)
+    if session_config_file:
+        flags_.append(f"--tensorflow_session_config_file={session_config_file}")
     if batching_file:
         flags_ += ["--enable_batching", f"--batching_parameters_file={batching_file}"]
     process = subprocess.Popen([sys.executable, "-m", "tfvisrec.server"] + flags_,
@@ -178,10 +188,15 @@ def run(work):
     users = list(np.random.default_rng(7).choice(dataset.user_ids, 1000))
     results = {level: {"direct": drive_direct(level, FLAGS.seconds, direct)} for level in levels}
     del recommend
-    servers = [("server", ""), ("batching", os.path.join(REPO, FLAGS.batching_parameters_file))]
-    servers += [(f"batching:{os.path.basename(f)}", os.path.abspath(f)) for f in FLAGS.extra_batching_files]
-    for mode, batching in servers:
-        process, target = start_server(os.path.join(work, "bench"), batching)
+    session = os.path.join(REPO, FLAGS.session_config_file) if FLAGS.session_config_file else ""
+    servers = [("server", "", session)]
+    if FLAGS.compare_spinning and session:
+        servers.append(("server, spinning", "", ""))
+    servers.append(("batching", os.path.join(REPO, FLAGS.batching_parameters_file), session))
+    servers += [(f"batching:{os.path.basename(f)}", os.path.abspath(f), session)
+                for f in FLAGS.extra_batching_files]
+    for mode, batching, session_file in servers:
+        process, target = start_server(os.path.join(work, "bench"), batching, session_file)
         try:
             for level in levels:
                 results[level][mode] = drive_server(process, target, users, level)
@@ -195,14 +210,15 @@ def run(work):
             json.dump({"flags": {n: FLAGS[n].value for n in ("num_items", "num_users", "dim", "top_k",
                                                              "seconds", "client_processes",
                                                              "batching_parameters_file", "extra_batching_files",
-                                                             "server_flags")},
+                                                             "session_config_file", "server_flags")},
                        "export_seconds": export_s, "saved_model_mib": size_mb,
                        "levels": {str(k): v for k, v in results.items()}}, f, indent=2)
 
 
 def print_table(results):
     print(f"load average after the run: {os.getloadavg()[0]:.1f}; batching parameters: "
-          f"{FLAGS.batching_parameters_file}; server flags: {' '.join(FLAGS.server_flags) or '-'}")
+          f"{FLAGS.batching_parameters_file}; session config: {FLAGS.session_config_file or '-'}; "
+          f"server flags: {' '.join(FLAGS.server_flags) or '-'}")
     print("| clients | mode | QPS | p50 ms | p99 ms | errors | server CPU s / 1k req "
           "| client CPU s / 1k req |")
     print("|" + "---|" * 8)

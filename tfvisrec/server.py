@@ -22,7 +22,7 @@ from absl import app, flags, logging
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 from tfvisrec.data.errors import DataError
-from tfvisrec.serving import batching_config, model_config
+from tfvisrec.serving import batching_config, model_config, session_config
 from tfvisrec.serving.model_server import ModelServer
 
 FLAGS = flags.FLAGS
@@ -46,6 +46,7 @@ def define_flags():
         (flags.DEFINE_string, "batching_parameters_file", "", "BatchingParameters text proto (serving/batching.config); default: TF Serving's defaults."),
         (flags.DEFINE_integer, "tensorflow_intra_op_parallelism", 0, "Threads one op may use (0 = TensorFlow's choice, TF Serving's flag)."),
         (flags.DEFINE_integer, "tensorflow_inter_op_parallelism", 0, "Ops run at once (0 = TensorFlow's choice, TF Serving's flag)."),
+        (flags.DEFINE_string, "tensorflow_session_config_file", "", "TensorFlow ConfigProto text proto for the runtime (TF Serving's flag; serving/session.config turns thread spinning off); the two parallelism flags override its thread counts."),
         (flags.DEFINE_float, "grace_seconds", 10.0, "On SIGTERM, time given to in-flight requests."),
         (flags.DEFINE_float, "lame_duck_seconds", 0.5, "On SIGTERM, at least this long new requests get UNAVAILABLE before the port closes (within the grace)."),
     ]:
@@ -80,10 +81,13 @@ def batching_options():
 
 
 def set_tensorflow_threads():
-    """TF Serving's --tensorflow_{intra,inter}_op_parallelism, before any model is loaded."""
+    """TF Serving's --tensorflow_session_config_file, then --tensorflow_{intra,inter}_op_parallelism
+    over it, before any model is loaded."""
     if FLAGS.tensorflow_intra_op_parallelism < 0 or FLAGS.tensorflow_inter_op_parallelism < 0:
         raise DataError("--tensorflow_intra_op_parallelism and --tensorflow_inter_op_parallelism "
                         "must be >= 0 (0 = TensorFlow's choice)")
+    if FLAGS.tensorflow_session_config_file:
+        session_config.apply(session_config.load(FLAGS.tensorflow_session_config_file))
     if FLAGS.tensorflow_intra_op_parallelism:
         tf.config.threading.set_intra_op_parallelism_threads(FLAGS.tensorflow_intra_op_parallelism)
     if FLAGS.tensorflow_inter_op_parallelism:

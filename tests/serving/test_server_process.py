@@ -27,11 +27,12 @@ def _lines(stream, sink):
 
 
 def test_server_process_serves_and_shuts_down_gracefully_on_sigterm(export_root):
-    """With TF Serving's batching flags and the deployment's serving/batching.config."""
+    """With TF Serving's batching flags, serving/batching.config and serving/session.config."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tfvisrec.server", f"--model_config_file={export_root}/models.config",
          "--port=0", "--host=127.0.0.1", "--grace_seconds=5",
-         "--enable_batching", "--batching_parameters_file=serving/batching.config"],
+         "--enable_batching", "--batching_parameters_file=serving/batching.config",
+         "--tensorflow_session_config_file=serving/session.config"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines = queue.Queue()
     threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
