@@ -33,7 +33,7 @@ def write_sheet(maximiser, setup, path):
     from tfvisrec import image_sheets
     from tfvisrec.data.item_features import ItemFeatureTable
     from tfvisrec.design import comparison
-    size, user, rows, labels = maximiser.gan.image_size, setup.users[0], [], []
+    size, user, rows, captions, labels = maximiser.gan.image_size, setup.users[0], [], [], []
     table = ItemFeatureTable.for_model(setup.dvbpr, setup.data)
     for category, gan_category in setup.categories:
         chosen = comparison.compare(maximiser, setup.data, [user], [(category, gan_category)], k=FLAGS.k,
@@ -41,12 +41,15 @@ def write_sheet(maximiser, setup, path):
                                     learning_rate=FLAGS.design_learning_rate, seed=FLAGS.seed,
                                     rows=("random_real", "retrieved", "designed"), keep_images=True,
                                     item_table=table)
-        rows.append(np.concatenate([chosen[row]["images"] for row in ("random_real", "retrieved", "designed")]))
+        shown = ("random_real", "retrieved", "designed")
+        rows.append(np.concatenate([chosen[row]["images"] for row in shown]))
+        captions.append([f"{score:+.2f}" for row in shown for score in chosen[row]["scores"]])
         labels.append(setup.data.categories[category])
     k = FLAGS.k
-    title = f"user {setup.data.user_ids[user]}: {k} random real | {k} retrieved (eq. 8) | {k} designed (eq. 9-10)"
+    title = (f"user {setup.data.user_ids[user]}: {k} random real | {k} retrieved (eq. 8) | {k} designed "
+             f"(eq. 9-10); preference score θ_uᵀΦ under each")
     image_sheets.write_png(path, image_sheets.grid(image_sheets.to_uint8(np.stack(rows)), row_labels=labels,
-                                                   title=title, scale=max(1, 64 // size)))
+                                                   captions=captions, title=title, scale=max(1, 64 // size)))
 
 
 def main(argv):

@@ -34,7 +34,8 @@ def compare(maximiser, dataset, users: Sequence[int], categories: Sequence[Tuple
             temperature: float = 1.0, classifier=None, rows: Sequence[str] = ROWS,
             keep_images: bool = False, item_table=None) -> Dict[str, Dict]:
     """{row: {"preference", "diversity"[, "quality" when a `classifier` is given][, "images"
-    [pairs × k, S, S, 3] at the GAN's size S, category by category, when `keep_images`]}} over
+    [pairs × k, S, S, 3] at the GAN's size S, category by category, and each image's preference
+    score θ_uᵀΦ as "scores" [pairs × k], when `keep_images`]}} over
     every user × category (see the module docstring). `categories` are pairs (index in the
     recommender's dataset, index in the GAN's) of the same names; `rows` a subset of ROWS."""
     if k < 2:
@@ -47,7 +48,7 @@ def compare(maximiser, dataset, users: Sequence[int], categories: Sequence[Tuple
         item_table = ItemFeatureTable.for_model(maximiser.recommender, dataset)
     rng = np.random.default_rng(seed)
     size = maximiser.gan.image_size
-    values = {row: {"preference": [], "diversity": [], "images": []} for row in rows}
+    values = {row: {"preference": [], "diversity": [], "images": [], "scores": []} for row in rows}
     for category, gan_category in categories:
         of_category = np.flatnonzero(np.asarray(dataset.category) == int(category))
         if of_category.size < k:
@@ -60,7 +61,9 @@ def compare(maximiser, dataset, users: Sequence[int], categories: Sequence[Tuple
             users_k = tf.fill([k], tf.constant(int(user), tf.int64))
             for row, images in chosen.items():
                 images = tf.convert_to_tensor(images, tf.float32)
-                values[row]["preference"].append(float(tf.reduce_mean(maximiser.preference(users_k, images))))
+                scores = maximiser.preference(users_k, images).numpy()
+                values[row]["preference"].append(float(np.mean(scores)))
+                values[row]["scores"].append(scores)
                 shown = tf.image.resize(images, [size, size]).numpy()
                 values[row]["diversity"].append(metrics.ssim_diversity(image_sheets.to_uint8(shown)))
                 values[row]["images"].append(shown)
@@ -73,6 +76,7 @@ def compare(maximiser, dataset, users: Sequence[int], categories: Sequence[Tuple
             table[row]["quality"] = classifier.quality(images)
         if keep_images:
             table[row]["images"] = images
+            table[row]["scores"] = np.concatenate(columns["scores"])
     return table
 
 
