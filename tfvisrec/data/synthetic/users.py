@@ -28,8 +28,6 @@ _LIKES = {
 }
 _COLOUR_DISLIKE = (0.5, (0.5, 1.5))   # probability of one disliked colour, weight range
 _DRIFTING = ("colour", "pattern")       # blocks redrawn for the end-of-period taste
-
-
 _DRIVER_LIKES = (1.0, (1, 2), (1.0, 2.0))   # a single driving attribute: always cared about
 
 
