@@ -48,6 +48,7 @@ class VisualWorldSettings:
     num_users: int = 300
     num_items: int = 600
     temperature: float = 0.3    # purchase softmax: sharp tastes (as tests/models/test_cf_learning.py)
+    drivers: str = ""           # SyntheticConfig.drivers: "" = mixed tastes, else one driving attribute per user
     drawn_size: int = 64        # pixels the generator draws
     image_size: int = 32        # backbone input (the CNN of DVBPR/ImgRec-EtE trains at this size)
     fc_width: int = 128         # CNN-F fc6/fc7 width = feature dimension F
@@ -240,7 +241,7 @@ def build_visual_world(root: str, settings: VisualWorldSettings, final_root: str
 
     world = generate_world(os.path.join(root, "world"), SyntheticConfig(
         num_users=settings.num_users, num_items=settings.num_items, temperature=settings.temperature,
-        image_size=settings.drawn_size, seed=settings.world_seed))
+        image_size=settings.drawn_size, drivers=settings.drivers, seed=settings.world_seed))
     dataset_dir = ingest(os.path.join(world, "interactions.csv"), os.path.join(world, "items.csv"),
                          images_dir=world, out_dir=os.path.join(root, "dataset"),
                          seed=settings.split_seed)

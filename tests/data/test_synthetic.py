@@ -356,3 +356,27 @@ def test_fashion_eras_change_the_trend_for_everyone_at_the_change_points(tmp_pat
         assert np.argmax(share) == e, (e, share)
     with pytest.raises(ValueError, match="change_points must be increasing fractions"):
         SyntheticConfig(change_points="0.6,0.2").validate()
+
+
+def test_single_driver_shoppers_care_about_their_one_attribute(tmp_path):
+    folder = generate_world(str(tmp_path / "drivers"), SyntheticConfig(drivers="sleeve, colour", seed=6, **TINY))
+    truth = load_truth(folder)
+    offsets = truth.value_offsets + [truth.weights_end.shape[1]]
+    drivers = [truth.user_driver(u) for u in truth.user_ids]
+    assert set(drivers) == {"sleeve", "colour"}
+    for u, driver in enumerate(drivers):
+        a = truth.attribute_names.index(driver)
+        block = truth.weights_end[u, offsets[a]:offsets[a + 1]]
+        assert (block > 0).sum() in (1, 2) and (block >= 0).all()           # liked values only
+        assert np.count_nonzero(truth.weights_end[u]) == (block > 0).sum()  # nothing else counts
+    # sleeve shoppers buy items with a sleeve they like far more often than the catalogue has them
+    sleeve_users = [u for u, d in enumerate(drivers) if d == "sleeve"]
+    liked = (truth.utility - truth.item_bias[None]) > 0
+    bought = np.isin(truth.interactions["users"], sleeve_users)
+    assert liked[truth.interactions["users"][bought], truth.interactions["items"][bought]].mean() > \
+        2 * liked[sleeve_users].mean()
+    assert load_truth(generate_world(str(tmp_path / "mixed"), SyntheticConfig(seed=6, **TINY))).user_driver(0) is None
+    with pytest.raises(ValueError, match="unknown driving attribute 'fabric'"):
+        SyntheticConfig(drivers="colour,fabric").validate()
+    with pytest.raises(ValueError, match="drivers and drift do not mix"):
+        SyntheticConfig(drivers="colour", drift=True).validate()

@@ -62,6 +62,39 @@ def test_a_winding_component_is_labelled_as_one():
     np.testing.assert_allclose(regions.region_boxes(grid[None]).numpy()[0], _numpy_region_box(grid))
 
 
+def _numpy_bilinear(grid, height, width):
+    """Half-pixel-centre bilinear resize, border values held beyond the outer cell centres."""
+    def axis(n_in, n_out):
+        src = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+        low = np.minimum(np.floor(src).astype(int), n_in - 1)
+        high = np.minimum(low + 1, n_in - 1)
+        return low, high, src - low
+    (r0, r1, fy), (c0, c1, fx) = axis(grid.shape[0], height), axis(grid.shape[1], width)
+    rows = grid[r0] * (1 - fy)[:, None] + grid[r1] * fy[:, None]
+    return rows[:, c0] * (1 - fx)[None] + rows[:, c1] * fx[None]
+
+
+def test_boxes_of_the_map_upsampled_to_the_image_fall_between_cell_edges():
+    grid = np.zeros((4, 4), np.float32)
+    grid[1, 2] = 1.0
+    # 4 → 16: rows 3..8 reach 20 % of the upsampled peak (0.875²) where the cell spans 4..7.
+    np.testing.assert_allclose(regions.region_boxes(grid[None], size=16).numpy(),
+                               [[3 / 16, 7 / 16, 9 / 16, 13 / 16]])
+    np.testing.assert_allclose(regions.region_boxes(grid[None]).numpy(), [[1 / 4, 2 / 4, 2 / 4, 3 / 4]])
+    two_blobs = np.zeros((5, 6), np.float32)
+    two_blobs[0, 0] = 1.0               # strong but small
+    two_blobs[3:5, 3:6] = 0.45          # weaker, larger: still the largest after upsampling
+    rng = np.random.default_rng(2)
+    maps = np.stack([two_blobs, rng.uniform(0, 1, (5, 6)) * (rng.uniform(size=(5, 6)) < 0.4)]).astype(np.float32)
+    for size in [(20, 18), (15, 12)]:
+        got = regions.region_boxes(maps, size=size).numpy()
+        for grid, box in zip(maps, got):
+            np.testing.assert_allclose(regions.upsample(grid[None], size).numpy()[0],
+                                       _numpy_bilinear(grid, *size), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(box, _numpy_region_box(_numpy_bilinear(grid, *size)), atol=1e-6)
+    assert got[0][0] > 0.5 and got[0][1] > 0.4
+
+
 def test_an_all_zero_map_gives_the_whole_map():
     maps = np.zeros((2, 3, 4), np.float32)
     maps[1, 1, 1] = 1.0

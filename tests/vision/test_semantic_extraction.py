@@ -54,7 +54,7 @@ def test_composed_outputs_shapes_boxes_and_probabilities(network):
     assert (boxes >= 0).all() and (boxes <= 1).all()
     assert (boxes[..., 0] < boxes[..., 2]).all() and (boxes[..., 1] < boxes[..., 3]).all()
     assert (boxes != [0, 0, 1, 1]).any(axis=-1).any()              # some map has a proper region
-    np.testing.assert_allclose(boxes, regions.region_boxes(out["maps"]).numpy())
+    np.testing.assert_allclose(boxes, regions.region_boxes(out["maps"], size=SIZE).numpy())
     feature_map = network.backbone.feature_map_model()(images)
     np.testing.assert_allclose(out["region_features"].numpy(),
                                roi.roi_pool(feature_map, boxes, 2, "max").numpy(), rtol=1e-5, atol=1e-6)

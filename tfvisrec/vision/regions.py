@@ -2,6 +2,13 @@
 keep the cells at or above a fraction (20 % in the paper) of the map's maximum, take the
 largest 4-connected component and return its bounding box.
 
+As in Grad-CAM's localisation (Selvaraju et al. 2017, §3 and §4.1: the map is upsampled to the input
+resolution, binarised at a fraction of its maximum, and the largest segment boxed), the
+Semantic Extraction Network passes `size`, the image's: the coarse map (8 × 8 for CNN-F at
+64 px) is first resized bilinearly to it, so a box edge falls where the map crosses the
+threshold between cell centres, not only on the edges of conv cells (a sleeve is about one
+8 × 8 cell wide: a box of whole cells cannot match it with IoU ≥ 0.5).
+
 All in-graph (no numpy, no TF Addons), batched, shapes may be unknown until run time; no
 AutoGraph (see `tfvisrec.vision.grad_aam`).
 
@@ -21,13 +28,25 @@ WHOLE_MAP = (0.0, 0.0, 1.0, 1.0)
 
 
 @tf.autograph.experimental.do_not_convert
-def region_boxes(maps, threshold_fraction: float = DEFAULT_THRESHOLD_FRACTION) -> tf.Tensor:
-    """Boxes [..., 4] of the largest 4-connected component of each map [..., h, w] ≥ fraction · max."""
+def region_boxes(maps, threshold_fraction: float = DEFAULT_THRESHOLD_FRACTION, size=None) -> tf.Tensor:
+    """Boxes [..., 4] of the largest 4-connected component of each map [..., h, w] ≥ fraction · max;
+    with `size` ((H, W) or an int), of the map first resized bilinearly to H × W (`upsample`)."""
     maps = _checked_maps(maps)
     leading, hw = tf.shape(maps)[:-2], tf.shape(maps)[-2:]
     flat = tf.reshape(maps, tf.concat([[-1], hw], axis=0))
+    if size is not None:
+        flat = upsample(flat, size)
     component = largest_component(flat, threshold_mask(flat, threshold_fraction))
     return tf.reshape(bounding_boxes(component), tf.concat([leading, [4]], axis=0))
+
+
+@tf.autograph.experimental.do_not_convert
+def upsample(maps, size) -> tf.Tensor:
+    """Maps [N, h, w] → [N, H, W] resized bilinearly with half-pixel centres (cell centres keep
+    their values; beyond the outer centres the border value holds), `size` = (H, W) or an int."""
+    height, width = (size, size) if isinstance(size, int) else size
+    maps = tf.convert_to_tensor(maps, tf.float32)
+    return tf.image.resize(maps[..., None], [int(height), int(width)], method="bilinear")[..., 0]
 
 
 @tf.autograph.experimental.do_not_convert

@@ -17,7 +17,8 @@ def extract_attribute_regions(network, images, threshold_fraction: float = regio
 
     - "maps" float [B, A, h, w]: Grad-AAM of each attribute's predicted class (eq. 3);
     - "boxes" float [B, A, 4]: (y1, x1, y2, x2) of the largest region ≥ threshold_fraction ·
-      max, cell-edge convention of `tfvisrec.vision.regions`;
+      max of the map resized bilinearly to the image's S × S (`regions.region_boxes(size=S)`),
+      in [0, 1] (cell-edge convention of `tfvisrec.vision.regions`);
     - "region_features" float [B, A, C]: `roi.roi_pool` of the conv feature map in each box;
     - "classes" int32 [B, A]: the predicted value index of each attribute;
     - "probabilities" float [B, A, V], V the largest cardinality: each attribute's softmax,
@@ -26,7 +27,7 @@ def extract_attribute_regions(network, images, threshold_fraction: float = regio
     Graph-safe: call it inside a `tf.function` (with an input signature) to serve it.
     """
     aam = grad_aam.attribute_grad_aam(network, images)
-    boxes = regions.region_boxes(aam["maps"], threshold_fraction)
+    boxes = regions.region_boxes(aam["maps"], threshold_fraction, size=network.image_size)
     return {"maps": aam["maps"], "boxes": boxes,
             "region_features": roi.roi_pool(aam["feature_map"], boxes, grid_size, pooling),
             "classes": aam["classes"], "probabilities": padded_probabilities(aam["logits"])}

@@ -4,7 +4,7 @@ import datetime
 from typing import Any, Dict
 
 from tfvisrec.config import field
-from tfvisrec.data.synthetic import eras
+from tfvisrec.data.synthetic import eras, users
 
 
 @dataclasses.dataclass
@@ -24,6 +24,7 @@ class SyntheticConfig:
     cold_window: float = field(0.25, "Cold items are released within this last fraction of the date range.")
     temperature: float = field(0.6, "Temperature of the purchase softmax over true utilities (lower = choices follow taste more).")
     popularity_scale: float = field(0.3, "Stddev of the global item popularity bias b_i.")
+    drivers: str = field("", "Comma-separated attributes (e.g. colour,sleeve,neckline): each user is driven by ONE of them, drawn uniformly (truth `user_drivers`); empty: every user weighs several attributes.")
     drift: bool = field(False, "Users' colour and pattern tastes drift linearly from a start to an end preference.")
     change_points: str = field("", "Fashion eras: comma-separated fractions of the period (e.g. 0.45,0.8) at which the colour and pattern in fashion for everyone change (eras.py).")
     trend_scale: float = field(2.0, "Utility of the colour and of the pattern in fashion in an era (with --change_points).")
@@ -60,6 +61,8 @@ class SyntheticConfig:
             raise ValueError(f"min_interactions ({self.min_interactions}) exceeds the number of warm "
                              f"items ({self.num_items - self.num_cold_items()})")
         eras.parse_change_points(self.change_points)
+        if users.parse_drivers(self.drivers) and self.drift:
+            raise ValueError("drivers and drift do not mix (drift redraws colour and pattern tastes)")
         start, end = self.time_range()
         if end <= start:
             raise ValueError(f"end_date {self.end_date!r} is before start_date {self.start_date!r}")

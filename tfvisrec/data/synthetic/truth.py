@@ -47,6 +47,7 @@ class Truth:
     outfit_rules: Dict
     change_times: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros([0], np.int64))  # int64 [E − 1] era starts
     era_trends: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros([1, 0], np.float32))  # float32 [E, V] (eras.py)
+    user_drivers: Optional[np.ndarray] = None   # int32 [U] each user's one driving attribute (--drivers); -1 / None: mixed tastes
 
     @property
     def utility(self) -> np.ndarray:
@@ -115,6 +116,13 @@ class Truth:
         """The attribute with the largest (signed) contribution to u(user, item)."""
         c = self.contributions(user, item, time)
         return max(self.attribute_names, key=lambda name: c[name])
+
+    def user_driver(self, user: Key) -> Optional[str]:
+        """The one attribute that drives the user's taste (worlds made with --drivers), else None."""
+        if self.user_drivers is None:
+            return None
+        a = int(self.user_drivers[self.user_index(user)])
+        return self.attribute_names[a] if a >= 0 else None
 
     def item_value(self, item: Key, attribute: str) -> str:
         a = self._attribute_index(attribute)
@@ -211,6 +219,7 @@ def load_truth(folder: str) -> Truth:
         drift=drift,
         config=dict(meta["config"]),
         outfit_rules=dict(meta.get("outfit_rules", {})),
+        user_drivers=arrays.get("user_drivers"),
         **({"change_times": arrays["change_times"], "era_trends": arrays["era_trends"]}
            if "change_times" in arrays else {}),
     )

@@ -70,7 +70,8 @@ def _write_world(folder, config):
     item_values = items_lib.sample_item_values(config.num_items, _rng(config, _ITEMS))
     boxes = _draw_images(folder, item_ids, item_values, config)
     prefs = users_lib.sample_preferences(config.num_users, config.num_items, config.drift,
-                                         config.popularity_scale, _rng(config, _USERS))
+                                         config.popularity_scale, _rng(config, _USERS),
+                                         users_lib.parse_drivers(config.drivers))
     utility_start = users_lib.utility(prefs.weights_start, item_values, prefs.item_bias)
     utility_end = users_lib.utility(prefs.weights_end, item_values, prefs.item_bias)
     changes = eras.change_times(eras.parse_change_points(config.change_points), config.time_range())
@@ -90,7 +91,7 @@ def _write_world(folder, config):
         "user_weights": prefs.weights_end, "item_bias": prefs.item_bias, "utility": utility_end,
         "item_release": purchases.release, "is_cold_item": purchases.is_cold,
         "interaction_users": purchases.users, "interaction_items": purchases.items,
-        "interaction_times": purchases.times,
+        "interaction_times": purchases.times, "user_drivers": prefs.drivers,
     }
     if config.drift:
         arrays.update(weights_start=prefs.weights_start, utility_start=utility_start)

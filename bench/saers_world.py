@@ -1,0 +1,270 @@
+"""SAERS on a synthetic world whose ground truth is known (issue 11, acceptance 1).
+
+    nice python bench/saers_world.py [--classifier_size 64] [--models saers_fixed,saf_only,vbpr_saf,saers_no_saf,vbpr]
+                                     [--driver_attributes category,colour,pattern,sleeve,neckline,print] [--work_dir DIR]
+
+The world is the visual test world of tests/visual_world.py (an attribute classifier, the
+Semantic Extraction Network, pretrained on another world's labelled catalogue; a shopping
+world of 300 users and 600 items drawn at 64 px), except that every shopper is driven by ONE
+attribute (`SyntheticConfig.drivers`; the truth records which) and the classifier sees the
+photos at `--image_size` (64 px: CNN-F's last conv maps are 8 × 8). It is built once into
+`--work_dir` (delete the folder to rebuild); `regions.npz` is rewritten by the current code
+on every run. Prints four markdown tables:
+
+1. boxes: per region attribute, over the items that have the region, how often the Grad-AAM
+   box (threshold 20 % of the maximum → largest 4-connected region → box) has IoU ≥ 0.5 with
+   the true region, and the mean IoU, for the box taken on the conv map's cells and on the map
+   resized bilinearly to the image (what `semantic_extraction` does). The true region of a
+   sleeve is either sleeve or the box around both (the best IoU of the three counts). Also:
+   how often the upsampled map's peak lies inside the true region (the "pointing game"), the
+   box's area over the true region's, and its IoU with the other attributes' boxes;
+2. region specificity: a nearest-class-mean probe's held-out accuracy at predicting each true
+   attribute from each attribute's region feature f_a^k (specific features: a strong diagonal);
+3. attention: per attention model, the share of shoppers whose true driver is the attribute
+   with the largest mean attention weight α_ui^k (eq. 6), averaged over the whole catalogue
+   and over the shopper's training purchases, beside always answering the most common driver.
+   `saers_fixed` runs twice: on the classifier's regions, and on ideal regions (f_a^k = one-hot
+   of the item's true value of k), which tells the attention's part from the regions' part;
+4. AUC (full, test split) of every model, VBPR included.
+"""
+import collections
+import os
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO_ROOT)
+sys.path.insert(0, os.path.join(REPO_ROOT, "tests"))
+
+import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
+from absl import app, flags, logging  # noqa: E402
+
+flags.DEFINE_integer("classifier_size", 64, "Input size of the attribute classifier (the world is drawn at 64 px).")
+flags.DEFINE_list("driver_attributes", ["category", "colour", "pattern", "sleeve", "neckline", "print"],
+                  "Attributes a shopper may be driven by (one each, drawn uniformly).")
+flags.DEFINE_list("models", ["saers_fixed", "saf_only", "vbpr_saf", "saers_no_saf", "vbpr"],
+                  "Flagfiles in configs/ to train.")
+flags.DEFINE_integer("train_seed", 42, "Training seed of every model.")
+flags.DEFINE_string("work_dir", "/tmp/tfvisrec-bench/saers-world", "World and run folders.")
+FLAGS = flags.FLAGS
+REGION_ATTRIBUTES = ("sleeve", "neckline", "print")
+
+
+def ensure_world(root):
+    """The visual world with single-driver shoppers under `root`, built when missing."""
+    from visual_world import INFO_FILE, VisualWorld, VisualWorldSettings, build_visual_world
+    import json
+    if not os.path.exists(os.path.join(root, INFO_FILE)):
+        os.makedirs(root, exist_ok=True)
+        build_visual_world(root, VisualWorldSettings(image_size=FLAGS.classifier_size, drivers=",".join(FLAGS.driver_attributes)))
+    with open(os.path.join(root, INFO_FILE), encoding="utf-8") as f:
+        return VisualWorld(root, json.load(f))
+
+
+def grad_aam_boxes(classifier, dataset):
+    """(boxes on the map's cells, boxes on the map upsampled to the image: float [items, A, 4],
+    the upsampled map's peak (y, x) in [0, 1]: float [items, A, 2], the maps [items, A, h, w])."""
+    import numpy as np
+    import tensorflow as tf
+    from tfvisrec.data import catalogue_pipeline, schema
+    from tfvisrec.vision import grad_aam, regions
+    size = classifier.image_size
+
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
+    def boxes(images):
+        maps = grad_aam.attribute_grad_aam(classifier, images)["maps"]
+        upsampled = regions.upsample(tf.reshape(maps, [-1, maps.shape[2], maps.shape[3]]), size)
+        peak = tf.argmax(tf.reshape(upsampled, [tf.shape(maps)[0], maps.shape[1], -1]), axis=-1, output_type=tf.int32)
+        peak = (tf.cast(tf.stack([peak // size, peak % size], axis=-1), tf.float32) + 0.5) / size
+        return regions.region_boxes(maps), regions.region_boxes(maps, size=size), peak, maps
+
+    parts = [[b.numpy() for b in boxes(batch[schema.IMAGE])]
+             for batch in catalogue_pipeline.make_item_image_dataset(dataset, size, 64)]
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
+
+
+def best_ious(truth, dataset, boxes, a, attribute):
+    """IoU of each item's box of attribute index `a` with its true region, over the items that have it."""
+    import numpy as np
+    _, items = truth.align(dataset)
+    out = []
+    for row, item in enumerate(items):
+        candidates = true_regions(truth, int(item), attribute)
+        if len(candidates):
+            out.append(max(iou(boxes[row, a], c) for c in candidates))
+    return np.asarray(out)
+
+
+def threshold_table(truth, dataset, names, maps, size):
+    """Share of IoU ≥ 0.5 (mean IoU) per region attribute for upsampled boxes at other
+    thresholds than the paper's 20 % of the maximum."""
+    from tfvisrec.vision import regions
+    thresholds = (0.2, 0.4, 0.6, 0.8)
+    boxes = {t: regions.region_boxes(maps, t, size=size).numpy() for t in thresholds}
+    lines = ["| attribute | " + " | ".join(f"threshold {t:.0%}" for t in thresholds) + " |",
+             "|---" * (len(thresholds) + 1) + "|"]
+    for attribute in REGION_ATTRIBUTES:
+        scores = [best_ious(truth, dataset, boxes[t], names.index(attribute), attribute) for t in thresholds]
+        lines.append(f"| {attribute} | " + " | ".join(f"{(x >= 0.5).mean():.2f} ({x.mean():.3f})" for x in scores) + " |")
+    return lines
+
+
+def iou(a, b):
+    (ay1, ax1, ay2, ax2), (by1, bx1, by2, bx2) = a, b
+    inter = max(0.0, min(ay2, by2) - max(ay1, by1)) * max(0.0, min(ax2, bx2) - max(ax1, bx1))
+    union = (ay2 - ay1) * (ax2 - ax1) + (by2 - by1) * (bx2 - bx1) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def true_regions(truth, item, attribute):
+    """The boxes the predicted one may match: each part, and the box around all parts."""
+    import numpy as np
+    parts = truth.region_part_boxes(item, attribute)
+    if len(parts) > 1:
+        parts = np.concatenate([parts, [[*parts[:, :2].min(0), *parts[:, 2:].max(0)]]])
+    return parts
+
+
+def box_table(truth, dataset, names, cell_boxes, image_boxes, peaks):
+    import numpy as np
+    _, items = truth.align(dataset)
+    cells = "×".join([str(int(round(1 / np.diff(np.unique(cell_boxes[..., 0])).min())))] * 2)
+    lines = [f"| attribute | items | IoU ≥ 0.5, {cells}-cell box | mean IoU | IoU ≥ 0.5, upsampled box | mean IoU | "
+             "peak inside the region | box area / true area | IoU with the other attributes' boxes |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    area = lambda b: (b[2] - b[0]) * (b[3] - b[1])  # noqa: E731
+    for attribute in REGION_ATTRIBUTES:
+        a = names.index(attribute)
+        cell, image = (best_ious(truth, dataset, boxes, a, attribute) for boxes in (cell_boxes, image_boxes))
+        pointing, ratio, overlap = [], [], []
+        for row, item in enumerate(items):
+            candidates = true_regions(truth, int(item), attribute)
+            if not len(candidates):
+                continue
+            y, x = peaks[row, a]
+            pointing.append(any(c[0] <= y <= c[2] and c[1] <= x <= c[3] for c in candidates))
+            ratio.append(area(image_boxes[row, a]) / max(area(c) for c in candidates))
+            overlap.append(np.mean([iou(image_boxes[row, a], image_boxes[row, k]) for k in range(len(names)) if k != a]))
+        lines.append(f"| {attribute} | {len(cell)} | {np.mean(cell >= 0.5):.2f} | {cell.mean():.3f} | "
+                     f"{np.mean(image >= 0.5):.2f} | {image.mean():.3f} | {np.mean(pointing):.2f} | "
+                     f"{np.median(ratio):.1f} (median) | {np.mean(overlap):.2f} |")
+    return lines
+
+
+def specificity_table(truth, dataset, regions):
+    """How attribute-specific the region features are: the held-out accuracy of a nearest-class-
+    mean probe predicting each attribute's true value (columns) from the unit-length region
+    feature f_a^k of each attribute k (rows); half the items fit the class means, half test."""
+    import numpy as np
+    _, items = truth.align(dataset)
+    values = truth.item_values[items]
+    fit = np.random.default_rng(0).permutation(len(items)) < len(items) // 2
+    names = list(truth.attribute_names)
+    lines = ["| region feature of \\ predicts | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for k, name in enumerate(regions.names):
+        x = regions.features[:, k] / np.maximum(np.linalg.norm(regions.features[:, k], axis=-1, keepdims=True), 1e-12)
+        row = []
+        for t in range(len(names)):
+            classes = np.unique(values[fit, t])
+            means = np.stack([x[fit & (values[:, t] == c)].mean(0) for c in classes])
+            predicted = classes[np.argmin(((x[~fit, None] - means[None]) ** 2).sum(-1), axis=1)]
+            row.append(np.mean(predicted == values[~fit, t]))
+        lines.append(f"| {name} | " + " | ".join(f"{'**' if name == names[t] else ''}{v:.2f}{'**' if name == names[t] else ''}"
+                                             for t, v in enumerate(row)) + " |")
+    return lines
+
+
+def ideal_regions(truth, dataset, regions):
+    """`ItemRegions` whose f_a^k(i) is the one-hot of item i's TRUE value of attribute k: region
+    features as attribute-specific as can be (what a perfect Semantic Extraction Network would
+    hand the attention), to tell the attention's part from the regions' part."""
+    import numpy as np
+    from tfvisrec.data.region_file import ItemRegions
+    _, items = truth.align(dataset)
+    values = truth.item_values[items]
+    width = max(len(v) for v in truth.attribute_values)
+    one_hot = np.zeros(values.shape + (width,), np.float32)
+    for a in range(values.shape[1]):
+        one_hot[np.arange(len(items)), a, values[:, a]] = 1.0
+    return ItemRegions(one_hot, regions.boxes, values.astype(np.int32), list(truth.attribute_names),
+                       [list(v) for v in truth.attribute_values])
+
+
+def top_attributes(model, dataset, regions):
+    """Per user: argmax_k of the mean α_ui^k over the catalogue, and over the user's training
+    purchases (eq. 6, through the model's `explain`)."""
+    import numpy as np
+    import tensorflow as tf
+    from tfvisrec.data import schema
+    n = dataset.num_items
+    items = {schema.ITEM: np.arange(n), schema.REGIONS: regions.features,
+             schema.REGION_BOXES: regions.boxes, schema.REGION_CLASSES: regions.classes}
+    bought = dataset.user_items(("train",))
+    over_catalogue, over_purchases = [], []
+    for u in range(dataset.num_users):
+        alpha = model.explain(tf.fill([n], tf.constant(u, tf.int64)), items)["weights"].numpy()
+        over_catalogue.append(int(np.argmax(alpha.mean(0))))
+        over_purchases.append(int(np.argmax(alpha[bought[u]].mean(0))))
+    return np.asarray(over_catalogue), np.asarray(over_purchases)
+
+
+def attention_row(name, truth, dataset, names, model, regions):
+    import numpy as np
+    drivers = np.asarray([truth.user_driver(u) for u in dataset.user_ids])
+    over_catalogue, over_purchases = top_attributes(model, dataset, regions)
+    chosen = collections.Counter(names[k] for k in over_catalogue)
+    catalogue_rate = np.mean(np.asarray(names)[over_catalogue] == drivers)
+    purchase_rate = np.mean(np.asarray(names)[over_purchases] == drivers)
+    common, count = collections.Counter(drivers).most_common(1)[0]
+    return (f"| {name} | {catalogue_rate:.2f} | {purchase_rate:.2f} | {count / len(drivers):.2f} ({common}) | "
+            + ", ".join(f"{k} {v}" for k, v in chosen.most_common()) + " |")
+
+
+def main(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)    # the tables are the output
+    from tfvisrec.data.region_file import read_regions, regions_path
+    from tfvisrec.data.synthetic import load_truth
+    from tfvisrec.vision import features, pretrained, region_features
+    from visual_world import train_and_evaluate
+    world = ensure_world(os.path.join(FLAGS.work_dir, f"world-{FLAGS.classifier_size}px"))
+    print(f"classifier test accuracy: {world.info['pretraining']['test_accuracy']}", flush=True)
+    dataset, truth = world.load_dataset(), load_truth(world.world_dir)
+    classifier = pretrained.load_attribute_classifier(world.pretrained_dir)
+    features.write_regions(dataset.path, region_features.extract_regions(classifier, dataset))
+    regions = read_regions(regions_path(dataset), dataset.num_items)
+    names = list(regions.names)
+    cell_boxes, image_boxes, peaks, maps = grad_aam_boxes(classifier, dataset)
+    boxes = box_table(truth, dataset, names, cell_boxes, image_boxes, peaks)
+    boxes += [""] + threshold_table(truth, dataset, names, maps, classifier.image_size)
+    print("\n".join(boxes), flush=True)
+    specificity = specificity_table(truth, dataset, regions)
+    print("\n".join(specificity), flush=True)
+    ideal = ideal_regions(truth, dataset, regions)
+    ideal_dir = os.path.join(FLAGS.work_dir, "ideal-regions")
+    os.makedirs(ideal_dir, exist_ok=True)
+    features.write_regions(ideal_dir, ideal)
+    oracle = world.oracle_results(dataset)
+    aucs = [f"| oracle (true utility) | {oracle['full_auc/auc']:.3f} | {oracle['full_auc/auc_cold']:.3f} |"]
+    attention = []
+    runs = [(name, {}, regions, name) for name in FLAGS.models]
+    if "saers_fixed" in FLAGS.models:
+        runs.append(("saers_fixed", {"regions_file": os.path.join(ideal_dir, "regions.npz")}, ideal,
+                     "saers_fixed on ideal regions (one-hot true values)"))
+    for name, overrides, item_regions, label in runs:
+        model, results = train_and_evaluate(name, dataset, os.path.join(FLAGS.work_dir, "runs", name + ("-ideal" if overrides else "")),
+                                            seed=FLAGS.train_seed, **overrides)
+        aucs.append(f"| {label} | {results['full_auc/auc']:.3f} | {results['full_auc/auc_cold']:.3f} |")
+        if name in ("saers_fixed", "vbpr_saf", "saers"):
+            attention.append(attention_row(label, truth, dataset, names, model, item_regions))
+            print(attention[-1], flush=True)
+    print("\n| model | top attention = driver (catalogue) | (purchases) | always the most common driver | "
+          "top attribute chosen |\n|---|---|---|---|---|")
+    print("\n".join(attention))
+    print("\n| model | AUC | AUC cold |\n|---|---|---|")
+    print("\n".join(aucs))
+    print("\n" + "\n".join(boxes))
+    print("\n" + "\n".join(specificity))
+
+
+if __name__ == "__main__":
+    app.run(main)
