@@ -47,7 +47,7 @@ def write_sheet(maximiser, setup, path):
         labels.append(setup.data.categories[category])
     k = FLAGS.k
     title = (f"user {setup.data.user_ids[user]}: {k} random real | {k} retrieved (eq. 8) | {k} designed "
-             f"(eq. 9-10); preference score θ_uᵀΦ under each")
+             f"(eq. 9-10); preference score under each")
     image_sheets.write_png(path, image_sheets.grid(image_sheets.to_uint8(np.stack(rows)), row_labels=labels,
                                                    captions=captions, title=title, scale=max(1, 64 // size)))
 

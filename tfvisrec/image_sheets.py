@@ -24,7 +24,8 @@ def grid(images, row_labels: Optional[Sequence[str]] = None,
          captions: Optional[Sequence[Sequence[str]]] = None, title: str = "", pad: int = 2,
          scale: int = 1) -> np.ndarray:
     """uint8 images [R, C, H, W, 3] → one uint8 sheet: R rows of C images on white, each row
-    headed by its label (left), each image over its caption, the title above everything;
+    headed by its label (left), each image over its caption, the title above everything (the
+    sheet is widened to fit it);
     `scale` enlarges every image by pixel repetition (tiny images stay legible)."""
     images = np.asarray(images)
     if images.ndim != 5 or images.shape[-1] != 3:
@@ -37,8 +38,10 @@ def grid(images, row_labels: Optional[Sequence[str]] = None,
     caption_height = _TEXT_HEIGHT if captions else 0
     title_height = _TEXT_HEIGHT + pad if title else 0
     cell_w, cell_h = w + pad, h + caption_height + pad
-    sheet = Image.new("RGB", (label_width + cols * cell_w + pad, title_height + rows * cell_h + pad),
-                      "white")
+    width = label_width + cols * cell_w + pad
+    if title:  # a long title widens the sheet rather than being cut off
+        width = max(width, int(np.ceil(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(title))) + 2 * pad)
+    sheet = Image.new("RGB", (width, title_height + rows * cell_h + pad), "white")
     draw = ImageDraw.Draw(sheet)
     if title:
         draw.text((pad, pad), title, fill="black")
