@@ -42,6 +42,9 @@ def main(argv=None):
     p.add_argument("--patience", type=int, default=-1,
                    help="override the flagfiles' --patience (0: every row trains all its epochs; "
                         "the best validation epoch's weights are evaluated)")
+    p.add_argument("--pan_kernels", default="",
+                   help="comma-separated spatial kernel sizes k: one more PAN row each (eq. 3's k×k "
+                        "convolution; the flagfile's is the paper's 7)")
     p.add_argument("--seeds", default="42,43,44", help="comma-separated seeds; empty: the flagfiles' own, once")
     args = p.parse_args(argv)
     from tfvisrec.data.dataset import load_dataset
@@ -53,13 +56,15 @@ def main(argv=None):
     table = load_outfits(dataset)
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [None]
     results = {}
-    for label, name, overrides in ROWS:
+    rows = ROWS + tuple((f"UL + HN + AN (pan, {k}×{k} spatial kernel)", "pan", {"spatial_kernel": int(k)})
+                        for k in args.pan_kernels.split(",") if k)
+    for label, name, overrides in rows:
         for seed in seeds:
             extra = {"epochs": args.epochs} if args.epochs else {}
             if args.patience >= 0:
                 extra["patience"] = args.patience
             runs = args.runs if seed is None else os.path.join(args.runs, f"seed{seed}")
-            model_dir = os.path.join(runs, name + ("_alpha0" if overrides else ""))
+            model_dir = os.path.join(runs, name + "".join(f"_{k}{v:g}" for k, v in overrides.items()))
             if seed is not None:
                 extra["seed"] = seed
             model_config, train_config = configs_from_flagfile(
