@@ -83,10 +83,10 @@ def main(argv=None):
         results["oracle (the world's truth)"] = {"truth": evaluate_outfits(WorldOracle(truth), table, split="test")}
     print(markdown_table(results))
     print(order_verdict(results))
-    attention = [r["attention_on_detail"] for runs in results.values() for r in runs.values()
-                 if "attention_on_detail" in r]
-    if attention:
-        print(attention_summary(attention))
+    for label, runs in results.items():
+        attention = [r["attention_on_detail"] for r in runs.values() if "attention_on_detail" in r]
+        if attention:
+            print(f"{label}: {attention_summary(attention)}")
     os.makedirs(args.runs, exist_ok=True)
     from tfvisrec.atomic import write_json
     write_json(os.path.join(args.runs, "table2.json"), results)
@@ -137,7 +137,7 @@ def attention_summary(attention) -> str:
     share = np.asarray([a["mass_share"] for a in attention])
     top = np.asarray([a["argmax_rate"] for a in attention])
     sd = (lambda v: float(v.std(ddof=1)) if len(v) > 1 else 0.0)
-    return (f"PAN's spatial attention on the taste (detail) region, {len(attention)} run(s): mass share "
+    return (f"spatial attention on the taste (detail) region, {len(attention)} run(s): mass share "
             f"{share.mean():.4f} ± {sd(share):.4f}, largest weight there {top.mean():.4f} ± {sd(top):.4f} "
             f"of the time; a uniform look: {attention[0]['uniform']:.4f} for both")
 
