@@ -7,11 +7,15 @@ flagfile by the shared trainer, evaluated by the `outfits` protocol on the test 
 
 Prints one row per model: personal AUC / NDCG@10 (a user's outfits against other users'),
 random AUC (against mixed outfits) and FITB, with real-valued and binary codes; writes the
-table to <runs>/table2.json. With `--seeds 42,43` every row is trained once per seed (runs in
-<runs>/seed<N>/) and the table shows the mean, with half the range between seeds after ±. On the synthetic outfit world (its `outfit_truth.npz`) it also
-reports where PAN's spatial attention (eq. 3) looks: the mean share of the attention mass on
-each item's detail region (the region that drives the shoppers' taste), for every (test
-user, item) pair, against the 1 / (H·W) of a uniform look.
+table to <runs>/table2.json. Every row is trained once per seed of `--seeds` (default three;
+runs in <runs>/seed<N>/; `--seeds ""` = the flagfiles' own seed, once) and the table shows
+the mean ± the standard deviation between seeds, then whether the four ablation rows improve
+in order (each step's gain against the spread of the two rows). On the synthetic outfit
+world (its `outfit_truth.npz`) it adds the world's oracle (true compatibility, then true
+taste) and reports where PAN's spatial attention (eq. 3) looks, for every (test user, item)
+pair: the share of the attention mass on the item's detail region (the region that drives
+the shoppers' taste) and how often that region gets the largest weight, against the
+1 / (H·W) of a uniform look.
 """
 import argparse
 import os
@@ -35,7 +39,13 @@ def main(argv=None):
     p.add_argument("--dataset", required=True)
     p.add_argument("--runs", default="runs/outfits")
     p.add_argument("--epochs", type=int, default=0, help="override the flagfiles' --epochs")
-    p.add_argument("--seeds", default="", help="comma-separated seeds (default: the flagfiles' own)")
+    p.add_argument("--patience", type=int, default=-1,
+                   help="override the flagfiles' --patience (0: every row trains all its epochs; "
+                        "the best validation epoch's weights are evaluated)")
+    p.add_argument("--pan_kernels", default="",
+                   help="comma-separated spatial kernel sizes k: one more PAN row each (eq. 3's k×k "
+                        "convolution; the flagfile's is the paper's 7)")
+    p.add_argument("--seeds", default="42,43,44", help="comma-separated seeds; empty: the flagfiles' own, once")
     args = p.parse_args(argv)
     from tfvisrec.data.dataset import load_dataset
     from tfvisrec.data.outfits import load_outfits
@@ -46,11 +56,15 @@ def main(argv=None):
     table = load_outfits(dataset)
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [None]
     results = {}
-    for label, name, overrides in ROWS:
+    rows = ROWS + tuple((f"UL + HN + AN (pan, {k}×{k} spatial kernel)", "pan", {"spatial_kernel": int(k)})
+                        for k in args.pan_kernels.split(",") if k)
+    for label, name, overrides in rows:
         for seed in seeds:
             extra = {"epochs": args.epochs} if args.epochs else {}
+            if args.patience >= 0:
+                extra["patience"] = args.patience
             runs = args.runs if seed is None else os.path.join(args.runs, f"seed{seed}")
-            model_dir = os.path.join(runs, name + ("_alpha0" if overrides else ""))
+            model_dir = os.path.join(runs, name + "".join(f"_{k}{v:g}" for k, v in overrides.items()))
             if seed is not None:
                 extra["seed"] = seed
             model_config, train_config = configs_from_flagfile(
@@ -64,26 +78,90 @@ def main(argv=None):
                 run["attention_on_detail"] = attention_on_detail(model, table, truth)
                 print(f"{label}: spatial attention mass on the detail region {run['attention_on_detail']}")
             results.setdefault(label, {})[str(seed) if seed is not None else "flagfile"] = run
+    truth = os.path.join(args.dataset, "outfit_truth.npz")
+    if os.path.exists(truth):
+        results["oracle (the world's truth)"] = {"truth": evaluate_outfits(WorldOracle(truth), table, split="test")}
     print(markdown_table(results))
+    print(order_verdict(results))
+    for label, runs in results.items():
+        attention = [r["attention_on_detail"] for r in runs.values() if "attention_on_detail" in r]
+        if attention:
+            print(f"{label}: {attention_summary(attention)}")
     os.makedirs(args.runs, exist_ok=True)
     from tfvisrec.atomic import write_json
     write_json(os.path.join(args.runs, "table2.json"), results)
 
 
-def markdown_table(results) -> str:
-    """One row per model: each column's mean over the seeds (± half their range when > 1)."""
+def _values(runs, column):
     import numpy as np
+    return np.asarray([r[column] for r in runs.values() if column in r], np.float64)
+
+
+def _mean_sd(values):
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def markdown_table(results) -> str:
+    """One row per model: each column's mean over the seeds (± their standard deviation when > 1)."""
     lines = ["| model | " + " | ".join(COLUMNS) + " | epochs |", "|---" * (len(COLUMNS) + 2) + "|"]
     for label, runs in results.items():
         cells = []
         for column in list(COLUMNS) + ["epochs"]:
-            values = np.asarray([r[column] for r in runs.values()], np.float64)
-            text = f"{values.mean():.4f}" if column != "epochs" else "/".join(str(int(v)) for v in values)
-            if len(values) > 1 and column != "epochs":
-                text += f" ± {(values.max() - values.min()) / 2:.4f}"
-            cells.append(text)
+            values = _values(runs, column)
+            if column == "epochs":
+                cells.append("/".join(str(int(v)) for v in values) or "–")
+                continue
+            mean, sd = _mean_sd(values)
+            cells.append(f"{mean:.4f}" + (f" ± {sd:.4f}" if len(values) > 1 else ""))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def order_verdict(results, columns=("real/personal/auc", "real/fitb/accuracy")) -> str:
+    """Whether None → UL → UL + HN → UL + HN + AN improve, per column: each step's change of
+    the mean, "within noise" when it is no larger than the larger standard deviation of the two rows."""
+    ablation = [label for label, name, overrides in ROWS if not overrides and label in results]
+    lines = []
+    for column in columns:
+        steps = []
+        for before, after in zip(ablation, ablation[1:]):
+            (m0, s0), (m1, s1) = _mean_sd(_values(results[before], column)), _mean_sd(_values(results[after], column))
+            verdict = ("up" if m1 > m0 else "down") + (" within noise" if abs(m1 - m0) <= max(s0, s1) else "")
+            steps.append(f"{after.split(' (')[0]} {m1 - m0:+.4f} ({verdict})")
+        lines.append(f"{column}: " + ", ".join(steps))
+    return "\n".join(lines)
+
+
+def attention_summary(attention) -> str:
+    import numpy as np
+    share = np.asarray([a["mass_share"] for a in attention])
+    top = np.asarray([a["argmax_rate"] for a in attention])
+    sd = (lambda v: float(v.std(ddof=1)) if len(v) > 1 else 0.0)
+    return (f"spatial attention on the taste (detail) region, {len(attention)} run(s): mass share "
+            f"{share.mean():.4f} ± {sd(share):.4f}, largest weight there {top.mean():.4f} ± {sd(top):.4f} "
+            f"of the time; a uniform look: {attention[0]['uniform']:.4f} for both")
+
+
+class WorldOracle:
+    """The synthetic world's truth as an outfit scorer: compatible outfits first (the colour
+    rules), then the shopper's taste for their details."""
+
+    uses_attention = False
+
+    def __init__(self, truth_path):
+        import numpy as np
+        with np.load(truth_path) as z:
+            self.colour, self.detail = z["item_colour"], z["item_detail"]
+            self.harmony, self.taste = z["harmony"], z["taste"]
+
+    def outfit_scores(self, users, outfits, binary: bool = False):
+        import numpy as np
+        users, items = np.asarray(users), np.asarray(outfits)
+        c = self.colour[items]
+        compatible = self.harmony[c[:, 0], c[:, 1]] & self.harmony[c[:, 1], c[:, 2]]
+        taste = self.taste[users[:, None], self.detail[items]].sum(axis=1)
+        import tensorflow as tf
+        return tf.constant(10.0 * compatible + taste)
 
 
 def attention_on_detail(model, table, truth_path):

@@ -79,6 +79,31 @@ def test_synthetic_outfits_follow_the_rules_and_the_taste(tmp_path):
     flat = world.feature_maps.reshape(world.num_items, -1, world.feature_maps.shape[-1])
     salience = flat[:, :, c.num_colours + c.num_details]
     np.testing.assert_array_equal(np.argmax(salience, axis=1), world.detail_cell)
+    # ... drawn there as strongly as the marker, so the channel max that PAN's spatial
+    # attention convolves (eq. 3) is largest there; elsewhere a distractor as strong as a detail
+    rows = np.arange(world.num_items)
+    details = flat[:, :, c.num_colours:c.num_colours + c.num_details]
+    np.testing.assert_allclose(details[rows, world.detail_cell, world.item_detail], c.salience)
+    np.testing.assert_array_equal(np.argmax(flat.max(axis=2), axis=1), world.detail_cell)
+    outside = np.ones(flat.shape[:2], bool)
+    outside[rows, world.detail_cell] = False
+    assert abs(details.max(axis=2)[outside].mean() - c.distractor) < 3 * c.noise
+
+
+def test_synthetic_shoppers_share_a_taste_group_and_each_has_her_own():
+    c = OutfitWorldConfig(num_users=12, items_per_slot=10, outfits_per_user=2, valid_per_user=0,
+                          test_per_user=0, candidates=20, taste_groups=3, liked_details=2)
+    taste = make_outfit_world(c).taste
+    assert (taste.sum(axis=1) == 2).all()
+    for u in range(c.num_users):
+        shared = taste[u] * taste[u % c.taste_groups]
+        assert shared.sum() >= 1            # the group's detail
+    # different groups like different group details; shoppers of a group differ in their own
+    assert len({tuple(taste[g]) for g in range(c.taste_groups)}) == c.taste_groups
+    groups = [taste[u::c.taste_groups] for u in range(c.taste_groups)]
+    assert all(len({tuple(t) for t in g}) > 1 for g in groups)
+    with pytest.raises(ValueError, match="taste_groups"):
+        make_outfit_world(OutfitWorldConfig(num_details=4, taste_groups=5))
 
 
 def test_outfit_table_errors_name_the_outfit(tmp_path):

@@ -31,8 +31,12 @@ def np_channel_attention(layer, maps, user):
     return maps * weights[:, None, None, :]
 
 
-def np_spatial_attention(layer, maps, user):
-    kernel, bias = [v.numpy() for v in layer.conv.weights]          # [k, k, 2, 1], [1]
+def np_spatial_attention(layer, maps, user, training=False):
+    """Eq. 3 with CBAM's spatial gate: f = k×k convolution (no bias) + batch normalisation."""
+    kernel = layer.conv.kernel.numpy()                                # [k, k, 2, 1]
+    gamma, beta, moving_mean, moving_var = [v.numpy()[0] for v in
+                                            (layer.norm.gamma, layer.norm.beta, layer.norm.moving_mean,
+                                             layer.norm.moving_variance)]
     wsu = layer.w_su.weights[0].numpy()
     b, h, w, _ = maps.shape
     k = kernel.shape[0]
@@ -41,8 +45,10 @@ def np_spatial_attention(layer, maps, user):
     conv = np.zeros((b, h, w))
     for i in range(h):
         for j in range(w):
-            conv[:, i, j] = np.einsum("bxyc,xyc->b", padded[:, i:i + k, j:j + k], kernel[..., 0]) + bias[0]
-    weights = sigmoid(conv + (user @ wsu).reshape(b, h, w))
+            conv[:, i, j] = np.einsum("bxyc,xyc->b", padded[:, i:i + k, j:j + k], kernel[..., 0])
+    mean, var = (conv.mean(), conv.var()) if training else (moving_mean, moving_var)
+    normalised = gamma * (conv - mean) / np.sqrt(var + layer.norm.epsilon) + beta
+    weights = sigmoid(normalised + (user @ wsu).reshape(b, h, w))
     return maps * weights[..., None]
 
 
@@ -59,9 +65,18 @@ def test_user_spatial_attention_is_eq_3():
     maps = RNG.normal(size=(2, 4, 5, 3)).astype(np.float32)
     user = RNG.normal(size=(2, 8)).astype(np.float32)
     layer = UserSpatialAttention(kernel_size=3)
-    out, _ = layer(tf.constant(maps), tf.constant(user))
-    np.testing.assert_allclose(out.numpy(), np_spatial_attention(layer, maps, user), rtol=1e-5, atol=1e-6)
+    layer(tf.constant(maps), tf.constant(user))
+    # the kernel and W_su start at zero (a uniform look); give every weight a value
+    for variable in (layer.conv.kernel, layer.w_su.kernel, layer.norm.gamma, layer.norm.beta,
+                     layer.norm.moving_mean):
+        variable.assign(RNG.normal(size=variable.shape).astype(np.float32))
+    layer.norm.moving_variance.assign([1.7])
+    for training in (False, True):
+        expected = np_spatial_attention(layer, maps, user, training)   # before the moving stats update
+        out, _ = layer(tf.constant(maps), tf.constant(user), training=training)
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-4, atol=1e-5)
     # another user's code changes where the same garment is looked at
+    out, _ = layer(tf.constant(maps), tf.constant(user))
     other, _ = layer(tf.constant(maps), tf.constant(user[::-1].copy()))
     assert not np.allclose(out.numpy()[0], other.numpy()[1])
 

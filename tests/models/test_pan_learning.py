@@ -1,5 +1,5 @@
 """PAN learns the synthetic shoppers' taste: on the outfit world (fixed 4×4 feature maps,
-colour compatibility rules, a liked detail per shopper readable only in the item's detail
+colour compatibility rules, liked details per shopper readable only in the item's detail
 region) it must rank a shopper's held-out outfits above other shoppers' outfits (personal
 AUC) clearly better than the non-personal compatibility baseline (FHN with α = 0, which
 scores outfits alike for every shopper, so its personal AUC stays near 0.5)."""
@@ -16,7 +16,8 @@ from tfvisrec.training.loop import fit
 
 pytestmark = pytest.mark.xdist_group("pan_learning")
 
-WORLD = OutfitWorldConfig(num_users=24, items_per_slot=30, outfits_per_user=14, seed=3)
+WORLD = OutfitWorldConfig(num_users=24, items_per_slot=30, outfits_per_user=14, valid_per_user=2,
+                          test_per_user=2, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def _train_and_evaluate(dataset, tmp_path, name, epochs, **config):
 
 
 def test_pan_beats_the_non_personal_baseline_on_personal_auc(outfit_world, tmp_path):
-    baseline = _train_and_evaluate(outfit_world, tmp_path, "fhn", epochs=4, alpha=0.0)
+    baseline = _train_and_evaluate(outfit_world, tmp_path, "fhn", epochs=8, alpha=0.0)
     pan = _train_and_evaluate(outfit_world, tmp_path, "pan", epochs=8)
     print("baseline", baseline, "\npan", pan)
     assert abs(baseline["real/personal/auc"] - 0.5) < 0.1

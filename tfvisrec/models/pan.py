@@ -13,8 +13,8 @@ The predictor, for user u and outfit O = (o_1 … o_S) (top, bottom, shoes; empt
 - user encoder (eq. 1): u = embedding of the user, code b_u = sign(u);
 - item encoder: the item's fixed CNN feature maps F (precomputed, `feature_maps.npz`:
   the project's pretrained backbone, as PAN's Table 2; synthetic maps in tests), with PAN the
-  user-aware channel attention (eq. 2) then spatial attention (eq. 3) conditioned on b_u (one
-  attention network for all slots),
+  user-aware channel attention (eq. 2) then spatial attention (eq. 3, CBAM's convolution +
+  batch normalisation; `pan_layers.py`) conditioned on b_u (one attention network for all slots),
   global average pooling and a linear map of the slot (FHN's per-type hash layer) → x_s,
   code b_s = sign(x_s);
 - preference (eq. 4): y = g + α p, with g = mean over slot pairs s < t of b_sᵀ diag(w_st) b_t
@@ -188,7 +188,7 @@ class FHN(Recommender):
         if self.uses_attention:
             per_item_user = tf.repeat(user_code, self.num_slots, axis=0)
             maps, _ = self.channel_attention(maps, per_item_user)
-            maps, _ = self.spatial_attention(maps, per_item_user)
+            maps, _ = self.spatial_attention(maps, per_item_user, training=training)
         pooled = tf.reshape(tf.reduce_mean(maps, axis=[1, 2]), [-1, self.num_slots, maps.shape[-1]])
         vectors = tf.einsum("bsc,scd->bsd", pooled, self.item_kernels) + self.item_biases
         return user_code, relaxed_code(vectors, self.slope, binary), vectors, tf.not_equal(outfits, EMPTY)

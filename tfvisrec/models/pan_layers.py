@@ -46,9 +46,15 @@ class UserChannelAttention(keras.layers.Layer):
 class UserSpatialAttention(keras.layers.Layer):
     """Eq. 3: M_s(F', u) = σ(f^{k×k}([AvgPool_c(F'); MaxPool_c(F')]) + W_su u); F'' = M_s ⊙ F'.
 
-    The pools run over channels (→ two [H, W] maps), f^{k×k} is one k×k convolution (k = 7
-    in the paper, 'same' padding) and W_su u gives one value per position [H·W]. Returns
-    (F'', M_s [B, H, W]).
+    The pools run over channels (→ two [H, W] maps), f^{k×k} is CBAM's spatial gate (Woo et
+    al. 2018, whose attention PAN makes user-aware): one k×k convolution (k = 7 in the paper,
+    'same' padding, no bias) followed by batch normalisation, and W_su u gives one value per
+    position [H·W]. Without the normalisation the convolution of the (non-negative, nearly
+    uniform) channel pools over k² positions drifts into the flat part of the sigmoid, where
+    every cell gets weight ≈ 1 and no gradient tells it where to look; normalised, the logits
+    stay centred and their spread comes from what differs between cells. The kernel and W_su
+    start at zero: a uniform look (M_s = ½) for every shopper, no random position pattern to
+    unlearn. Returns (F'', M_s [B, H, W]).
     """
 
     def __init__(self, kernel_size: int = 7, **kwargs):
@@ -57,12 +63,19 @@ class UserSpatialAttention(keras.layers.Layer):
 
     def build(self, input_shape):
         self.height, self.width = int(input_shape[1]), int(input_shape[2])
-        self.conv = keras.layers.Conv2D(1, self.kernel_size, padding="same", name="f")
-        self.w_su = keras.layers.Dense(self.height * self.width, use_bias=False, name="w_su")
+        self.conv = keras.layers.Conv2D(1, self.kernel_size, padding="same", use_bias=False,
+                                        kernel_initializer="zeros", name="f")
+        # CBAM's BatchNorm2d keeps its moving statistics with PyTorch momentum 0.01 (Keras 0.99),
+        # made for ImageNet's long runs; outfit models train a few hundred steps, after which
+        # 0.99 still remembers its initial variance (the served look stays nearly uniform), so 0.9
+        self.norm = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="f_bn")
+        self.w_su = keras.layers.Dense(self.height * self.width, use_bias=False, kernel_initializer="zeros",
+                                       name="w_su")
         super().build(input_shape)
 
-    def call(self, maps, user):
+    def call(self, maps, user, training=None):
         pooled = tf.stack([tf.reduce_mean(maps, axis=-1), tf.reduce_max(maps, axis=-1)], axis=-1)
-        logits = self.conv(pooled)[..., 0] + tf.reshape(self.w_su(user), [-1, self.height, self.width])
+        content = self.norm(self.conv(pooled), training=training)[..., 0]
+        logits = content + tf.reshape(self.w_su(user), [-1, self.height, self.width])
         weights = tf.sigmoid(logits)
         return maps * weights[..., None], weights

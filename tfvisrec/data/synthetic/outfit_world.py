@@ -3,14 +3,22 @@ directly as CNN-like feature maps (no images), for the outfit models' tests and 
 
 Every item belongs to one slot (top, bottom, shoes) and has a colour and a detail. Its
 feature map [H, W, K] holds the colour one-hot in every cell (plus noise), and the detail
-one-hot only in one cell, the item's *detail region*, marked by a salience channel; the
-other cells carry weaker random distractor details. So:
+one-hot only in one cell, the item's *detail region*, marked by a salience channel; every
+other cell carries a random distractor detail. So:
 
 - compatibility is non-personal: an outfit is compatible when top/bottom and bottom/shoes
   colours are harmonious (a fixed random symmetric relation, `harmony`);
 - taste is personal: shopper u likes some details (`taste[u, d]`) and picks, among
   compatible outfits, those with details she likes (softmax over the sum of their tastes);
-  the detail is only readable in the detail region, which is what spatial attention should find.
+- the detail is only readable in the detail region, which is what PAN's spatial attention
+  (eq. 3) should find: the distractors are as strong as the detail (`distractor` = 1), so
+  the average over the map (FHN's pooling) and the channel attention's pooled descriptors
+  (eq. 2) see every detail about equally, while the region is marked by a salience channel
+  stronger than the rest (`salience` = 2), as a salient part lights up a real CNN's maps,
+  so that the channel pools [avg; max] that eq. 3 convolves do show where it is;
+- shoppers share taste groups: each likes her group's detail and one detail of her own
+  (`taste_groups`, `liked_details` = 2), so the shoppers nearest in taste like outfits
+  close to, but not the same as, hers: what PAN's online hard negatives train on.
 
 Positive outfits are those picks; `random_outfits` mixes items per slot (mostly
 incompatible) and other shoppers' picks are the personal negatives (FHN's "hard" ones).
@@ -25,18 +33,20 @@ from tfvisrec.data.outfits import SLOTS, OutfitTable, Outfits
 
 @dataclasses.dataclass
 class OutfitWorldConfig:
-    num_users: int = 40
+    num_users: int = 60
     items_per_slot: int = 40
     num_colours: int = 4
-    num_details: int = 4
+    num_details: int = 8
     map_size: int = 4            # H = W of the feature maps
     noise_channels: int = 4
     noise: float = 0.1
-    distractor: float = 0.5      # amplitude of the random details outside the detail region
-    liked_details: int = 1       # details each shopper likes
-    outfits_per_user: int = 14   # 10 train, 2 valid, 2 test
-    valid_per_user: int = 2
-    test_per_user: int = 2
+    distractor: float = 1.0      # amplitude of the random details outside the detail region
+    salience: float = 2.0        # amplitude of the channel marking the detail region
+    taste_groups: int = 4        # shoppers of a group share a liked detail (the group's)
+    liked_details: int = 2       # details each shopper likes: her group's + her own
+    outfits_per_user: int = 18   # 10 train, 3 valid, 5 test
+    valid_per_user: int = 3
+    test_per_user: int = 5
     temperature: float = 0.25
     candidates: int = 200        # compatible outfits a shopper chooses each pick from
     seed: int = 0
@@ -91,13 +101,27 @@ def make_outfit_world(config: OutfitWorldConfig = OutfitWorldConfig()) -> Outfit
     upper = np.triu(rng.random((c.num_colours, c.num_colours)) < 0.5, 1)
     harmony |= upper | upper.T
     maps = _feature_maps(c, colour, detail, cell, rng)
-    taste = np.zeros((c.num_users, c.num_details))
-    for u in range(c.num_users):
-        taste[u, rng.choice(c.num_details, c.liked_details, replace=False)] = 1.0
+    taste = _taste(c, rng)
     world = OutfitWorld(c, None, maps, colour, detail, cell, harmony, taste)
     users, items = _pick_outfits(world, rng)
     world.table = _split(world, users, items)
     return world
+
+
+def _taste(c, rng):
+    """[users, D] in {0, 1}: shopper u likes the detail of her group (u mod `taste_groups`,
+    the group's detail drawn once) and `liked_details` − 1 others drawn for her alone."""
+    if not 1 <= c.taste_groups <= c.num_details or not 1 <= c.liked_details <= c.num_details:
+        raise ValueError(f"need 1 ≤ taste_groups, liked_details ≤ num_details = {c.num_details}, got "
+                         f"taste_groups={c.taste_groups}, liked_details={c.liked_details}")
+    group_detail = rng.choice(c.num_details, c.taste_groups, replace=False)
+    taste = np.zeros((c.num_users, c.num_details))
+    for u in range(c.num_users):
+        mine = group_detail[u % c.taste_groups]
+        others = np.delete(np.arange(c.num_details), mine)
+        taste[u, mine] = 1.0
+        taste[u, rng.choice(others, c.liked_details - 1, replace=False)] = 1.0
+    return taste
 
 
 def _feature_maps(c, colour, detail, cell, rng):
@@ -110,8 +134,8 @@ def _feature_maps(c, colour, detail, cell, rng):
     cells = np.tile(np.arange(hw), n)
     maps[rows, cells, c.num_colours + distractors.ravel()] += c.distractor
     maps[np.arange(n), cell, c.num_colours:c.num_colours + c.num_details] = 0.0
-    maps[np.arange(n), cell, c.num_colours + detail] = 1.0
-    maps[np.arange(n), cell, c.num_colours + c.num_details] = 1.0
+    maps[np.arange(n), cell, c.num_colours + detail] = c.salience
+    maps[np.arange(n), cell, c.num_colours + c.num_details] = c.salience
     return maps.reshape(n, c.map_size, c.map_size, k)
 
 
