@@ -7,6 +7,8 @@ Usage: python -m tfvisrec.data <command> [--flags]
   hm_catalogue the labelled H&M articles with photos, no users: --hm_dir --out
   dvbpr_npy   DVBPR partitioned .npy: --npy --out
   catalogue   labelled catalogue without users: --labels [--images] --out [--label_columns]
+  fashion_mnist Fashion-MNIST's IDX files as a catalogue without users: [--source] --out
+              [--valid_fraction] [--limit]
   synthetic   the synthetic style world (flags of tfvisrec.data.synthetic)
   polyvore_u  Polyvore-U outfits in FHN's layout: --tuples_dir [--images] --out
   outfits_synthetic the synthetic outfit world (feature maps, known taste): --out [--seed]
@@ -27,7 +29,7 @@ from absl import app, flags
 from tfvisrec.data.errors import DataError
 
 FLAGS = flags.FLAGS
-COMMANDS = ("ingest", "hm", "hm_catalogue", "hm_outfits", "dvbpr_npy", "catalogue", "synthetic",
+COMMANDS = ("ingest", "hm", "hm_catalogue", "hm_outfits", "dvbpr_npy", "catalogue", "fashion_mnist", "synthetic",
             "polyvore_u", "outfits_synthetic", "info")
 SYNTHETIC_MODULE = "tfvisrec.data.synthetic.__main__"
 
@@ -63,6 +65,10 @@ def define_flags():
     d.DEFINE_string("id_column", "product_id", "catalogue: id column of labels.csv.")
     d.DEFINE_list("holdout_fractions", ["0.8", "0.1", "0.1"],
                   "catalogue: train,valid,test shares of the item hold-out split.")
+    d.DEFINE_string("source", "/usr/share/datasets/fashion-mnist", "fashion_mnist: folder of the release's "
+                    "four IDX files (Debian: apt-get install dataset-fashion-mnist).")
+    d.DEFINE_float("valid_fraction", 0.1, "fashion_mnist: share of the training images held out for validation.")
+    d.DEFINE_integer("limit", None, "fashion_mnist: at most this many images of each part (quick runs).")
     d.DEFINE_string("dataset", None, "info: the dataset folder.")
     d.DEFINE_integer("window_days", 1, "hm_outfits: a session takes the purchases within this many days (1 = same day).")
     d.DEFINE_bool("require_shoes", False, "hm_outfits: keep only outfits with shoes (top + bottom + shoes).")
@@ -139,6 +145,13 @@ def cmd_catalogue(args):
                             progress=FLAGS.progress)
 
 
+def cmd_fashion_mnist(args):
+    from tfvisrec.data.adapters.fashion_mnist import ingest_fashion_mnist
+    return ingest_fashion_mnist(FLAGS.source, _required("out"), valid_fraction=FLAGS.valid_fraction,
+                                seed=FLAGS.seed, limit=FLAGS.limit, image_shards=FLAGS.image_shards,
+                                overwrite=FLAGS.overwrite, name=FLAGS.name, progress=FLAGS.progress)
+
+
 def cmd_hm_outfits(args):
     from tfvisrec.data.adapters.hm_outfits import ingest_hm_outfits
     from tfvisrec.data.ingest import check_output
@@ -211,7 +224,8 @@ def describe(ds) -> str:
 
 _HANDLERS = {"ingest": cmd_ingest, "hm": cmd_hm, "hm_catalogue": cmd_hm_catalogue,
              "dvbpr_npy": cmd_dvbpr_npy,
-             "catalogue": cmd_catalogue, "polyvore_u": cmd_polyvore_u, "hm_outfits": cmd_hm_outfits,
+             "catalogue": cmd_catalogue, "fashion_mnist": cmd_fashion_mnist,
+             "polyvore_u": cmd_polyvore_u, "hm_outfits": cmd_hm_outfits,
              "outfits_synthetic": cmd_outfits_synthetic, "info": cmd_info}
 
 
