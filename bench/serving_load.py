@@ -7,10 +7,9 @@ Exports a BPR-MF model (random factors: latency does not depend on training) ove
 catalogue and measures, at each level of concurrency, in one run:
 - `direct`: the loaded SavedModel's signature called in this process by N threads (the floor;
   TensorFlow's default runtime settings);
-- `server`: `python -m tfvisrec.server` in its own process, without batching, with
-  `--tensorflow_session_config_file=serving/session.config` (thread spinning off), as every
-  server mode unless `--session_config_file=''`;
-- `server, spinning`: the same without the session config (`--nocompare_spinning` drops it);
+- `server`: `python -m tfvisrec.server` in its own process, without batching (every server
+  mode with `--tensorflow_session_config_file` when `--session_config_file` is given);
+- `server, default runtime`: with `--session_config_file`, the unbatched server without it;
 - `batching`: `server` with `--enable_batching --batching_parameters_file=...`;
 - `batching:<file>`: the same with each of `--extra_batching_files` (configs side by side).
 Clients are closed loops (one request in flight each) spread over `--client_processes`
@@ -56,10 +55,10 @@ flags.DEFINE_list("extra_batching_files", [], "More BatchingParameters files, ea
                   "`batching:<file name>` rows in the same run (e.g. bench/batching_2ms_4_threads.config).")
 flags.DEFINE_list("server_flags", [], "Extra flags of both server modes, e.g. "
                   "--tensorflow_intra_op_parallelism=1,--tensorflow_inter_op_parallelism=2.")
-flags.DEFINE_string("session_config_file", "serving/session.config",
-                    "--tensorflow_session_config_file of every server mode ('' = TensorFlow's defaults).")
-flags.DEFINE_bool("compare_spinning", True, "Also run `server, spinning`: the unbatched server "
-                  "without --session_config_file (TensorFlow's thread spinning on).")
+flags.DEFINE_string("session_config_file", "",
+                    "--tensorflow_session_config_file of every server mode, e.g. serving/session.config "
+                    "('' = TensorFlow's defaults); the unbatched server also runs without it, as "
+                    "`server, default runtime`.")
 flags.DEFINE_float("seconds", 10.0, "Measured seconds per level (after 1 s of warm-up).")
 flags.DEFINE_string("out", "", "Also write the results as JSON here (e.g. bench/results/serving_load.json).")
 FLAGS = flags.FLAGS
@@ -190,8 +189,8 @@ def run(work):
     del recommend
     session = os.path.join(REPO, FLAGS.session_config_file) if FLAGS.session_config_file else ""
     servers = [("server", "", session)]
-    if FLAGS.compare_spinning and session:
-        servers.append(("server, spinning", "", ""))
+    if session:
+        servers.append(("server, default runtime", "", ""))
     servers.append(("batching", os.path.join(REPO, FLAGS.batching_parameters_file), session))
     servers += [(f"batching:{os.path.basename(f)}", os.path.abspath(f), session)
                 for f in FLAGS.extra_batching_files]
