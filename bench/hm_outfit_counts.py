@@ -59,7 +59,7 @@ def main(argv=None):
     predictions = None
     if args.slot_classifier:
         import tfvisrec  # noqa: F401  (Keras 2 before TensorFlow)
-        from tfvisrec.vision.slot_classifier import predict_hm_slots
+        from tfvisrec.vision.type_groups import predict_hm_slots
         predictions = predict_hm_slots(args.slot_classifier, args.hm_dir, verbose=1)
     elif args.slot_predictions:
         predictions = read_slot_predictions(args.slot_predictions)

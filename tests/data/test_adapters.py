@@ -79,6 +79,31 @@ def test_hm_adapter_tiny(tmp_path):
     assert ds.meta["adapter"] == "hm" and ds.meta["split"] == "leave_one_out"
 
 
+@pytest.mark.parametrize("min_confidence,expected", [(0.6, [0, 1, 2, 0]), (0.8, [0, -1, 1, 0])])
+def test_hm_adapter_fills_a_confident_category_predicted_from_the_photo(tmp_path, min_confidence, expected):
+    """0110065001 (no metadata) predicted Shoes with 0.7: its category when 0.7 reaches the
+    threshold (a new category then); 0300000001 predicted Garment Upper body with 0.9 gets it at
+    both; the prediction for 0108775015, which has metadata, never overrides its own group."""
+    from tfvisrec.data.adapters.hm_slots import PhotoPredictions, read_category_predictions
+    _write_hm(tmp_path / "hm")
+    groups = ["Garment Upper body", "Shoes", "Underwear"]
+    predictions = PhotoPredictions(["0110065001", "0300000001", "0108775015"],
+                                   [[0.2, 0.7, 0.1], [0.9, 0.1, 0.0], [0.0, 0.0, 1.0]], groups, source="clf")
+    ds = load_dataset(ingest_hm(str(tmp_path / "hm"), str(tmp_path / "out"), min_user_interactions=3,
+                                cold_threshold=2, category_predictions=predictions,
+                                category_min_confidence=min_confidence))
+    assert ds.item_ids == ["0108775015", "0110065001", "0214844002", "0300000001"]
+    assert ds.categories == ([*groups] if min_confidence < 0.7 else ["Garment Upper body", "Underwear"])
+    np.testing.assert_array_equal(ds.category, expected)
+    recorded = ds.meta["category_predictions"]
+    assert recorded == {"classifier": "clf", "min_confidence": min_confidence, "articles_predicted": 3,
+                        "purchased_articles_with_predicted_category": 2 if min_confidence < 0.7 else 1,
+                        "file": "category_predictions.npz"}
+    stored = read_category_predictions(ds.path)
+    assert stored.article_ids == predictions.article_ids and list(stored.labels) == groups
+    np.testing.assert_allclose(stored.probabilities, predictions.probabilities)
+
+
 def test_hm_adapter_missing_photo(tmp_path):
     _write_hm(tmp_path / "hm")
     with tarfile.open(tmp_path / "hm" / "images_120x180.tar", "w") as tar:

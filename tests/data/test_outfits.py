@@ -219,7 +219,7 @@ def test_hm_outfits_cli_reads_slot_predictions_and_names_a_missing_file(tmp_path
                                f"--out={tmp_path / out}", f"--slot_predictions={predictions}",
                                "--slot_min_confidence=0.6"], cwd=root, env=env, capture_output=True,
                               text=True, timeout=120)
-    with pytest.raises(DataError, match="nope.npz: no slot predictions"):
+    with pytest.raises(DataError, match="nope.npz: no photo predictions"):
         read_slot_predictions(str(tmp_path / "nope.npz"))
     done = cli(tmp_path / "p.npz", "good")
     assert done.returncode == 0, done.stderr

@@ -3,7 +3,8 @@
 Usage: python -m tfvisrec.data <command> [--flags]
 
   ingest      canonical CSVs: --interactions [--items] [--images] --out
-  hm          H&M sample: --hm_dir --out
+  hm          H&M sample: --hm_dir --out [--category_classifier DIR | --category_predictions NPZ]
+              [--category_min_confidence P]
   hm_catalogue the labelled H&M articles with photos, no users: --hm_dir --out
   dvbpr_npy   DVBPR partitioned .npy: --npy --out
   catalogue   labelled catalogue without users: --labels [--images] --out [--label_columns]
@@ -65,8 +66,8 @@ def define_flags():
     d.DEFINE_string("id_column", "product_id", "catalogue: id column of labels.csv.")
     d.DEFINE_list("holdout_fractions", ["0.8", "0.1", "0.1"],
                   "catalogue: train,valid,test shares of the item hold-out split.")
-    d.DEFINE_string("source", "/usr/share/datasets/fashion-mnist", "fashion_mnist: folder of the release's "
-                    "four IDX files (Debian: apt-get install dataset-fashion-mnist).")
+    d.DEFINE_string("source", None, "fashion_mnist: folder of the release's four IDX files (default: "
+                    "where Debian's dataset-fashion-mnist package puts them).")
     d.DEFINE_float("valid_fraction", 0.1, "fashion_mnist: share of the training images held out for validation.")
     d.DEFINE_integer("limit", None, "fashion_mnist: at most this many images of each part (quick runs).")
     d.DEFINE_string("dataset", None, "info: the dataset folder.")
@@ -78,6 +79,13 @@ def define_flags():
                     "with one (the same predictions, not computed again).")
     d.DEFINE_float("slot_min_confidence", 0.5, "hm_outfits: a predicted slot is used when its probability "
                    "is at least this.")
+    d.DEFINE_string("category_classifier", None, "hm: an H&M attribute classifier (configs/hm_attributes.cfg run) "
+                    "that predicts the product group (the category) of the articles without metadata "
+                    "from their photo.")
+    d.DEFINE_string("category_predictions", None, "hm: …or the category_predictions.npz of a dataset built with "
+                    "one (the same predictions, not computed again).")
+    d.DEFINE_float("category_min_confidence", 0.5, "hm: a predicted product group is used when its "
+                   "probability is at least this.")
     d.DEFINE_string("tuples_dir", None, "polyvore_u: a Polyvore-U tuples_n folder (image lists, tuples_*_posi).")
 
 
@@ -104,12 +112,34 @@ def cmd_ingest(args):
 
 def cmd_hm(args):
     from tfvisrec.data.adapters.hm import ingest_hm
-    return ingest_hm(_required("hm_dir"), _required("out"), split=FLAGS.split,
+    from tfvisrec.data.adapters.hm_slots import read_category_predictions
+    from tfvisrec.data.ingest import check_output
+    from tfvisrec.vision.type_groups import predict_hm_groups
+    check_output(_required("out"), FLAGS.overwrite)   # before the photos are classified
+    predictions = _photo_predictions("category", read_category_predictions, predict_hm_groups)
+    return ingest_hm(_required("hm_dir"), FLAGS.out, split=FLAGS.split,
                      min_user_interactions=FLAGS.min_user_interactions,
                      cold_threshold=FLAGS.cold_threshold, seed=FLAGS.seed,
                      image_shards=FLAGS.image_shards, overwrite=FLAGS.overwrite,
                      with_images=_require_images(True), name=FLAGS.name,
-                     progress=FLAGS.progress)
+                     progress=FLAGS.progress, category_predictions=predictions,
+                     category_min_confidence=FLAGS.category_min_confidence)
+
+
+def _photo_predictions(kind: str, read, predict):
+    """What --<kind>_classifier (`predict(classifier, hm_dir)` on the unlabelled articles'
+    photos) or --<kind>_predictions (`read(path)`) give, or None."""
+    classifier, stored = getattr(FLAGS, f"{kind}_classifier"), getattr(FLAGS, f"{kind}_predictions")
+    threshold = getattr(FLAGS, f"{kind}_min_confidence")
+    if classifier and stored:
+        raise app.UsageError(f"give --{kind}_classifier or --{kind}_predictions, not both")
+    if not 0.0 <= threshold <= 1.0:
+        raise app.UsageError(f"--{kind}_min_confidence must be within [0, 1], got {threshold}")
+    if stored:
+        return read(stored)
+    if classifier:
+        return predict(classifier, _required("hm_dir"), verbose=1 if FLAGS.progress else 0)
+    return None
 
 
 def cmd_hm_catalogue(args):
@@ -154,20 +184,11 @@ def cmd_fashion_mnist(args):
 
 def cmd_hm_outfits(args):
     from tfvisrec.data.adapters.hm_outfits import ingest_hm_outfits
+    from tfvisrec.data.adapters.hm_slots import read_slot_predictions
     from tfvisrec.data.ingest import check_output
+    from tfvisrec.vision.type_groups import predict_hm_slots
     check_output(_required("out"), FLAGS.overwrite)   # before the photos are classified
-    predictions = None
-    if FLAGS.slot_classifier and FLAGS.slot_predictions:
-        raise app.UsageError("give --slot_classifier or --slot_predictions, not both")
-    if not 0.0 <= FLAGS.slot_min_confidence <= 1.0:
-        raise app.UsageError(f"--slot_min_confidence must be within [0, 1], got {FLAGS.slot_min_confidence}")
-    if FLAGS.slot_predictions:
-        from tfvisrec.data.adapters.hm_slots import read_slot_predictions
-        predictions = read_slot_predictions(FLAGS.slot_predictions)
-    if FLAGS.slot_classifier:
-        from tfvisrec.vision.slot_classifier import predict_hm_slots
-        predictions = predict_hm_slots(FLAGS.slot_classifier, _required("hm_dir"),
-                                       verbose=1 if FLAGS.progress else 0)
+    predictions = _photo_predictions("slot", read_slot_predictions, predict_hm_slots)
     return ingest_hm_outfits(_required("hm_dir"), FLAGS.out, window_days=FLAGS.window_days,
                              require_shoes=FLAGS.require_shoes, with_images=_require_images(True),
                              overwrite=FLAGS.overwrite, name=FLAGS.name, slot_predictions=predictions,

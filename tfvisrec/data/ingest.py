@@ -55,8 +55,9 @@ def ingest_records(records: Interactions, out_dir: str, *, items: Optional[ItemT
                    min_user_interactions: int = 5, cold_threshold: int = 5, seed: int = 0,
                    image_shards: int = 4, overwrite: bool = False,
                    require_images: bool = False, meta: Optional[Dict] = None,
-                   progress: bool = False) -> str:
-    """Filter users, index ids, split, encode item labels and images, and write `out_dir`.
+                   progress: bool = False, extra_npz: Optional[Dict[str, Dict[str, np.ndarray]]] = None) -> str:
+    """Filter users, index ids, split, encode item labels and images, and write `out_dir`
+    (with the further .npz files `extra_npz` names, e.g. how labels were predicted).
 
     Every interacted item must have a row in `items` when it is given. Users keep all
     their distinct items when they have at least `min_user_interactions` of them.
@@ -94,14 +95,15 @@ def ingest_records(records: Interactions, out_dir: str, *, items: Optional[ItemT
     meta.setdefault("source", records.path)
     return write_items_dataset(out_dir, meta, user_ids, item_ids, splits, labels, images,
                                cold_threshold=cold_threshold, image_shards=image_shards,
-                               overwrite=overwrite)
+                               overwrite=overwrite, extra_npz=extra_npz)
 
 
 def write_items_dataset(out_dir: str, meta: Dict, user_ids: Sequence[str],
                         item_ids: Sequence[str], splits: Dict[str, dataset_io.Split],
                         labels: ItemLabels, images: Optional[List[Optional[bytes]]], *,
                         cold_threshold: int, image_shards: int, overwrite: bool,
-                        extra_item_arrays: Optional[Dict[str, np.ndarray]] = None) -> str:
+                        extra_item_arrays: Optional[Dict[str, np.ndarray]] = None,
+                        extra_npz: Optional[Dict[str, Dict[str, np.ndarray]]] = None) -> str:
     """Compute the item table (cold flags from training counts) and write the folder."""
     table = dataset_io.item_table(len(item_ids), splits["train"].items, labels.category,
                                   labels.attributes, cold_threshold=cold_threshold)
@@ -114,7 +116,7 @@ def write_items_dataset(out_dir: str, meta: Dict, user_ids: Sequence[str],
     extra = {schema.TEXTS_FILE: labels.texts} if labels.texts is not None else None
     return dataset_io.write_dataset(out_dir, meta, list(user_ids), list(item_ids), splits,
                                     table, images=images, num_shards=image_shards,
-                                    overwrite=overwrite, extra_json=extra)
+                                    overwrite=overwrite, extra_json=extra, extra_npz=extra_npz)
 
 
 def check_output(out_dir: str, overwrite: bool) -> None:

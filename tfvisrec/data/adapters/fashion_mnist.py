@@ -74,11 +74,13 @@ def _jpeg(pixels: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def ingest_fashion_mnist(source_dir: str, out_dir: str, *, valid_fraction: float = 0.1,
+def ingest_fashion_mnist(source_dir: Optional[str], out_dir: str, *, valid_fraction: float = 0.1,
                          seed: int = 0, limit: Optional[int] = None, image_shards: int = 4,
                          overwrite: bool = False, name: Optional[str] = None,
                          progress: bool = False) -> str:
-    """Write the dataset folder; `limit`: at most this many images of each part (quick runs)."""
+    """Write the dataset folder from the release in `source_dir` (None: `DEFAULT_SOURCE`, where
+    Debian's package puts it); `limit`: at most this many images of each part (quick runs)."""
+    source_dir = source_dir or DEFAULT_SOURCE
     check_output(out_dir, overwrite)
     if not 0 <= valid_fraction < 1:
         raise DataError(f"the validation fraction must be in [0, 1), got {valid_fraction}")

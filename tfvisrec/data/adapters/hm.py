@@ -4,7 +4,10 @@ Reads, from `hm_dir`:
 - `transactions_train_sample.csv` (t_dat, customer_id, article_id, …): the interactions;
 - `articles_train_sample.csv`: metadata of some articles — product_group_name is the
   category, colour/appearance/department/… names are attributes, prod_name + detail_desc
-  the text; purchased articles without a row get unknown (-1) labels;
+  the text; purchased articles without a row get unknown (-1) labels, except the category
+  when `category_predictions` give one predicted from the photo with at least
+  `category_min_confidence` (the predictions are then stored in the dataset,
+  `category_predictions.npz`, and `meta.json` says how many purchased articles got one);
 - `images_120x180.tar`: `images/<first 3 digits>/<article_id>.jpg`, read straight from
   the archive.
 article_id stays a string (leading zeros).
@@ -28,6 +31,7 @@ ATTRIBUTE_COLUMNS = ("product_type_name", "graphical_appearance_name", "colour_g
                      "department_name", "index_name", "index_group_name", "section_name",
                      "garment_group_name")
 TEXT_COLUMNS = ("prod_name", "detail_desc")
+DEFAULT_MIN_CONFIDENCE = 0.5
 
 
 def image_member(article_id: str) -> str:
@@ -38,11 +42,14 @@ def image_member(article_id: str) -> str:
 def ingest_hm(hm_dir: str, out_dir: str, *, split: str = "leave_one_out",
               min_user_interactions: int = 5, cold_threshold: int = 5, seed: int = 0,
               image_shards: int = 4, overwrite: bool = False, with_images: bool = True,
-              name: Optional[str] = None, progress: bool = False) -> str:
+              name: Optional[str] = None, progress: bool = False,
+              category_predictions=None, category_min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> str:
     """Ingest the H&M sample in `hm_dir` into `out_dir`; returns the dataset folder path.
 
     Every purchased article must have its photo in the archive (`with_images=False` skips
-    the images for collaborative baselines).
+    the images for collaborative baselines). `category_predictions`: product groups of the
+    articles without metadata predicted from their photos (`hm_slots.PhotoPredictions`,
+    `vision.type_groups.predict_hm_groups`); a prediction never overrides a known group.
     """
     if not os.path.isdir(hm_dir):
         raise DataError("H&M folder does not exist", hm_dir)
@@ -54,13 +61,35 @@ def ingest_hm(hm_dir: str, out_dir: str, *, split: str = "leave_one_out",
                           category_column=CATEGORY_COLUMN, attribute_columns=ATTRIBUTE_COLUMNS,
                           text_columns=TEXT_COLUMNS)
     items = _purchased_items(records.frame["item_id"], metadata, with_images)
+    meta = {"name": name or "hm", "source": os.path.abspath(hm_dir), "adapter": "hm"}
+    extra = None
+    if category_predictions is not None:
+        from tfvisrec.data.adapters.hm_slots import CATEGORY_PREDICTIONS_FILE
+        predicted = _fill_predicted_categories(items, category_predictions, category_min_confidence)
+        meta["category_predictions"] = {
+            "classifier": category_predictions.source, "min_confidence": float(category_min_confidence),
+            "articles_predicted": len(category_predictions.article_ids),
+            "purchased_articles_with_predicted_category": predicted, "file": CATEGORY_PREDICTIONS_FILE}
+        extra = {CATEGORY_PREDICTIONS_FILE: category_predictions.arrays()}
     source = open_images(os.path.join(hm_dir, IMAGES_FILE)) if with_images else None
     return ingest_records(
         records, out_dir, items=items, image_source=source, split=split,
         min_user_interactions=min_user_interactions, cold_threshold=cold_threshold, seed=seed,
         image_shards=image_shards, overwrite=overwrite, require_images=with_images,
-        meta={"name": name or "hm", "source": os.path.abspath(hm_dir), "adapter": "hm"},
-        progress=progress)
+        meta=meta, progress=progress, extra_npz=extra)
+
+
+def _fill_predicted_categories(items: ItemTable, predictions, min_confidence: float) -> int:
+    """Give the purchased articles without a category the group predicted from their photo
+    with at least `min_confidence`; returns how many got one."""
+    if not 0.0 <= min_confidence <= 1.0:
+        raise DataError(f"the category confidence threshold must be within [0, 1], got {min_confidence}")
+    confident = predictions.confident(min_confidence)
+    frame = items.frame
+    unknown = frame["category"] == ""
+    predicted = frame["item_id"].map(confident).where(unknown).fillna("")
+    frame.loc[predicted != "", "category"] = predicted[predicted != ""]
+    return int((predicted != "").sum())
 
 
 def _purchased_items(article_ids: pd.Series, metadata: ItemTable, with_images: bool) -> ItemTable:

@@ -1,17 +1,18 @@
-"""The outfit slot of an H&M article: from its product group when the article has metadata,
-else predicted from its photo (PAN's H&M data, issue 13).
+"""What an H&M article is, from its product group when the article has metadata, else
+predicted from its photo: its outfit slot (PAN's H&M data, issue 13) and its product group
+(the GAN's category, DVBPR §III-C, issue 12).
 
 Slots: "Garment Upper body" → top, "Garment Lower body" → bottom, "Shoes" → shoes, any other
 product group → other. The attribute classifier predicts the product *type*
-(`product_type_name`); a type's slot is that of its product group in the articles CSV (the
-group most of the type's rows name: one type, Umbrella, names two). The photo predictions
-are stored with the outfit dataset (`slot_predictions.npz`: `article_id` [M], `slots` [4],
-`probabilities` float32 [M, 4], `source` = the classifier) so every predicted slot can be
-traced, and reused for another dataset (`hm_outfits --slot_predictions`).
+(`product_type_name`); a type's group is the group most of the type's rows in the articles CSV
+name (one type, Umbrella, names two), its slot that group's slot. Photo predictions are stored
+with the dataset built from them (`slot_predictions.npz` / `category_predictions.npz`:
+`article_id` [M], `labels` [L] (the slots or the groups), `probabilities` float32 [M, L],
+`source` = the classifier) so every predicted label can be traced, and reused
+(`hm_outfits --slot_predictions`, `hm --category_predictions`).
 """
-import dataclasses
 import os
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ SLOT_OF_GROUP = {"Garment Upper body": "top", "Garment Lower body": "bottom", "S
 OTHER = "other"
 PREDICTED_SLOTS = (*SLOTS, OTHER)
 SLOT_PREDICTIONS_FILE = "slot_predictions.npz"
+CATEGORY_PREDICTIONS_FILE = "category_predictions.npz"
 TYPE_COLUMN = "product_type_name"
 GROUP_COLUMN = "product_group_name"
 
@@ -41,12 +43,17 @@ def read_hm_csv(hm_dir: str, name: str, columns: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
-def slot_of_type(hm_dir: str, type_column: str = TYPE_COLUMN) -> Dict[str, str]:
-    """product type → slot (top / bottom / shoes / other), through the type's product group."""
+def group_of_type(hm_dir: str, type_column: str = TYPE_COLUMN) -> Dict[str, str]:
+    """product type → the product group most of its rows name."""
     articles = read_hm_csv(hm_dir, ARTICLES_FILE, ("article_id", type_column, GROUP_COLUMN))
     articles = articles.drop_duplicates("article_id")
     group = articles.groupby(type_column)[GROUP_COLUMN].agg(lambda s: s.value_counts().index[0])
-    return {str(t): SLOT_OF_GROUP.get(g, OTHER) for t, g in group.items()}
+    return {str(t): str(g) for t, g in group.items()}
+
+
+def slot_of_type(hm_dir: str, type_column: str = TYPE_COLUMN) -> Dict[str, str]:
+    """product type → slot (top / bottom / shoes / other), through the type's product group."""
+    return {t: SLOT_OF_GROUP.get(g, OTHER) for t, g in group_of_type(hm_dir, type_column).items()}
 
 
 def unlabelled_articles(hm_dir: str) -> List[str]:
@@ -56,46 +63,70 @@ def unlabelled_articles(hm_dir: str) -> List[str]:
     return sorted(set(bought) - set(labelled))
 
 
-@dataclasses.dataclass
-class SlotPredictions:
-    """Slot probabilities of articles, predicted from their photos."""
+class PhotoPredictions:
+    """Probabilities over `labels` (slots or product groups) of articles, predicted from
+    their photos by `source` (the classifier)."""
 
-    article_ids: List[str]
-    probabilities: np.ndarray   # float32 [M, len(PREDICTED_SLOTS)]
-    source: str = ""            # the classifier that predicted them
-
-    def __post_init__(self):
-        self.probabilities = np.asarray(self.probabilities, np.float32)
-        if self.probabilities.shape != (len(self.article_ids), len(PREDICTED_SLOTS)):
+    def __init__(self, article_ids: Sequence[str], probabilities, labels: Sequence[str], source: str = ""):
+        self.article_ids = [str(a) for a in article_ids]
+        self.labels = tuple(str(x) for x in labels)
+        self.source = source
+        self.probabilities = np.asarray(probabilities, np.float32)
+        if self.probabilities.shape != (len(self.article_ids), len(self.labels)):
             raise ValueError(f"probabilities have shape {self.probabilities.shape}, expected "
-                             f"[{len(self.article_ids)}, {len(PREDICTED_SLOTS)}]")
+                             f"[{len(self.article_ids)}, {len(self.labels)}]")
 
     def frame(self) -> pd.DataFrame:
-        """article_id → slot (the most probable) and confidence (its probability)."""
+        """article_id → label (the most probable) and confidence (its probability)."""
         best = np.argmax(self.probabilities, axis=1)
-        return pd.DataFrame({"slot": np.asarray(PREDICTED_SLOTS)[best],
+        return pd.DataFrame({"label": np.asarray(self.labels)[best],
                              "confidence": self.probabilities[np.arange(len(best)), best]},
                             index=pd.Index(self.article_ids, name="article_id"))
+
+    def confident(self, min_confidence: float, exclude: Sequence[str] = ()) -> pd.Series:
+        """article_id → label, for the articles whose most probable label (not one of
+        `exclude`) has at least `min_confidence`."""
+        frame = self.frame()
+        keep = ~frame["label"].isin(list(exclude)) & (frame["confidence"] >= min_confidence)
+        return frame.loc[keep, "label"]
+
+    def arrays(self) -> Dict[str, np.ndarray]:
+        return {"article_id": np.asarray(self.article_ids, dtype=str), "labels": np.asarray(self.labels),
+                "probabilities": self.probabilities, "source": np.asarray(self.source)}
+
+
+class SlotPredictions(PhotoPredictions):
+    """Slot probabilities (`PREDICTED_SLOTS`) of articles, predicted from their photos."""
+
+    def __init__(self, article_ids: Sequence[str], probabilities, source: str = ""):
+        super().__init__(article_ids, probabilities, PREDICTED_SLOTS, source)
 
     def confident_slots(self, min_confidence: float) -> pd.Series:
         """article_id → slot, for the articles predicted top, bottom or shoes with at least
         `min_confidence`."""
-        frame = self.frame()
-        keep = (frame["slot"] != OTHER) & (frame["confidence"] >= min_confidence)
-        return frame.loc[keep, "slot"]
+        return self.confident(min_confidence, exclude=(OTHER,))
 
-    def arrays(self) -> Dict[str, np.ndarray]:
-        return {"article_id": np.asarray(self.article_ids, dtype=str), "slots": np.asarray(PREDICTED_SLOTS),
-                "probabilities": self.probabilities, "source": np.asarray(self.source)}
+
+def read_photo_predictions(path: str, file_name: str, labels: Optional[Sequence[str]] = None) -> PhotoPredictions:
+    """Photo predictions from a dataset folder's `file_name` (or the file itself); with
+    `labels`, a DataError unless they are the file's."""
+    path = os.path.join(path, file_name) if os.path.isdir(path) else path
+    if not os.path.isfile(path):
+        raise DataError("no photo predictions", path)
+    with np.load(path) as z:
+        stored = [str(s) for s in z["labels" if "labels" in z.files else "slots"]]
+        if labels is not None and stored != list(labels):
+            raise DataError(f"labels are {stored}, expected {list(labels)}", path)
+        return PhotoPredictions([str(a) for a in z["article_id"]], z["probabilities"], stored,
+                                str(z["source"]) if "source" in z.files else "")
 
 
 def read_slot_predictions(path: str) -> SlotPredictions:
     """The `slot_predictions.npz` of an outfit dataset (or the file itself)."""
-    path = os.path.join(path, SLOT_PREDICTIONS_FILE) if os.path.isdir(path) else path
-    if not os.path.isfile(path):
-        raise DataError("no slot predictions", path)
-    with np.load(path) as z:
-        if [str(s) for s in z["slots"]] != list(PREDICTED_SLOTS):
-            raise DataError(f"slots are {list(z['slots'])}, expected {list(PREDICTED_SLOTS)}", path)
-        return SlotPredictions([str(a) for a in z["article_id"]], z["probabilities"],
-                               str(z["source"]) if "source" in z.files else "")
+    stored = read_photo_predictions(path, SLOT_PREDICTIONS_FILE, PREDICTED_SLOTS)
+    return SlotPredictions(stored.article_ids, stored.probabilities, stored.source)
+
+
+def read_category_predictions(path: str) -> PhotoPredictions:
+    """The `category_predictions.npz` of an H&M dataset (or the file itself)."""
+    return read_photo_predictions(path, CATEGORY_PREDICTIONS_FILE)

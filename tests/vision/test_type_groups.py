@@ -1,6 +1,6 @@
-"""The outfit slot from the photo: the attribute classifier's type probabilities summed per slot
-(the tiny catalogue's `colour` head standing in for H&M's product type), held out and on the
-unlabelled articles of an H&M-layout folder."""
+"""The outfit slot or product group from the photo: the classifier's type probabilities summed
+per group (the tiny catalogue's `colour` head standing in for H&M's product type), held out and
+on the unlabelled articles of an H&M-layout folder."""
 import io
 import os
 import tarfile
@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from tfvisrec.data import images as images_lib
 from tfvisrec.data.errors import DataError
-from tfvisrec.vision.slot_classifier import SlotClassifier, confusion_matrix, predict_hm_slots
+from tfvisrec.vision.type_groups import SlotClassifier, confusion_matrix, predict_hm_groups, predict_hm_slots
 
 pytestmark = pytest.mark.xdist_group("vision_trained_run")   # share one training run
 
@@ -68,3 +68,7 @@ def test_the_unlabelled_hm_articles_are_classified_by_their_own_photo(trained_ru
     expected = np.stack([p[:, 0], p[:, 1], 0 * p[:, 0], p[:, 2]], axis=1)   # blue → Accessories → other
     np.testing.assert_allclose(predictions.probabilities, expected, rtol=1e-4, atol=1e-5)
     assert predictions.source == os.path.abspath(str(model_dir))
+    groups = predict_hm_groups(str(model_dir), str(hm), type_attribute="colour")   # the GAN's categories
+    assert groups.labels == ("Accessories", "Garment Lower body", "Garment Upper body")
+    assert groups.article_ids == ["0900000001", "0900000002"]
+    np.testing.assert_allclose(groups.probabilities, p[:, [2, 1, 0]], rtol=1e-4, atol=1e-5)
