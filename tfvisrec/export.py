@@ -35,7 +35,8 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
                  top_k: int = 100, exclude_seen: bool = True, batch_size: int = 256,
                  model_name: Optional[str] = None, models_config: Optional[str] = None,
                  container_models_root: str = model_config.CONTAINER_MODELS_ROOT,
-                 as_of: Optional[int] = None, design=None, explain_classifier=None) -> str:
+                 as_of: Optional[int] = None, design=None, explain_classifier=None,
+                 feature_backbone=None) -> str:
     """Export an in-memory model as `<export_base>/<version>/`; returns that path.
 
     version: None = next free integer. top_k: K of `recommend` (capped at the catalogue size).
@@ -45,6 +46,8 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
     `serving.design_export.DesignExport` (the GAN) to serve `generate` and `tailor` with.
     explain_classifier: the attribute classifier (`AttributeNetwork`) that made a SAERS model's
     regions, held by the export to serve `explain_images` (regions of new photos in the graph).
+    feature_backbone: an outfit model's `vision.photo_maps.PhotoFeatureMaps` (the backbone that
+    made its item feature maps), held by the export to serve `outfit_score_images`.
     """
     if dataset.num_users == 0 or dataset.num_items == 0:
         raise DataError("cannot export a model over an empty dataset", dataset.path)
@@ -60,7 +63,7 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
 
     servable = Servable(model, dataset, top_k=top_k, exclude_seen=exclude_seen,
                         batch_size=batch_size, as_of=as_of, design=design,
-                        explain_classifier=explain_classifier)
+                        explain_classifier=explain_classifier, feature_backbone=feature_backbone)
     functions = signatures.build_signatures(servable)
     examples = signatures.Examples(
         user_id=dataset.user_ids[0], item_ids=list(dataset.item_ids[:2]),
@@ -119,6 +122,7 @@ def _write_info(saved_model_dir, name, version, servable, signature_names, model
         "signatures": signature_names, "top_k": servable.top_k,
         "exclude_seen": servable.exclude_seen, "image_size": servable.image_size,
         "as_of": servable.as_of,
+        "feature_backbone": servable.outfit_photos.weights if servable.outfit_photos is not None else None,
         "num_users": servable.num_users, "num_items": servable.num_items,
         "tensorflow": tf.__version__, "tfvisrec": tfvisrec.__version__,
     }
@@ -153,6 +157,7 @@ def define_flags():
         (flags.DEFINE_float, "generate_eta", 1.0, "generate: weight of the realism penalty of eq. 10."),
         (flags.DEFINE_integer, "generate_k", 3, "generate: designs returned per request row."),
         (flags.DEFINE_string, "explain_classifier", "", "SAERS: the attribute classifier its regions came from, held by the export to serve explain_images; default the weights the dataset's features.json names (skipped with a warning when absent); 'none' to skip."),
+        (flags.DEFINE_string, "feature_backbone", "", "PAN / FHN: the backbone weights that made the item feature maps, held by the export to serve outfit_score_images; default the weights feature_maps.npz records (skipped with a warning when unknown); 'none' to skip."),
         (flags.DEFINE_integer, "tailor_restarts", 8, "tailor: random starts fitted to each query image (eq. 12)."),
         (flags.DEFINE_integer, "tailor_fit_steps", 50, "tailor: Adam steps fitting G_c(tanh z') to the query (eq. 12)."),
         (flags.DEFINE_integer, "tailor_steps", 50, "tailor: Adam steps of preference maximisation after the fit (eq. 9-10)."),
@@ -176,12 +181,14 @@ def main(argv):
                                                   dataset_dir=FLAGS.dataset_dir or None)
         design = _design_export(model) if FLAGS.gan_dir else None
         classifier = _explain_classifier(model, dataset)
+        feature_backbone = _feature_backbone(model)
         path = export_model(model, dataset, FLAGS.export_base,
                             version=FLAGS.version or None, top_k=FLAGS.top_k,
                             exclude_seen=FLAGS.exclude_seen, batch_size=FLAGS.export_batch_size,
                             models_config=None if config_path == "none" else config_path,
                             container_models_root=FLAGS.container_models_root,
-                            as_of=FLAGS.as_of or None, design=design, explain_classifier=classifier)
+                            as_of=FLAGS.as_of or None, design=design, explain_classifier=classifier,
+                            feature_backbone=feature_backbone)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -202,6 +209,25 @@ def _explain_classifier(model, dataset):
         if FLAGS.explain_classifier:
             raise
         logging.warning("exporting without explain_images (%s)", e)
+        return None
+
+
+def _feature_backbone(model):
+    """The backbone for `outfit_score_images` (see the flag), or None. Not given, an unknown or
+    missing backbone only warns: synthetic maps have none, and the export still serves
+    `outfit_score`; given, it must load and make maps of the model's shape."""
+    source = model.feature_maps_source
+    if source is None or FLAGS.feature_backbone == "none":
+        if FLAGS.feature_backbone not in ("", "none"):
+            raise DataError(f"--feature_backbone: a {model.registered_name} model reads no feature maps")
+        return None
+    from tfvisrec.vision.photo_maps import load_photo_feature_maps
+    try:
+        return load_photo_feature_maps(source, FLAGS.feature_backbone)
+    except DataError as e:
+        if FLAGS.feature_backbone:
+            raise
+        logging.warning("exporting without outfit_score_images (%s)", e)
         return None
 
 

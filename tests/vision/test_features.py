@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from tfvisrec.data import images as images_lib
 from tfvisrec.data.errors import DataError
+from tfvisrec.data.feature_maps import read_feature_maps
 from tfvisrec.vision import backbones, features
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -45,6 +46,9 @@ def test_feature_maps_are_the_last_convolutional_maps(trained_run, catalogue, tm
     features.write_outputs(str(tmp_path), feats, None, info, maps)
     with np.load(tmp_path / "feature_maps.npz") as z:
         np.testing.assert_array_equal(z["maps"], maps)
+    _, source = read_feature_maps(str(tmp_path / "feature_maps.npz"), catalogue.num_items)
+    assert source.weights == os.path.abspath(model_dir) and source.backbone["name"] == "cnnf"
+    assert source.shape == tuple(info["feature_map_shape"])
 
 
 def test_outputs_are_written_whole_and_a_stale_probability_file_is_removed(tmp_path):

@@ -16,7 +16,8 @@ unknown id, bad k, undecodable image), `MissingSignature` (a `FailedPrecondition
 does not export the signature called), `DeadlineExceeded`, `ResourceExhausted` (message too big).
 `explain` (an `Explanation` record; `explain_image` for a photo) is served by SAERS exports,
 `generate` and `tailor` by design exports (a DVBPR exported with the GAN: their images come
-back decoded, as `Design` / `Tailoring` records), `outfit_score` by PAN / FHN exports.
+back decoded, as `Design` / `Tailoring` records), `outfit_score` and `recommend_outfit_item` by
+PAN / FHN exports, `outfit_score_images` (an outfit of photos) by those holding their backbone.
 
 The client needs numpy, grpcio and the protos only: it never loads the TensorFlow runtime
 (`protos`). Command line: `python -m tfvisrec.client --help` (`cli`; `run` is the console

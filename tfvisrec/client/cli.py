@@ -6,6 +6,7 @@
     python -m tfvisrec.client explain --model saers --user customer-42 --item a
     python -m tfvisrec.client generate --model dvbpr --user customer-42 --category top --n 2 --out_dir designs
     python -m tfvisrec.client tailor --model dvbpr --user customer-42 --image shirt.jpg --category top
+    python -m tfvisrec.client outfit-score --model pan --user customer-42 --images top.jpg bottom.jpg shoes.jpg
     python -m tfvisrec.client --model dvbpr status
 
 The connection options (--target, --model, --version, --label, --timeout, --retries) go before
@@ -92,10 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", required=True, help="JPEG/PNG file of the item")
     p.add_argument("--category", required=True, help="the item's category (the GAN's names)")
     p.add_argument("--out_dir", default="tailored", help="where PNGs are written")
-    p = command("outfit-score", "PAN / FHN exports: score of an outfit (one catalogue id per "
-                                "slot, e.g. top bottom shoes; \"\" = empty slot) for a user")
+    p = command("outfit-score", "PAN / FHN exports: score of an outfit (one catalogue id, or one "
+                                "photo, per slot, e.g. top bottom shoes; \"\" = empty slot) for a user")
     p.add_argument("--user", required=True)
-    p.add_argument("--items", nargs="+", required=True)
+    outfit = p.add_mutually_exclusive_group(required=True)
+    outfit.add_argument("--items", nargs="+", help="catalogue ids (outfit_score)")
+    outfit.add_argument("--images", nargs="+", help="JPEG/PNG files, items maybe never seen (outfit_score_images; "
+                                                    "exports holding the backbone of the model's feature maps)")
     p = command("outfit-item", "PAN / FHN exports: the items of --slot that best complete an "
                                "outfit (--items with \"\" in that slot) for a user")
     p.add_argument("--user", required=True)
@@ -176,6 +180,8 @@ def run_command(client: RecommenderClient, args) -> object:
                                               f"{'fit' if s.stage == 1 else 'pref'}{s.step}.png", s.png),
              "stage": "fit" if s.stage == 1 else "preference", "step": s.step, "score": s.score,
              "l1": s.l1} for n, s in enumerate(strip.steps)]}
+    if args.command == "outfit-score" and args.images:
+        return {"score": client.outfit_score_images(args.user, args.images), "images": args.images}
     if args.command == "outfit-score":
         return {"score": client.outfit_score(args.user, args.items)}
     if args.command == "outfit-item":

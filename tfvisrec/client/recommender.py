@@ -1,7 +1,8 @@
 """`RecommenderClient`: one served model over TF Serving's gRPC API (see the package docstring)."""
+import os
 import random
 import time
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Dict, List, NamedTuple, Optional, Sequence, Union
 
 import grpc
 import numpy as np
@@ -121,6 +122,14 @@ class RecommenderClient:
         catalogue items (one per slot in the model's slot order, "" = empty slot)."""
         out = self.predict("outfit_score", {"user": _strings([user]), "items": _strings([items])})
         return float(np.asarray(_require(out, "outfit_score", "scores")["scores"]).reshape(-1)[0])
+
+    def outfit_score_images(self, user: str, photos: Sequence[Union[bytes, str, os.PathLike]]) -> float:
+        """PAN / FHN exports holding their backbone: `outfit_score` of an outfit given by
+        photos, one per slot (JPEG/PNG bytes, or the path of an image file; "" / b"" = empty
+        slot), items the model may never have seen."""
+        encoded = [p if isinstance(p, bytes) else _read_file(p) if os.fspath(p) else b"" for p in photos]
+        out = self.predict("outfit_score_images", {"user": _strings([user]), "images": _strings([encoded])})
+        return float(np.asarray(_require(out, "outfit_score_images", "scores")["scores"]).reshape(-1)[0])
 
     def recommend_outfit_item(self, user: str, items: Sequence[str], slot: str,
                               k: int = 10) -> List[Recommendation]:
@@ -245,6 +254,11 @@ def _require(outputs: Dict[str, np.ndarray], signature: str, *names: str):
                            f"{sorted(outputs)}); is the model a tfvisrec export?",
                            grpc.StatusCode.UNKNOWN)
     return outputs
+
+
+def _read_file(path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def _strings(values) -> np.ndarray:

@@ -27,6 +27,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | evaluator (outfit models) | `outfit_scores(users, outfits, binary)` | TypeError: not an outfit model |
 | servable | `catalogue_state`, `extra_signatures`, `image_size`, `features_file`, `default_features_file` | item vectors if factorising, else item features; no extra signature; `features.npy` |
 | servable | `scores_outfits` | False: scores single items (True: `outfit_scores` only, no catalogue top-K) |
+| servable (outfit models) | `feature_maps_source`, `outfit_scores_from_maps(users, maps, filled)` | None: reads no fixed feature maps; TypeError |
 
 A training batch is `{"user": [B], "pos": {item features [B]}, "neg": {item features [B]}}`
 (item features `[B, N]` when `num_negatives` N > 1), plus `"time": [B]` when the dataset has
@@ -259,6 +260,17 @@ class Recommender(keras.Model):
         """Outfit models (PAN, FHN): y(u, O) for users [B] and outfits [B, S] of item indices
         (-1 = empty slot) → [B]; `binary` scores with binary codes where the model has them."""
         raise TypeError(f"{type(self).__name__} does not score outfits")
+
+    @property
+    def feature_maps_source(self):
+        """Models reading fixed item feature maps (PAN, FHN): a `data.feature_maps.MapsSource`
+        (their shape and the backbone that made them, if recorded), after `prepare`; else None."""
+        return None
+
+    def outfit_scores_from_maps(self, users, maps, filled, binary: bool = False) -> tf.Tensor:
+        """Outfit models reading feature maps: `outfit_scores` for outfits given by their items'
+        maps [B, S, h, w, C] and `filled` [B, S] (False = empty slot) → [B] (scoring photos)."""
+        raise TypeError(f"{type(self).__name__} does not score outfits from feature maps")
 
     def time_groups(self, times: np.ndarray) -> np.ndarray:
         """Time-aware factorising models: a group key per time such that times of one group

@@ -39,7 +39,9 @@ numbers follow the project's summary of the paper (issue 13: "losses eq. 5–9")
 split among the three terms was not checked against the paper's text.
 
 Serving: `scores_outfits` keeps the catalogue signatures away; the exports answer
-`outfit_score` and `recommend_outfit_item` (`serving/outfit_signatures.py`).
+`outfit_score` and `recommend_outfit_item` (`serving/outfit_signatures.py`), and, holding the
+backbone the maps record (`feature_maps_source`), `outfit_score_images`: photos → maps →
+`outfit_scores_from_maps`, the same item encoder and predictor.
 """
 import dataclasses
 import os
@@ -51,8 +53,8 @@ import tf_keras as keras
 from tfvisrec import losses, metrics
 from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import outfit_questions, schema
-from tfvisrec.data.errors import DataError
 from tfvisrec.data.feature_files import FEATURE_MAPS_FILE
+from tfvisrec.data.feature_maps import read_feature_maps
 from tfvisrec.data.item_texts import hashed_bag_of_words
 from tfvisrec.data.outfits import EMPTY, load_outfits
 from tfvisrec.models import hyperparameters as hp
@@ -125,6 +127,7 @@ class FHN(Recommender):
             initializer=keras.initializers.RandomNormal(stddev=0.1, seed=config.seed))
         self.slope = tf.Variable(float(config.slope_start), trainable=False, name="slope")
         self.maps = None
+        self._maps_source = None
         self.num_slots = 0
 
     # ---- data --------------------------------------------------------------------------
@@ -133,13 +136,7 @@ class FHN(Recommender):
         table = load_outfits(dataset)
         self.num_slots = table.num_slots
         path = self.config.feature_maps_file or os.path.join(dataset.path, FEATURE_MAPS_FILE)
-        if not os.path.exists(path):
-            raise DataError("no item feature maps: write them with the outfit dataset or pass "
-                            "--feature_maps_file", path)
-        with np.load(path) as z:
-            maps = np.asarray(z["maps"], np.float32)
-        if maps.ndim != 4 or maps.shape[0] != dataset.num_items:
-            raise DataError(f"feature maps have shape {maps.shape}, expected [{dataset.num_items}, H, W, C]", path)
+        maps, self._maps_source = read_feature_maps(path, dataset.num_items)
         self.maps = tf.constant(maps)
         from tfvisrec.data.dataset import load_texts
         vectors, has_text = hashed_bag_of_words(load_texts(dataset.path), dataset.num_items,
@@ -179,19 +176,28 @@ class FHN(Recommender):
         return False
 
     # ---- the predictor -----------------------------------------------------------------
+    @property
+    def feature_maps_source(self):
+        return self._maps_source
+
     def encode(self, users, outfits, binary: bool = False, training: bool = False):
         """→ (user codes [B, D], item codes [B, S, D], item vectors x [B, S, D], filled [B, S])."""
         outfits = tf.cast(outfits, tf.int64)
-        user = tf.gather(self.user_embedding, users)
-        user_code = relaxed_code(user, self.slope, binary)
-        maps = tf.gather(self.maps, tf.maximum(tf.reshape(outfits, [-1]), 0))     # [B·S, H, W, C]
+        maps = tf.gather(self.maps, tf.maximum(outfits, 0))     # [B, S, H, W, C]
+        return self.encode_maps(users, maps, tf.not_equal(outfits, EMPTY), binary, training)
+
+    def encode_maps(self, users, maps, filled, binary: bool = False, training: bool = False):
+        """`encode` for the items' feature maps [B, S, H, W, C] themselves (a served outfit of
+        photos), `filled` [B, S] False for empty slots (their maps are ignored)."""
+        user_code = relaxed_code(tf.gather(self.user_embedding, users), self.slope, binary)
+        maps = tf.reshape(maps, [-1, *self.maps.shape[1:]])                      # [B·S, H, W, C]
         if self.uses_attention:
             per_item_user = tf.repeat(user_code, self.num_slots, axis=0)
             maps, _ = self.channel_attention(maps, per_item_user)
             maps, _ = self.spatial_attention(maps, per_item_user, training=training)
         pooled = tf.reshape(tf.reduce_mean(maps, axis=[1, 2]), [-1, self.num_slots, maps.shape[-1]])
         vectors = tf.einsum("bsc,scd->bsd", pooled, self.item_kernels) + self.item_biases
-        return user_code, relaxed_code(vectors, self.slope, binary), vectors, tf.not_equal(outfits, EMPTY)
+        return user_code, relaxed_code(vectors, self.slope, binary), vectors, filled
 
     def predict_from_codes(self, user_code, item_codes, filled):
         """Eq. 4: y = g + α p (see the module docstring) → [B]."""
@@ -210,8 +216,12 @@ class FHN(Recommender):
 
     def outfit_scores(self, users, outfits, binary: bool = False, training: bool = False):
         """y(u, O) for users [B] and outfits [B, S]; `binary`: with the codes sign(x) (eq. 4)."""
-        user_code, item_codes, _, filled = self.encode(users, outfits, binary, training)
-        return self.predict_from_codes(user_code, item_codes, filled)
+        return self.predict_from_codes(*_codes(self.encode(users, outfits, binary, training)))
+
+    def outfit_scores_from_maps(self, users, maps, filled, binary: bool = False):
+        """y(u, O) for users [B] and outfits given by their items' feature maps [B, S, H, W, C],
+        `filled` [B, S] (eq. 4, through the same encoder as `outfit_scores`)."""
+        return self.predict_from_codes(*_codes(self.encode_maps(users, maps, filled, binary)))
 
     def score(self, users, items, training: bool = False):
         """y(u, O) for aligned users [B] and outfits items["item"] [B, S] (real-valued codes)."""
@@ -252,6 +262,12 @@ class FHN(Recommender):
             return None
         users, outfits, labels = outfit_questions.personal_pairs(self.outfit_table, "valid", seed=self.config.seed)
         return metrics.grouped_auc_ndcg(_scores(self, users, outfits), labels, users)["auc"]
+
+
+def _codes(encoded):
+    """(user codes, item codes, filled) of an `encode` result: what `predict_from_codes` reads."""
+    user_code, item_codes, _, filled = encoded
+    return user_code, item_codes, filled
 
 
 def _scores(model, users, outfits, batch: int = 4096) -> np.ndarray:

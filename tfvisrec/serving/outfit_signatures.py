@@ -10,6 +10,13 @@
 
 An item in a slot it does not belong to, an unknown id or slot name, a wrong width, fewer than
 two items in an outfit, or a bad k is INVALID_ARGUMENT.
+
+- `outfit_score_images` (exports holding the backbone that made the model's item feature maps:
+  the export's `--feature_backbone`, by default the one `feature_maps.npz` records): user [B] string, images [B, S] JPEG/PNG bytes (photos of items, maybe never seen
+  in training; "" = empty slot) -> scores [B] float32: each photo decoded and resized as
+  `tfvisrec.vision.features` did for the catalogue, the backbone's feature maps
+  (`vision.photo_maps`), then the model's item encoder and predictor, as `outfit_score`. A wrong
+  width, fewer than two photos or an undecodable one is INVALID_ARGUMENT.
 """
 import numpy as np
 import tensorflow as tf
@@ -32,12 +39,8 @@ def _outfit_index(servable, items, free_slot=None):
     every item stands in its own slot (`free_slot` [B]: a slot left for the caller to fill)."""
     model = servable.model
     num_slots = int(model.num_slots)
-    width = tf.debugging.assert_equal(
-        tf.shape(items)[1], num_slots,
-        message=f"items must have {num_slots} columns, one per slot ({', '.join(model.outfit_table.slots)})")
-    empty = tf.equal(items, "")
-    with tf.control_dependencies([width]):
-        index = servable.item_index(tf.where(empty, servable.item_ids[0], items))
+    empty = tf.equal(_one_per_slot(model, items, "items"), "")
+    index = servable.item_index(tf.where(empty, servable.item_ids[0], items))
     index = tf.where(empty, tf.constant(-1, index.dtype), index)
     positions = tf.range(num_slots)[None, :]
     slot = tf.where(empty, positions, tf.gather(model.item_slot, tf.maximum(index, 0)))
@@ -50,10 +53,24 @@ def _outfit_index(servable, items, free_slot=None):
     checks = [tf.debugging.Assert(tf.logical_not(tf.reduce_any(wrong)),
                                   ["item(s) in a slot they do not belong to:", tf.boolean_mask(items, wrong)],
                                   summarize=10),
-              tf.debugging.Assert(tf.reduce_all(tf.reduce_sum(filled, 1) >= 2),
-                                  ["an outfit needs at least two items"])]
+              _at_least_two(filled)]
     with tf.control_dependencies(checks):
         return tf.cast(index, tf.int64)
+
+
+def _one_per_slot(model, values, name):
+    """`values` [B, S] unchanged, after checking it has one column per slot."""
+    num_slots = int(model.num_slots)
+    width = tf.debugging.assert_equal(
+        tf.shape(values)[1], num_slots,
+        message=f"{name} must have {num_slots} columns, one per slot ({', '.join(model.outfit_table.slots)})")
+    with tf.control_dependencies([width]):
+        return tf.identity(values)
+
+
+def _at_least_two(filled):
+    return tf.debugging.Assert(tf.reduce_all(tf.reduce_sum(tf.cast(filled, tf.int32), 1) >= 2),
+                               ["an outfit needs at least two items"])
 
 
 def _is_outfit(name):
@@ -72,6 +89,37 @@ def outfit_score(servable):
         user, items = servable.same_rows(user=user, items=items)
         users = servable.user_index(user)
         return {"scores": servable.model.outfit_scores(users, _outfit_index(servable, items))}
+
+    return fn
+
+
+def _example_photos(servable):
+    """A grey photo in every slot (the warmup request's outfit)."""
+    from tfvisrec.serving.catalogue import example_jpeg
+    return [example_jpeg(servable.outfit_photos.image_size)] * int(servable.model.num_slots)
+
+
+@signature("outfit_score_images",
+           applies=lambda s: _is_outfit("outfit_score")(s) and s.outfit_photos is not None,
+           example=lambda ex, s: {"user": np.array([ex.user_id], object),
+                                  "images": np.array([_example_photos(s)], object)})
+def outfit_score_images(servable):
+    """See the module docstring."""
+    model, photos = servable.model, servable.outfit_photos
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
+                                  tf.TensorSpec([None, None], tf.string, name="images")])
+    def fn(user, images):
+        user, images = servable.same_rows(user=user, images=images)
+        users = servable.user_index(user)
+        filled = tf.not_equal(_one_per_slot(model, images, "images"), "")
+        with tf.control_dependencies([_at_least_two(filled)]):
+            flat, given = tf.reshape(images, [-1]), tf.reshape(filled, [-1])
+        # only the photos given are decoded; an empty slot keeps zero maps, which the predictor skips
+        maps = tf.scatter_nd(tf.where(given), photos(tf.boolean_mask(flat, given)),
+                             tf.concat([tf.shape(flat, out_type=tf.int64), tf.constant(photos.map_shape, tf.int64)], 0))
+        maps = tf.reshape(maps, [-1, model.num_slots, *photos.map_shape])
+        return {"scores": model.outfit_scores_from_maps(users, maps, filled)}
 
     return fn
 

@@ -50,7 +50,7 @@ class Servable(tf.Module):
 
     def __init__(self, model, dataset, top_k: int = 100, exclude_seen: bool = True,
                  batch_size: int = 256, as_of: Optional[int] = None, design=None,
-                 explain_classifier=None):
+                 explain_classifier=None, feature_backbone=None):
         super().__init__(name="servable")
         # DVBPR's design half (`generate`, `tailor`): a `DesignExport` with the GAN and its settings
         self.design = design
@@ -91,6 +91,14 @@ class Servable(tf.Module):
             self.explanation = ExplanationTables(model, dataset, explain_classifier)
         elif explain_classifier is not None:
             raise ValueError(f"{model.registered_name} does not explain; it cannot serve explain_images")
+        # outfit models: the backbone of their item feature maps (`vision.photo_maps`), for photos
+        self.outfit_photos = None
+        if feature_backbone is not None:
+            source = model.feature_maps_source
+            if source is None:
+                raise ValueError(f"{model.registered_name} reads no feature maps; it cannot serve outfit_score_images")
+            feature_backbone.require_shape(source.shape, source.path or None)
+            self.outfit_photos = feature_backbone
         if self.exclude_seen:
             values, row_splits = catalogue.seen_items(dataset)
             self.seen_values = tf.Variable(values, trainable=False, name="seen_items")

@@ -11,7 +11,9 @@ folder (or --output_dir), each file atomically (temp file, then rename):
 - with `--regions` (CKPT must be an attribute classifier): `regions.npz`, SAERS' attribute
   regions of every item (`tfvisrec.vision.region_features`, format in `tfvisrec.data.region_file`).
 - with `--feature_maps`, `feature_maps.npz`: `maps` float16 [items, h, w, C], the backbone's
-  last convolutional feature maps (what PAN's and FHN's item encoders read).
+  last convolutional feature maps (what PAN's and FHN's item encoders read), and `source`:
+  the weights and backbone spec that made them (`tfvisrec.data.feature_maps`; an outfit
+  model's export loads that backbone to score photos, `outfit_score_images`).
 
 CKPT is anything `tfvisrec.vision.pretrained` reads; the architecture comes from the
 checkpoint, or for a bare Keras .h5 file from --backbone / --image_size / --fc_width.
@@ -47,22 +49,13 @@ def extract(dataset, weights: str, batch_size: int = 256, backbone_name: str = "
     """
     import numpy as np
     import tensorflow as tf
-    from tfvisrec.data.errors import DataError
     from tfvisrec.data import catalogue_pipeline, schema
+    from tfvisrec.data.feature_maps import STORED_DTYPE
     from tfvisrec.progress import EpochProgress
     from tfvisrec.data.item_features import ItemFeatureTable
     from tfvisrec.vision import pretrained
 
-    classifier = pretrained.load_attribute_classifier(weights)
-    if classifier is not None:
-        backbone = classifier.backbone
-        given = {"name": backbone_name, "image_size": image_size, "fc_width": fc_width}
-        for key, value in given.items():
-            if value and backbone.spec.get(key) != value:
-                raise DataError(f"{key} is {backbone.spec.get(key)!r} in these weights, not {value!r}", weights)
-    else:
-        backbone = pretrained.build_pretrained_backbone(weights, name=backbone_name, image_size=image_size,
-                                                        fc_width=fc_width)
+    backbone, classifier = pretrained.load_feature_extractor(weights, backbone_name, image_size, fc_width)
     size = int(backbone.spec["image_size"])
     table = ItemFeatureTable(dataset, (schema.IMAGE,), image_size=size, cache=image_cache, cache_mb=image_cache_mb)
     batches = catalogue_pipeline.make_item_image_dataset(dataset, size, batch_size, item_table=table)
@@ -79,7 +72,7 @@ def extract(dataset, weights: str, batch_size: int = 256, backbone_name: str = "
         f, p, m = forward(batch[schema.IMAGE])
         features.append(f.numpy())
         if with_feature_maps:
-            maps.append(m.numpy().astype(np.float16))
+            maps.append(m.numpy().astype(STORED_DTYPE))
         probs.append([x.numpy() for x in p])
         done += int(f.shape[0])
         progress.update(done)
@@ -110,9 +103,11 @@ def write_regions(folder: str, regions) -> None:
 def write_outputs(folder: str, features, attribute_probs, info, feature_maps=None) -> None:
     """Write the files of the module docstring, each atomically."""
     import numpy as np
+    from tfvisrec.data.feature_maps import maps_arrays
     os.makedirs(folder, exist_ok=True)
-    if feature_maps is not None:
-        _atomic(folder, FEATURE_MAPS_FILE, lambda f: np.savez(f, maps=feature_maps))
+    if feature_maps is not None:   # with the backbone that made them (`tfvisrec.data.feature_maps`)
+        map_arrays = maps_arrays(feature_maps, info["weights"], info["backbone"])
+        _atomic(folder, FEATURE_MAPS_FILE, lambda f: np.savez(f, **map_arrays))
     _atomic(folder, FEATURES_FILE, lambda f: np.save(f, features))
     probs_path = os.path.join(folder, PROBS_FILE)
     if attribute_probs is not None:

@@ -162,6 +162,21 @@ def load_attribute_classifier(path: str):
     return model
 
 
+def load_feature_extractor(path: str, name: str = "", image_size: int = 0, fc_width: int = 0):
+    """→ (backbone, attribute classifier or None): the backbone whose features and maps
+    `tfvisrec.vision.features` writes, the classifier's own when `path` holds one (then
+    `name`/`image_size`/`fc_width`, when given, must agree with it), else the trunk of
+    `build_pretrained_backbone` without a head."""
+    classifier = load_attribute_classifier(path)
+    if classifier is None:
+        return build_pretrained_backbone(path, name=name, image_size=image_size, fc_width=fc_width), None
+    given = {"name": name, "image_size": image_size, "fc_width": fc_width}
+    for key, value in given.items():
+        if value and classifier.backbone.spec.get(key) != value:
+            raise DataError(f"{key} is {classifier.backbone.spec.get(key)!r} in these weights, not {value!r}", path)
+    return classifier.backbone, classifier
+
+
 def _architecture(path: str) -> Optional[Dict]:
     if path.endswith(H5_SUFFIXES):
         return None
