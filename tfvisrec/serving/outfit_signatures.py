@@ -12,8 +12,9 @@ An item in a slot it does not belong to, an unknown id or slot name, a wrong wid
 two items in an outfit, or a bad k is INVALID_ARGUMENT.
 
 - `outfit_score_images` (exports holding the backbone that made the model's item feature maps:
-  the export's `--feature_backbone`, by default the one `feature_maps.npz` records): user [B] string, images [B, S] JPEG/PNG bytes (photos of items, maybe never seen
-  in training; "" = empty slot) -> scores [B] float32: each photo decoded and resized as
+  the export's `--feature_backbone`, by default the one `feature_maps.npz` records): user [B]
+  string, images [B, S] JPEG/PNG bytes (photos of items, maybe never seen in training; "" =
+  empty slot) -> scores [B] float32: each photo decoded and resized as
   `tfvisrec.vision.features` did for the catalogue, the backbone's feature maps
   (`vision.photo_maps`), then the model's item encoder and predictor, as `outfit_score`. A wrong
   width, fewer than two photos or an undecodable one is INVALID_ARGUMENT.
