@@ -121,7 +121,8 @@ def threshold_table(truth, dataset, names, boxes, layer):
     lines = []
     for attribute in REGION_ATTRIBUTES:
         scores = [best_ious(truth, dataset, b, names.index(attribute), attribute) for b in boxes]
-        lines.append(f"| {layer} | {attribute} | " + " | ".join(f"{(x >= 0.5).mean():.2f} ({x.mean():.3f})" for x in scores) + " |")
+        lines.append(f"| {layer} | {attribute} | "
+                     + " | ".join(f"{(x >= 0.5).mean():.2f} ({x.mean():.3f})" for x in scores) + " |")
     return lines
 
 
@@ -165,7 +166,8 @@ def box_table(truth, dataset, names, cell_boxes, image_boxes, peaks, layer):
             pointing.append(any(c[0] <= y <= c[2] and c[1] <= x <= c[3] for c in candidates))
             ratio.append(area(image_boxes[row, a]) / max(area(c) for c in candidates))
             overlap.append(np.mean([iou(image_boxes[row, a], image_boxes[row, k]) for k in range(len(names)) if k != a]))
-        lines.append(f"| {layer} ({cells}×{cells}) | {attribute} | {len(cell)} | {np.mean(cell >= 0.5):.2f} | {cell.mean():.3f} | "
+        lines.append(f"| {layer} ({cells}×{cells}) | {attribute} | {len(cell)} | "
+                     f"{np.mean(cell >= 0.5):.2f} | {cell.mean():.3f} | "
                      f"{np.mean(image >= 0.5):.2f} | {image.mean():.3f} | {np.mean(pointing):.2f} | "
                      f"{np.median(ratio):.1f} (median) | {np.mean(overlap):.2f} |")
     return lines
