@@ -52,11 +52,9 @@ def test_regions_of_an_earlier_layer_pool_the_chosen_layer_in_its_boxes(network)
     np.testing.assert_allclose(out["maps"].numpy(), grad_aam.attribute_grad_aam(network, images, layer="conv2")["maps"].numpy(),
                                rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(out["boxes"].numpy(), regions.region_boxes(out["maps"], size=SIZE).numpy())
-    backbone = network.backbone
-    for roi_layer in ("conv2", ""):
-        pooled = semantic_extraction.extract_attribute_regions(network, images, grad_aam_layer="conv2",
-                                                               roi_layer=roi_layer)["region_features"]
-        expected = roi.roi_pool(backbone.feature_map_model(roi_layer)(images), out["boxes"], 3, "average")
+    same_layer = semantic_extraction.extract_attribute_regions(network, images, grad_aam_layer="conv2", roi_layer="conv2")
+    for roi_layer, pooled in (("", out["region_features"]), ("conv2", same_layer["region_features"])):
+        expected = roi.roi_pool(network.backbone.feature_map_model(roi_layer)(images), out["boxes"], 3, "average")
         np.testing.assert_allclose(pooled.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="no layer 'fc6' with a \\[B, h, w, C\\] output.*conv1, pool1, conv2"):
         grad_aam.attribute_grad_aam(network, images, layer="fc6")
