@@ -2,6 +2,7 @@
 
     nice python bench/saers_world.py [--classifier_size 64] [--models saers_fixed,saf_only,vbpr_saf,saers_no_saf,vbpr]
                                      [--driver_attributes category,colour,pattern,sleeve,neckline,print] [--work_dir DIR]
+                                     [--box_layers conv5,conv4,conv3,conv2,conv1] [--grad_aam_layer conv2] [--roi_layer conv2]
 
 The world is the visual test world of tests/visual_world.py (an attribute classifier, the
 Semantic Extraction Network, pretrained on another world's labelled catalogue; a shopping
@@ -9,9 +10,11 @@ world of 300 users and 600 items drawn at 64 px), except that every shopper is d
 attribute (`SyntheticConfig.drivers`; the truth records which) and the classifier sees the
 photos at `--image_size` (64 px: CNN-F's last conv maps are 8 × 8). It is built once into
 `--work_dir` (delete the folder to rebuild); `regions.npz` is rewritten by the current code
-on every run. Prints four markdown tables:
+on every run (with `--grad_aam_layer` / `--roi_layer`, the regions the models train on are
+written to `--work_dir`/regions-<layers>/ instead). Prints four markdown tables:
 
-1. boxes: per region attribute, over the items that have the region, how often the Grad-AAM
+1. boxes: per conv layer of `--box_layers` (Grad-AAM, eq. 2–3, on that layer's maps) and
+   region attribute, over the items that have the region, how often the Grad-AAM
    box (threshold 20 % of the maximum → largest 4-connected region → box) has IoU ≥ 0.5 with
    the true region, and the mean IoU, for the box taken on the conv map's cells and on the map
    resized bilinearly to the image (what `semantic_extraction` does). The true region of a
@@ -25,7 +28,11 @@ on every run. Prints four markdown tables:
    and over the shopper's training purchases, beside always answering the most common driver.
    `saers_fixed` runs twice: on the classifier's regions, and on ideal regions (f_a^k = one-hot
    of the item's true value of k), which tells the attention's part from the regions' part;
-4. AUC (full, test split) of every model, VBPR included.
+4. AUC (full, test split) of every model, VBPR included;
+5. occlusion: does the classifier read the attribute where it is drawn? Per region attribute,
+   over the items that have it: the classifier's accuracy there, and the mean probability of
+   its predicted class on the photo, with the true region(s) filled with the photo's mean
+   colour, and with boxes of the same sizes at random places inside the garment instead.
 """
 import collections
 import os
@@ -43,10 +50,16 @@ flags.DEFINE_list("driver_attributes", ["category", "colour", "pattern", "sleeve
                   "Attributes a shopper may be driven by (one each, drawn uniformly).")
 flags.DEFINE_list("models", ["saers_fixed", "saf_only", "vbpr_saf", "saers_no_saf", "vbpr"],
                   "Flagfiles in configs/ to train.")
+flags.DEFINE_list("box_layers", ["conv5"], "Conv layers of the classifier whose Grad-AAM boxes table 1 compares "
+                  "(conv5: the last conv of CNN-F, the paper's).")
+flags.DEFINE_string("grad_aam_layer", "", "Conv layer of the Grad-AAM maps of the regions the models train on "
+                    "(default: the last conv).")
+flags.DEFINE_string("roi_layer", "", "Conv layer ROI-pooled in those regions' boxes (default: the last conv).")
 flags.DEFINE_integer("train_seed", 42, "Training seed of every model.")
 flags.DEFINE_string("work_dir", "/tmp/tfvisrec-bench/saers-world", "World and run folders.")
 FLAGS = flags.FLAGS
 REGION_ATTRIBUTES = ("sleeve", "neckline", "print")
+THRESHOLDS = (0.2, 0.4, 0.6, 0.8)    # of the map's maximum; the paper's 20 % first
 
 
 def ensure_world(root):
@@ -60,26 +73,30 @@ def ensure_world(root):
         return VisualWorld(root, json.load(f))
 
 
-def grad_aam_boxes(classifier, dataset):
-    """(boxes on the map's cells, boxes on the map upsampled to the image: float [items, A, 4],
-    the upsampled map's peak (y, x) in [0, 1]: float [items, A, 2], the maps [items, A, h, w])."""
+def grad_aam_boxes(classifier, dataset, layer=""):
+    """Of Grad-AAM on conv layer `layer` ("" = the last): (boxes on the map's cells: float
+    [items, A, 4], the boxes on the map upsampled to the image at each of `THRESHOLDS`
+    (the first is the paper's 20 %): float [thresholds, items, A, 4], the upsampled map's peak
+    (y, x) in [0, 1]: float [items, A, 2]), all in one graph per batch (eager labelling of
+    64 × 64 maps takes minutes)."""
     import numpy as np
     import tensorflow as tf
     from tfvisrec.data import catalogue_pipeline, schema
     from tfvisrec.vision import grad_aam, regions
     size = classifier.image_size
 
-    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)], autograph=False)
     def boxes(images):
-        maps = grad_aam.attribute_grad_aam(classifier, images)["maps"]
+        maps = grad_aam.attribute_grad_aam(classifier, images, layer=layer)["maps"]
         upsampled = regions.upsample(tf.reshape(maps, [-1, maps.shape[2], maps.shape[3]]), size)
         peak = tf.argmax(tf.reshape(upsampled, [tf.shape(maps)[0], maps.shape[1], -1]), axis=-1, output_type=tf.int32)
         peak = (tf.cast(tf.stack([peak // size, peak % size], axis=-1), tf.float32) + 0.5) / size
-        return regions.region_boxes(maps), regions.region_boxes(maps, size=size), peak, maps
+        image_boxes = tf.stack([regions.region_boxes(maps, t, size=size) for t in THRESHOLDS])
+        return regions.region_boxes(maps), image_boxes, peak
 
     parts = [[b.numpy() for b in boxes(batch[schema.IMAGE])]
              for batch in catalogue_pipeline.make_item_image_dataset(dataset, size, 64)]
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
+    return tuple(np.concatenate([p[k] for p in parts], axis=1 if k == 1 else 0) for k in range(3))
 
 
 def best_ious(truth, dataset, boxes, a, attribute):
@@ -94,17 +111,18 @@ def best_ious(truth, dataset, boxes, a, attribute):
     return np.asarray(out)
 
 
-def threshold_table(truth, dataset, names, maps, size):
-    """Share of IoU ≥ 0.5 (mean IoU) per region attribute for upsampled boxes at other
-    thresholds than the paper's 20 % of the maximum."""
-    from tfvisrec.vision import regions
-    thresholds = (0.2, 0.4, 0.6, 0.8)
-    boxes = {t: regions.region_boxes(maps, t, size=size).numpy() for t in thresholds}
-    lines = ["| attribute | " + " | ".join(f"threshold {t:.0%}" for t in thresholds) + " |",
-             "|---" * (len(thresholds) + 1) + "|"]
+THRESHOLD_HEADER = ["| layer | attribute | " + " | ".join(f"threshold {t:.0%}" for t in THRESHOLDS) + " |",
+                    "|---" * (len(THRESHOLDS) + 2) + "|"]
+
+
+def threshold_table(truth, dataset, names, boxes, layer):
+    """Rows: share of IoU ≥ 0.5 (mean IoU) per region attribute for upsampled boxes of one
+    layer's maps at the thresholds `THRESHOLDS` (boxes [thresholds, items, A, 4])."""
+    lines = []
     for attribute in REGION_ATTRIBUTES:
-        scores = [best_ious(truth, dataset, boxes[t], names.index(attribute), attribute) for t in thresholds]
-        lines.append(f"| {attribute} | " + " | ".join(f"{(x >= 0.5).mean():.2f} ({x.mean():.3f})" for x in scores) + " |")
+        scores = [best_ious(truth, dataset, b, names.index(attribute), attribute) for b in boxes]
+        lines.append(f"| {layer} | {attribute} | "
+                     + " | ".join(f"{(x >= 0.5).mean():.2f} ({x.mean():.3f})" for x in scores) + " |")
     return lines
 
 
@@ -124,13 +142,17 @@ def true_regions(truth, item, attribute):
     return parts
 
 
-def box_table(truth, dataset, names, cell_boxes, image_boxes, peaks):
+BOX_HEADER = ["| layer (map) | attribute | items | IoU ≥ 0.5, cell box | mean IoU | IoU ≥ 0.5, upsampled box | mean IoU | "
+              "peak inside the region | box area / true area | IoU with the other attributes' boxes |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+
+
+def box_table(truth, dataset, names, cell_boxes, image_boxes, peaks, layer):
+    """The rows of table 1 for the boxes of one layer."""
     import numpy as np
     _, items = truth.align(dataset)
-    cells = "×".join([str(int(round(1 / np.diff(np.unique(cell_boxes[..., 0])).min())))] * 2)
-    lines = [f"| attribute | items | IoU ≥ 0.5, {cells}-cell box | mean IoU | IoU ≥ 0.5, upsampled box | mean IoU | "
-             "peak inside the region | box area / true area | IoU with the other attributes' boxes |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    cells = int(round(1 / np.diff(np.unique(cell_boxes[..., 0])).min()))
+    lines = []
     area = lambda b: (b[2] - b[0]) * (b[3] - b[1])  # noqa: E731
     for attribute in REGION_ATTRIBUTES:
         a = names.index(attribute)
@@ -144,7 +166,8 @@ def box_table(truth, dataset, names, cell_boxes, image_boxes, peaks):
             pointing.append(any(c[0] <= y <= c[2] and c[1] <= x <= c[3] for c in candidates))
             ratio.append(area(image_boxes[row, a]) / max(area(c) for c in candidates))
             overlap.append(np.mean([iou(image_boxes[row, a], image_boxes[row, k]) for k in range(len(names)) if k != a]))
-        lines.append(f"| {attribute} | {len(cell)} | {np.mean(cell >= 0.5):.2f} | {cell.mean():.3f} | "
+        lines.append(f"| {layer} ({cells}×{cells}) | {attribute} | {len(cell)} | "
+                     f"{np.mean(cell >= 0.5):.2f} | {cell.mean():.3f} | "
                      f"{np.mean(image >= 0.5):.2f} | {image.mean():.3f} | {np.mean(pointing):.2f} | "
                      f"{np.median(ratio):.1f} (median) | {np.mean(overlap):.2f} |")
     return lines
@@ -170,6 +193,46 @@ def specificity_table(truth, dataset, regions):
             row.append(np.mean(predicted == values[~fit, t]))
         lines.append(f"| {name} | " + " | ".join(f"{'**' if name == names[t] else ''}{v:.2f}{'**' if name == names[t] else ''}"
                                              for t, v in enumerate(row)) + " |")
+    return lines
+
+
+def occlusion_table(truth, dataset, classifier, seed=0):
+    """Table 5 (module docstring): the classifier's reliance on each region attribute's true region."""
+    import numpy as np
+    from tfvisrec.data import catalogue_pipeline, schema
+    size = classifier.image_size
+    _, items = truth.align(dataset)
+    images = np.concatenate([b[schema.IMAGE].numpy() for b in catalogue_pipeline.make_item_image_dataset(dataset, size, 64)])
+    probabilities = lambda x: [p.numpy() for p in classifier.attribute_probabilities(x)]  # noqa: E731
+    rng = np.random.default_rng(seed)
+    lines = ["| attribute | items | accuracy there | p(predicted), photo | true region occluded | "
+             "same-size box elsewhere on the garment occluded | prediction changed (true / elsewhere) |",
+             "|---|---|---|---|---|---|---|"]
+    for attribute in REGION_ATTRIBUTES:
+        rows, occluded, control = [], [], []
+        for row, item in enumerate(items):
+            parts = truth.region_part_boxes(int(item), attribute)
+            if not len(parts):
+                continue
+            fill = images[row].reshape(-1, 3).mean(0)
+            here, elsewhere = images[row].copy(), images[row].copy()
+            gy1, gx1, gy2, gx2 = np.round(truth.garment_boxes[truth.item_index(int(item))] * size).astype(int)
+            for part in parts:
+                y1, x1, y2, x2 = np.round(part * size).astype(int)
+                h, w = max(y2 - y1, 1), max(x2 - x1, 1)
+                here[y1:y1 + h, x1:x1 + w] = fill
+                y, x = rng.integers(gy1, max(gy2 - h, gy1) + 1), rng.integers(gx1, max(gx2 - w, gx1) + 1)
+                elsewhere[y:y + h, x:x + w] = fill
+            rows.append(row), occluded.append(here), control.append(elsewhere)
+        a, rows = classifier.attribute_names.index(attribute), np.asarray(rows)
+        photo, here, elsewhere = (probabilities(x)[a] for x in (images[rows], np.stack(occluded), np.stack(control)))
+        predicted = photo.argmax(-1)
+        truth_values = truth.attribute_values[list(truth.attribute_names).index(attribute)]
+        true_names = np.asarray(truth_values)[truth.item_values[items[rows], list(truth.attribute_names).index(attribute)]]
+        accuracy = np.mean(np.asarray(classifier.attribute_values[a])[predicted] == true_names)
+        p = lambda x: x[np.arange(len(rows)), predicted].mean()  # noqa: E731
+        lines.append(f"| {attribute} | {len(rows)} | {accuracy:.2f} | {p(photo):.3f} | {p(here):.3f} | {p(elsewhere):.3f} | "
+                     f"{np.mean(here.argmax(-1) != predicted):.2f} / {np.mean(elsewhere.argmax(-1) != predicted):.2f} |")
     return lines
 
 
@@ -231,14 +294,28 @@ def main(argv):
     dataset, truth = world.load_dataset(), load_truth(world.world_dir)
     classifier = pretrained.load_attribute_classifier(world.pretrained_dir)
     features.write_regions(dataset.path, region_features.extract_regions(classifier, dataset))
-    regions = read_regions(regions_path(dataset), dataset.num_items)
+    layers = {"grad_aam_layer": FLAGS.grad_aam_layer, "roi_layer": FLAGS.roi_layer}
+    region_overrides, suffix = {}, ""
+    if any(layers.values()):
+        suffix = f"-aam_{FLAGS.grad_aam_layer or 'last'}-roi_{FLAGS.roi_layer or 'last'}"
+        layer_dir = os.path.join(FLAGS.work_dir, "regions" + suffix)
+        os.makedirs(layer_dir, exist_ok=True)
+        features.write_regions(layer_dir, region_features.extract_regions(classifier, dataset, **layers))
+        region_overrides = {"regions_file": os.path.join(layer_dir, "regions.npz")}
+    regions = read_regions(regions_path(dataset, region_overrides.get("regions_file", "")), dataset.num_items)
     names = list(regions.names)
-    cell_boxes, image_boxes, peaks, maps = grad_aam_boxes(classifier, dataset)
-    boxes = box_table(truth, dataset, names, cell_boxes, image_boxes, peaks)
-    boxes += [""] + threshold_table(truth, dataset, names, maps, classifier.image_size)
+    boxes, thresholds = list(BOX_HEADER), list(THRESHOLD_HEADER)
+    for layer in FLAGS.box_layers:
+        cell_boxes, image_boxes, peaks = grad_aam_boxes(classifier, dataset, layer)
+        boxes += box_table(truth, dataset, names, cell_boxes, image_boxes[0], peaks, layer)
+        thresholds += threshold_table(truth, dataset, names, image_boxes, layer)
+        print("\n".join(boxes[-len(REGION_ATTRIBUTES):]), flush=True)
+    boxes += [""] + thresholds
     print("\n".join(boxes), flush=True)
     specificity = specificity_table(truth, dataset, regions)
     print("\n".join(specificity), flush=True)
+    occlusion = occlusion_table(truth, dataset, classifier)
+    print("\n".join(occlusion), flush=True)
     ideal = ideal_regions(truth, dataset, regions)
     ideal_dir = os.path.join(FLAGS.work_dir, "ideal-regions")
     os.makedirs(ideal_dir, exist_ok=True)
@@ -246,12 +323,12 @@ def main(argv):
     oracle = world.oracle_results(dataset)
     aucs = [f"| oracle (true utility) | {oracle['full_auc/auc']:.3f} | {oracle['full_auc/auc_cold']:.3f} |"]
     attention = []
-    runs = [(name, {}, regions, name) for name in FLAGS.models]
+    runs = [(name, region_overrides, regions, name + suffix, name + suffix) for name in FLAGS.models]
     if "saers_fixed" in FLAGS.models:
         runs.append(("saers_fixed", {"regions_file": os.path.join(ideal_dir, "regions.npz")}, ideal,
-                     "saers_fixed on ideal regions (one-hot true values)"))
-    for name, overrides, item_regions, label in runs:
-        model, results = train_and_evaluate(name, dataset, os.path.join(FLAGS.work_dir, "runs", name + ("-ideal" if overrides else "")),
+                     "saers_fixed on ideal regions (one-hot true values)", "saers_fixed-ideal"))
+    for name, overrides, item_regions, label, run_dir in runs:
+        model, results = train_and_evaluate(name, dataset, os.path.join(FLAGS.work_dir, "runs", run_dir),
                                             seed=FLAGS.train_seed, **overrides)
         aucs.append(f"| {label} | {results['full_auc/auc']:.3f} | {results['full_auc/auc_cold']:.3f} |")
         if name in ("saers_fixed", "vbpr_saf", "saers"):
@@ -264,6 +341,7 @@ def main(argv):
     print("\n".join(aucs))
     print("\n" + "\n".join(boxes))
     print("\n" + "\n".join(specificity))
+    print("\n" + "\n".join(occlusion))
 
 
 if __name__ == "__main__":

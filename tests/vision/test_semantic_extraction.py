@@ -22,24 +22,42 @@ def _images(batch=2, seed=0):
     return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (batch, SIZE, SIZE, 3)), tf.float32)
 
 
-def test_grad_aam_of_the_split_network_matches_a_tape_over_the_whole_network(network):
+@pytest.mark.parametrize("layer", ["", "conv2"])
+def test_grad_aam_of_the_split_network_matches_a_tape_over_the_whole_network(network, layer):
     images = _images()
+    trunk = network.backbone.trunk
+    whole = keras.Model(trunk.input, [trunk.get_layer(layer or "conv5").output, trunk.output["penultimate"]])
     with tf.GradientTape(persistent=True) as tape:
-        ends = network.backbone.endpoints(images)
-        logits = network.head_logits(ends["penultimate"])
+        activations, penultimate = whole(images)
+        logits = network.head_logits(penultimate)
         predicted = [np.argmax(x.numpy(), axis=1) for x in logits]
         scores = [tf.reduce_sum(tf.gather(x, c, batch_dims=1)) for x, c in zip(logits, predicted)]
-    feature_map = ends["feature_map"].numpy()
-    alpha = np.stack([tape.gradient(s, ends["feature_map"]).numpy().mean(axis=(1, 2)) for s in scores], axis=1)
+    feature_map = activations.numpy()
+    alpha = np.stack([tape.gradient(s, activations).numpy().mean(axis=(1, 2)) for s in scores], axis=1)
     maps = np.maximum(np.einsum("bac,bhwc->bahw", alpha, feature_map), 0.0)
 
-    out = grad_aam.attribute_grad_aam(network, images)
+    out = grad_aam.attribute_grad_aam(network, images, layer=layer)
+    assert out["maps"].shape[2:] == ((8, 8) if layer else (4, 4))     # conv2 is below pool2 at 32 px
     np.testing.assert_allclose(out["feature_map"].numpy(), feature_map, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(out["classes"].numpy(), np.stack(predicted, axis=1))
     for got, expected in zip(out["logits"], network(images)):
         np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out["channel_weights"].numpy(), alpha, rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(out["maps"].numpy(), maps, rtol=1e-4, atol=1e-6)
+
+
+def test_regions_of_an_earlier_layer_pool_the_chosen_layer_in_its_boxes(network):
+    images = _images(batch=2, seed=3)
+    out = semantic_extraction.extract_attribute_regions(network, images, grad_aam_layer="conv2")
+    np.testing.assert_allclose(out["maps"].numpy(), grad_aam.attribute_grad_aam(network, images, layer="conv2")["maps"].numpy(),
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(out["boxes"].numpy(), regions.region_boxes(out["maps"], size=SIZE).numpy())
+    same_layer = semantic_extraction.extract_attribute_regions(network, images, grad_aam_layer="conv2", roi_layer="conv2")
+    for roi_layer, pooled in (("", out["region_features"]), ("conv2", same_layer["region_features"])):
+        expected = roi.roi_pool(network.backbone.feature_map_model(roi_layer)(images), out["boxes"], 3, "average")
+        np.testing.assert_allclose(pooled.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="no layer 'fc6' with a \\[B, h, w, C\\] output.*conv1, pool1, conv2"):
+        grad_aam.attribute_grad_aam(network, images, layer="fc6")
 
 
 def test_composed_outputs_shapes_boxes_and_probabilities(network):

@@ -56,15 +56,43 @@ class Backbone(keras.Model):
         """The features below the output layer (fc7 / pooled ResNet features)."""
         return self.trunk(images, training=training)["penultimate"]
 
-    def feature_map_model(self) -> keras.Model:
-        """A model image → last convolutional feature map [B, h, w, C] (shares weights)."""
-        return keras.Model(self.trunk.input, self.trunk.output["feature_map"])
+    def feature_map_model(self, layer: str = "") -> keras.Model:
+        """A model image → the feature map [B, h, w, C] of conv layer `layer` (default: the
+        last conv, the "feature_map" endpoint), sharing weights."""
+        return keras.Model(self.trunk.input, self.feature_map_tensor(layer))
 
-    def feature_map_tail(self) -> keras.Model:
-        """A model feature map [B, h, w, C] → penultimate features: the trunk's layers after
-        the last conv (CNN-F, AlexNet: pool5, fc6, fc7; ResNet-50: the average pool), sharing
-        their weights, so a gradient can be taken w.r.t. a given feature map (Grad-AAM)."""
-        return keras.Model(self.trunk.output["feature_map"], self.trunk.output["penultimate"])
+    def feature_map_tail(self, layer: str = "") -> keras.Model:
+        """A model feature map [B, h, w, C] of `layer` (default the last conv) → penultimate
+        features: the trunk's layers above it (for the last conv of CNN-F, AlexNet: pool5,
+        fc6, fc7; ResNet-50: the average pool), sharing their weights, so a gradient can be
+        taken w.r.t. a given feature map (Grad-AAM)."""
+        try:
+            return keras.Model(self.feature_map_tensor(layer), self.trunk.output["penultimate"])
+        except ValueError as e:   # a layer inside a residual block: its output is not a cut
+            raise ValueError(f"the trunk cannot be split at layer {layer!r}: the layers above it also read "
+                             f"other tensors ({e}); choose one of {', '.join(self.feature_map_layers())}") from None
+
+    def feature_map_tensor(self, layer: str = ""):
+        """The trunk's symbolic output of `layer` ("" = the last conv's feature map); ValueError
+        naming the choices when it is not a layer with a [B, h, w, C] output."""
+        if not layer:
+            return self.trunk.output["feature_map"]
+        choices = self.feature_map_layers()
+        if layer not in choices:
+            raise ValueError(f"no layer {layer!r} with a [B, h, w, C] output in the {self.spec['name']} trunk; "
+                             f"choose one of {', '.join(choices)}")
+        return self.trunk.get_layer(layer).output
+
+    def feature_map_layers(self) -> List[str]:
+        """Names of the trunk's layers with a 4-D output, input to the last conv, in order."""
+        last = self.trunk.output["feature_map"].node.layer.name
+        names = []
+        for layer in self.trunk.layers[1:]:
+            if layer.output.shape.rank == 4:
+                names.append(layer.name)
+            if layer.name == last:
+                break
+        return names
 
     def train_last_layers(self, n: int) -> List[str]:
         """Make only the last `n` trunk layers trainable (-1, or n ≥ depth: all; 0: none);

@@ -58,19 +58,23 @@ def grad_aam(logits_from_feature_map: LogitsFromFeatureMap, feature_map, classes
 
 
 @tf.autograph.experimental.do_not_convert
-def attribute_grad_aam(network, images, classes=None) -> Dict:
+def attribute_grad_aam(network, images, classes=None, layer: str = "") -> Dict:
     """Grad-AAM of an `AttributeNetwork` on images [B, S, S, 3] in [-1, 1], in inference mode.
 
-    The backbone is split at its last conv: the convolutions give A, and
-    `backbone.feature_map_tail()` + the attribute heads give the logits from A. Returns what
-    `grad_aam` returns plus "feature_map" (A, [B, h, w, C]).
+    The backbone is split at conv layer `layer` (default "": the last conv, as in the paper):
+    the layers up to it give A, and `backbone.feature_map_tail(layer)` + the attribute heads
+    give the logits from A. Eq. 2–3 hold for any conv layer (Grad-CAM, Selvaraju et al. 2017,
+    §3, notes the technique explains activations in any layer; its appendix shows maps of
+    earlier layers of VGG-16): an earlier layer has a smaller receptive field and, below a
+    pool, a finer grid. Returns what `grad_aam` returns plus
+    "feature_map" (A, [B, h, w, C]).
     """
     images = tf.convert_to_tensor(images, tf.float32)
     if images.shape.rank != 4:
         raise ValueError(f"images must be [B, S, S, 3], got shape {images.shape}")
     backbone = network.backbone
-    feature_map = backbone.feature_map_model()(images, training=False)
-    tail = backbone.feature_map_tail()
+    feature_map = backbone.feature_map_model(layer)(images, training=False)
+    tail = backbone.feature_map_tail(layer)
     out = grad_aam(lambda a: network.head_logits(tail(a, training=False), training=False), feature_map, classes)
     return {**out, "feature_map": feature_map}
 

@@ -35,10 +35,12 @@ def require_classifier(classifier, weights: str):
 
 def extract_regions(classifier, dataset, batch_size: int = 64, table: ItemFeatureTable = None,
                     threshold_fraction: float = regions.DEFAULT_THRESHOLD_FRACTION,
-                    verbose: int = 0) -> ItemRegions:
+                    verbose: int = 0, grad_aam_layer: str = "", roi_layer: str = "") -> ItemRegions:
     """`classifier` (an `AttributeNetwork`) over every item image of `dataset` → `ItemRegions`,
     index-aligned with the dataset's items. `table` may share an image table already decoded
-    at the classifier's image size."""
+    at the classifier's image size. `grad_aam_layer` / `roi_layer` ("" = the last conv, as
+    the paper) choose other conv layers for measurement (bench/saers_world.py); `photo_regions`,
+    hence `explain_images` and `python -m tfvisrec.explain --image`, use the last conv."""
     size = classifier.image_size
     table = table or ItemFeatureTable(dataset, (schema.IMAGE,), image_size=size)
     batches = catalogue_pipeline.make_item_image_dataset(dataset, size, batch_size, item_table=table)
@@ -46,7 +48,8 @@ def extract_regions(classifier, dataset, batch_size: int = 64, table: ItemFeatur
     @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
     def extract(images):
         out = semantic_extraction.extract_attribute_regions(
-            classifier, images, threshold_fraction=threshold_fraction, grid_size=ROI_GRID, pooling=ROI_POOLING)
+            classifier, images, threshold_fraction=threshold_fraction, grid_size=ROI_GRID, pooling=ROI_POOLING,
+            grad_aam_layer=grad_aam_layer, roi_layer=roi_layer)
         return out["region_features"], out["boxes"], out["classes"]
 
     parts, done = [], 0

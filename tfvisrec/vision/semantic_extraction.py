@@ -12,24 +12,31 @@ from tfvisrec.vision import grad_aam, regions, roi
 
 @tf.autograph.experimental.do_not_convert
 def extract_attribute_regions(network, images, threshold_fraction: float = regions.DEFAULT_THRESHOLD_FRACTION,
-                              grid_size: int = 3, pooling: str = "average") -> Dict[str, tf.Tensor]:
+                              grid_size: int = 3, pooling: str = "average", grad_aam_layer: str = "",
+                              roi_layer: str = "") -> Dict[str, tf.Tensor]:
     """An `AttributeNetwork` on images [B, S, S, 3] in [-1, 1] → a dict of tensors:
 
-    - "maps" float [B, A, h, w]: Grad-AAM of each attribute's predicted class (eq. 3);
+    - "maps" float [B, A, h, w]: Grad-AAM of each attribute's predicted class (eq. 3) on the
+      conv layer `grad_aam_layer` ("" = the last conv, the paper's);
     - "boxes" float [B, A, 4]: (y1, x1, y2, x2) of the largest region ≥ threshold_fraction ·
       max of the map resized bilinearly to the image's S × S (`regions.region_boxes(size=S)`),
       in [0, 1] (cell-edge convention of `tfvisrec.vision.regions`);
-    - "region_features" float [B, A, C]: `roi.roi_pool` of the conv feature map in each box;
+    - "region_features" float [B, A, C]: `roi.roi_pool` in each box of the conv layer
+      `roi_layer`'s maps ("" = the last conv; the boxes are normalised, so any layer's maps
+      can be pooled in them);
     - "classes" int32 [B, A]: the predicted value index of each attribute;
     - "probabilities" float [B, A, V], V the largest cardinality: each attribute's softmax,
       zero-padded past its own |values_a| (a dense tensor, so it fits a SavedModel signature).
 
     Graph-safe: call it inside a `tf.function` (with an input signature) to serve it.
     """
-    aam = grad_aam.attribute_grad_aam(network, images)
+    aam = grad_aam.attribute_grad_aam(network, images, layer=grad_aam_layer)
     boxes = regions.region_boxes(aam["maps"], threshold_fraction, size=network.image_size)
+    pooled = aam["feature_map"]
+    if roi_layer != grad_aam_layer:
+        pooled = network.backbone.feature_map_model(roi_layer)(images, training=False)
     return {"maps": aam["maps"], "boxes": boxes,
-            "region_features": roi.roi_pool(aam["feature_map"], boxes, grid_size, pooling),
+            "region_features": roi.roi_pool(pooled, boxes, grid_size, pooling),
             "classes": aam["classes"], "probabilities": padded_probabilities(aam["logits"])}
 
 
