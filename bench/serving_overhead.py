@@ -16,7 +16,9 @@ of its ratio to the same round's `direct` p50, so a busy neighbour moves all mod
 """
 import os
 import shlex
+import shutil
 import sys
+import tempfile
 
 import numpy as np
 from absl import app, flags
@@ -51,8 +53,6 @@ def parse_servers(specs):
 
 def main(argv):
     del argv
-    import shutil
-    import tempfile
     work = tempfile.mkdtemp(prefix="serving-overhead-")
     try:
         run(work)
