@@ -8,8 +8,9 @@ catalogue and measures, at each level of concurrency, in one run:
 - `direct`: the loaded SavedModel's signature called in this process by N threads (the floor;
   TensorFlow's default runtime settings);
 - `server`: `python -m tfvisrec.server` in its own process, without batching (every server
-  mode with `--tensorflow_session_config_file` when `--session_config_file` is given);
-- `server, default runtime`: with `--session_config_file`, the unbatched server without it;
+  mode with `--tensorflow_session_config_file=serving/session.config`, or `--session_config_file`);
+- `server, default runtime` / `batching, default runtime`: with a `--session_config_file`, the
+  unbatched / batching server without it (TensorFlow's default executor and threads);
 - `batching`: `server` with `--enable_batching --batching_parameters_file=...`;
 - `batching:<file>`: the same with each of `--extra_batching_files` (configs side by side).
 Clients are closed loops (one request in flight each) spread over `--client_processes`
@@ -55,10 +56,10 @@ flags.DEFINE_list("extra_batching_files", [], "More BatchingParameters files, ea
                   "`batching:<file name>` rows in the same run (e.g. bench/batching_2ms_4_threads.config).")
 flags.DEFINE_list("server_flags", [], "Extra flags of both server modes, e.g. "
                   "--tensorflow_intra_op_parallelism=1,--tensorflow_inter_op_parallelism=2.")
-flags.DEFINE_string("session_config_file", "",
-                    "--tensorflow_session_config_file of every server mode, e.g. serving/session.config "
-                    "('' = TensorFlow's defaults); the unbatched server also runs without it, as "
-                    "`server, default runtime`.")
+flags.DEFINE_string("session_config_file", "serving/session.config",
+                    "--tensorflow_session_config_file of every server mode ('' = TensorFlow's "
+                    "defaults); the unbatched and batching servers also run without it, as "
+                    "`server, default runtime` and `batching, default runtime`.")
 flags.DEFINE_float("seconds", 10.0, "Measured seconds per level (after 1 s of warm-up).")
 flags.DEFINE_string("out", "", "Also write the results as JSON here (e.g. bench/results/serving_load.json).")
 FLAGS = flags.FLAGS
@@ -75,14 +76,28 @@ def synthetic_dataset(num_users, num_items, per_user, seed=0) -> Dataset:
                    test=empty, **item_table(num_items, items))
 
 
-def start_server(base_path, batching_file="", session_config_file=""):
+def export_bench_model(dataset, base_path):
+    """BPR-MF (random factors, --dim) over `dataset` exported under `base_path` with K = --top_k:
+    the version's path, the export's seconds and its MiB."""
+    config = registry.new_config("bprmf", embedding_dim=FLAGS.dim)
+    model = registry.get("bprmf")(DataInfo.from_dataset(dataset), config)
+    t0 = time.perf_counter()
+    path = export_model(model, dataset, base_path, top_k=FLAGS.top_k)
+    export_s = time.perf_counter() - t0
+    size_mb = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs) / 2 ** 20
+    return path, export_s, size_mb
+
+
+def start_server(base_path, batching_file="", session_config_file="", extra_flags=None,
+                 command=("-m", "tfvisrec.server")):
+    """A server process on a free loopback port (`command`: what `python` runs), and its target."""
     flags_ = [f"--model_base_path={base_path}", "--port=0", "--host=127.0.0.1",
-              "--grpc_max_threads=128"] + list(FLAGS.server_flags)
+              "--grpc_max_threads=128"] + list(FLAGS.server_flags if extra_flags is None else extra_flags)
     if session_config_file:
         flags_.append(f"--tensorflow_session_config_file={session_config_file}")
     if batching_file:
         flags_ += ["--enable_batching", f"--batching_parameters_file={batching_file}"]
-    process = subprocess.Popen([sys.executable, "-m", "tfvisrec.server"] + flags_,
+    process = subprocess.Popen([sys.executable, *command] + flags_,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                cwd=REPO)
     line = process.stdout.readline()
@@ -166,12 +181,7 @@ def main(argv):
 
 def run(work):
     dataset = synthetic_dataset(FLAGS.num_users, FLAGS.num_items, FLAGS.per_user)
-    config = registry.new_config("bprmf", embedding_dim=FLAGS.dim)
-    model = registry.get("bprmf")(DataInfo.from_dataset(dataset), config)
-    t0 = time.perf_counter()
-    path = export_model(model, dataset, os.path.join(work, "bench"), top_k=FLAGS.top_k)
-    export_s = time.perf_counter() - t0
-    size_mb = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs) / 2 ** 20
+    path, export_s, size_mb = export_bench_model(dataset, os.path.join(work, "bench"))
     print(f"exported BPR-MF ({FLAGS.num_users} users, {FLAGS.num_items} items, K={FLAGS.top_k}, "
           f"dim {FLAGS.dim}) in {export_s:.1f} s, {size_mb:.1f} MiB; cores: {os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.1f}")
@@ -192,6 +202,9 @@ def run(work):
     if session:
         servers.append(("server, default runtime", "", ""))
     servers.append(("batching", os.path.join(REPO, FLAGS.batching_parameters_file), session))
+    if session:
+        servers.append(("batching, default runtime",
+                        os.path.join(REPO, FLAGS.batching_parameters_file), ""))
     servers += [(f"batching:{os.path.basename(f)}", os.path.abspath(f), session)
                 for f in FLAGS.extra_batching_files]
     for mode, batching, session_file in servers:

@@ -46,7 +46,7 @@ def define_flags():
         (flags.DEFINE_string, "batching_parameters_file", "", "BatchingParameters text proto (serving/batching.config); default: TF Serving's defaults."),
         (flags.DEFINE_integer, "tensorflow_intra_op_parallelism", 0, "Threads one op may use (0 = TensorFlow's choice, TF Serving's flag)."),
         (flags.DEFINE_integer, "tensorflow_inter_op_parallelism", 0, "Ops run at once (0 = TensorFlow's choice, TF Serving's flag)."),
-        (flags.DEFINE_string, "tensorflow_session_config_file", "", "TensorFlow ConfigProto text proto for the runtime (TF Serving's flag; serving/session.config turns thread spinning off); the two parallelism flags override its thread counts."),
+        (flags.DEFINE_string, "tensorflow_session_config_file", "", "TensorFlow ConfigProto text proto for the runtime (TF Serving's flag; serving/session.config: single-threaded executor, no spinning); the two parallelism flags override its thread counts."),
         (flags.DEFINE_float, "grace_seconds", 10.0, "On SIGTERM, time given to in-flight requests."),
         (flags.DEFINE_float, "lame_duck_seconds", 0.5, "On SIGTERM, at least this long new requests get UNAVAILABLE before the port closes (within the grace)."),
     ]:

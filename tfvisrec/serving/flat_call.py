@@ -8,11 +8,20 @@ here (`requests.parse_inputs`: names, dtypes, shapes), so the binding checks not
 flat call hands the tensors, then the captured variables, straight to the function's runtime
 (`ConcreteFunction.inference_fn.call_flat`, what `ConcreteFunction._call_flat` does when no
 gradient tape watches). A function whose inputs are not one tensor per name keeps the keyword call.
+
+The runtime ConfigProto's `experimental.executor_type` (TF Serving's session config, see
+`session_config.py`) picks the executor of every call, as it does for TF Serving's sessions; the
+eager runtime reads it only from the calling thread's function call options, so it is set there
+before each call (the config alone only keeps control flow functional: with
+`SINGLE_THREADED_EXECUTOR` in it, `tf.cond` / `tf.while_loop` are not lowered to the Switch /
+Merge ops that executor refuses). `SINGLE_THREADED_EXECUTOR` runs a signature's ops on the
+calling thread instead of handing them to the inter-op pool.
 """
 from typing import Callable, Dict, List
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.eager import context
 
 Arrays = Dict[str, np.ndarray]
 
@@ -29,12 +38,29 @@ def _flat_names(function) -> List[str]:
     return names
 
 
+def _executor_setter() -> Callable[[], None]:
+    """Sets the calling thread's executor to the runtime config's `experimental.executor_type`
+    (nothing to do when it names none: TensorFlow's default executor)."""
+    eager = context.context()
+    executor_type = eager.config.experimental.executor_type
+    if not executor_type:
+        return lambda: None
+
+    def set_executor():
+        options = eager.function_call_options  # per thread
+        if options.executor_type != executor_type:
+            options.executor_type = executor_type
+    return set_executor
+
+
 def caller(function) -> Callable[[Arrays], Arrays]:
     """`call(inputs) -> outputs`: numpy arrays by name in and out, flat when possible."""
     names = _flat_names(function)
     outputs = function.structured_outputs
+    set_executor = _executor_setter()
     if not names or not isinstance(outputs, dict):
         def by_keyword(inputs: Arrays) -> Arrays:
+            set_executor()
             result = function(**{k: tf.constant(v) for k, v in inputs.items()})
             return {k: v.numpy() for k, v in result.items()}
         return by_keyword
@@ -42,6 +68,7 @@ def caller(function) -> Callable[[Arrays], Arrays]:
     atomic = function.inference_fn
 
     def flat(inputs: Arrays) -> Arrays:
+        set_executor()
         tensors = [tf.constant(inputs[name]) for name in names]
         result = atomic.call_flat(*tensors, *function.captured_inputs)
         return {name: tensor.numpy() for name, tensor in zip(output_names, result)}
