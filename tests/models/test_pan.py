@@ -104,6 +104,17 @@ def _model(name, dataset, **config):
     return model
 
 
+def test_the_seed_fixes_every_initial_weight(tiny_outfit_dataset):
+    """Same seed, same model (the attention's layers included: runs repeat); another seed, another."""
+    first, again = _model("pan", tiny_outfit_dataset, seed=5), _model("pan", tiny_outfit_dataset, seed=5)
+    other = _model("pan", tiny_outfit_dataset, seed=6)
+    assert [v.name for v in first.weights] == [v.name for v in again.weights]
+    for a, b, c in zip(first.weights, again.weights, other.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.name)
+        if "w0/kernel" in a.name or "w_cu/kernel" in a.name:
+            assert not np.array_equal(a.numpy(), c.numpy()), a.name
+
+
 @pytest.mark.parametrize("name", ["fhn", "pan"])
 def test_outfit_score_is_eq_4(tiny_outfit_dataset, name):
     model = _model(name, tiny_outfit_dataset, alpha=0.7)

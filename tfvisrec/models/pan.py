@@ -158,10 +158,12 @@ class FHN(Recommender):
         self.pair_weights = self.add_weight(name="pair_weights", shape=[pairs, dim],
                                             initializer="ones")
         if self.has_any_text:
-            self.text_head = keras.layers.Dense(dim, use_bias=False, name="text_embedding")
+            self.text_head = keras.layers.Dense(dim, use_bias=False, name="text_embedding", kernel_initializer=
+                                                keras.initializers.GlorotUniform(seed=self.config.seed + 1))
         if self.uses_attention:
             # one attention network for every slot's maps; the user's code tells it what to look for
-            self.channel_attention = UserChannelAttention(self.config.attention_reduction, name="channel_attention")
+            self.channel_attention = UserChannelAttention(self.config.attention_reduction, seed=self.config.seed + 2,
+                                                          name="channel_attention")
             self.spatial_attention = UserSpatialAttention(self.config.spatial_kernel, name="spatial_attention")
 
     def build_variables(self) -> None:
