@@ -147,6 +147,19 @@ def test_outfit_score_is_eq_4(tiny_outfit_dataset, name):
     assert np.isfinite(binary).all() and not np.allclose(binary, got)
 
 
+def test_attention_user_l2_adds_the_squared_user_projections(tiny_outfit_dataset):
+    model = _model("pan", tiny_outfit_dataset, attention_user_l2=0.3)
+    w_cu, w_su = model.channel_attention.w_cu.kernel, model.spatial_attention.w_su.kernel
+    w_su.assign(RNG.normal(size=w_su.shape))
+    batch = {"user": tf.constant([0, 1, 2, 3], tf.int64), "pos": {"item": tf.constant([[0, 8, 16]] * 4, tf.int64)},
+             "neg": {"item": tf.constant([[1, 9, 17]] * 4, tf.int64)}}
+    penalised = float(model.compute_loss(batch, training=False))
+    model.config = dataclasses.replace(model.config, attention_user_l2=0.0)
+    plain = float(model.compute_loss(batch, training=False))
+    expected = 0.3 * (np.sum(w_cu.numpy() ** 2) + np.sum(w_su.numpy() ** 2))
+    np.testing.assert_allclose(penalised - plain, expected, rtol=1e-4)
+
+
 def test_user_specific_loss():
     own, other = np.array([1.0, -0.5, 2.0]), np.array([0.0, 0.5, 3.0])
     mask = np.array([True, True, False])
