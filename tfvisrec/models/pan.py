@@ -274,7 +274,8 @@ class FHN(Recommender):
         30 epochs, the user's position term spread 1.8 against the content's 1.4 within an
         item), so each shopper gets her own pattern of cells and channels and the gate no
         longer follows the item's content (the region the taste depends on got the largest
-        weight on 20 % of the items, on 80-100 % without the user terms)."""
+        weight on 18-27 % of the items; 47-60 % without the user terms, 39-44 % with this
+        penalty at 0.1)."""
         return (tf.reduce_sum(tf.square(self.channel_attention.w_cu.kernel))
                 + tf.reduce_sum(tf.square(self.spatial_attention.w_su.kernel)))
 
