@@ -45,6 +45,9 @@ def main(argv=None):
     p.add_argument("--pan_kernels", default="",
                    help="comma-separated spatial kernel sizes k: one more PAN row each (eq. 3's k×k "
                         "convolution; the flagfile's is the paper's 7)")
+    p.add_argument("--pan_attention_user_l2", default="",
+                   help="comma-separated values: one more PAN row each with that L2 weight on the "
+                        "attention's user projections W_cu, W_su (the flagfile's: 0.1; 0: eq. 2-3 unchecked)")
     p.add_argument("--seeds", default="42,43,44", help="comma-separated seeds; empty: the flagfiles' own, once")
     args = p.parse_args(argv)
     from tfvisrec.data.dataset import load_dataset
@@ -58,6 +61,8 @@ def main(argv=None):
     results = {}
     rows = ROWS + tuple((f"UL + HN + AN (pan, {k}×{k} spatial kernel)", "pan", {"spatial_kernel": int(k)})
                         for k in args.pan_kernels.split(",") if k)
+    rows += tuple((f"UL + HN + AN (pan, attention_user_l2 = {v})", "pan", {"attention_user_l2": float(v)})
+                  for v in args.pan_attention_user_l2.split(",") if v)
     for label, name, overrides in rows:
         for seed in seeds:
             extra = {"epochs": args.epochs} if args.epochs else {}

@@ -104,6 +104,17 @@ def _model(name, dataset, **config):
     return model
 
 
+def test_the_seed_fixes_every_initial_weight(tiny_outfit_dataset):
+    """Same seed, same model (the attention's layers included: runs repeat); another seed, another."""
+    first, again = _model("pan", tiny_outfit_dataset, seed=5), _model("pan", tiny_outfit_dataset, seed=5)
+    other = _model("pan", tiny_outfit_dataset, seed=6)
+    assert [v.name for v in first.weights] == [v.name for v in again.weights]
+    for a, b, c in zip(first.weights, again.weights, other.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.name)
+        if "w0/kernel" in a.name or "w_cu/kernel" in a.name:
+            assert not np.array_equal(a.numpy(), c.numpy()), a.name
+
+
 @pytest.mark.parametrize("name", ["fhn", "pan"])
 def test_outfit_score_is_eq_4(tiny_outfit_dataset, name):
     model = _model(name, tiny_outfit_dataset, alpha=0.7)
@@ -134,6 +145,19 @@ def test_outfit_score_is_eq_4(tiny_outfit_dataset, name):
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
     binary = model.outfit_scores(tf.constant(users), tf.constant(outfits), binary=True).numpy()
     assert np.isfinite(binary).all() and not np.allclose(binary, got)
+
+
+def test_attention_user_l2_adds_the_squared_user_projections(tiny_outfit_dataset):
+    model = _model("pan", tiny_outfit_dataset, attention_user_l2=0.3)
+    w_cu, w_su = model.channel_attention.w_cu.kernel, model.spatial_attention.w_su.kernel
+    w_su.assign(RNG.normal(size=w_su.shape))
+    batch = {"user": tf.constant([0, 1, 2, 3], tf.int64), "pos": {"item": tf.constant([[0, 8, 16]] * 4, tf.int64)},
+             "neg": {"item": tf.constant([[1, 9, 17]] * 4, tf.int64)}}
+    penalised = float(model.compute_loss(batch, training=False))
+    model.config = dataclasses.replace(model.config, attention_user_l2=0.0)
+    plain = float(model.compute_loss(batch, training=False))
+    expected = 0.3 * (np.sum(w_cu.numpy() ** 2) + np.sum(w_su.numpy() ** 2))
+    np.testing.assert_allclose(penalised - plain, expected, rtol=1e-4)
 
 
 def test_user_specific_loss():

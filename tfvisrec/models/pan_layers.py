@@ -21,19 +21,24 @@ class UserChannelAttention(keras.layers.Layer):
     """Eq. 2: M_c(F, u) = σ(W₁δ(W₀ AvgPool(F)) + W₁δ(W₀ MaxPool(F)) + W_cu u); F' = M_c ⊙ F.
 
     F [B, H, W, C] feature maps, u [B, D] the user's code; the MLP (W₀: C → C/r, δ = ReLU,
-    W₁: C/r → C) is shared by both pooled descriptors. Returns (F', M_c [B, C]).
+    W₁: C/r → C) is shared by both pooled descriptors. Returns (F', M_c [B, C]). `seed` seeds
+    the initial weights (unseeded, every process draws its own: runs are not repeatable).
     """
 
-    def __init__(self, reduction: int = 4, **kwargs):
+    def __init__(self, reduction: int = 4, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.reduction = int(reduction)
+        self.seed = seed
+
+    def _initializer(self, offset: int):
+        return keras.initializers.GlorotUniform(seed=None if self.seed is None else int(self.seed) + offset)
 
     def build(self, input_shape):
         channels = int(input_shape[-1])
         hidden = max(1, channels // self.reduction)
-        self.w0 = keras.layers.Dense(hidden, activation="relu", name="w0")
-        self.w1 = keras.layers.Dense(channels, name="w1")
-        self.w_cu = keras.layers.Dense(channels, use_bias=False, name="w_cu")
+        self.w0 = keras.layers.Dense(hidden, activation="relu", kernel_initializer=self._initializer(0), name="w0")
+        self.w1 = keras.layers.Dense(channels, kernel_initializer=self._initializer(1), name="w1")
+        self.w_cu = keras.layers.Dense(channels, use_bias=False, kernel_initializer=self._initializer(2), name="w_cu")
         super().build(input_shape)
 
     def call(self, maps, user):
