@@ -170,13 +170,31 @@ def drive_server(process, target, users, level):
                    report["server_cpu_seconds"], report["client_cpu_seconds"])
 
 
-def main(argv):
-    del argv
-    work = tempfile.mkdtemp(prefix="serving-load-")
+def in_temp_folder(prefix, run):
+    """run(folder) in a fresh temporary folder, removed afterwards."""
+    work = tempfile.mkdtemp(prefix=prefix)
     try:
         run(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def direct_calls(path, user_ids):
+    """`make_call(row)` for `drive_direct`: the export's `recommend` called in this process,
+    each call for a user drawn by a generator seeded with the row."""
+    recommend = tf.saved_model.load(path).signatures["recommend"]
+    user_ids = np.array(user_ids, object)
+    k = tf.constant([FLAGS.top_k], tf.int32)
+
+    def make_call(row):
+        local = np.random.default_rng(row)
+        return lambda: recommend(user=tf.constant([user_ids[local.integers(len(user_ids))]]), k=k)
+    return make_call
+
+
+def main(argv):
+    del argv
+    in_temp_folder("serving-load-", run)
 
 
 def run(work):
@@ -185,18 +203,11 @@ def run(work):
     print(f"exported BPR-MF ({FLAGS.num_users} users, {FLAGS.num_items} items, K={FLAGS.top_k}, "
           f"dim {FLAGS.dim}) in {export_s:.1f} s, {size_mb:.1f} MiB; cores: {os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.1f}")
-    user_ids = np.array(dataset.user_ids, object)
-    recommend = tf.saved_model.load(path).signatures["recommend"]
-    k = tf.constant([FLAGS.top_k], tf.int32)
-
-    def direct(row):
-        local = np.random.default_rng(row)
-        return lambda: recommend(user=tf.constant([user_ids[local.integers(len(user_ids))]]), k=k)
-
+    direct = direct_calls(path, dataset.user_ids)
     levels = [int(c) for c in FLAGS.concurrency]
     users = list(np.random.default_rng(7).choice(dataset.user_ids, 1000))
     results = {level: {"direct": drive_direct(level, FLAGS.seconds, direct)} for level in levels}
-    del recommend
+    del direct   # the in-process copy of the catalogue, before the servers load theirs
     session = os.path.join(REPO, FLAGS.session_config_file) if FLAGS.session_config_file else ""
     servers = [("server", "", session)]
     if session:

@@ -16,9 +16,7 @@ of its ratio to the same round's `direct` p50, so a busy neighbour moves all mod
 """
 import os
 import shlex
-import shutil
 import sys
-import tempfile
 
 import numpy as np
 from absl import app, flags
@@ -26,7 +24,6 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serving_load  # noqa: E402  (its flags: --num_items, --dim, --top_k, --seconds, ...)
 import load_generator  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 flags.DEFINE_multi_string("server", [
     "echo=echo", "canned=canned", "server=server",
@@ -53,11 +50,7 @@ def parse_servers(specs):
 
 def main(argv):
     del argv
-    work = tempfile.mkdtemp(prefix="serving-overhead-")
-    try:
-        run(work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    serving_load.in_temp_folder("serving-overhead-", run)
 
 
 def run(work):
@@ -65,13 +58,7 @@ def run(work):
     dataset = serving_load.synthetic_dataset(FLAGS.num_users, FLAGS.num_items, FLAGS.per_user)
     base = os.path.join(work, "bench")
     path, _, _ = serving_load.export_bench_model(dataset, base)
-    user_ids = np.array(dataset.user_ids, object)
-    recommend = tf.saved_model.load(path).signatures["recommend"]
-    k = tf.constant([FLAGS.top_k], tf.int32)
-
-    def direct(row):
-        local = np.random.default_rng(row)
-        return lambda: recommend(user=tf.constant([user_ids[local.integers(len(user_ids))]]), k=k)
+    direct = serving_load.direct_calls(path, dataset.user_ids)
 
     users = list(np.random.default_rng(7).choice(dataset.user_ids, 1000))
     processes = {}
