@@ -30,6 +30,9 @@ def fit(model_config, train_config, dataset=None, strategy=None):
     chief = strategy_lib.is_chief(strategy)
     model_dir = train_config.model_dir
     write_dir = model_dir if chief else tempfile.mkdtemp(prefix="tfvisrec-worker-")
+    # initialisers without their own seed draw from the global generators: seeded here, a run's
+    # starting weights follow its --seed, not whatever ran before it in the process
+    keras.utils.set_random_seed(int(model_config.seed))
     with strategy.scope():
         model = building.build_model(model_config, dataset)
         optimizers = model.create_optimizers(
