@@ -46,11 +46,12 @@ def baselines(visual_world):
 
 # ------------------------------------------------------------------ DVBPR
 
-# The flagfile's model, trained 3 epochs from the pretrained CNN with its convolutions kept as
+# The flagfile's model, trained 2 epochs from the pretrained CNN with its convolutions kept as
 # loaded (fc6, fc7 and the K-dimensional head learn): a third of the whole CNN's cost per step,
 # since no gradient flows back through the convolutions (the whole CNN's gradients are
-# checked against numbers in tests/models/test_dvbpr.py).
-DVBPR_RUN = dict(epochs=3, batch_size=64, patience=0, trainable_backbone_layers=2)
+# checked against numbers in tests/models/test_dvbpr.py). Validated once, at the end: the
+# model tested is the last epoch's (cold AUC 0.860 against BPR-MF's 0.782; 3 epochs: 0.868).
+DVBPR_RUN = dict(epochs=2, batch_size=64, patience=0, trainable_backbone_layers=2, eval_every_epochs=2)
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +132,9 @@ def test_dvbpr_comes_within_005_of_the_oracle(dvbpr_run, baselines):
 # ------------------------------------------------------------------ ImgRec
 
 # ImgRec-EtE as its flagfile says, in shorter epochs: 29 of 50 batches with the CNN frozen
-# (cheap: its outputs are computed once per item), then one joint epoch (each row a CNN pass).
-ETE_RUN = dict(steps_per_epoch=50, stage1_epochs=29, epochs=30, patience=0, eval_every_epochs=5)
+# (cheap: its outputs are computed once per item), then one joint epoch (each row a CNN pass),
+# validated once at the end (the last epoch was the best of every fifth one anyway).
+ETE_RUN = dict(steps_per_epoch=50, stage1_epochs=29, epochs=30, patience=0, eval_every_epochs=30)
 
 
 @pytest.mark.parametrize("name", ["imgrec_dir", "imgrec_ft", "imgrec_ete"])
