@@ -1,7 +1,9 @@
-"""PAN with its backbone trained end to end (`--backbone_training=end_to_end`, models/pan_backbone.py):
-the CNN runs on the items' photos, its weights move with PAN's loss (at their own learning rate),
-the catalogue's maps follow the trained weights, and an export scores photos with that backbone
-like the items' ids. On the tiny photo world of `tests/outfit_photo_world.py` (32 px, CNN-F)."""
+"""Outfit models with their backbone trained end to end (`--backbone_training=end_to_end`,
+models/pan_backbone.py; FHN here, PAN in one test, one code path): the CNN runs on the items'
+photos, its weights move with the outfit loss at their own learning rate and fit a batch the
+fixed maps of the same CNN cannot, the catalogue's maps follow the trained weights, and an export
+scores photos with that backbone like the items' ids. On the tiny photo world of
+`tests/outfit_photo_world.py` (32 px, CNN-F)."""
 import os
 import sys
 
@@ -78,7 +80,8 @@ def test_the_backbone_trains_with_its_own_learning_rate(trained):
     assert not any(n.startswith(("fc6", "fc7")) for n in names)   # no gradient reaches them: not kept
     for old, new in zip(before, backbone.weights):
         assert np.abs(new.numpy() - old).max() > 1e-4, new.name
-    rate = lambda name: float(tf.keras.backend.get_value(optimizers[name].learning_rate))
+    import tf_keras as keras
+    rate = lambda name: float(keras.backend.get_value(optimizers[name].learning_rate))
     assert rate("backbone_optimizer") == pytest.approx(0.002 * rate("optimizer"))
     assert int(optimizers["backbone_optimizer"].iterations) == int(optimizers["optimizer"].iterations) == STEPS
 
