@@ -25,7 +25,8 @@ class OutfitPhotoWorld(NamedTuple):
     photos: List[bytes]      # each item's JPEG, as stored in the dataset
 
 
-def make_outfit_photo_world(root: str, num_users: int = 4, items_per_slot: int = 6) -> OutfitPhotoWorld:
+def make_outfit_photo_world(root: str, num_users: int = 4, items_per_slot: int = 6, **world) -> OutfitPhotoWorld:
+    """`world`: more `OutfitWorldConfig` fields (default 4 outfits per user: 2 train, 1 valid, 1 test)."""
     import tensorflow as tf
     import tf_keras as keras
     from tfvisrec.data.dataset import load_dataset
@@ -33,9 +34,9 @@ def make_outfit_photo_world(root: str, num_users: int = 4, items_per_slot: int =
     from tfvisrec.data.synthetic.outfit_world import OutfitWorldConfig, make_outfit_world
     from tfvisrec.vision import attributes, features
 
+    settings = dict(outfits_per_user=4, valid_per_user=1, test_per_user=1, candidates=30)
     world = make_outfit_world(OutfitWorldConfig(num_users=num_users, items_per_slot=items_per_slot,
-                                                outfits_per_user=4, valid_per_user=1, test_per_user=1,
-                                                candidates=30))
+                                                **{**settings, **world}))
     cell = PHOTO_SIZE // world.config.map_size
     photos = []
     for colour, detail, where in zip(world.item_colour, world.item_detail, world.detail_cell):

@@ -47,7 +47,8 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
     explain_classifier: the attribute classifier (`AttributeNetwork`) that made a SAERS model's
     regions, held by the export to serve `explain_images` (regions of new photos in the graph).
     feature_backbone: an outfit model's `vision.photo_maps.PhotoFeatureMaps` (the backbone that
-    made its item feature maps), held by the export to serve `outfit_score_images`.
+    made its item feature maps; for a backbone trained end to end, `model.photo_feature_maps()`),
+    held by the export to serve `outfit_score_images`.
     """
     if dataset.num_users == 0 or dataset.num_items == 0:
         raise DataError("cannot export a model over an empty dataset", dataset.path)
@@ -122,7 +123,8 @@ def _write_info(saved_model_dir, name, version, servable, signature_names, model
         "signatures": signature_names, "top_k": servable.top_k,
         "exclude_seen": servable.exclude_seen, "image_size": servable.image_size,
         "as_of": servable.as_of,
-        "feature_backbone": servable.outfit_photos.weights if servable.outfit_photos is not None else None,
+        "feature_backbone": (servable.outfit_photos.weights or "the model's own, trained end to end")
+                            if servable.outfit_photos is not None else None,
         "num_users": servable.num_users, "num_items": servable.num_items,
         "tensorflow": tf.__version__, "tfvisrec": tfvisrec.__version__,
     }
@@ -216,6 +218,12 @@ def _feature_backbone(model):
     """The backbone for `outfit_score_images` (see the flag), or None. Not given, an unknown or
     missing backbone only warns: synthetic maps have none, and the export still serves
     `outfit_score`; given, it must load and make maps of the model's shape."""
+    own = model.photo_feature_maps()
+    if own is not None:   # a backbone trained end to end: only the model's own makes its maps
+        if FLAGS.feature_backbone not in ("", "none"):
+            raise DataError(f"--feature_backbone: this {model.registered_name} model trained its backbone end to end; "
+                            "its photos are read by that backbone, held in the export")
+        return None if FLAGS.feature_backbone == "none" else own
     source = model.feature_maps_source
     if source is None or FLAGS.feature_backbone == "none":
         if FLAGS.feature_backbone not in ("", "none"):

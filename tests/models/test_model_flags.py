@@ -55,7 +55,7 @@ def test_flagfiles_parse_into_their_model_config():
 def test_a_flag_the_model_does_not_read_is_an_error(tmp_path):
     fv = _flag_values("--model=bprmf", "--fc_width=8", "--visrank_pooling=max")
     with pytest.raises(ValueError, match=r"bprmf does not read the flags --fc_width, --visrank_pooling "
-                                         r"\(--fc_width is read by attributes, dvbpr, imgrec_dir"):
+                                         r"\(--fc_width is read by attributes, dvbpr, fhn, imgrec_dir"):
         model_flags.model_config_from_flags(fv)
     path = tmp_path / "m.cfg"
     path.write_text("--model=poprank\n--embedding_dim=8\n")
@@ -76,7 +76,7 @@ def test_helpfull_groups_each_familys_flags():
     assert tvbpr == {"time_epochs", "l2_drift", "epoch_segmentation", "time_bins", "segment_every",
                      "segment_samples", "item_bias_drift", "min_epoch_bins"}
     assert {"embedding_dim", "fc_width", "features_file"} <= groups[model_flags.SHARED_GROUP]
-    assert fv["fc_width"].help.endswith("[models: attributes, dvbpr, imgrec_dir, imgrec_ete, imgrec_ft, saers]")
+    assert fv["fc_width"].help.endswith("[models: attributes, dvbpr, fhn, imgrec_dir, imgrec_ete, imgrec_ft, pan, pan_ul, pan_ul_hn, saers]")
     assert not fv["seed"].help.endswith("]")
 
 

@@ -122,7 +122,7 @@ def test_outfit_score_is_eq_4(tiny_outfit_dataset, name):
     model.pair_weights.assign(RNG.normal(size=model.pair_weights.shape))
     users = np.array([0, 3, 4])
     outfits = np.array([[0, 8, 16], [1, 9, -1], [7, -1, 23]])         # empty slots skipped
-    maps = model.maps.numpy()
+    maps = model.item_maps.maps.numpy()
     u = np.tanh(2.0 * model.user_embedding.numpy()[users])
     kernels, biases = model.item_kernels.numpy(), model.item_biases.numpy()
     w = model.pair_weights.numpy()

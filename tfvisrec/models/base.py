@@ -28,6 +28,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | servable | `catalogue_state`, `extra_signatures`, `image_size`, `features_file`, `default_features_file` | item vectors if factorising, else item features; no extra signature; `features.npy` |
 | servable | `scores_outfits` | False: scores single items (True: `outfit_scores` only, no catalogue top-K) |
 | servable (outfit models) | `feature_maps_source`, `outfit_scores_from_maps(users, maps, filled)` | None: reads no fixed feature maps; TypeError |
+| servable (outfit models) | `photo_feature_maps()` | None: no backbone of its own (photos → maps by the one `feature_maps_source` records) |
 
 A training batch is `{"user": [B], "pos": {item features [B]}, "neg": {item features [B]}}`
 (item features `[B, N]` when `num_negatives` N > 1), plus `"time": [B]` when the dataset has
@@ -265,6 +266,13 @@ class Recommender(keras.Model):
     def feature_maps_source(self):
         """Models reading fixed item feature maps (PAN, FHN): a `data.feature_maps.MapsSource`
         (their shape and the backbone that made them, if recorded), after `prepare`; else None."""
+        return None
+
+    def photo_feature_maps(self):
+        """Outfit models whose item maps come from their own backbone, trained end to end: a
+        `vision.photo_maps.PhotoFeatureMaps` running it (what `outfit_score_images` serves
+        photos with); None for models reading fixed maps (the export loads the backbone their
+        `feature_maps_source` records) and for every other model."""
         return None
 
     def outfit_scores_from_maps(self, users, maps, filled, binary: bool = False) -> tf.Tensor:

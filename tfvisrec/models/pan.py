@@ -11,8 +11,10 @@ ablation rows of PAN's Table 2.
 The predictor, for user u and outfit O = (o_1 … o_S) (top, bottom, shoes; empty slots skipped):
 
 - user encoder (eq. 1): u = embedding of the user, code b_u = sign(u);
-- item encoder: the item's fixed CNN feature maps F (precomputed, `feature_maps.npz`:
-  the project's pretrained backbone, as PAN's Table 2; synthetic maps in tests), with PAN the
+- item encoder: the item's CNN feature maps F (fixed, precomputed `feature_maps.npz`: the
+  project's pretrained backbone, as PAN's Table 2, synthetic maps in tests; or, with
+  `--backbone_training=end_to_end`, the backbone run on the item's photo and trained with the
+  model: `pan_backbone.py`), with PAN the
   user-aware channel attention (eq. 2) then spatial attention (eq. 3, CBAM's convolution +
   batch normalisation; `pan_layers.py`) conditioned on b_u (one attention network for all slots),
   global average pooling and a linear map of the slot (FHN's per-type hash layer) → x_s,
@@ -42,11 +44,11 @@ split among the three terms was not checked against the paper's text.
 
 Serving: `scores_outfits` keeps the catalogue signatures away; the exports answer
 `outfit_score` and `recommend_outfit_item` (`serving/outfit_signatures.py`), and, holding the
-backbone the maps record (`feature_maps_source`), `outfit_score_images`: photos → maps →
-`outfit_scores_from_maps`, the same item encoder and predictor.
+backbone the maps record (`feature_maps_source`), or the model's own trained one
+(`photo_feature_maps`), `outfit_score_images`: photos → maps → `outfit_scores_from_maps`, the
+same item encoder and predictor.
 """
 import dataclasses
-import os
 
 import numpy as np
 import tensorflow as tf
@@ -55,19 +57,19 @@ import tf_keras as keras
 from tfvisrec import losses, metrics
 from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import outfit_questions, schema
-from tfvisrec.data.feature_files import FEATURE_MAPS_FILE
-from tfvisrec.data.feature_maps import read_feature_maps
 from tfvisrec.data.item_texts import hashed_bag_of_words
 from tfvisrec.data.outfits import EMPTY, load_outfits
 from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
+from tfvisrec.models.pan_backbone import (OutfitBackboneConfig, backbone_optimizers, backbone_train_step,
+                                          make_item_maps)
 from tfvisrec.models.pan_layers import UserChannelAttention, UserSpatialAttention, relaxed_code
 from tfvisrec.models.pan_negatives import mine_hard_negatives
 from tfvisrec.models.registry import register
 
 
 @dataclasses.dataclass
-class FHNConfig(ModelConfig):
+class FHNConfig(OutfitBackboneConfig, ModelConfig):
     """FHN: binary user and item codes, compatibility + personal score, BPR + VSE."""
 
     code_dim: int = field(32, "Length D of the binary user and item codes (PAN/FHN eq. 1, 4).")
@@ -79,7 +81,6 @@ class FHNConfig(ModelConfig):
     slope_growth: float = field(1.5, "β is multiplied by this every epoch (tanh(βx) → sign(x)).")
     slope_max: float = field(10.0, "Largest β.")
     l2_user: float = hp.l2_user()
-    feature_maps_file: str = field("", "Item feature maps (.npz with `maps` [items, H, W, C]); default <dataset>/feature_maps.npz.")
 
 
 @dataclasses.dataclass
@@ -130,25 +131,22 @@ class FHN(Recommender):
             name="user_embedding", shape=[data_info.num_users, dim],
             initializer=keras.initializers.RandomNormal(stddev=0.1, seed=config.seed))
         self.slope = tf.Variable(float(config.slope_start), trainable=False, name="slope")
-        self.maps = None
-        self._maps_source = None
+        self.item_maps = make_item_maps(config)     # fixed feature maps, or the backbone trained end to end
         self.num_slots = 0
 
     # ---- data --------------------------------------------------------------------------
     def prepare(self, dataset) -> None:
-        """Reads the outfits' slots, the item feature maps and the item texts (not images)."""
+        """Reads the outfits' slots, the fixed item feature maps and the item texts (not images)."""
         table = load_outfits(dataset)
         self.num_slots = table.num_slots
-        path = self.config.feature_maps_file or os.path.join(dataset.path, FEATURE_MAPS_FILE)
-        maps, self._maps_source = read_feature_maps(path, dataset.num_items)
-        self.maps = tf.constant(maps)
+        self.item_maps.prepare(dataset)
         from tfvisrec.data.dataset import load_texts
         vectors, has_text = hashed_bag_of_words(load_texts(dataset.path), dataset.num_items,
                                                 int(self.config.text_buckets))
         self.has_any_text = bool(has_text.any()) and self.config.vse_weight > 0
         self.texts = tf.constant(vectors)
         self.has_text = tf.constant(has_text)
-        self._build_layers(maps.shape[1:])
+        self._build_layers(self.map_shape)
         self.outfit_table = table
         self.item_slot = tf.constant(np.asarray(table.item_slot, np.int32))
 
@@ -171,10 +169,22 @@ class FHN(Recommender):
             self.spatial_attention = UserSpatialAttention(self.config.spatial_kernel, name="spatial_attention")
 
     def build_variables(self) -> None:
-        users = tf.zeros([2], tf.int64)
-        self.score(users, {schema.ITEM: tf.zeros([2, self.num_slots], tf.int64)})
+        """The encoder and predictor on zero maps (no photo decoded, no catalogue maps made)."""
+        self.encode_maps(tf.zeros([2], tf.int64), tf.zeros([2, self.num_slots, *self.map_shape]),
+                         tf.ones([2, self.num_slots], tf.bool))
         if self.has_any_text:
             self.text_head(self.texts[:1])
+
+    def create_optimizers(self, make_optimizer):
+        if not self.item_maps.end_to_end:
+            return super().create_optimizers(make_optimizer)
+        return backbone_optimizers(self, self.item_maps.trainable_variables, make_optimizer,
+                                   self.config.backbone_lr_scale)
+
+    def train_step(self, batch, optimizers):
+        if not self.item_maps.end_to_end:
+            return super().train_step(batch, optimizers)
+        return backbone_train_step(self, self.item_maps.trainable_variables, batch, optimizers)
 
     def begin_epoch(self, epoch: int, min_stage: int = 0) -> bool:
         cfg = self.config
@@ -183,20 +193,28 @@ class FHN(Recommender):
 
     # ---- the predictor -----------------------------------------------------------------
     @property
+    def map_shape(self):
+        """(h, w, C) of one item's feature maps."""
+        return self.item_maps.map_shape
+
+    @property
     def feature_maps_source(self):
-        return self._maps_source
+        return self.item_maps.source
+
+    def photo_feature_maps(self):
+        return self.item_maps.photo_feature_maps()
 
     def encode(self, users, outfits, binary: bool = False, training: bool = False):
         """→ (user codes [B, D], item codes [B, S, D], item vectors x [B, S, D], filled [B, S])."""
         outfits = tf.cast(outfits, tf.int64)
-        maps = tf.gather(self.maps, tf.maximum(outfits, 0))     # [B, S, H, W, C]
+        maps = self.item_maps.lookup(outfits, training)      # [B, S, H, W, C]
         return self.encode_maps(users, maps, tf.not_equal(outfits, EMPTY), binary, training)
 
     def encode_maps(self, users, maps, filled, binary: bool = False, training: bool = False):
         """`encode` for the items' feature maps [B, S, H, W, C] themselves (a served outfit of
         photos), `filled` [B, S] False for empty slots (their maps are ignored)."""
         user_code = relaxed_code(tf.gather(self.user_embedding, users), self.slope, binary)
-        maps = tf.reshape(maps, [-1, *self.maps.shape[1:]])                      # [B·S, H, W, C]
+        maps = tf.reshape(maps, [-1, *self.map_shape])                           # [B·S, H, W, C]
         if self.uses_attention:
             per_item_user = tf.repeat(user_code, self.num_slots, axis=0)
             maps, _ = self.channel_attention(maps, per_item_user)
@@ -241,12 +259,16 @@ class FHN(Recommender):
             user_code = relaxed_code(tf.gather(self.user_embedding, users), 1.0, binary=True)
             neg = mine_hard_negatives(users, user_code, pos, neg, self.config.hard_negative_ratio,
                                       self.config.hard_k_ratio, seed)
-        # one pass over (u, O_j), (u, O_k) and, for the user-specific loss, (u_n, O_j)
+        # one pass over (u, O_j), (u, O_k) and, for the user-specific loss, (u_n, O_j); the
+        # items' maps looked up once (with an end-to-end backbone: one CNN pass over the photos)
         others = tf.roll(users, shift=1, axis=0)
         parts = 3 if self.uses_user_loss else 2
-        codes, item_codes, vectors, filled = self.encode(
+        outfits = tf.concat([pos, neg], axis=0)
+        maps = self.item_maps.lookup(outfits, training)
+        codes, item_codes, vectors, filled = self.encode_maps(
             tf.concat([users, users, others][:parts], axis=0),
-            tf.concat([pos, neg, pos][:parts], axis=0), training=training)
+            tf.concat([maps, maps[:tf.shape(pos)[0]]][:parts - 1], axis=0),
+            tf.not_equal(tf.concat([outfits, pos][:parts - 1], axis=0), EMPTY), training=training)
         y = tf.split(self.predict_from_codes(codes, item_codes, filled), parts)
         loss = losses.bpr_loss(y[0], y[1])
         if self.uses_user_loss:
@@ -263,7 +285,7 @@ class FHN(Recommender):
         loss += self.config.l2_user * tf.reduce_mean(tf.reduce_sum(tf.square(user), -1))
         if self.uses_attention and self.config.attention_user_l2 > 0:
             loss += self.config.attention_user_l2 * self.attention_user_penalty()
-        return loss
+        return loss + self.item_maps.weight_penalty()
 
     def attention_user_penalty(self):
         """Σ W_cu² + Σ W_su²: the weights through which the user's code moves the attention (eq. 2-3).
