@@ -10,10 +10,11 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.outfits import load_outfits
 from tfvisrec.data.synthetic.outfit_world import OutfitWorldConfig, make_outfit_world, write_outfit_world
+from tfvisrec.evaluation.outfit_oracle import WorldOracle
 from tfvisrec.evaluation.outfits import evaluate_outfits
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.outfits_table2 import COLUMNS, ROWS, WorldOracle, markdown_table, order_verdict  # noqa: E402
+from bench.outfits_table2 import COLUMNS, ROWS, markdown_table, order_verdict  # noqa: E402
 
 
 def _runs(auc, fitb):
