@@ -54,6 +54,8 @@ def main(argv=None):
                         "attention's user projections W_cu, W_su (the flagfile's: 0.1; 0: eq. 2-3 unchecked)")
     p.add_argument("--models", default="fhn,pan_ul,pan_ul_hn,pan",
                    help="comma-separated flagfile names: train only these rows (empty: the oracle alone)")
+    p.add_argument("--variants_only", action="store_true",
+                   help="train only the rows that --pan_kernels and --pan_attention_user_l2 add")
     p.add_argument("--seeds", default="42,43,44", help="comma-separated seeds; empty: the flagfiles' own, once")
     args = p.parse_args(argv)
     from tfvisrec.data.dataset import load_dataset
@@ -74,7 +76,7 @@ def main(argv=None):
     unknown = models - {name for _, name, _ in ROWS}
     if unknown:
         p.error(f"--models: no row trains {sorted(unknown)}; rows: {sorted({name for _, name, _ in ROWS})}")
-    for label, name, overrides in [row for row in rows if row[1] in models]:
+    for label, name, overrides in [row for row in rows if row[1] in models and not (args.variants_only and row in ROWS)]:
         for seed in seeds:
             extra = {"epochs": args.epochs} if args.epochs else {}
             if args.patience >= 0:
@@ -88,7 +90,8 @@ def main(argv=None):
                 model_dir=model_dir, verbose=2, **overrides, **extra)
             model, summary = fit(model_config, train_config, dataset=dataset)
             run = {**evaluate_outfits(model, table, split="test"),
-                   "epochs": summary["epochs_completed"], "train_seconds": summary["train_seconds"]}
+                   "epochs": summary["epochs_completed"], "train_seconds": summary["train_seconds"],
+                   "valid": evaluate_outfits(model, table, split="valid")}
             truth = os.path.join(args.dataset, "outfit_truth.npz")
             if model.uses_attention and os.path.exists(truth):
                 run["attention_on_detail"] = attention_on_detail(model, table, truth)
@@ -99,6 +102,9 @@ def main(argv=None):
         results[ORACLE] = {"truth": evaluate_outfits(WorldOracle(truth), table, split="test")}
     print(markdown_table(results))
     print(order_verdict(results))
+    print("validation split (what choices are made on):")
+    print(markdown_table({label: {seed: run["valid"] for seed, run in runs.items() if "valid" in run}
+                          for label, runs in results.items() if label != ORACLE}))
     for label, runs in results.items():
         attention = [r["attention_on_detail"] for r in runs.values() if "attention_on_detail" in r]
         if attention:
