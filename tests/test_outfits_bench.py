@@ -40,3 +40,6 @@ def test_world_oracle_knows_compatibility_and_taste(tmp_path):
     path = write_outfit_world(world, str(tmp_path / "w"))
     result = evaluate_outfits(WorldOracle(os.path.join(path, "outfit_truth.npz")), load_outfits(load_dataset(path)))
     assert result["real/random/auc"] > 0.9 and result["real/personal/auc"] > 0.7
+    # its two terms are the FITB ceilings of compatibility alone and taste alone; together they answer more
+    assert 0.25 < result["real/fitb/g_only"] < result["real/fitb/accuracy"]
+    assert 0.25 < result["real/fitb/p_only"] < result["real/fitb/accuracy"]
