@@ -6,13 +6,15 @@ flagfile by the shared trainer, evaluated by the `outfits` protocol on the test 
     python bench/outfits_table2.py --dataset data/outfits-synthetic --runs runs/outfits
 
 Prints one row per model: personal AUC / NDCG@10 (a user's outfits against other users'),
-random AUC (against mixed outfits) and FITB, with real-valued and binary codes; writes the
+random AUC (against mixed outfits) and FITB, with real-valued and binary codes, and FITB
+scored by each term of eq. 4 alone (g: general compatibility; p: the user's score); writes the
 table to <runs>/table2.json. Every row is trained once per seed of `--seeds` (default three;
 runs in <runs>/seed<N>/; `--seeds ""` = the flagfiles' own seed, once) and the table shows
 the mean ± the standard deviation between seeds, then whether the four ablation rows improve
 in order (each step's gain against the spread of the two rows). On the synthetic outfit
 world (its `outfit_truth.npz`) it adds the world's oracle (true compatibility, then true
-taste) and reports where PAN's spatial attention (eq. 3) looks, for every (test user, item)
+taste; its "g only" = compatibility alone, its "p only" = taste alone: the ceilings of each
+term, `tfvisrec/evaluation/outfit_oracle.py`) and reports where PAN's spatial attention (eq. 3) looks, for every (test user, item)
 pair: the share of the attention mass on the item's detail region (the region that drives
 the shoppers' taste) and how often that region gets the largest weight, against the
 1 / (H·W) of a uniform look.
@@ -30,7 +32,9 @@ ROWS = (("compatibility only (fhn, α = 0)", "fhn", {"alpha": 0.0}),
         ("UL (pan_ul)", "pan_ul", {}),
         ("UL + HN (pan_ul_hn)", "pan_ul_hn", {}),
         ("UL + HN + AN (pan)", "pan", {}))
+ORACLE = "oracle (the world's truth; g only: compatibility, p only: taste)"
 COLUMNS = ("real/personal/auc", "real/personal/ndcg@10", "real/random/auc", "real/fitb/accuracy",
+           "real/fitb/g_only", "real/fitb/p_only",
            "binary/personal/auc", "binary/personal/ndcg@10", "binary/fitb/accuracy")
 
 
@@ -48,10 +52,15 @@ def main(argv=None):
     p.add_argument("--pan_attention_user_l2", default="",
                    help="comma-separated values: one more PAN row each with that L2 weight on the "
                         "attention's user projections W_cu, W_su (the flagfile's: 0.1; 0: eq. 2-3 unchecked)")
+    p.add_argument("--models", default="fhn,pan_ul,pan_ul_hn,pan",
+                   help="comma-separated flagfile names: train only these rows (empty: the oracle alone)")
+    p.add_argument("--variants_only", action="store_true",
+                   help="train only the rows that --pan_kernels and --pan_attention_user_l2 add")
     p.add_argument("--seeds", default="42,43,44", help="comma-separated seeds; empty: the flagfiles' own, once")
     args = p.parse_args(argv)
     from tfvisrec.data.dataset import load_dataset
     from tfvisrec.data.outfits import load_outfits
+    from tfvisrec.evaluation.outfit_oracle import WorldOracle
     from tfvisrec.evaluation.outfits import evaluate_outfits
     from tfvisrec.models.model_flags import configs_from_flagfile
     from tfvisrec.training.loop import fit
@@ -63,7 +72,11 @@ def main(argv=None):
                         for k in args.pan_kernels.split(",") if k)
     rows += tuple((f"UL + HN + AN (pan, attention_user_l2 = {v})", "pan", {"attention_user_l2": float(v)})
                   for v in args.pan_attention_user_l2.split(",") if v)
-    for label, name, overrides in rows:
+    models = {m for m in args.models.split(",") if m}
+    unknown = models - {name for _, name, _ in ROWS}
+    if unknown:
+        p.error(f"--models: no row trains {sorted(unknown)}; rows: {sorted({name for _, name, _ in ROWS})}")
+    for label, name, overrides in [row for row in rows if row[1] in models and not (args.variants_only and row in ROWS)]:
         for seed in seeds:
             extra = {"epochs": args.epochs} if args.epochs else {}
             if args.patience >= 0:
@@ -77,7 +90,8 @@ def main(argv=None):
                 model_dir=model_dir, verbose=2, **overrides, **extra)
             model, summary = fit(model_config, train_config, dataset=dataset)
             run = {**evaluate_outfits(model, table, split="test"),
-                   "epochs": summary["epochs_completed"], "train_seconds": summary["train_seconds"]}
+                   "epochs": summary["epochs_completed"], "train_seconds": summary["train_seconds"],
+                   "valid": evaluate_outfits(model, table, split="valid")}
             truth = os.path.join(args.dataset, "outfit_truth.npz")
             if model.uses_attention and os.path.exists(truth):
                 run["attention_on_detail"] = attention_on_detail(model, table, truth)
@@ -85,9 +99,12 @@ def main(argv=None):
             results.setdefault(label, {})[str(seed) if seed is not None else "flagfile"] = run
     truth = os.path.join(args.dataset, "outfit_truth.npz")
     if os.path.exists(truth):
-        results["oracle (the world's truth)"] = {"truth": evaluate_outfits(WorldOracle(truth), table, split="test")}
+        results[ORACLE] = {"truth": evaluate_outfits(WorldOracle(truth), table, split="test")}
     print(markdown_table(results))
     print(order_verdict(results))
+    print("validation split (what choices are made on):")
+    print(markdown_table({label: {seed: run["valid"] for seed, run in runs.items() if "valid" in run}
+                          for label, runs in results.items() if label != ORACLE}))
     for label, runs in results.items():
         attention = [r["attention_on_detail"] for r in runs.values() if "attention_on_detail" in r]
         if attention:
@@ -145,28 +162,6 @@ def attention_summary(attention) -> str:
     return (f"spatial attention on the taste (detail) region, {len(attention)} run(s): mass share "
             f"{share.mean():.4f} ± {sd(share):.4f}, largest weight there {top.mean():.4f} ± {sd(top):.4f} "
             f"of the time; a uniform look: {attention[0]['uniform']:.4f} for both")
-
-
-class WorldOracle:
-    """The synthetic world's truth as an outfit scorer: compatible outfits first (the colour
-    rules), then the shopper's taste for their details."""
-
-    uses_attention = False
-
-    def __init__(self, truth_path):
-        import numpy as np
-        with np.load(truth_path) as z:
-            self.colour, self.detail = z["item_colour"], z["item_detail"]
-            self.harmony, self.taste = z["harmony"], z["taste"]
-
-    def outfit_scores(self, users, outfits, binary: bool = False):
-        import numpy as np
-        users, items = np.asarray(users), np.asarray(outfits)
-        c = self.colour[items]
-        compatible = self.harmony[c[:, 0], c[:, 1]] & self.harmony[c[:, 1], c[:, 2]]
-        taste = self.taste[users[:, None], self.detail[items]].sum(axis=1)
-        import tensorflow as tf
-        return tf.constant(10.0 * compatible + taste)
 
 
 def attention_on_detail(model, table, truth_path):

@@ -10,10 +10,11 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.outfits import load_outfits
 from tfvisrec.data.synthetic.outfit_world import OutfitWorldConfig, make_outfit_world, write_outfit_world
+from tfvisrec.evaluation.outfit_oracle import WorldOracle
 from tfvisrec.evaluation.outfits import evaluate_outfits
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.outfits_table2 import COLUMNS, ROWS, WorldOracle, markdown_table, order_verdict  # noqa: E402
+from bench.outfits_table2 import COLUMNS, ROWS, markdown_table, order_verdict  # noqa: E402
 
 
 def _runs(auc, fitb):
@@ -39,3 +40,6 @@ def test_world_oracle_knows_compatibility_and_taste(tmp_path):
     path = write_outfit_world(world, str(tmp_path / "w"))
     result = evaluate_outfits(WorldOracle(os.path.join(path, "outfit_truth.npz")), load_outfits(load_dataset(path)))
     assert result["real/random/auc"] > 0.9 and result["real/personal/auc"] > 0.7
+    # its two terms are the FITB ceilings of compatibility alone and taste alone; together they answer more
+    assert 0.25 < result["real/fitb/g_only"] < result["real/fitb/accuracy"]
+    assert 0.25 < result["real/fitb/p_only"] < result["real/fitb/accuracy"]

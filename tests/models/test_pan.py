@@ -126,7 +126,7 @@ def test_outfit_score_is_eq_4(tiny_outfit_dataset, name):
     u = np.tanh(2.0 * model.user_embedding.numpy()[users])
     kernels, biases = model.item_kernels.numpy(), model.item_biases.numpy()
     w = model.pair_weights.numpy()
-    expected = []
+    expected, parts = [], []
     for row, user in enumerate(users):
         codes = {}
         for s, item in enumerate(outfits[row]):
@@ -141,8 +141,11 @@ def test_outfit_score_is_eq_4(tiny_outfit_dataset, name):
         g = np.mean([codes[s] @ (w[k] * codes[t]) for (s, t), k in pairs.items() if s in codes and t in codes])
         p = np.mean([u[row] @ c for c in codes.values()])
         expected.append(g + 0.7 * p)
+        parts.append((g, 0.7 * p))
     got = model.outfit_scores(tf.constant(users), tf.constant(outfits)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    got_parts = np.stack([t.numpy() for t in model.outfit_score_parts(tf.constant(users), tf.constant(outfits))], 1)
+    np.testing.assert_allclose(got_parts, parts, rtol=1e-4, atol=1e-5)     # (g, α p): FITB by term
     binary = model.outfit_scores(tf.constant(users), tf.constant(outfits), binary=True).numpy()
     assert np.isfinite(binary).all() and not np.allclose(binary, got)
 

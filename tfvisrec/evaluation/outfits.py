@@ -8,6 +8,7 @@ Results, for a split (see `data/outfit_questions.py` for the questions):
 | `personal/auc`, `personal/ndcg@N` | a user's outfits against other users' outfits: taste |
 | `random/auc`, `random/ndcg@N` | a user's outfits against randomly mixed ones: mostly compatibility |
 | `fitb/accuracy` | the right item for a blanked slot among 4 candidates (ties share) |
+| `fitb/g_only`, `fitb/p_only` | the same scored by one term of y = g + α p (eq. 4; models with `outfit_score_parts`) |
 
 each prefixed `real/` (tanh codes at the last slope) and `binary/` (sign codes).
 """
@@ -45,6 +46,25 @@ def evaluate_outfits(model, table: OutfitTable, split: str = "test", seed: int =
             out[f"{name}/users"] = float(result["groups"])
         q, c, s = fitb.shape
         scores = outfit_scores(model, np.repeat(fitb_users, c), fitb.reshape(-1, s), binary).reshape(q, c)
-        out[f"{codes}/fitb/accuracy"] = metrics.fitb_accuracy(scores, np.zeros(q, np.int64)) if q else float("nan")
+        out[f"{codes}/fitb/accuracy"] = _fitb(scores)
+        if hasattr(model, "outfit_score_parts"):
+            g, p = outfit_score_parts(model, np.repeat(fitb_users, c), fitb.reshape(-1, s), binary)
+            out[f"{codes}/fitb/g_only"], out[f"{codes}/fitb/p_only"] = _fitb(g.reshape(q, c)), _fitb(p.reshape(q, c))
     out["fitb/questions"] = float(len(fitb_users))
     return out
+
+
+def outfit_score_parts(model, users, outfits, binary: bool = False):
+    """The two terms (g, α p) of the model's y(u, O) = g + α p (eq. 4), each [N], in batches."""
+    users, outfits = np.asarray(users, np.int64), np.asarray(outfits, np.int64)
+    parts = [[t.numpy() for t in model.outfit_score_parts(tf.constant(users[k:k + BATCH]),
+                                                          tf.constant(outfits[k:k + BATCH]), binary=binary)]
+             for k in range(0, len(users), BATCH)]
+    if not parts:
+        return np.zeros(0), np.zeros(0)
+    return tuple(np.concatenate(column).astype(np.float64) for column in zip(*parts))
+
+
+def _fitb(scores) -> float:
+    """FITB accuracy of scores [Q, C] whose right candidate is column 0."""
+    return metrics.fitb_accuracy(scores, np.zeros(len(scores), np.int64)) if len(scores) else float("nan")

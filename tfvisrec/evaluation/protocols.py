@@ -3,7 +3,7 @@
 | name | protocol | papers |
 |---|---|---|
 | `full_auc` | AUC of the held-out item against every item the user never interacted with; also on the users whose held-out item is cold, and on the others (warm) | VBPR (eq. 9), DVBPR (sec. 5.2, "All items" / "Cold items") |
-| `outfits` | outfit models: AUC / NDCG@10 of a user's outfits against other users' (personal) and randomly mixed (random) ones, FITB over 4 candidates; real and binary codes (`evaluation/outfits.py`) | FHN, PAN |
+| `outfits` | outfit models: AUC / NDCG@10 of a user's outfits against other users' (personal) and randomly mixed (random) ones, FITB over 4 candidates (also by each term of eq. 4 alone: g, α p); real and binary codes (`evaluation/outfits.py`) | FHN, PAN |
 | `sampled_N` | N negatives drawn uniformly from the user's non-interacted items, `trials` seeded repeats; AUC, HR@{5,10,20}, NDCG@{5,10,20}, mean and std over trials | DVBPR / ImgRec (N = 100), SAERS (N = 500) |
 
 A protocol is an accumulator fed with blocks of score rows (one row per held-out query, all

@@ -225,6 +225,11 @@ class FHN(Recommender):
 
     def predict_from_codes(self, user_code, item_codes, filled):
         """Eq. 4: y = g + α p (see the module docstring) → [B]."""
+        g, p = self.predict_parts(user_code, item_codes, filled)
+        return g + self.config.alpha * p
+
+    def predict_parts(self, user_code, item_codes, filled):
+        """Eq. 4's two scores → (g [B], the general compatibility; p [B], the user's affinity)."""
         filled = tf.cast(filled, item_codes.dtype)
         g_terms, g_weights, k = [], [], 0
         for s in range(self.num_slots):
@@ -236,11 +241,17 @@ class FHN(Recommender):
         g = tf.reduce_sum(g_terms * g_weights, 1) / tf.maximum(tf.reduce_sum(g_weights, 1), 1.0)
         p_terms = tf.reduce_sum(user_code[:, None, :] * item_codes, -1)
         p = tf.reduce_sum(p_terms * filled, 1) / tf.maximum(tf.reduce_sum(filled, 1), 1.0)
-        return g + self.config.alpha * p
+        return g, p
 
     def outfit_scores(self, users, outfits, binary: bool = False, training: bool = False):
         """y(u, O) for users [B] and outfits [B, S]; `binary`: with the codes sign(x) (eq. 4)."""
         return self.predict_from_codes(*_codes(self.encode(users, outfits, binary, training)))
+
+    def outfit_score_parts(self, users, outfits, binary: bool = False):
+        """(g, α p) for users [B] and outfits [B, S]: the two terms of y(u, O) = g + α p (eq. 4),
+        to see which of them answers a question (e.g. fill in the blank)."""
+        g, p = self.predict_parts(*_codes(self.encode(users, outfits, binary)))
+        return g, self.config.alpha * p
 
     def outfit_scores_from_maps(self, users, maps, filled, binary: bool = False):
         """y(u, O) for users [B] and outfits given by their items' feature maps [B, S, H, W, C],
