@@ -3,15 +3,21 @@
     nice python bench/saers_world.py [--classifier_size 64] [--models saers_fixed,saf_only,vbpr_saf,saers_no_saf,vbpr]
                                      [--driver_attributes category,colour,pattern,sleeve,neckline,print] [--work_dir DIR]
                                      [--box_layers conv5,conv4,conv3,conv2,conv1] [--grad_aam_layer conv2] [--roi_layer conv2]
+                                     [--drawn_size 64] [--part_scale 1] [--catalogue_items 1000] [--pretrain_epochs 10]
 
 The world is the visual test world of tests/visual_world.py (an attribute classifier, the
 Semantic Extraction Network, pretrained on another world's labelled catalogue; a shopping
 world of 300 users and 600 items drawn at 64 px), except that every shopper is driven by ONE
 attribute (`SyntheticConfig.drivers`; the truth records which) and the classifier sees the
-photos at `--image_size` (64 px: CNN-F's last conv maps are 8 × 8). It is built once into
-`--work_dir` (delete the folder to rebuild); `regions.npz` is rewritten by the current code
-on every run (with `--grad_aam_layer` / `--roi_layer`, the regions the models train on are
-written to `--work_dir`/regions-<layers>/ instead). Prints four markdown tables:
+photos at `--classifier_size` (64 px: CNN-F's last conv maps are 8 × 8). `--drawn_size`,
+`--part_scale` (neckline and print drawn larger), `--catalogue_items` and `--pretrain_epochs`
+change the world and its classifier's pretraining. Each world is built once into its folder
+under `--work_dir`, named by the flags that differ from the defaults (world-64px for the
+defaults; delete the folder to rebuild), beside which its model runs are written;
+`regions.npz` is rewritten by the current code on every run (with `--grad_aam_layer` /
+`--roi_layer`, the regions the models train on are written to the world's
+regions-<layers>/ instead). `--models=` (none) gives the classifier's tables alone.
+Prints five markdown tables:
 
 1. boxes: per conv layer of `--box_layers` (Grad-AAM, eq. 2–3, on that layer's maps) and
    region attribute, over the items that have the region, how often the Grad-AAM
@@ -45,7 +51,11 @@ sys.path.insert(0, os.path.join(REPO_ROOT, "tests"))
 import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags, logging  # noqa: E402
 
-flags.DEFINE_integer("classifier_size", 64, "Input size of the attribute classifier (the world is drawn at 64 px).")
+flags.DEFINE_integer("classifier_size", 64, "Input size of the attribute classifier.")
+flags.DEFINE_integer("drawn_size", 64, "Pixels the world's photos (catalogue and shop) are drawn at.")
+flags.DEFINE_float("part_scale", 1.0, "Scale of the drawn neckline and print (SyntheticConfig.part_scale).")
+flags.DEFINE_integer("catalogue_items", 1000, "Labelled catalogue items the classifier is pretrained on.")
+flags.DEFINE_integer("pretrain_epochs", 10, "Epochs of the classifier's pretraining.")
 flags.DEFINE_list("driver_attributes", ["category", "colour", "pattern", "sleeve", "neckline", "print"],
                   "Attributes a shopper may be driven by (one each, drawn uniformly).")
 flags.DEFINE_list("models", ["saers_fixed", "saf_only", "vbpr_saf", "saers_no_saf", "vbpr"],
@@ -62,13 +72,27 @@ REGION_ATTRIBUTES = ("sleeve", "neckline", "print")
 THRESHOLDS = (0.2, 0.4, 0.6, 0.8)    # of the map's maximum; the paper's 20 % first
 
 
+def world_folder():
+    """The world's folder under `--work_dir`, named by the world flags that are not the defaults
+    (the defaults: world-64px, the folder of the earlier runs)."""
+    name = f"world-{FLAGS.classifier_size}px"
+    for flag, label, default in (("drawn_size", "drawn", 64), ("part_scale", "parts", 1.0),
+                                 ("catalogue_items", "catalogue", 1000), ("pretrain_epochs", "epochs", 10)):
+        if FLAGS[flag].value != default:
+            name += f"-{label}{FLAGS[flag].value:g}"
+    return os.path.join(FLAGS.work_dir, name)
+
+
 def ensure_world(root):
     """The visual world with single-driver shoppers under `root`, built when missing."""
     from visual_world import INFO_FILE, VisualWorld, VisualWorldSettings, build_visual_world
     import json
     if not os.path.exists(os.path.join(root, INFO_FILE)):
         os.makedirs(root, exist_ok=True)
-        build_visual_world(root, VisualWorldSettings(image_size=FLAGS.classifier_size, drivers=",".join(FLAGS.driver_attributes)))
+        build_visual_world(root, VisualWorldSettings(
+            image_size=FLAGS.classifier_size, drawn_size=FLAGS.drawn_size, part_scale=FLAGS.part_scale,
+            catalogue_items=FLAGS.catalogue_items,
+            pretrain_epochs=FLAGS.pretrain_epochs, drivers=",".join(FLAGS.driver_attributes)))
     with open(os.path.join(root, INFO_FILE), encoding="utf-8") as f:
         return VisualWorld(root, json.load(f))
 
@@ -205,7 +229,7 @@ def occlusion_table(truth, dataset, classifier, seed=0):
     images = np.concatenate([b[schema.IMAGE].numpy() for b in catalogue_pipeline.make_item_image_dataset(dataset, size, 64)])
     probabilities = lambda x: [p.numpy() for p in classifier.attribute_probabilities(x)]  # noqa: E731
     rng = np.random.default_rng(seed)
-    lines = ["| attribute | items | accuracy there | p(predicted), photo | true region occluded | "
+    lines = ["| attribute | items | accuracy there (per true value) | p(predicted), photo | true region occluded | "
              "same-size box elsewhere on the garment occluded | prediction changed (true / elsewhere) |",
              "|---|---|---|---|---|---|---|"]
     for attribute in REGION_ATTRIBUTES:
@@ -229,10 +253,12 @@ def occlusion_table(truth, dataset, classifier, seed=0):
         predicted = photo.argmax(-1)
         truth_values = truth.attribute_values[list(truth.attribute_names).index(attribute)]
         true_names = np.asarray(truth_values)[truth.item_values[items[rows], list(truth.attribute_names).index(attribute)]]
-        accuracy = np.mean(np.asarray(classifier.attribute_values[a])[predicted] == true_names)
+        right = np.asarray(classifier.attribute_values[a])[predicted] == true_names
+        per_value = ", ".join(f"{v} {right[true_names == v].mean():.2f}" for v in truth_values if np.any(true_names == v))
         p = lambda x: x[np.arange(len(rows)), predicted].mean()  # noqa: E731
-        lines.append(f"| {attribute} | {len(rows)} | {accuracy:.2f} | {p(photo):.3f} | {p(here):.3f} | {p(elsewhere):.3f} | "
-                     f"{np.mean(here.argmax(-1) != predicted):.2f} / {np.mean(elsewhere.argmax(-1) != predicted):.2f} |")
+        lines.append(f"| {attribute} | {len(rows)} | {right.mean():.2f} ({per_value}) | {p(photo):.3f} | {p(here):.3f} | "
+                     f"{p(elsewhere):.3f} | {np.mean(here.argmax(-1) != predicted):.2f} / "
+                     f"{np.mean(elsewhere.argmax(-1) != predicted):.2f} |")
     return lines
 
 
@@ -289,7 +315,8 @@ def main(argv):
     from tfvisrec.data.synthetic import load_truth
     from tfvisrec.vision import features, pretrained, region_features
     from visual_world import train_and_evaluate
-    world = ensure_world(os.path.join(FLAGS.work_dir, f"world-{FLAGS.classifier_size}px"))
+    world = ensure_world(world_folder())
+    out_dir = world.root    # regions and runs of this world's classifier
     print(f"classifier test accuracy: {world.info['pretraining']['test_accuracy']}", flush=True)
     dataset, truth = world.load_dataset(), load_truth(world.world_dir)
     classifier = pretrained.load_attribute_classifier(world.pretrained_dir)
@@ -298,7 +325,7 @@ def main(argv):
     region_overrides, suffix = {}, ""
     if any(layers.values()):
         suffix = f"-aam_{FLAGS.grad_aam_layer or 'last'}-roi_{FLAGS.roi_layer or 'last'}"
-        layer_dir = os.path.join(FLAGS.work_dir, "regions" + suffix)
+        layer_dir = os.path.join(out_dir, "regions" + suffix)
         os.makedirs(layer_dir, exist_ok=True)
         features.write_regions(layer_dir, region_features.extract_regions(classifier, dataset, **layers))
         region_overrides = {"regions_file": os.path.join(layer_dir, "regions.npz")}
@@ -317,7 +344,7 @@ def main(argv):
     occlusion = occlusion_table(truth, dataset, classifier)
     print("\n".join(occlusion), flush=True)
     ideal = ideal_regions(truth, dataset, regions)
-    ideal_dir = os.path.join(FLAGS.work_dir, "ideal-regions")
+    ideal_dir = os.path.join(out_dir, "ideal-regions")
     os.makedirs(ideal_dir, exist_ok=True)
     features.write_regions(ideal_dir, ideal)
     oracle = world.oracle_results(dataset)
@@ -328,7 +355,7 @@ def main(argv):
         runs.append(("saers_fixed", {"regions_file": os.path.join(ideal_dir, "regions.npz")}, ideal,
                      "saers_fixed on ideal regions (one-hot true values)", "saers_fixed-ideal"))
     for name, overrides, item_regions, label, run_dir in runs:
-        model, results = train_and_evaluate(name, dataset, os.path.join(FLAGS.work_dir, "runs", run_dir),
+        model, results = train_and_evaluate(name, dataset, os.path.join(out_dir, "runs", run_dir),
                                             seed=FLAGS.train_seed, **overrides)
         aucs.append(f"| {label} | {results['full_auc/auc']:.3f} | {results['full_auc/auc_cold']:.3f} |")
         if name in ("saers_fixed", "vbpr_saf", "saers"):

@@ -50,6 +50,7 @@ class VisualWorldSettings:
     temperature: float = 0.3    # purchase softmax: sharp tastes (as tests/models/test_cf_learning.py)
     drivers: str = ""           # SyntheticConfig.drivers: "" = mixed tastes, else one driving attribute per user
     drawn_size: int = 64        # pixels the generator draws
+    part_scale: float = 1.0     # SyntheticConfig.part_scale: size of the drawn neckline and print
     image_size: int = 32        # backbone input (the CNN of DVBPR/ImgRec-EtE trains at this size)
     fc_width: int = 128         # CNN-F fc6/fc7 width = feature dimension F
     dropout: float = 0.0
@@ -224,7 +225,7 @@ def build_visual_world(root: str, settings: VisualWorldSettings, final_root: str
     started = time.time()
     catalogue_world = generate_world(os.path.join(root, "catalogue_world"), SyntheticConfig(
         num_users=20, num_items=settings.catalogue_items, image_size=settings.drawn_size,
-        seed=settings.catalogue_seed))
+        part_scale=settings.part_scale, seed=settings.catalogue_seed))
     catalogue = ingest_catalogue(
         os.path.join(catalogue_world, "items.csv"), catalogue_world, os.path.join(root, "catalogue"),
         label_columns=LABEL_COLUMNS, id_column="item_id", text_columns=(), seed=settings.catalogue_seed)
@@ -241,7 +242,8 @@ def build_visual_world(root: str, settings: VisualWorldSettings, final_root: str
 
     world = generate_world(os.path.join(root, "world"), SyntheticConfig(
         num_users=settings.num_users, num_items=settings.num_items, temperature=settings.temperature,
-        image_size=settings.drawn_size, drivers=settings.drivers, seed=settings.world_seed))
+        image_size=settings.drawn_size, part_scale=settings.part_scale, drivers=settings.drivers,
+        seed=settings.world_seed))
     dataset_dir = ingest(os.path.join(world, "interactions.csv"), os.path.join(world, "items.csv"),
                          images_dir=world, out_dir=os.path.join(root, "dataset"),
                          seed=settings.split_seed)

@@ -116,13 +116,15 @@ def test_region_boxes_lie_inside_and_cover_drawn_pixels(world):
                                            ("print", "plain", "star"), ("print", "heart", "logo"),
                                            ("sleeve", "short", "long"), ("sleeve", "sleeveless", "short")])
 @pytest.mark.parametrize("category", ["top", "dress"])
-def test_changing_a_region_attribute_only_changes_pixels_inside_its_boxes(category, attribute, a, b):
+@pytest.mark.parametrize("part_scale", [1.0, 1.5])
+def test_changing_a_region_attribute_only_changes_pixels_inside_its_boxes(category, attribute, a, b, part_scale):
     size = 64
     values = {"category": category, "colour": "blue", "pattern": "stripes",
               "sleeve": "short", "neckline": "round", "print": "plain"}
     drawings = []
     for v in (a, b):
-        drawings.append(drawing.draw_item(dict(values, **{attribute: v}), size, np.random.default_rng(5)))
+        drawings.append(drawing.draw_item(dict(values, **{attribute: v}), size, np.random.default_rng(5),
+                                          part_scale=part_scale))
     diff = np.abs(np.asarray(drawings[0].image, np.int32) - np.asarray(drawings[1].image, np.int32)).sum(-1)
     inside = np.zeros((size, size), bool)
     for d in drawings:
@@ -133,6 +135,24 @@ def test_changing_a_region_attribute_only_changes_pixels_inside_its_boxes(catego
                    max(0, int(x0 * size) - 3):int(np.ceil(x1 * size)) + 3] = True
     assert diff[inside].max() > 60
     assert diff[~inside].max() == 0
+
+
+@pytest.mark.parametrize("category", ["top", "dress"])
+def test_part_scale_enlarges_neckline_and_print_and_keeps_them_apart(category):
+    """Same item, same jitter: at part_scale 1.5 the neckline and print boxes are 1.5 times as
+    wide (their margins, 0.01 and 0.005 of the jitter scale, aside), the drawn print lies below
+    the drawn neckline (the boxes without their margins), and the sleeves are untouched."""
+    for neckline, motif in [("round", "star"), ("v", "heart"), ("collar", "logo"), ("v", "plain")]:
+        values = {"category": category, "colour": "red", "pattern": "solid", "sleeve": "short",
+                  "neckline": neckline, "print": motif}
+        plain, scaled = (drawing.draw_item(values, 64, np.random.default_rng(2), part_scale=s) for s in (1.0, 1.5))
+        jitter = np.random.default_rng(2).uniform(0.86, 1.02)   # draw_item's first draw: the scale
+        for attribute, margin in (("neckline", 0.01), ("print", 0.005)):
+            width = lambda d: d.regions[attribute][0][3] - d.regions[attribute][0][1] - 2 * margin * jitter  # noqa: E731
+            assert width(scaled) == pytest.approx(1.5 * width(plain), rel=1e-6), (neckline, motif, attribute)
+        neck_bottom = scaled.regions["neckline"][0][2] - 0.01 * jitter
+        assert neck_bottom < scaled.regions["print"][0][0] + 0.005 * jitter, (neckline, motif)
+        assert scaled.regions["sleeve"] == plain.regions["sleeve"]
 
 
 def test_utilities_match_a_numpy_recomputation(world):

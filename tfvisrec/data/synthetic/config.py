@@ -18,6 +18,7 @@ class SyntheticConfig:
     num_users: int = field(300, "Number of users.")
     num_items: int = field(600, "Number of items (catalogue size).")
     image_size: int = field(64, "Side of the square item images, in pixels.")
+    part_scale: float = field(1.0, "Scale of the drawn neckline and print (1 = as always; e.g. 1.5 for parts a small CNN reads and localises more easily).")
     mean_interactions: float = field(20.0, "Mean number of distinct items a user buys.")
     min_interactions: int = field(6, "Fewest distinct items a user buys.")
     cold_fraction: float = field(0.2, "Fraction of items released late (few buyers: cold start).")
@@ -41,6 +42,7 @@ class SyntheticConfig:
             (self.num_users >= 1, "num_users must be >= 1"),
             (self.num_items >= 12, "num_items must be >= 12"),
             (16 <= self.image_size <= 1024, "image_size must be in [16, 1024]"),
+            (0.5 <= self.part_scale <= 2.0, "part_scale must be in [0.5, 2]"),
             (self.min_interactions >= 1, "min_interactions must be >= 1"),
             (self.mean_interactions >= self.min_interactions,
              "mean_interactions must be >= min_interactions"),

@@ -18,6 +18,7 @@ Point = Tuple[float, float]
 Box = Tuple[float, float, float, float]
 SUPERSAMPLE = 2
 PATTERN_PERIOD = 0.085   # unit-space period of stripes, dots and checks
+V_NECK_DEPTH = 0.15      # below the shoulder line: the deepest neckline
 
 
 @dataclasses.dataclass
@@ -69,8 +70,10 @@ class _Canvas:
         return (_clip(min(ys) - m), _clip(min(xs) - m), _clip(max(ys) + m), _clip(max(xs) + m))
 
 
-def draw_item(values: Dict[str, str], size: int, rng: np.random.Generator) -> Drawing:
-    """Render the item whose attribute values are `values` (name → value name)."""
+def draw_item(values: Dict[str, str], size: int, rng: np.random.Generator,
+              part_scale: float = 1.0) -> Drawing:
+    """Render the item whose attribute values are `values` (name → value name). `part_scale`
+    enlarges the neckline and the print (see `_draw_upper_body`); 1 draws them as always."""
     canvas = _Canvas(size, scale=rng.uniform(0.86, 1.02), shift=tuple(rng.uniform(-0.04, 0.04, 2)))
     colour = _jitter_colour(vocab.COLOUR_RGB[values["colour"]], rng)
     background = _jitter_colour(vocab.BACKGROUND_RGB, rng, spread=3.0)
@@ -80,7 +83,7 @@ def draw_item(values: Dict[str, str], size: int, rng: np.random.Generator) -> Dr
     category = values["category"]
     layout = {"top": _TOP, "dress": _DRESS}.get(category)
     if layout is not None:
-        details = _draw_upper_body(canvas, shape, layout, values, category == "dress", regions)
+        details = _draw_upper_body(canvas, shape, layout, values, category == "dress", regions, part_scale)
     else:
         details = {"trousers": _draw_trousers, "skirt": _draw_skirt,
                    "shoes": _draw_shoes, "bag": _draw_bag}[category](canvas, shape)
@@ -99,8 +102,13 @@ def draw_item(values: Dict[str, str], size: int, rng: np.random.Generator) -> Dr
     return Drawing(image=image, garment_box=garment_box, regions=regions)
 
 
-def _draw_upper_body(canvas, shape, g: _UpperBody, values, is_dress, regions):
-    """Torso (+ skirt for dresses), sleeves, neckline cut; returns the detail painters."""
+def _draw_upper_body(canvas, shape, g: _UpperBody, values, is_dress, regions, part_scale=1.0):
+    """Torso (+ skirt for dresses), sleeves, neckline cut; returns the detail painters.
+
+    part_scale s ≠ 1: the neckline (cut and collar flaps) is scaled by s about the neck point
+    (0.5, shoulder line) and the print's half size by s; the print moves down just enough to
+    stay below the deepest neckline (the v's tip), so the two parts never overlap.
+    """
     x0, x1, sy, nw = g.left_x, 1.0 - g.left_x, g.shoulder_y, g.neck_half_width
     hem = 0.93 if is_dress else 0.86
     bottom = 0.42 if is_dress else hem
@@ -130,18 +138,23 @@ def _draw_upper_body(canvas, shape, g: _UpperBody, values, is_dress, regions):
     if neckline == "round":
         cut = _ellipse((0.5, sy + 0.01), nw, 0.06)
     elif neckline == "v":
-        cut = [(0.5 - nw, sy - 0.02), (0.5 + nw, sy - 0.02), (0.5, sy + 0.15)]
+        cut = [(0.5 - nw, sy - 0.02), (0.5 + nw, sy - 0.02), (0.5, sy + V_NECK_DEPTH)]
     else:  # collar: a small round cut with two pointed flaps
         cut = _ellipse((0.5, sy), nw * 0.75, 0.035)
         flap = [(0.5 - nw - 0.01, sy - 0.005), (0.5 - 0.004, sy + 0.04), (0.5 - nw + 0.025, sy + 0.12)]
         flaps = [flap, _mirror(flap)]
+    if part_scale != 1.0:
+        cut = _scaled(cut, (0.5, sy), part_scale)
+        flaps = [_scaled(f, (0.5, sy), part_scale) for f in flaps]
     shape.polygon(canvas.px(cut), fill=0)
     # The cut may reach above the shoulder line, where there is no garment to cut.
     regions["neckline"] = [canvas.box([(x, max(y, sy - 0.02)) for part in [cut] + flaps for x, y in part])]
 
-    motif = _motif(values["print"], g.chest, g.print_half_size)
-    h = g.print_half_size
+    h = g.print_half_size * part_scale
     cx, cy = g.chest
+    if part_scale != 1.0:
+        cy = max(cy, sy + V_NECK_DEPTH * part_scale + h + 0.01)
+    motif = _motif(values["print"], (cx, cy), h)
     regions["print"] = [canvas.box(motif or [(cx - h, cy - h), (cx + h, cy + h)], margin=0.005)]
 
     def paint_flaps(painter, colour):
@@ -244,6 +257,10 @@ def _pattern(canvas: _Canvas, pattern: str, colour, rng) -> Image.Image:
 def _ellipse(centre: Point, rx: float, ry: float, n: int = 20) -> List[Point]:
     return [(centre[0] + rx * math.cos(t), centre[1] + ry * math.sin(t))
             for t in np.linspace(0.0, 2.0 * math.pi, n, endpoint=False)]
+
+
+def _scaled(points: Sequence[Point], centre: Point, scale: float) -> List[Point]:
+    return [(centre[0] + scale * (x - centre[0]), centre[1] + scale * (y - centre[1])) for x, y in points]
 
 
 def _mirror(points: Sequence[Point]) -> List[Point]:

@@ -125,7 +125,7 @@ def _draw_images(folder, item_ids, item_values, config):
     garment_boxes = np.zeros((n, 4), np.float32)
     for i, item_id in enumerate(item_ids):
         d = drawing.draw_item(items_lib.value_names(item_values[i]), config.image_size,
-                              _rng(config, _IMAGES, i))
+                              _rng(config, _IMAGES, i), part_scale=config.part_scale)
         d.image.save(os.path.join(folder, "images", f"{item_id}.jpg"), format="JPEG",
                      quality=config.jpeg_quality)
         garment_boxes[i] = d.garment_box
