@@ -19,6 +19,7 @@ class WorldOracle:
     colour harmony, the shoppers' taste); same calls as the outfit models."""
 
     uses_attention = False
+    splits_outfit_scores = True
 
     def __init__(self, truth_path: str):
         with np.load(truth_path) as z:

@@ -8,7 +8,7 @@ Results, for a split (see `data/outfit_questions.py` for the questions):
 | `personal/auc`, `personal/ndcg@N` | a user's outfits against other users' outfits: taste |
 | `random/auc`, `random/ndcg@N` | a user's outfits against randomly mixed ones: mostly compatibility |
 | `fitb/accuracy` | the right item for a blanked slot among 4 candidates (ties share) |
-| `fitb/g_only`, `fitb/p_only` | the same scored by one term of y = g + α p (eq. 4; models with `outfit_score_parts`) |
+| `fitb/g_only`, `fitb/p_only` | the same scored by one term of y = g + α p (eq. 4; models with `splits_outfit_scores`) |
 
 each prefixed `real/` (tanh codes at the last slope) and `binary/` (sign codes).
 """
@@ -47,7 +47,7 @@ def evaluate_outfits(model, table: OutfitTable, split: str = "test", seed: int =
         q, c, s = fitb.shape
         scores = outfit_scores(model, np.repeat(fitb_users, c), fitb.reshape(-1, s), binary).reshape(q, c)
         out[f"{codes}/fitb/accuracy"] = _fitb(scores)
-        if hasattr(model, "outfit_score_parts"):
+        if model.splits_outfit_scores:
             g, p = outfit_score_parts(model, np.repeat(fitb_users, c), fitb.reshape(-1, s), binary)
             out[f"{codes}/fitb/g_only"], out[f"{codes}/fitb/p_only"] = _fitb(g.reshape(q, c)), _fitb(p.reshape(q, c))
     out["fitb/questions"] = float(len(fitb_users))

@@ -25,6 +25,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | trainer | `epoch_images(dataset)` | none: pictures to record after each epoch (a GAN's samples) |
 | evaluator | `score_catalogue(users, items, times)`, `time_groups(times)` | tiled `score`; one group per time |
 | evaluator (outfit models) | `outfit_scores(users, outfits, binary)` | TypeError: not an outfit model |
+| evaluator (outfit models) | `splits_outfit_scores`, `outfit_score_parts(users, outfits, binary)` | False: no (g, α p) split of eq. 4; TypeError |
 | servable | `catalogue_state`, `extra_signatures`, `image_size`, `features_file`, `default_features_file` | item vectors if factorising, else item features; no extra signature; `features.npy` |
 | servable | `scores_outfits` | False: scores single items (True: `outfit_scores` only, no catalogue top-K) |
 | servable (outfit models) | `feature_maps_source`, `outfit_scores_from_maps(users, maps, filled)` | None: reads no fixed feature maps; TypeError |
@@ -261,6 +262,14 @@ class Recommender(keras.Model):
         """Outfit models (PAN, FHN): y(u, O) for users [B] and outfits [B, S] of item indices
         (-1 = empty slot) → [B]; `binary` scores with binary codes where the model has them."""
         raise TypeError(f"{type(self).__name__} does not score outfits")
+
+    # Outfit models whose score is y = g + α p (PAN/FHN eq. 4) set this and implement
+    # `outfit_score_parts`; the evaluator then also scores FITB by each term alone.
+    splits_outfit_scores = False
+
+    def outfit_score_parts(self, users, outfits, binary: bool = False):
+        """(g [B], α p [B]): the two terms of y(u, O) = g + α p (see `splits_outfit_scores`)."""
+        raise TypeError(f"{type(self).__name__} does not split its outfit scores")
 
     @property
     def feature_maps_source(self):

@@ -116,6 +116,7 @@ class FHN(Recommender):
     factorised = False
     train_pipeline = "outfit_pairs"
     scores_outfits = True
+    splits_outfit_scores = True       # y = g + α p (eq. 4): `outfit_score_parts`
     extra_signatures = ("outfit_score", "recommend_outfit_item")
     item_feature_keys = (schema.ITEM,)
     uses_user_loss = False
