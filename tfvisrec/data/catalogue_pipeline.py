@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
-from tfvisrec.data.pipelines import batches_per_epoch, epoch_permutation, register_pipeline
+from tfvisrec.data.pipelines import map_epochs, register_pipeline
 
 HOLDOUT_CODES = {"train": 0, "valid": 1, "test": 2}
 IMAGE, LABELS, ITEM = schema.IMAGE, "labels", schema.ITEM
@@ -77,8 +77,10 @@ def split_items(dataset, split: str) -> np.ndarray:
 
 def make_attribute_dataset(dataset, split: str = "train", batch_size: int = 256, image_size: int = 64,
                            seed: int = 0, epoch: int = 0, training: bool = False, item_table=None,
-                           start_batch: int = 0, steps_per_epoch: int = 0) -> tf.data.Dataset:
-    """Batches {"image", "labels", "item"} of one split (see the module docstring).
+                           start_batch: int = 0, steps_per_epoch: int = 0,
+                           num_epochs: int = 1) -> tf.data.Dataset:
+    """Batches {"image", "labels", "item"} of one split (see the module docstring); with
+    `training`, `num_epochs` epochs from `epoch` on, in one dataset.
 
     `item_table` (an `ItemFeatureTable` with images) is built when not given; pass one to
     decode the catalogue only once across epochs and splits.
@@ -88,25 +90,17 @@ def make_attribute_dataset(dataset, split: str = "train", batch_size: int = 256,
         item_table = ItemFeatureTable(dataset, (schema.IMAGE,), image_size=image_size)
     items = split_items(dataset, split)
     labels = tf.constant(checked_labels(dataset), tf.int32)
-    n = len(items)
-    if training:
-        num_batches = batches_per_epoch(n, batch_size, steps_per_epoch)
-        order = np.concatenate([epoch_permutation(n, seed, epoch + k)
-                                for k in range(-(-num_batches * batch_size // n))])
-        items = items[order]
-    else:
-        num_batches = -(-n // batch_size)
-    ids = tf.constant(items, tf.int64)
-    flip_seed = tf.constant(int(seed) * 1_000_003 + int(epoch), tf.int64)
 
-    def make_batch(b):
-        batch_ids = ids[b * batch_size:(b + 1) * batch_size]
+    def make_batch(batch_ids, flip_seed=None, b=None):
         image = item_table.lookup(batch_ids)[schema.IMAGE]
         if training:
             image = tf.image.stateless_random_flip_left_right(image, seed=tf.stack([flip_seed, b]))
         return {IMAGE: image, LABELS: tf.gather(labels, batch_ids), ITEM: batch_ids}
 
-    ds = tf.data.Dataset.range(start_batch, num_batches)
+    if training:
+        return map_epochs(lambda flip_seed, b, ids: make_batch(ids, flip_seed, b), [items.astype(np.int64)], batch_size,
+                          seed, epoch, start_batch, steps_per_epoch, num_epochs)
+    ds = tf.data.Dataset.from_tensor_slices(items.astype(np.int64)).batch(batch_size).skip(start_batch)
     return ds.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
         tf.data.AUTOTUNE)
 
@@ -114,11 +108,13 @@ def make_attribute_dataset(dataset, split: str = "train", batch_size: int = 256,
 @register_pipeline("attributes")
 def attribute_batches(dataset, item_table, batch_size: int, seed: int, epoch: int,
                       start_batch: int = 0, steps_per_epoch: int = 0, image_size: int = 64,
-                      training: bool = True, split: str = "train", **_unused) -> tf.data.Dataset:
+                      training: bool = True, split: str = "train", num_epochs: int = 1,
+                      **_unused) -> tf.data.Dataset:
     """The trainer's entry point (`train_pipeline = "attributes"`): training batches."""
     return make_attribute_dataset(dataset, split=split, batch_size=batch_size, image_size=image_size,
                                   seed=seed, epoch=epoch, training=training, item_table=item_table,
-                                  start_batch=start_batch, steps_per_epoch=steps_per_epoch)
+                                  start_batch=start_batch, steps_per_epoch=steps_per_epoch,
+                                  num_epochs=num_epochs)
 
 
 def make_item_image_dataset(dataset, image_size: int, batch_size: int = 256,

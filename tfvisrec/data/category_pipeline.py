@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
-from tfvisrec.data.pipelines import batches_per_epoch, epoch_permutation, register_pipeline
+from tfvisrec.data.pipelines import map_epochs, register_pipeline
 
 
 def categorised_items(dataset) -> np.ndarray:
@@ -39,23 +39,16 @@ def categorised_items(dataset) -> np.ndarray:
 
 @register_pipeline("category_images")
 def category_images(dataset, item_table, batch_size: int, seed: int, epoch: int,
-                    start_batch: int = 0, steps_per_epoch: int = 0, **_unused) -> tf.data.Dataset:
+                    start_batch: int = 0, steps_per_epoch: int = 0, num_epochs: int = 1,
+                    **_unused) -> tf.data.Dataset:
     """The trainer's entry point (`train_pipeline = "category_images"`): one epoch visits every
     categorised item once in a seeded order (see the module docstring)."""
-    items = categorised_items(dataset)
-    n = len(items)
-    num_batches = batches_per_epoch(n, batch_size, steps_per_epoch)
-    order = np.concatenate([epoch_permutation(n, seed, epoch + k)
-                            for k in range(-(-num_batches * batch_size // n))])
-    rows = items[order[:num_batches * batch_size]].reshape(num_batches, batch_size)[start_batch:]
-    flip_seed = tf.constant(int(seed) * 1_000_003 + int(epoch), tf.int64)
 
-    def make_batch(b, ids):
+    def make_batch(flip_seed, b, ids):
         features = item_table.lookup(ids)
         image = tf.image.stateless_random_flip_left_right(features[schema.IMAGE],
                                                           seed=tf.stack([flip_seed, b]))
         return {schema.ITEM: ids, schema.IMAGE: image, schema.CATEGORY: features[schema.CATEGORY]}
 
-    ds = tf.data.Dataset.from_tensor_slices((np.arange(start_batch, num_batches, dtype=np.int64), rows))
-    return ds.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
-        tf.data.AUTOTUNE)
+    return map_epochs(make_batch, [categorised_items(dataset)], batch_size, seed, epoch, start_batch,
+                      steps_per_epoch, num_epochs)

@@ -13,25 +13,18 @@ import tensorflow as tf
 
 from tfvisrec.data import schema
 from tfvisrec.data.outfits import EMPTY, load_outfits, slot_pools
-from tfvisrec.data.pipelines import batches_per_epoch, epoch_permutation, register_pipeline
+from tfvisrec.data.pipelines import map_epochs, register_pipeline
 
 
 @register_pipeline("outfit_pairs")
 def outfit_pairs(dataset, batch_size: int, seed: int, epoch: int, start_batch: int = 0,
-                 steps_per_epoch: int = 0, table=None, **_unused) -> tf.data.Dataset:
+                 steps_per_epoch: int = 0, table=None, num_epochs: int = 1, **_unused) -> tf.data.Dataset:
     """Training batches of the module docstring from the dataset's `outfits.npz`."""
     table = table if table is not None else load_outfits(dataset)
     train = table.positives["train"]
-    n = len(train)
-    num_batches = batches_per_epoch(n, batch_size, steps_per_epoch)
-    order = np.concatenate([epoch_permutation(n, seed, epoch + k)
-                            for k in range(-(-num_batches * batch_size // n))])[:num_batches * batch_size]
-    users = np.asarray(train.users, np.int64)[order].reshape(num_batches, batch_size)[start_batch:]
-    items = np.asarray(train.items, np.int64)[order].reshape(num_batches, batch_size, -1)[start_batch:]
     pools = [tf.constant(p, tf.int64) for p in slot_pools(table, "train")]
-    batch_seed = tf.constant(int(seed) * 1_000_003 + int(epoch), tf.int64)
 
-    def make_batch(b, u, pos):
+    def make_batch(batch_seed, b, u, pos):
         columns = []
         for s, pool in enumerate(pools):
             pick = tf.random.stateless_uniform([batch_size], seed=tf.stack([batch_seed, b * 8 + s]),
@@ -40,5 +33,5 @@ def outfit_pairs(dataset, batch_size: int, seed: int, epoch: int, start_batch: i
         neg = tf.where(tf.equal(pos, EMPTY), tf.constant(EMPTY, tf.int64), tf.stack(columns, axis=1))
         return {"user": u, "pos": {schema.ITEM: pos}, "neg": {schema.ITEM: neg}}
 
-    ds = tf.data.Dataset.from_tensor_slices((np.arange(start_batch, num_batches, dtype=np.int64), users, items))
-    return ds.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    columns = [np.asarray(train.users, np.int64), np.asarray(train.items, np.int64)]
+    return map_epochs(make_batch, columns, batch_size, seed, epoch, start_batch, steps_per_epoch, num_epochs)

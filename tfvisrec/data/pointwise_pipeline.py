@@ -19,13 +19,13 @@ import tensorflow as tf
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.negatives import ComplementSampler, check_every_user_has_a_negative
-from tfvisrec.data.pipelines import batch_function, map_epoch, register_pipeline
+from tfvisrec.data.pipelines import batch_function, map_epochs, register_pipeline, training_columns
 
 
 @register_pipeline("pointwise")
 def pointwise(dataset, item_table, batch_size: int, seed: int, epoch: int, start_batch: int = 0,
               steps_per_epoch: int = 0, num_negatives: int = 1, with_time: bool = False,
-              **_unused) -> tf.data.Dataset:
+              num_epochs: int = 1, **_unused) -> tf.data.Dataset:
     """Batches of labelled rows (see the module docstring); `batch_size` counts positives."""
     train = dataset.train
     n = len(train)
@@ -55,4 +55,5 @@ def pointwise(dataset, item_table, batch_size: int, seed: int, epoch: int, start
         return make_batch
 
     make_batch = batch_function(dataset, item_table, ("pointwise", batch_size, num_negatives, with_time), build)
-    return map_epoch(make_batch, dataset, batch_size, seed, epoch, start_batch, steps_per_epoch)
+    return map_epochs(make_batch, training_columns(dataset), batch_size, seed, epoch, start_batch,
+                      steps_per_epoch, num_epochs)

@@ -26,11 +26,14 @@ def build_model(model_config, dataset):
     return model
 
 
-def make_train_data(model, dataset, item_table, train_config, batch_size, epoch, start_batch):
-    """The model's training pipeline for one epoch, starting at `start_batch`."""
-    return pipelines.make_pipeline(
+def make_train_data(model, dataset, item_table, train_config, batch_size, epoch, start_batch,
+                    num_epochs=1):
+    """The model's training pipeline from batch `start_batch` of `epoch` through `num_epochs`
+    epochs → (dataset, batches per epoch)."""
+    data = pipelines.make_pipeline(
         model.train_pipeline, dataset=dataset, item_table=item_table, batch_size=batch_size,
         seed=model.config.seed, epoch=epoch, start_batch=start_batch,
         steps_per_epoch=train_config.steps_per_epoch, num_negatives=model.num_negatives,
         with_time=schema.TIME in model.item_feature_keys,
-        image_size=model.image_size, training=True)
+        image_size=model.image_size, training=True, num_epochs=num_epochs)
+    return data, (int(data.cardinality().numpy()) + start_batch) // num_epochs

@@ -105,6 +105,7 @@ class _Loop:
         self._notes = []   # messages of this epoch's validation, printed after its progress line
         self._stage_set = False
         self._train_step = self._make_train_step()
+        self._batches = None   # (distributed iterator over the rest of the run, batches per epoch)
 
     def _make_train_step(self):
         model, optimizers, strategy = self.model, self.optimizers, self.strategy
@@ -162,13 +163,14 @@ class _Loop:
         state, cfg = self.state, self.cfg
         epoch, start = int(state.epoch.numpy()), int(state.batch_in_epoch.numpy())
         self._begin_epoch(epoch)
-        data = building.make_train_data(self.model, self.dataset, self.item_table, cfg,
-                                        cfg.batch_size, epoch, start)
-        total = start + int(data.cardinality().numpy())
+        if self._batches is None:
+            data, per_epoch = building.make_train_data(self.model, self.dataset, self.item_table, cfg,
+                                                       cfg.batch_size, epoch, start, cfg.epochs - epoch)
+            self._batches = iter(self.strategy.experimental_distribute_dataset(data)), per_epoch
+        iterator, total = self._batches
         progbar = EpochProgress(total, verbose=cfg.verbose, epoch=epoch, num_epochs=cfg.epochs)
         progbar.update(start)
         started, loss_sum = time.time(), 0.0
-        iterator = iter(self.strategy.experimental_distribute_dataset(data))
         step, batch = int(state.step.numpy()), start
         while batch < total and not self._out_of_steps():
             num = self._steps_this_call(step, total - batch)
