@@ -102,10 +102,10 @@ class Dataset:
             raise DataError("this dataset has no item images; visual models need them", self.path)
         images: List[Optional[bytes]] = [None] * self.num_items
         spec = {"item": tf.io.FixedLenFeature([], tf.int64), "image": tf.io.FixedLenFeature([], tf.string)}
-        for shard in shards:
-            for record in tf.data.TFRecordDataset(shard):
-                ex = tf.io.parse_single_example(record, spec)
-                images[int(ex["item"])] = ex["image"].numpy()
+        records = tf.data.TFRecordDataset(shards).batch(1024).map(lambda r: tf.io.parse_example(r, spec))
+        for batch in records:   # parsed a batch at a time: one eager op per record costs ~1.5 ms
+            for item, image in zip(batch["item"].numpy(), batch["image"].numpy()):
+                images[int(item)] = image
         missing = [self.item_ids[i] for i, b in enumerate(images) if b is None]
         if missing:
             raise DataError(f"{len(missing)} items have no image (first: {missing[0]!r})", self.path)

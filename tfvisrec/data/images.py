@@ -21,7 +21,19 @@ def normalise(uint8_images):
 
 
 def decode_batch(jpeg_bytes, image_size: int):
-    """A batch of encoded images [B] → float32 [B, S, S, 3] in [-1, 1]."""
+    """A batch of encoded images [B] → float32 [B, S, S, 3] in [-1, 1].
+
+    Called eagerly (a catalogue decoded batch by batch), it runs as one traced graph: eager
+    `map_fn` dispatches each image's resize ops from Python, ~16 ms an image."""
+    if tf.executing_eagerly():
+        return _decode_batch_graph(tf.convert_to_tensor(jpeg_bytes, tf.string), image_size)
+    return _decode_batch(jpeg_bytes, image_size)
+
+
+def _decode_batch(jpeg_bytes, image_size: int):
     uint8 = tf.map_fn(lambda b: decode_to_uint8(b, image_size), jpeg_bytes,
                       fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.uint8))
     return normalise(uint8)
+
+
+_decode_batch_graph = tf.function(_decode_batch, reduce_retracing=True)
