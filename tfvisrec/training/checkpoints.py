@@ -39,6 +39,40 @@ class TrainingState(tf.Module):
         self.min_stage = tf.Variable(0, dtype=tf.int64, trainable=False, name="min_stage")
 
 
+class BestCheckpoint:
+    """`model_dir/best/`: the files of the latest checkpoint whose validation was the best,
+    hard-linked (copied where links cannot be made) rather than written a second time: an
+    improving epoch serialises the model and its optimizers once, not twice. The checkpoint
+    state file is updated last and older best files are removed after it, so a run killed
+    midway still leaves a complete best checkpoint."""
+
+    def __init__(self, directory: str):
+        self.directory = directory
+
+    @property
+    def latest_checkpoint(self):
+        return tf.train.latest_checkpoint(self.directory)
+
+    def keep(self, checkpoint_path: str) -> str:
+        """Make the checkpoint at `checkpoint_path` (a prefix in another folder) the best one."""
+        tf.io.gfile.makedirs(self.directory)
+        name = os.path.basename(checkpoint_path)
+        for source in tf.io.gfile.glob(checkpoint_path + ".*"):
+            target = os.path.join(self.directory, os.path.basename(source))
+            if tf.io.gfile.exists(target):
+                tf.io.gfile.remove(target)
+            try:
+                os.link(source, target)
+            except OSError:   # another file system, or one without links (gs://, s3://)
+                tf.io.gfile.copy(source, target)
+        tf.compat.v1.train.update_checkpoint_state(self.directory, name, all_model_checkpoint_paths=[name])
+        for old in tf.io.gfile.glob(os.path.join(self.directory, "*.index")) + tf.io.gfile.glob(
+                os.path.join(self.directory, "*.data-*")):
+            if not os.path.basename(old).startswith(name + "."):
+                tf.io.gfile.remove(old)
+        return os.path.join(self.directory, name)
+
+
 def save_configs(model_dir: str, model_config, train_config) -> None:
     atomic.write_json(os.path.join(model_dir, CONFIG_FILE), {
         "model": config_lib.to_dict(model_config), "train": config_lib.to_dict(train_config)})

@@ -48,7 +48,7 @@ def fit(model_config, train_config, dataset=None, strategy=None):
                   for name, opt in optimizers.items()}
     ckpt = tf.train.Checkpoint(model=model, state=state, **optimizers)
     latest = tf.train.CheckpointManager(ckpt, os.path.join(write_dir, checkpoints.LATEST_DIR), max_to_keep=3)
-    best = tf.train.CheckpointManager(ckpt, os.path.join(write_dir, checkpoints.BEST_DIR), max_to_keep=1)
+    best = checkpoints.BestCheckpoint(os.path.join(write_dir, checkpoints.BEST_DIR))
     resumed_from = None
     if train_config.resume and latest.latest_checkpoint:
         ckpt.restore(latest.latest_checkpoint)
@@ -105,6 +105,7 @@ class _Loop:
         self._notes = []   # messages of this epoch's validation, printed after its progress line
         self._stage_set = False
         self._train_step = self._make_train_step()
+        self._improved = False
         self._batches = None   # (distributed iterator over the rest of the run, batches per epoch)
 
     def _make_train_step(self):
@@ -132,8 +133,7 @@ class _Loop:
             state.best_score.assign(score)
             state.best_epoch.assign(0)
             state.epoch.assign(1)
-            self.latest.save(checkpoint_number=0)
-            self.best.save(checkpoint_number=0)
+            self.best.keep(self.latest.save(checkpoint_number=0))
             return [{"epoch": 0, "validation": score}]
         if self.stopped_early and cfg.verbose:
             print(f"this run stopped early after epoch {int(state.epoch.numpy())} (no validation "
@@ -200,7 +200,10 @@ class _Loop:
         for note in self._notes:   # after the epoch's line, not inside the bar
             print(note)
         self._notes.clear()
-        self.latest.save(checkpoint_number=int(state.step.numpy()))
+        saved = self.latest.save(checkpoint_number=int(state.step.numpy()))
+        if self._improved:
+            self.best.keep(saved)
+            self._improved = False
         return record
 
     def _record_images(self, epoch):
@@ -237,7 +240,7 @@ class _Loop:
             state.best_score.assign(score)
             state.best_epoch.assign(epoch)
             state.bad_epochs.assign(0)
-            self.best.save(checkpoint_number=int(state.step.numpy()))
+            self._improved = True   # the epoch's checkpoint becomes the best once it is saved
         else:
             state.bad_epochs.assign_add(1)
             if cfg.patience > 0 and int(state.bad_epochs.numpy()) >= cfg.patience:

@@ -1,0 +1,40 @@
+"""`BestCheckpoint`: best/ holds the chosen latest checkpoint's files, survives the latest
+folder's rotation, and keeps only one checkpoint."""
+import os
+
+import tensorflow as tf
+
+from tfvisrec.training.checkpoints import BestCheckpoint
+
+
+def test_keeps_one_checkpoint_that_outlives_the_latest_rotation(tmp_path):
+    value = tf.Variable(0.0)
+    ckpt = tf.train.Checkpoint(value=value)
+    latest = tf.train.CheckpointManager(ckpt, str(tmp_path / "ckpt"), max_to_keep=1)
+    best = BestCheckpoint(str(tmp_path / "best"))
+    assert best.latest_checkpoint is None
+
+    value.assign(1.0)
+    best.keep(latest.save(checkpoint_number=1))
+    value.assign(2.0)
+    kept = best.keep(latest.save(checkpoint_number=2))
+    value.assign(3.0)
+    latest.save(checkpoint_number=3)   # rotates ckpt-2 out of ckpt/
+
+    assert best.latest_checkpoint == kept == str(tmp_path / "best" / "ckpt-2")
+    assert not os.path.exists(str(tmp_path / "ckpt" / "ckpt-2.index"))
+    assert sorted(os.listdir(tmp_path / "best")) == ["checkpoint", "ckpt-2.data-00000-of-00001", "ckpt-2.index"]
+    tf.train.Checkpoint(value=value).read(best.latest_checkpoint).assert_existing_objects_matched()
+    assert float(value.numpy()) == 2.0
+
+
+def test_keeping_the_same_checkpoint_twice_is_harmless(tmp_path):
+    value = tf.Variable(5.0)
+    latest = tf.train.CheckpointManager(tf.train.Checkpoint(value=value), str(tmp_path / "ckpt"), max_to_keep=3)
+    best = BestCheckpoint(str(tmp_path / "best"))
+    path = latest.save(checkpoint_number=7)
+    best.keep(path)
+    best.keep(path)
+    value.assign(0.0)
+    tf.train.Checkpoint(value=value).read(best.latest_checkpoint).assert_existing_objects_matched()
+    assert float(value.numpy()) == 5.0
