@@ -60,6 +60,8 @@ class BestCheckpoint:
         for source in tf.io.gfile.glob(checkpoint_path + ".*"):
             target = os.path.join(self.directory, os.path.basename(source))
             if tf.io.gfile.exists(target):
+                if os.path.exists(target) and os.path.samefile(source, target):
+                    continue   # already the best: removing it first would leave a moment without one
                 tf.io.gfile.remove(target)
             try:
                 os.link(source, target)
