@@ -26,10 +26,8 @@ BATCH = 4096
 
 def outfit_scores(model, users, outfits, binary: bool = False) -> np.ndarray:
     """The model's y(u, O) for aligned users [N] and outfits [N, S], in batches."""
-    users, outfits = np.asarray(users, np.int64), np.asarray(outfits, np.int64)
-    out = [model.outfit_scores(tf.constant(users[k:k + BATCH]), tf.constant(outfits[k:k + BATCH]),
-                               binary=binary).numpy() for k in range(0, len(users), BATCH)]
-    return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+    (scores,) = _in_batches(lambda u, o: (model.outfit_scores(u, o, binary=binary),), users, outfits, 1)
+    return scores
 
 
 def evaluate_outfits(model, table: OutfitTable, split: str = "test", seed: int = 0, n: int = 10,
@@ -56,12 +54,17 @@ def evaluate_outfits(model, table: OutfitTable, split: str = "test", seed: int =
 
 def outfit_score_parts(model, users, outfits, binary: bool = False):
     """The two terms (g, α p) of the model's y(u, O) = g + α p (eq. 4), each [N], in batches."""
+    return _in_batches(lambda u, o: model.outfit_score_parts(u, o, binary=binary), users, outfits, 2)
+
+
+def _in_batches(call, users, outfits, width: int):
+    """`call(users [b], outfits [b, S])` → `width` tensors [b], over users [N] and outfits
+    [N, S] in batches of BATCH → `width` float64 arrays [N]."""
     users, outfits = np.asarray(users, np.int64), np.asarray(outfits, np.int64)
-    parts = [[t.numpy() for t in model.outfit_score_parts(tf.constant(users[k:k + BATCH]),
-                                                          tf.constant(outfits[k:k + BATCH]), binary=binary)]
+    parts = [[t.numpy() for t in call(tf.constant(users[k:k + BATCH]), tf.constant(outfits[k:k + BATCH]))]
              for k in range(0, len(users), BATCH)]
     if not parts:
-        return np.zeros(0), np.zeros(0)
+        return tuple(np.zeros(0) for _ in range(width))
     return tuple(np.concatenate(column).astype(np.float64) for column in zip(*parts))
 
 
