@@ -13,6 +13,11 @@ catalogue and measures, at each level of concurrency, in one run:
   unbatched / batching server without it (TensorFlow's default executor and threads);
 - `batching`: `server` with `--enable_batching --batching_parameters_file=...`;
 - `batching:<file>`: the same with each of `--extra_batching_files` (configs side by side).
+With `--rounds N` (> 1) every server is started once and kept up, each round measures every
+mode at every level in alternating order (a busy neighbour then moves all modes alike), and
+the table gives medians over the rounds, then the goals of issue 14 round by round (32 clients
+with batching: QPS >= 1,000 with p99 <= 100 ms; 1 client: server p50 <= 1.5 x the direct
+call's p50 of the same round).
 Clients are closed loops (one request in flight each) spread over `--client_processes`
 processes (`load_generator.py`), so the load generator's GIL is not the bottleneck; its CPU
 use is printed beside the server's (CPU seconds per 1,000 requests, from /proc). Client and
@@ -61,8 +66,11 @@ flags.DEFINE_string("session_config_file", "serving/session.config",
                     "defaults); the unbatched and batching servers also run without it, as "
                     "`server, default runtime` and `batching, default runtime`.")
 flags.DEFINE_float("seconds", 10.0, "Measured seconds per level (after 1 s of warm-up).")
+flags.DEFINE_integer("rounds", 1, "Rounds of every mode at every level, in alternating order, "
+                     "servers kept up; > 1 prints medians over rounds and the goals per round.", lower_bound=1)
 flags.DEFINE_string("out", "", "Also write the results as JSON here (e.g. bench/results/serving_load.json).")
 FLAGS = flags.FLAGS
+GOAL_CLIENTS, GOAL_QPS, GOAL_P99_MS = 32, 1000, 100.0  # issue 14: 32 clients, batching
 
 
 def synthetic_dataset(num_users, num_items, per_user, seed=0) -> Dataset:
@@ -203,11 +211,29 @@ def run(work):
     print(f"exported BPR-MF ({FLAGS.num_users} users, {FLAGS.num_items} items, K={FLAGS.top_k}, "
           f"dim {FLAGS.dim}) in {export_s:.1f} s, {size_mb:.1f} MiB; cores: {os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.1f}")
-    direct = direct_calls(path, dataset.user_ids)
     levels = [int(c) for c in FLAGS.concurrency]
     users = list(np.random.default_rng(7).choice(dataset.user_ids, 1000))
-    results = {level: {"direct": drive_direct(level, FLAGS.seconds, direct)} for level in levels}
-    del direct   # the in-process copy of the catalogue, before the servers load theirs
+    servers = server_modes()
+    if FLAGS.rounds == 1:
+        results = one_pass(work, path, dataset, levels, users, servers)
+    else:
+        rounds = alternating_rounds(work, path, dataset, levels, users, servers)
+        results = medians(rounds)
+        print_goals(rounds)
+    print_table(results)
+    if FLAGS.out:
+        os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
+        with open(FLAGS.out, "w", encoding="utf-8") as f:
+            json.dump({"flags": {n: FLAGS[n].value for n in ("num_items", "num_users", "dim", "top_k",
+                                                             "seconds", "rounds", "client_processes",
+                                                             "batching_parameters_file", "extra_batching_files",
+                                                             "session_config_file", "server_flags")},
+                       "export_seconds": export_s, "saved_model_mib": size_mb,
+                       "levels": {str(k): v for k, v in results.items()}}, f, indent=2)
+
+
+def server_modes():
+    """(mode, batching parameters file, session config file) of every server row."""
     session = os.path.join(REPO, FLAGS.session_config_file) if FLAGS.session_config_file else ""
     servers = [("server", "", session)]
     if session:
@@ -218,6 +244,14 @@ def run(work):
                         os.path.join(REPO, FLAGS.batching_parameters_file), ""))
     servers += [(f"batching:{os.path.basename(f)}", os.path.abspath(f), session)
                 for f in FLAGS.extra_batching_files]
+    return servers
+
+
+def one_pass(work, path, dataset, levels, users, servers):
+    """Every level direct, then one server at a time (only one catalogue copy in memory)."""
+    direct = direct_calls(path, dataset.user_ids)
+    results = {level: {"direct": drive_direct(level, FLAGS.seconds, direct)} for level in levels}
+    del direct   # the in-process copy of the catalogue, before the servers load theirs
     for mode, batching, session_file in servers:
         process, target = start_server(os.path.join(work, "bench"), batching, session_file)
         try:
@@ -226,19 +260,72 @@ def run(work):
         finally:
             process.terminate()
             process.wait(timeout=60)
-    print_table(results)
-    if FLAGS.out:
-        os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
-        with open(FLAGS.out, "w", encoding="utf-8") as f:
-            json.dump({"flags": {n: FLAGS[n].value for n in ("num_items", "num_users", "dim", "top_k",
-                                                             "seconds", "client_processes",
-                                                             "batching_parameters_file", "extra_batching_files",
-                                                             "session_config_file", "server_flags")},
-                       "export_seconds": export_s, "saved_model_mib": size_mb,
-                       "levels": {str(k): v for k, v in results.items()}}, f, indent=2)
+    return results
+
+
+def alternating_rounds(work, path, dataset, levels, users, servers):
+    """[round][level][mode] -> summary; all servers up at once, modes in alternating order."""
+    direct = direct_calls(path, dataset.user_ids)
+    processes = {}
+    try:
+        for mode, batching, session_file in servers:
+            processes[mode] = start_server(os.path.join(work, "bench"), batching, session_file)
+        order = ["direct"] + [mode for mode, _, _ in servers]
+        rounds = []
+        for number in range(FLAGS.rounds):
+            results = {level: {} for level in levels}
+            for mode in (order if number % 2 == 0 else order[::-1]):
+                for level in levels:
+                    if mode == "direct":
+                        results[level][mode] = drive_direct(level, FLAGS.seconds, direct)
+                    else:
+                        results[level][mode] = drive_server(*processes[mode], users, level)
+            rounds.append(results)
+            print(f"round {number + 1} of {FLAGS.rounds} done (load average "
+                  f"{os.getloadavg()[0]:.1f})", flush=True)
+        return rounds
+    finally:
+        for process, _ in processes.values():
+            process.terminate()
+            process.wait(timeout=60)
+
+
+def medians(rounds):
+    """Per level and mode, the median over rounds of every number (errors: the sum)."""
+    out = {}
+    for level, modes in rounds[0].items():
+        out[level] = {}
+        for mode in modes:
+            runs = [r[level][mode] for r in rounds]
+            row = {key: float(np.median([run[key] for run in runs]))
+                   for key in ("qps", "p50_ms", "p99_ms", "server_cpu_s_per_1k", "client_cpu_s_per_1k")}
+            row["qps_range"] = (min(run["qps"] for run in runs), max(run["qps"] for run in runs))
+            row["errors"] = sum(run["errors"] for run in runs)
+            row["error_examples"] = sorted({e for run in runs for e in run["error_examples"]})[:3]
+            out[level][mode] = row
+    return out
+
+
+def print_goals(rounds):
+    """Issue 14's two goals, round by round, where the levels were measured."""
+    for number, results in enumerate(rounds, 1):
+        parts = []
+        if GOAL_CLIENTS in results and "batching" in results[GOAL_CLIENTS]:
+            r = results[GOAL_CLIENTS]["batching"]
+            met = r["qps"] >= GOAL_QPS and r["p99_ms"] <= GOAL_P99_MS and not r["errors"]
+            parts.append(f"{GOAL_CLIENTS} clients, batching: {r['qps']:.0f} QPS, p99 {r['p99_ms']:.1f} ms "
+                         f"({'met' if met else 'not met'})")
+        if 1 in results:
+            direct = results[1]["direct"]["p50_ms"]
+            ratios = ", ".join(f"{mode} {r['p50_ms'] / direct:.2f}x"
+                               for mode, r in results[1].items() if mode != "direct")
+            parts.append(f"1 client, server p50 / direct p50 ({direct:.2f} ms): {ratios}")
+        print(f"round {number}: " + "; ".join(parts))
 
 
 def print_table(results):
+    if FLAGS.rounds > 1:
+        print(f"medians over {FLAGS.rounds} rounds (QPS: median (min–max))")
     print(f"load average after the run: {os.getloadavg()[0]:.1f}; batching parameters: "
           f"{FLAGS.batching_parameters_file}; session config: {FLAGS.session_config_file or '-'}; "
           f"server flags: {' '.join(FLAGS.server_flags) or '-'}")
@@ -247,7 +334,10 @@ def print_table(results):
     print("|" + "---|" * 8)
     for level, modes in results.items():
         for mode, r in modes.items():
-            print(f"| {level} | {mode} | {r['qps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.1f} | "
+            qps = f"{r['qps']:.0f}"
+            if "qps_range" in r:
+                qps += f" ({r['qps_range'][0]:.0f}–{r['qps_range'][1]:.0f})"
+            print(f"| {level} | {mode} | {qps} | {r['p50_ms']:.2f} | {r['p99_ms']:.1f} | "
                   f"{r['errors']} | {r['server_cpu_s_per_1k']:.2f} | {r['client_cpu_s_per_1k']:.2f} |")
         for mode, r in modes.items():
             if r["error_examples"]:
