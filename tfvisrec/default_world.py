@@ -43,8 +43,9 @@ FORMAT = 1                 # bump when the cache layout or what a stage holds ch
 MANIFEST = "manifest.json"
 LABEL_COLUMNS = ("category", "colour", "pattern", "sleeve", "neckline", "print")
 # DVBPR's training throughput with its whole 64 px CNN-F (configs/dvbpr.cfg, batch 128), measured
-# with `python -m tfvisrec.train --flagfile=configs/dvbpr.cfg` on the default world, 2 idle CPU cores.
-DVBPR_TRIPLETS_PER_SECOND = 23
+# with `python -m tfvisrec.train --flagfile=configs/dvbpr.cfg` on the default world, 2 idle CPU cores,
+# on the slowest and the fastest host it ran on (an Intel VM, an AMD EPYC VM).
+DVBPR_TRIPLETS_PER_SECOND = (23, 72)
 REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "configs")
 
@@ -317,8 +318,11 @@ def _cnn_cost_note(model_config, train_config, world: World) -> str:
             f"stopping after {train_config.patience} without improvement). The flagfile is sized for "
             "real data, not for a quick look: on 2 CPU cores expect minutes per epoch")
     if model_config.model == "dvbpr" and model_config.image_size == 64:
-        minutes = purchases * max(1, model_config.num_negatives) / DVBPR_TRIPLETS_PER_SECOND / 60
-        note += (f" (DVBPR's whole 64 px CNN-F: about {max(minutes, 1):.0f} min per epoch, up to "
-                 f"{minutes * train_config.epochs:.0f} min, at the ~{DVBPR_TRIPLETS_PER_SECOND} triplets/s "
-                 "measured on 2 idle cores; more when they are shared)")
+        slow, fast = DVBPR_TRIPLETS_PER_SECOND
+        triplets = purchases * max(1, model_config.num_negatives)
+        least, most = triplets / fast / 60, triplets / slow / 60
+        note += (f" (DVBPR's whole 64 px CNN-F: about {max(least, 1):.0f}-{max(most, 1):.0f} min per "
+                 f"epoch, up to {least * train_config.epochs:.0f}-{most * train_config.epochs:.0f} min, "
+                 f"at the {slow}-{fast} triplets/s measured on 2 idle cores of two hosts; more when "
+                 "they are shared)")
     return note + "; --epochs=N shortens the run."
