@@ -2,6 +2,7 @@
 
     python bench/serving_load.py                       # 100k items, 1/8/32/64 clients, 10 s each
     python bench/serving_load.py --num_items 20000 --seconds 3 --concurrency 1,8
+    python bench/serving_load.py --concurrency 1,32 --seconds 5 --rounds 4   # medians, goals per round
 
 Exports a BPR-MF model (random factors: latency does not depend on training) over a synthetic
 catalogue and measures, at each level of concurrency, in one run:
