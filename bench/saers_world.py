@@ -4,12 +4,14 @@
                                      [--driver_attributes category,colour,pattern,sleeve,neckline,print] [--work_dir DIR]
                                      [--box_layers conv5,conv4,conv3,conv2,conv1] [--grad_aam_layer conv2] [--roi_layer conv2]
                                      [--drawn_size 64] [--part_scale 1] [--catalogue_items 1000] [--pretrain_epochs 10]
+                                     [--conv1_stride 0]
 
 The world is the visual test world of tests/visual_world.py (an attribute classifier, the
 Semantic Extraction Network, pretrained on another world's labelled catalogue; a shopping
 world of 300 users and 600 items drawn at 64 px), except that every shopper is driven by ONE
 attribute (`SyntheticConfig.drivers`; the truth records which) and the classifier sees the
-photos at `--classifier_size` (64 px: CNN-F's last conv maps are 8 × 8). `--drawn_size`,
+photos at `--classifier_size` (64 px: CNN-F's last conv maps are 8 × 8; at 128 px too, unless
+`--conv1_stride 2` makes them 16 × 16 at about 4 times the compute). `--drawn_size`,
 `--part_scale` (neckline and print drawn larger), `--catalogue_items` and `--pretrain_epochs`
 change the world and its classifier's pretraining. Each world is built once into its folder
 under `--work_dir`, named by the flags that differ from the defaults (world-64px for the
@@ -52,6 +54,7 @@ import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags, logging  # noqa: E402
 
 flags.DEFINE_integer("classifier_size", 64, "Input size of the attribute classifier.")
+flags.DEFINE_integer("conv1_stride", 0, "conv1 stride of the classifier's CNN-F (0: 4 from 128 px up, 2 below).")
 flags.DEFINE_integer("drawn_size", 64, "Pixels the world's photos (catalogue and shop) are drawn at.")
 flags.DEFINE_float("part_scale", 1.0, "Scale of the drawn neckline and print (SyntheticConfig.part_scale).")
 flags.DEFINE_integer("catalogue_items", 1000, "Labelled catalogue items the classifier is pretrained on.")
@@ -76,7 +79,7 @@ def world_folder():
     """The world's folder under `--work_dir`, named by the world flags that are not the defaults
     (the defaults: world-64px, the folder of the earlier runs)."""
     name = f"world-{FLAGS.classifier_size}px"
-    for flag, label, default in (("drawn_size", "drawn", 64), ("part_scale", "parts", 1.0),
+    for flag, label, default in (("conv1_stride", "stride", 0), ("drawn_size", "drawn", 64), ("part_scale", "parts", 1.0),
                                  ("catalogue_items", "catalogue", 1000), ("pretrain_epochs", "epochs", 10)):
         if FLAGS[flag].value != default:
             name += f"-{label}{FLAGS[flag].value:g}"
@@ -90,7 +93,8 @@ def ensure_world(root):
     if not os.path.exists(os.path.join(root, INFO_FILE)):
         os.makedirs(root, exist_ok=True)
         build_visual_world(root, VisualWorldSettings(
-            image_size=FLAGS.classifier_size, drawn_size=FLAGS.drawn_size, part_scale=FLAGS.part_scale,
+            image_size=FLAGS.classifier_size, conv1_stride=FLAGS.conv1_stride,
+            drawn_size=FLAGS.drawn_size, part_scale=FLAGS.part_scale,
             catalogue_items=FLAGS.catalogue_items,
             pretrain_epochs=FLAGS.pretrain_epochs, drivers=",".join(FLAGS.driver_attributes)))
     with open(os.path.join(root, INFO_FILE), encoding="utf-8") as f:

@@ -53,6 +53,7 @@ class VisualWorldSettings:
     part_scale: float = 1.0     # SyntheticConfig.part_scale: size of the drawn neckline and print
     image_size: int = 32        # backbone input (the CNN of DVBPR/ImgRec-EtE trains at this size)
     fc_width: int = 128         # CNN-F fc6/fc7 width = feature dimension F
+    conv1_stride: int = 0       # CNNConfig.conv1_stride of the classifier (0: by image_size)
     dropout: float = 0.0
     pretrain_epochs: int = 10
     pretrain_batch_size: int = 8
@@ -235,7 +236,7 @@ def build_visual_world(root: str, settings: VisualWorldSettings, final_root: str
         model_dir=os.path.join(root, "pretrained"), epochs=settings.pretrain_epochs,
         batch_size=settings.pretrain_batch_size, learning_rate=settings.pretrain_learning_rate,
         image_size=settings.image_size, fc_width=settings.fc_width, dropout=settings.dropout,
-        patience=0, resume=False, verbose=0, seed=settings.catalogue_seed)
+        conv1_stride=settings.conv1_stride, patience=0, resume=False, verbose=0, seed=settings.catalogue_seed)
     classifier, summary = fit(model_config, train_config)
     accuracy = classifier.per_attribute_accuracy(load_dataset(catalogue), "test")
     pretrained_at = time.time()

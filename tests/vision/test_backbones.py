@@ -63,6 +63,20 @@ def test_small_inputs_halve_the_conv1_stride_and_never_reach_zero():
         backbones.build_backbone("vgg16", 64)
 
 
+def test_a_given_conv1_stride_sets_the_map_size_and_comes_from_the_cnn_config():
+    from tfvisrec.vision.cnn_config import CNNConfig
+    config = CNNConfig(image_size=128, fc_width=8, conv1_stride=2)
+    backbone = backbones.build_backbone(**config.backbone_spec())
+    assert backbone.spec["conv1_stride"] == 2
+    assert tuple(backbone.endpoints(_images(128))["feature_map"].shape[1:3]) == (16, 16)
+    default = backbones.build_backbone(**CNNConfig(image_size=128, fc_width=8).backbone_spec())
+    assert tuple(default.endpoints(_images(128))["feature_map"].shape[1:3]) == (8, 8)
+    with pytest.raises(ValueError, match="conv1_stride must be positive"):
+        backbones.cnnf(64, conv1_stride=-1)
+    with pytest.raises(ValueError, match="resnet50 has none"):
+        backbones.build_backbone("resnet50", 64, conv1_stride=2)
+
+
 def test_no_head_outputs_penultimate_and_spec_rebuilds_the_same_architecture():
     backbone = backbones.build_backbone("cnnf", 32, output_dim=0, fc_width=16, dropout=0.3, weight_decay=1e-3)
     images = _images(32)

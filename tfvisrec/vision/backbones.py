@@ -146,8 +146,13 @@ class CaffePreprocessing(keras.layers.Layer):
         return bgr - tf.constant(self.MEAN_BGR, x.dtype)
 
 
-def conv1_stride_for(image_size: int) -> int:
-    return 4 if image_size >= SMALL_INPUT else 2
+def conv1_stride_for(image_size: int, conv1_stride: Optional[int] = None) -> int:
+    """`conv1_stride` when given (≥ 1), else 4 from 128 px up and 2 below."""
+    if conv1_stride is None or conv1_stride == 0:
+        return 4 if image_size >= SMALL_INPUT else 2
+    if conv1_stride < 1:
+        raise ValueError(f"conv1_stride must be positive (0 or None: by the image size), got {conv1_stride}")
+    return int(conv1_stride)
 
 
 def cnnf(image_size: int = 224, output_dim: int = 100, fc_width: int = 4096, dropout: float = 0.5,
@@ -161,7 +166,7 @@ def cnnf(image_size: int = 224, output_dim: int = 100, fc_width: int = 4096, dro
     as in DVBPR's reference implementation. `fc_width` replaces 4096; `conv1_stride` defaults
     to 4 from 128 px up and 2 below (see the module docstring).
     """
-    stride = conv1_stride or conv1_stride_for(image_size)
+    stride = conv1_stride_for(image_size, conv1_stride)
     inputs = keras.Input([image_size, image_size, 3], name="image")
     conv = lambda filters, k, s, n: keras.layers.Conv2D(filters, k, s, "same", activation="relu", name=n)
     pool = lambda n: keras.layers.MaxPool2D(2, 2, "same", name=n)
@@ -186,7 +191,7 @@ def alexnet(image_size: int = 224, output_dim: int = 1000, fc_width: int = 4096,
     conv4 384×3×3 | conv5 256×3×3, pool | fc6 4096, dropout | fc7 4096, dropout | fc8 output_dim.
     Single tower: the paper's two-GPU channel groups are merged (as torchvision does).
     """
-    stride = conv1_stride or conv1_stride_for(image_size)
+    stride = conv1_stride_for(image_size, conv1_stride)
     inputs = keras.Input([image_size, image_size, 3], name="image")
     conv = lambda filters, k, s, n: keras.layers.Conv2D(filters, k, s, "same", activation="relu", name=n)
     pool = lambda n: keras.layers.MaxPool2D(3, 2, "same", name=n)
@@ -235,6 +240,8 @@ def build_backbone(name: str, image_size: int, output_dim: int = 0, dropout: flo
         raise ValueError(f"unknown backbone {name!r}; expected one of {', '.join(BACKBONES)}")
     if image_size < 1:
         raise ValueError(f"image_size must be positive, got {image_size}")
+    if "conv1_stride" in kwargs and name == "resnet50":
+        raise ValueError("conv1_stride is a CNN-F / AlexNet setting; resnet50 has none")
     return _BUILDERS[name](image_size=image_size, output_dim=output_dim, fc_width=fc_width,
                            dropout=dropout, weight_decay=weight_decay, **kwargs)
 

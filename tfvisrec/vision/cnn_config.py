@@ -20,11 +20,15 @@ class CNNConfig:
     dropout: float = field(0.5, "Dropout rate inside CNN backbones.")
     weight_decay: float = field(1e-4, "Weight decay on CNN weights.")
     fc_width: int = field(4096, "Width of the fully connected layers fc6/fc7 of CNN-F and AlexNet (4096 in the papers; e.g. 512 on CPU).")
+    conv1_stride: int = field(0, "Stride of conv1 of CNN-F and AlexNet (0: 4 from 128 px up, 2 below; 2 at 128 px doubles every map's side).")
 
     def backbone_spec(self) -> dict:
         """The keyword arguments of `backbones.build_backbone` this config describes."""
-        return {"name": self.backbone, "image_size": self.image_size, "dropout": self.dropout,
+        spec = {"name": self.backbone, "image_size": self.image_size, "dropout": self.dropout,
                 "weight_decay": self.weight_decay, "fc_width": self.fc_width}
+        if self.conv1_stride:
+            spec["conv1_stride"] = self.conv1_stride
+        return spec
 
 
 @dataclasses.dataclass

@@ -107,7 +107,7 @@ def check_trunk_shapes(prefix: str, object_path: str, trunk, what: str) -> None:
                 raise DataError(f"the checkpoint does not match the {what} built here: layer {layer.name!r} "
                                 f"{attribute} is {there if there is not None else 'missing'} there, {here} here; "
                                 "build it with the flags it was trained with (--backbone, --image_size, "
-                                "--fc_width)", prefix)
+                                "--fc_width, --conv1_stride)", prefix)
 
 
 def build_pretrained_backbone(path: str, output_dim: int = 0, dropout: Optional[float] = None,
