@@ -4,7 +4,7 @@
                                      [--driver_attributes category,colour,pattern,sleeve,neckline,print] [--work_dir DIR]
                                      [--box_layers conv5,conv4,conv3,conv2,conv1] [--grad_aam_layer conv2] [--roi_layer conv2]
                                      [--drawn_size 64] [--part_scale 1] [--catalogue_items 1000] [--pretrain_epochs 10]
-                                     [--conv1_stride 0]
+                                     [--conv1_stride 0] [--attention_warmup_epochs 0,5]
 
 The world is the visual test world of tests/visual_world.py (an attribute classifier, the
 Semantic Extraction Network, pretrained on another world's labelled catalogue; a shopping
@@ -33,7 +33,9 @@ Prints five markdown tables:
    attribute from each attribute's region feature f_a^k (specific features: a strong diagonal);
 3. attention: per attention model, the share of shoppers whose true driver is the attribute
    with the largest mean attention weight α_ui^k (eq. 6), averaged over the whole catalogue
-   and over the shopper's training purchases, beside always answering the most common driver.
+   and over the shopper's training purchases, beside always answering the most common driver,
+   and the purchases' rate for the shoppers of each true driver (`--attention_warmup_epochs
+   0,5`: the attention models also with 5 epochs of average fusion first, side by side);
    `saers_fixed` runs twice: on the classifier's regions, and on ideal regions (f_a^k = one-hot
    of the item's true value of k), which tells the attention's part from the regions' part;
 4. AUC (full, test split) of every model, VBPR included;
@@ -68,10 +70,13 @@ flags.DEFINE_list("box_layers", ["conv5"], "Conv layers of the classifier whose 
 flags.DEFINE_string("grad_aam_layer", "", "Conv layer of the Grad-AAM maps of the regions the models train on "
                     "(default: the last conv).")
 flags.DEFINE_string("roi_layer", "", "Conv layer ROI-pooled in those regions' boxes (default: the last conv).")
+flags.DEFINE_list("attention_warmup_epochs", ["0"], "attention_warmup_epochs of the attention models "
+                  "(saers_fixed, vbpr_saf, saers): each value its own runs, side by side (e.g. 0,5).")
 flags.DEFINE_integer("train_seed", 42, "Training seed of every model.")
 flags.DEFINE_string("work_dir", "/tmp/tfvisrec-bench/saers-world", "World and run folders.")
 FLAGS = flags.FLAGS
 REGION_ATTRIBUTES = ("sleeve", "neckline", "print")
+ATTENTION_MODELS = ("saers_fixed", "vbpr_saf", "saers")
 THRESHOLDS = (0.2, 0.4, 0.6, 0.8)    # of the map's maximum; the paper's 20 % first
 
 
@@ -300,6 +305,17 @@ def top_attributes(model, dataset, regions):
     return np.asarray(over_catalogue), np.asarray(over_purchases)
 
 
+def with_warmups(run, warmups):
+    """The run once per `--attention_warmup_epochs` value when its model has the attention
+    (a label and run folder per value but the paper's 0), else the run as it is."""
+    name, overrides, item_regions, label, run_dir = run
+    if name not in ATTENTION_MODELS:
+        return [run]
+    return [(name, {**overrides, "attention_warmup_epochs": w}, item_regions,
+             label + (f", warm-up {w} epochs" if w else ""), run_dir + (f"-warmup{w}" if w else ""))
+            for w in warmups]
+
+
 def attention_row(name, truth, dataset, names, model, regions):
     import numpy as np
     drivers = np.asarray([truth.user_driver(u) for u in dataset.user_ids])
@@ -308,8 +324,11 @@ def attention_row(name, truth, dataset, names, model, regions):
     catalogue_rate = np.mean(np.asarray(names)[over_catalogue] == drivers)
     purchase_rate = np.mean(np.asarray(names)[over_purchases] == drivers)
     common, count = collections.Counter(drivers).most_common(1)[0]
+    hit = np.asarray(names)[over_purchases] == drivers
+    per_driver = ", ".join(f"{d} {hit[drivers == d].mean():.2f} ({np.sum(drivers == d)})"
+                           for d in names if np.any(drivers == d))
     return (f"| {name} | {catalogue_rate:.2f} | {purchase_rate:.2f} | {count / len(drivers):.2f} ({common}) | "
-            + ", ".join(f"{k} {v}" for k, v in chosen.most_common()) + " |")
+            + ", ".join(f"{k} {v}" for k, v in chosen.most_common()) + f" | {per_driver} |")
 
 
 def main(argv):
@@ -358,15 +377,17 @@ def main(argv):
     if "saers_fixed" in FLAGS.models:
         runs.append(("saers_fixed", {"regions_file": os.path.join(ideal_dir, "regions.npz")}, ideal,
                      "saers_fixed on ideal regions (one-hot true values)", "saers_fixed-ideal"))
+    warmups = [int(w) for w in FLAGS.attention_warmup_epochs]
+    runs = [each for run in runs for each in with_warmups(run, warmups)]
     for name, overrides, item_regions, label, run_dir in runs:
         model, results = train_and_evaluate(name, dataset, os.path.join(out_dir, "runs", run_dir),
                                             seed=FLAGS.train_seed, **overrides)
         aucs.append(f"| {label} | {results['full_auc/auc']:.3f} | {results['full_auc/auc_cold']:.3f} |")
-        if name in ("saers_fixed", "vbpr_saf", "saers"):
+        if name in ATTENTION_MODELS:
             attention.append(attention_row(label, truth, dataset, names, model, item_regions))
             print(attention[-1], flush=True)
     print("\n| model | top attention = driver (catalogue) | (purchases) | always the most common driver | "
-          "top attribute chosen |\n|---|---|---|---|---|")
+          "top attribute chosen | top attention = driver per driver, purchases (shoppers) |\n|---|---|---|---|---|---|")
     print("\n".join(attention))
     print("\n| model | AUC | AUC cold |\n|---|---|---|")
     print("\n".join(aucs))

@@ -146,6 +146,32 @@ def test_explanation_weights_top_attribute_classes_and_boxes():
         _build("saers_no_saf").explain(tf.constant(users), items)
 
 
+def test_attention_warm_up_fuses_by_the_average_then_by_the_attention():
+    """attention_warmup_epochs W: α = 1/A (SAFo, eq. 4) in the epochs before W, eq. 6 from
+    epoch W on or once the trainer has ended the warm-up stage (min_stage 1); the catalogue
+    scores follow the pairwise ones in both stages."""
+    model = _build("saers_fixed", attention_warmup_epochs=2)
+    w = _randomise(model, seed=11)
+    users, items = np.array([2, 2, 0, 4]), _items(seed=12, shape=(4,))
+    learned = _np_attention(w, w["user_preferences"][users], np.einsum("bac,acd->bad", _unit(items["regions"]), w["E"]))
+    average = np.full((4, A), 1.0 / A)
+    catalogue = _items(seed=13, shape=(I,))
+    catalogue["item"] = np.arange(I)
+    assert model.num_stages == 2
+    for epoch, min_stage, stage, alpha in [(0, 0, 0, average), (1, 0, 0, average), (2, 0, 1, learned),
+                                          (0, 1, 1, learned)]:
+        assert model.begin_epoch(epoch, min_stage) is False   # the trainable variables stay
+        assert model.stage == stage
+        np.testing.assert_allclose(model.explain(tf.constant(users), items)["weights"].numpy(), alpha,
+                                   rtol=1e-4, atol=1e-6)
+        whole = model.score_catalogue(tf.constant(users[:2]), _keys(model, catalogue)).numpy()
+        pairs = np.stack([model.score(tf.constant(np.full(I, u)), _keys(model, catalogue)).numpy() for u in users[:2]])
+        np.testing.assert_allclose(whole, pairs, rtol=1e-4, atol=1e-5)
+    assert _build("saers_fixed").num_stages == 1
+    with pytest.raises(ValueError, match="attention_warmup_epochs must be at least 0"):
+        _build("saers_fixed", attention_warmup_epochs=-1)
+
+
 def test_penalty_covers_users_projections_attention_and_item_terms():
     model = _build("vbpr_saf")
     w = _randomise(model, seed=10)

@@ -74,6 +74,7 @@ class AttentionConfig(SemanticConfig):
 
     attention_dim: int = field(32, "Hidden units of SAERS' fine-grained preference attention MLP (eq. 5).")
     l2_attention: float = field(0.0, "L2 weight on the kernels of SAERS' attention MLP (0: l2_visual's 0.001 on them flattened the attention to uniform weights on the visual test world).")
+    attention_warmup_epochs: int = field(0, "Epochs of SAFo's average fusion (eq. 4) before the attention (eq. 6) takes over, so every E^k learns before the softmax can starve one; early stopping may end them sooner (0: the attention from the start, as the paper).")
 
 
 @dataclasses.dataclass
@@ -149,6 +150,12 @@ class SemanticAttributeRecommender(Recommender):
                     raise ValueError(f"attention_dim must be at least 1, got {config.attention_dim}")
                 self.attention = PreferenceAttention(dim, int(config.attention_dim), config.seed + 3,
                                                      name="preference_attention")
+                warmup = int(config.attention_warmup_epochs)
+                if warmup < 0:
+                    raise ValueError(f"attention_warmup_epochs must be at least 0, got {warmup}")
+                # The share of the uniform 1/A in α: 1 while warming up, then 0. Only models
+                # that warm up have it, so earlier checkpoints restore as they were saved.
+                self.uniform_share = tf.Variable(1.0, trainable=False, name="uniform_share") if warmup else None
         if self.global_branch == FEATURES_BRANCH:
             self.global_projection = self.add_weight(
                 name="global_projection", shape=[required_feature_dim(data_info, self.registered_name), dim],
@@ -173,6 +180,34 @@ class SemanticAttributeRecommender(Recommender):
         """f(u) is stored divided by this (see DVBPR's `user_lr_multiplier`); 1 but with a CNN."""
         return 1.0
 
+    # ---- attention warm-up: stage 0 fuses by SAFo's average, stage 1 by the attention ----
+    @property
+    def warms_up(self) -> bool:
+        return self.fusion == ATTENTION and self.uniform_share is not None
+
+    @property
+    def num_stages(self) -> int:
+        return 2 if self.warms_up else 1
+
+    @property
+    def stage(self) -> int:
+        return 0 if self.warms_up and float(self.uniform_share.numpy()) > 0.0 else self.num_stages - 1
+
+    def begin_epoch(self, epoch: int, min_stage: int = 0) -> bool:
+        """Average fusion for the first `attention_warmup_epochs` epochs, unless the trainer
+        ended that stage early (`min_stage` 1); the trainable variables never change."""
+        if self.warms_up:
+            warming = int(min_stage) < 1 and int(epoch) < int(self.config.attention_warmup_epochs)
+            self.uniform_share.assign(1.0 if warming else 0.0)
+        return False
+
+    def _warmed_up(self, alpha):
+        """α mixed with the uniform 1/A by `uniform_share` (only models that warm up)."""
+        if not self.warms_up:
+            return alpha
+        share = self.uniform_share
+        return (1.0 - share) * alpha + share / tf.cast(tf.shape(alpha)[-1], tf.float32)
+
     # ---- the parts of eq. 5–8 ----------------------------------------------------------
     def user_preferences(self, users):
         """f(u): [B, K']."""
@@ -193,7 +228,7 @@ class SemanticAttributeRecommender(Recommender):
     def attention_weights(self, user_vectors, attribute_embeddings):
         """α (eq. 6, or 1/A for average fusion): [..., A] for f(u) broadcasting against [..., A, K']."""
         if self.fusion == ATTENTION:
-            return self.attention(user_vectors, attribute_embeddings)
+            return self._warmed_up(self.attention(user_vectors, attribute_embeddings))
         count = tf.shape(attribute_embeddings)[-2]
         return tf.ones_like(attribute_embeddings[..., 0]) / tf.cast(count, tf.float32)
 
@@ -234,7 +269,7 @@ class SemanticAttributeRecommender(Recommender):
             if self.fusion == ATTENTION:
                 scores = self.attention.scores(self.attention.user_part(u)[:, None, None, :],
                                                self.attention.attribute_part(attributes)[None])
-                total += tf.reduce_sum(tf.nn.softmax(scores, axis=-1) * dots, axis=-1)
+                total += tf.reduce_sum(self._warmed_up(tf.nn.softmax(scores, axis=-1)) * dots, axis=-1)
             else:
                 total += tf.reduce_mean(dots, axis=-1)
         if self.global_branch:
