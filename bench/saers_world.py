@@ -84,8 +84,9 @@ def world_folder():
     """The world's folder under `--work_dir`, named by the world flags that are not the defaults
     (the defaults: world-64px, the folder of the earlier runs)."""
     name = f"world-{FLAGS.classifier_size}px"
-    for flag, label, default in (("conv1_stride", "stride", 0), ("drawn_size", "drawn", 64), ("part_scale", "parts", 1.0),
-                                 ("catalogue_items", "catalogue", 1000), ("pretrain_epochs", "epochs", 10)):
+    for flag, label, default in (("conv1_stride", "stride", 0), ("drawn_size", "drawn", 64),
+                                 ("part_scale", "parts", 1.0), ("catalogue_items", "catalogue", 1000),
+                                 ("pretrain_epochs", "epochs", 10)):
         if FLAGS[flag].value != default:
             name += f"-{label}{FLAGS[flag].value:g}"
     return os.path.join(FLAGS.work_dir, name)
