@@ -14,7 +14,7 @@ from tfvisrec.evaluation.outfit_oracle import WorldOracle
 from tfvisrec.evaluation.outfits import evaluate_outfits
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.outfits_table2 import COLUMNS, ROWS, markdown_table, order_verdict  # noqa: E402
+from bench.outfits_table2 import COLUMNS, ROWS, attention_on_detail, markdown_table, order_verdict  # noqa: E402
 
 
 def _runs(auc, fitb):
@@ -43,3 +43,20 @@ def test_world_oracle_knows_compatibility_and_taste(tmp_path):
     # its two terms are the FITB ceilings of compatibility alone and taste alone; together they answer more
     assert 0.25 < result["real/fitb/g_only"] < result["real/fitb/accuracy"]
     assert 0.25 < result["real/fitb/p_only"] < result["real/fitb/accuracy"]
+
+
+def test_attention_on_detail_reads_the_models_own_maps(tmp_path):
+    """The bench's spatial-attention probe runs on a PAN model (its item maps, its gates) and
+    gives shares of the attention mass and a uniform reference of 1 / (h·w)."""
+    from tfvisrec.models import registry
+    from tfvisrec.models.base import DataInfo
+    world = make_outfit_world(OutfitWorldConfig(num_users=5, items_per_slot=8, outfits_per_user=5,
+                                                valid_per_user=1, test_per_user=1, candidates=40))
+    dataset = load_dataset(write_outfit_world(world, str(tmp_path / "w")))
+    model = registry.get("pan")(DataInfo.from_dataset(dataset), registry.new_config("pan", code_dim=6))
+    model.prepare(dataset)
+    model.build_variables()
+    got = attention_on_detail(model, load_outfits(dataset), os.path.join(dataset.path, "outfit_truth.npz"))
+    h, w = model.item_maps.map_shape[:2]
+    assert got["uniform"] == 1.0 / (h * w)
+    assert 0.0 < got["mass_share"] < 1.0 and 0.0 <= got["argmax_rate"] <= 1.0
