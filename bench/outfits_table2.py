@@ -52,13 +52,10 @@ def main(argv=None):
     p.add_argument("--pan_attention_user_l2", default="",
                    help="comma-separated values: one more PAN row each with that L2 weight on the "
                         "attention's user projections W_cu, W_su (the flagfile's: 0.1; 0: eq. 2-3 unchecked)")
-    p.add_argument("--hard_negative_warmup", default="",
-                   help="comma-separated epoch counts W: one more UL + HN and PAN row each whose hard "
-                        "negatives start after W epochs of random ones (the flagfiles': 0, from the start)")
     p.add_argument("--models", default="fhn,pan_ul,pan_ul_hn,pan",
                    help="comma-separated flagfile names: train only these rows (empty: the oracle alone)")
     p.add_argument("--variants_only", action="store_true",
-                   help="train only the rows that --pan_kernels, --pan_attention_user_l2 and --hard_negative_warmup add")
+                   help="train only the rows that --pan_kernels and --pan_attention_user_l2 add")
     p.add_argument("--seeds", default="42,43,44", help="comma-separated seeds; empty: the flagfiles' own, once")
     args = p.parse_args(argv)
     from tfvisrec.data.dataset import load_dataset
@@ -75,9 +72,6 @@ def main(argv=None):
                         for k in args.pan_kernels.split(",") if k)
     rows += tuple((f"UL + HN + AN (pan, attention_user_l2 = {v})", "pan", {"attention_user_l2": float(v)})
                   for v in args.pan_attention_user_l2.split(",") if v)
-    rows += tuple((f"{label}, hard negatives after {w} epochs", name, {"hard_negative_warmup_epochs": int(w)})
-                  for w in args.hard_negative_warmup.split(",") if w
-                  for label, name, overrides in ROWS if name in ("pan_ul_hn", "pan"))
     models = {m for m in args.models.split(",") if m}
     unknown = models - {name for _, name, _ in ROWS}
     if unknown:

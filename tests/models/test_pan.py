@@ -210,28 +210,6 @@ def test_hard_negatives_keep_random_ones_without_other_users():
     assert (got.numpy() == 9).all()
 
 
-def test_hard_negatives_start_after_the_warm_up(tiny_outfit_dataset):
-    """hard_negative_warmup_epochs W: no hard negatives in the epochs before W (the loss is that
-    of hard_negative_ratio 0), the flagfile's ratio from epoch W on."""
-    warm = _model("pan_ul_hn", tiny_outfit_dataset, hard_negative_warmup_epochs=2, seed=3)
-    random_only = _model("pan_ul_hn", tiny_outfit_dataset, hard_negative_ratio=0.0, seed=3)
-    always = _model("pan_ul_hn", tiny_outfit_dataset, seed=3)
-    rng = np.random.default_rng(0)
-    n = tiny_outfit_dataset.num_items
-    batch = {"user": tf.constant([0, 1, 2, 3, 4, 0, 1, 2], tf.int64),
-             "pos": {"item": tf.constant(rng.integers(0, n, (8, 3)))},
-             "neg": {"item": tf.constant(rng.integers(0, n, (8, 3)))}}
-    for epoch, ratio, same_as in [(0, 0.0, random_only), (1, 0.0, random_only), (2, 0.5, always), (7, 0.5, always)]:
-        warm.begin_epoch(epoch)
-        same_as.begin_epoch(epoch)
-        assert float(warm.hard_negative_ratio()) == pytest.approx(ratio)
-        assert float(warm.compute_loss(batch)) == pytest.approx(float(same_as.compute_loss(batch)), rel=1e-6)
-    assert float(random_only.compute_loss(batch)) != pytest.approx(float(always.compute_loss(batch)), rel=1e-6)
-    assert always.hard_negative_ratio() == 0.5
-    with pytest.raises(ValueError, match="hard_negative_warmup_epochs must be at least 0"):
-        _model("pan_ul_hn", tiny_outfit_dataset, hard_negative_warmup_epochs=-1)
-
-
 def test_grouped_auc_and_ndcg():
     scores = [3.0, 1.0, 2.0, 2.0, 5.0, 4.0, 0.0]
     labels = [1, 0, 1, 0, 0, 1, 0]

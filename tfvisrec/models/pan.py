@@ -96,7 +96,6 @@ class PANULHNConfig(PANULConfig):
 
     hard_negative_ratio: float = field(0.5, "Share of the batch's negatives replaced by hard ones (PAN: hard : random = 0.5).")
     hard_k_ratio: float = field(0.2, "A hard negative comes from one of the ⌈k_ratio · B⌉ users nearest in code (Hamming).")
-    hard_negative_warmup_epochs: int = field(0, "Epochs of random negatives only before the hard ones start (0: hard negatives from the first batch, as PAN).")
 
 
 @dataclasses.dataclass
@@ -270,7 +269,7 @@ class FHN(Recommender):
         if self.uses_hard_negatives:
             seed = tf.stack([tf.cast(self.config.seed, tf.int64), tf.reduce_sum(users) + tf.reduce_sum(pos)])
             user_code = relaxed_code(tf.gather(self.user_embedding, users), 1.0, binary=True)
-            neg = mine_hard_negatives(users, user_code, pos, neg, self.hard_negative_ratio(),
+            neg = mine_hard_negatives(users, user_code, pos, neg, self.config.hard_negative_ratio,
                                       self.config.hard_k_ratio, seed)
         # one pass over (u, O_j), (u, O_k) and, for the user-specific loss, (u_n, O_j); the
         # items' maps looked up once (with an end-to-end backbone: one CNN pass over the photos)
@@ -348,25 +347,6 @@ class PANUserLossHardNegatives(PANUserLoss):
 
     config_class = PANULHNConfig
     uses_hard_negatives = True
-
-    def __init__(self, data_info, config, **kwargs):
-        super().__init__(data_info, config, **kwargs)
-        warmup = int(config.hard_negative_warmup_epochs)
-        if warmup < 0:
-            raise ValueError(f"hard_negative_warmup_epochs must be at least 0, got {warmup}")
-        # 0 while the negatives are all random, then 1; only models that warm up have it, so
-        # earlier checkpoints restore as they were saved
-        self.hard_share = tf.Variable(0.0, trainable=False, name="hard_share") if warmup else None
-
-    def begin_epoch(self, epoch: int, min_stage: int = 0) -> bool:
-        if self.hard_share is not None:
-            self.hard_share.assign(0.0 if int(epoch) < int(self.config.hard_negative_warmup_epochs) else 1.0)
-        return super().begin_epoch(epoch, min_stage)
-
-    def hard_negative_ratio(self):
-        """The share of the batch's negatives mined: `hard_negative_ratio`, 0 while warming up."""
-        ratio = float(self.config.hard_negative_ratio)
-        return ratio if self.hard_share is None else ratio * self.hard_share
 
 
 @register("pan")
