@@ -134,6 +134,9 @@ class SemanticAttributeRecommender(Recommender):
             raise ValueError(f"visual_dim must be at least 1, got {dim}")
         self.feature_norm = feature_norm(config)
         self.user_scale = self.user_learning_rate_multiplier()
+        # The share of the uniform 1/A in α while the attention warms up (1, then 0); only models
+        # that warm up have the variable, so earlier checkpoints restore as they were saved.
+        self.uniform_share = None
         normal = lambda stddev, offset: keras.initializers.RandomNormal(stddev=stddev, seed=config.seed + offset)
         self.scaled_user_preferences = self.add_weight(       # f(u) / user_scale
             name="user_preferences", shape=[data_info.num_users, dim], dtype=tf.float32,
@@ -153,9 +156,8 @@ class SemanticAttributeRecommender(Recommender):
                 warmup = int(config.attention_warmup_epochs)
                 if warmup < 0:
                     raise ValueError(f"attention_warmup_epochs must be at least 0, got {warmup}")
-                # The share of the uniform 1/A in α: 1 while warming up, then 0. Only models
-                # that warm up have it, so earlier checkpoints restore as they were saved.
-                self.uniform_share = tf.Variable(1.0, trainable=False, name="uniform_share") if warmup else None
+                if warmup:
+                    self.uniform_share = tf.Variable(1.0, trainable=False, name="uniform_share")
         if self.global_branch == FEATURES_BRANCH:
             self.global_projection = self.add_weight(
                 name="global_projection", shape=[required_feature_dim(data_info, self.registered_name), dim],
@@ -183,7 +185,7 @@ class SemanticAttributeRecommender(Recommender):
     # ---- attention warm-up: stage 0 fuses by SAFo's average, stage 1 by the attention ----
     @property
     def warms_up(self) -> bool:
-        return self.fusion == ATTENTION and self.uniform_share is not None
+        return self.uniform_share is not None
 
     @property
     def num_stages(self) -> int:
