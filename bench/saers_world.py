@@ -4,14 +4,15 @@
                                      [--driver_attributes category,colour,pattern,sleeve,neckline,print] [--work_dir DIR]
                                      [--box_layers conv5,conv4,conv3,conv2,conv1] [--grad_aam_layer conv2] [--roi_layer conv2]
                                      [--drawn_size 64] [--part_scale 1] [--catalogue_items 1000] [--pretrain_epochs 10]
-                                     [--conv1_stride 0] [--attention_warmup_epochs 0,5]
+                                     [--conv1_stride 0] [--cnn_top fc] [--attention_warmup_epochs 0,5]
 
 The world is the visual test world of tests/visual_world.py (an attribute classifier, the
 Semantic Extraction Network, pretrained on another world's labelled catalogue; a shopping
 world of 300 users and 600 items drawn at 64 px), except that every shopper is driven by ONE
 attribute (`SyntheticConfig.drivers`; the truth records which) and the classifier sees the
 photos at `--classifier_size` (64 px: CNN-F's last conv maps are 8 × 8; at 128 px too, unless
-`--conv1_stride 2` makes them 16 × 16 at about 4 times the compute). `--drawn_size`,
+`--conv1_stride 2` makes them 16 × 16 at about 4 times the compute; `--cnn_top gap` puts a
+global average pool on conv5 instead of fc6/fc7, CAM's architecture). `--drawn_size`,
 `--part_scale` (neckline and print drawn larger), `--catalogue_items` and `--pretrain_epochs`
 change the world and its classifier's pretraining. Each world is built once into its folder
 under `--work_dir`, named by the flags that differ from the defaults (world-64px for the
@@ -57,6 +58,8 @@ from absl import app, flags, logging  # noqa: E402
 
 flags.DEFINE_integer("classifier_size", 64, "Input size of the attribute classifier.")
 flags.DEFINE_integer("conv1_stride", 0, "conv1 stride of the classifier's CNN-F (0: 4 from 128 px up, 2 below).")
+flags.DEFINE_enum("cnn_top", "fc", ["fc", "gap"], "What the classifier's CNN-F puts on conv5: fc6/fc7 (the "
+                  "paper's) or a global average pool (CAM's architecture).")
 flags.DEFINE_integer("drawn_size", 64, "Pixels the world's photos (catalogue and shop) are drawn at.")
 flags.DEFINE_float("part_scale", 1.0, "Scale of the drawn neckline and print (SyntheticConfig.part_scale).")
 flags.DEFINE_integer("catalogue_items", 1000, "Labelled catalogue items the classifier is pretrained on.")
@@ -84,11 +87,12 @@ def world_folder():
     """The world's folder under `--work_dir`, named by the world flags that are not the defaults
     (the defaults: world-64px, the folder of the earlier runs)."""
     name = f"world-{FLAGS.classifier_size}px"
-    for flag, label, default in (("conv1_stride", "stride", 0), ("drawn_size", "drawn", 64),
+    for flag, label, default in (("conv1_stride", "stride", 0), ("cnn_top", "top", "fc"), ("drawn_size", "drawn", 64),
                                  ("part_scale", "parts", 1.0), ("catalogue_items", "catalogue", 1000),
                                  ("pretrain_epochs", "epochs", 10)):
-        if FLAGS[flag].value != default:
-            name += f"-{label}{FLAGS[flag].value:g}"
+        value = FLAGS[flag].value
+        if value != default:
+            name += f"-{label}{value}" if isinstance(value, str) else f"-{label}{value:g}"
     return os.path.join(FLAGS.work_dir, name)
 
 
@@ -99,7 +103,7 @@ def ensure_world(root):
     if not os.path.exists(os.path.join(root, INFO_FILE)):
         os.makedirs(root, exist_ok=True)
         build_visual_world(root, VisualWorldSettings(
-            image_size=FLAGS.classifier_size, conv1_stride=FLAGS.conv1_stride,
+            image_size=FLAGS.classifier_size, conv1_stride=FLAGS.conv1_stride, cnn_top=FLAGS.cnn_top,
             drawn_size=FLAGS.drawn_size, part_scale=FLAGS.part_scale,
             catalogue_items=FLAGS.catalogue_items,
             pretrain_epochs=FLAGS.pretrain_epochs, drivers=",".join(FLAGS.driver_attributes)))

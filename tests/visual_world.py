@@ -54,6 +54,7 @@ class VisualWorldSettings:
     image_size: int = 32        # backbone input (the CNN of DVBPR/ImgRec-EtE trains at this size)
     fc_width: int = 128         # CNN-F fc6/fc7 width = feature dimension F
     conv1_stride: int = 0       # CNNConfig.conv1_stride of the classifier (0: by image_size)
+    cnn_top: str = "fc"         # CNNConfig.cnn_top of the classifier (gap: CAM's global average pool)
     dropout: float = 0.0
     pretrain_epochs: int = 10
     pretrain_batch_size: int = 8
@@ -236,7 +237,7 @@ def build_visual_world(root: str, settings: VisualWorldSettings, final_root: str
         model_dir=os.path.join(root, "pretrained"), epochs=settings.pretrain_epochs,
         batch_size=settings.pretrain_batch_size, learning_rate=settings.pretrain_learning_rate,
         image_size=settings.image_size, fc_width=settings.fc_width, dropout=settings.dropout,
-        conv1_stride=settings.conv1_stride, patience=0, resume=False, verbose=0, seed=settings.catalogue_seed)
+        conv1_stride=settings.conv1_stride, cnn_top=settings.cnn_top, patience=0, resume=False, verbose=0, seed=settings.catalogue_seed)
     classifier, summary = fit(model_config, train_config)
     accuracy = classifier.per_attribute_accuracy(load_dataset(catalogue), "test")
     pretrained_at = time.time()

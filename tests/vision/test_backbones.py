@@ -77,6 +77,23 @@ def test_a_given_conv1_stride_sets_the_map_size_and_comes_from_the_cnn_config():
         backbones.build_backbone("resnet50", 64, conv1_stride=2)
 
 
+def test_a_gap_top_pools_the_last_conv_and_comes_from_the_cnn_config():
+    from tfvisrec.vision.cnn_config import CNNConfig
+    for name in ("cnnf", "alexnet"):
+        backbone = backbones.build_backbone(**CNNConfig(image_size=64, backbone=name, cnn_top="gap").backbone_spec())
+        assert backbone.spec["top"] == "gap" and backbone.feature_dim == 256
+        assert not {"fc6", "fc7", "pool5"} & {layer.name for layer in backbone.trunk.layers}
+        out = backbone.trunk(_images(64))
+        np.testing.assert_allclose(out["penultimate"].numpy(), out["feature_map"].numpy().mean(axis=(1, 2)),
+                                   rtol=1e-5, atol=1e-6)
+        assert backbones.build_backbone(**backbone.spec).spec == backbone.spec
+    assert "top" not in CNNConfig(image_size=64).backbone_spec()   # "fc": specs as before the setting
+    with pytest.raises(ValueError, match="unknown top 'dense'"):
+        backbones.cnnf(64, top="dense")
+    with pytest.raises(ValueError, match="resnet50 has none"):
+        backbones.build_backbone("resnet50", 64, top="gap")
+
+
 def test_no_head_outputs_penultimate_and_spec_rebuilds_the_same_architecture():
     backbone = backbones.build_backbone("cnnf", 32, output_dim=0, fc_width=16, dropout=0.3, weight_decay=1e-3)
     images = _images(32)

@@ -99,3 +99,23 @@ def test_bad_inputs_are_refused():
         grad_aam.grad_aam(lambda a: [tf.ones([2, 3])], tf.constant(_feature_map()))
     with pytest.raises(ValueError, match="at least one attribute"):
         grad_aam.grad_aam(lambda a: [], tf.constant(_feature_map()))
+
+
+def test_on_a_gap_top_grad_aam_is_cams_class_activation_map():
+    """Through a global average pool, eq. 2's channel weights are the head's row of class c
+    divided by h·w, so eq. 3 is CAM's map ReLU(Σ_k W_{c,k} A^k) / (h·w) (Zhou et al. 2016, eq. 1)."""
+    from tfvisrec.vision.attributes import AttributeNetwork
+    keras.utils.set_random_seed(3)
+    network = AttributeNetwork([3, 4], {"name": "cnnf", "image_size": 32, "top": "gap", "dropout": 0.0})
+    images = tf.constant(np.random.default_rng(4).uniform(-1, 1, (2, 32, 32, 3)), tf.float32)
+    out = grad_aam.attribute_grad_aam(network, images)
+    feature_map = out["feature_map"].numpy().astype(np.float64)
+    h, w = feature_map.shape[1:3]
+    for a, head in enumerate(network.heads):
+        kernel = head.kernel.numpy().astype(np.float64)       # [C, classes]
+        logits = feature_map.mean(axis=(1, 2)) @ kernel + head.bias.numpy()
+        classes = logits.argmax(axis=1)
+        np.testing.assert_array_equal(out["classes"].numpy()[:, a], classes)
+        cam = np.maximum(np.einsum("bhwc,cb->bhw", feature_map, kernel[:, classes]), 0.0) / (h * w)
+        assert (cam > 0).any()
+        np.testing.assert_allclose(out["maps"].numpy()[:, a], cam, rtol=1e-4, atol=1e-7)

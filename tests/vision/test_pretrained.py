@@ -80,3 +80,17 @@ def test_a_backbone_saved_on_its_own_and_checkpoints_without_one(tmp_path):
     for bad in ("", str(tmp_path / "missing"), str(tmp_path)):
         with pytest.raises(DataError):
             pretrained.resolve_checkpoint(bad)
+
+
+def test_a_run_folder_names_its_cnn_top_and_conv1_stride(tmp_path):
+    """A recommender's run (config.json beside its checkpoints) rebuilds the backbone it trained:
+    a gap top and a given conv1 stride come from its config."""
+    import json
+    source = backbones.build_backbone("cnnf", 32, output_dim=0, fc_width=8, conv1_stride=1, top="gap")
+    tf.train.Checkpoint(model=source).save(str(tmp_path / "best" / "ckpt"))
+    (tmp_path / "config.json").write_text(json.dumps({"model": {
+        "backbone": "cnnf", "image_size": 32, "fc_width": 8, "conv1_stride": 1, "cnn_top": "gap"}}))
+    loaded = pretrained.build_pretrained_backbone(str(tmp_path))
+    assert loaded.spec["top"] == "gap" and loaded.spec["conv1_stride"] == 1
+    np.testing.assert_allclose(loaded.penultimate(_images(32)).numpy(), source.penultimate(_images(32)).numpy(),
+                               rtol=1e-5, atol=1e-6)

@@ -18,6 +18,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 BACKBONES = ("cnnf", "alexnet", "resnet50")
+TOPS = ("fc", "gap")       # what CNN-F / AlexNet put on conv5: the papers' fc6/fc7, or CAM's pooling
 SMALL_INPUT = 128          # below this, conv1 stride 4 → 2 (CNN-F, AlexNet)
 RESNET_MIN_SIZE = 32       # ResNet-50 downsamples by 32
 
@@ -156,7 +157,8 @@ def conv1_stride_for(image_size: int, conv1_stride: Optional[int] = None) -> int
 
 
 def cnnf(image_size: int = 224, output_dim: int = 100, fc_width: int = 4096, dropout: float = 0.5,
-         weight_decay: float = 0.0, conv1_stride: Optional[int] = None, name: str = "cnnf") -> Backbone:
+         weight_decay: float = 0.0, conv1_stride: Optional[int] = None, top: str = "fc",
+         name: str = "cnnf") -> Backbone:
     """CNN-F as DVBPR uses it (Kang et al. 2017, "Visually-Aware Fashion Recommendation and
     Design with Generative Image Models", Table II; CNN-F of Chatfield et al. 2014).
 
@@ -164,7 +166,8 @@ def cnnf(image_size: int = 224, output_dim: int = 100, fc_width: int = 4096, dro
     conv5 256×3×3, x2 pool | full6 4096, dropout | full7 4096, dropout | full8 K (= output_dim).
     ReLU after every conv/full layer but the last; x2 pool = 2×2 max pool, stride 2; no LRN,
     as in DVBPR's reference implementation. `fc_width` replaces 4096; `conv1_stride` defaults
-    to 4 from 128 px up and 2 below (see the module docstring).
+    to 4 from 128 px up and 2 below (see the module docstring); `top="gap"` replaces pool5 →
+    full6 → full7 by a global average pool of conv5 (see `_top`).
     """
     stride = conv1_stride_for(image_size, conv1_stride)
     inputs = keras.Input([image_size, image_size, 3], name="image")
@@ -175,21 +178,23 @@ def cnnf(image_size: int = 224, output_dim: int = 100, fc_width: int = 4096, dro
     x = conv(256, 3, 1, "conv3")(x)
     x = conv(256, 3, 1, "conv4")(x)
     feature_map = conv(256, 3, 1, "conv5")(x)
-    penultimate = _fully_connected(pool("pool5")(feature_map), fc_width, dropout)
+    penultimate = _top(feature_map, top, pool("pool5"), fc_width, dropout)
     trunk = keras.Model(inputs, {"feature_map": feature_map, "penultimate": penultimate}, name=f"{name}_trunk")
     return Backbone(trunk, dict(name="cnnf", image_size=image_size, output_dim=output_dim or 0,
                                 fc_width=fc_width, dropout=dropout, weight_decay=weight_decay,
-                                conv1_stride=stride), name=name)
+                                conv1_stride=stride, **_top_spec(top)), name=name)
 
 
 def alexnet(image_size: int = 224, output_dim: int = 1000, fc_width: int = 4096, dropout: float = 0.5,
-            weight_decay: float = 0.0, conv1_stride: Optional[int] = None, name: str = "alexnet") -> Backbone:
+            weight_decay: float = 0.0, conv1_stride: Optional[int] = None, top: str = "fc",
+            name: str = "alexnet") -> Backbone:
     """AlexNet (Krizhevsky, Sutskever & Hinton 2012, "ImageNet Classification with Deep
     Convolutional Neural Networks", Fig. 2 and sec. 3).
 
     conv1 96×11×11 st.4, LRN, 3×3 max pool st.2 | conv2 256×5×5, LRN, pool | conv3 384×3×3 |
     conv4 384×3×3 | conv5 256×3×3, pool | fc6 4096, dropout | fc7 4096, dropout | fc8 output_dim.
     Single tower: the paper's two-GPU channel groups are merged (as torchvision does).
+    `top="gap"`: a global average pool of conv5 instead of pool5 → fc6 → fc7 (see `_top`).
     """
     stride = conv1_stride_for(image_size, conv1_stride)
     inputs = keras.Input([image_size, image_size, 3], name="image")
@@ -200,11 +205,11 @@ def alexnet(image_size: int = 224, output_dim: int = 1000, fc_width: int = 4096,
     x = conv(384, 3, 1, "conv3")(x)
     x = conv(384, 3, 1, "conv4")(x)
     feature_map = conv(256, 3, 1, "conv5")(x)
-    penultimate = _fully_connected(pool("pool5")(feature_map), fc_width, dropout)
+    penultimate = _top(feature_map, top, pool("pool5"), fc_width, dropout)
     trunk = keras.Model(inputs, {"feature_map": feature_map, "penultimate": penultimate}, name=f"{name}_trunk")
     return Backbone(trunk, dict(name="alexnet", image_size=image_size, output_dim=output_dim or 0,
                                 fc_width=fc_width, dropout=dropout, weight_decay=weight_decay,
-                                conv1_stride=stride), name=name)
+                                conv1_stride=stride, **_top_spec(top)), name=name)
 
 
 def resnet50(image_size: int = 224, output_dim: int = 1000, dropout: float = 0.0, weight_decay: float = 0.0,
@@ -240,10 +245,31 @@ def build_backbone(name: str, image_size: int, output_dim: int = 0, dropout: flo
         raise ValueError(f"unknown backbone {name!r}; expected one of {', '.join(BACKBONES)}")
     if image_size < 1:
         raise ValueError(f"image_size must be positive, got {image_size}")
-    if "conv1_stride" in kwargs and name == "resnet50":
-        raise ValueError("conv1_stride is a CNN-F / AlexNet setting; resnet50 has none")
+    for setting in ("conv1_stride", "top"):
+        if setting in kwargs and name == "resnet50":
+            raise ValueError(f"{setting} is a CNN-F / AlexNet setting; resnet50 has none")
     return _BUILDERS[name](image_size=image_size, output_dim=output_dim, fc_width=fc_width,
                            dropout=dropout, weight_decay=weight_decay, **kwargs)
+
+
+def _top(feature_map, top, pool5, fc_width, dropout):
+    """The penultimate features on the last conv map: "fc" → pool5 → full6 → full7 (the
+    papers'); "gap" → the map's global average [B, channels], the architecture of CAM (Zhou et
+    al. 2016, "Learning Deep Features for Discriminative Localization", §2), whose box procedure
+    (20 % of the map's maximum → largest connected region → box) SAERS's Grad-AAM boxes use.
+    Through a global average, the gradient of a linear head is the same at every cell, so
+    Grad-AAM (eq. 2–3) equals CAM's map: it shows where each class's evidence lies."""
+    if top == "fc":
+        return _fully_connected(pool5(feature_map), fc_width, dropout)
+    if top == "gap":
+        return keras.layers.GlobalAveragePooling2D(name="gap")(feature_map)
+    raise ValueError(f"unknown top {top!r} (--cnn_top); expected one of {', '.join(TOPS)}")
+
+
+def _top_spec(top):
+    """The spec entry of `top`: none for the papers' "fc", so older specs and checkpoints
+    (written before the setting existed) read the same."""
+    return {} if top == "fc" else {"top": top}
 
 
 def _fully_connected(x, width, dropout):

@@ -21,6 +21,8 @@ class CNNConfig:
     weight_decay: float = field(1e-4, "Weight decay on CNN weights.")
     fc_width: int = field(4096, "Width of the fully connected layers fc6/fc7 of CNN-F and AlexNet (4096 in the papers; e.g. 512 on CPU).")
     conv1_stride: int = field(0, "Stride of conv1 of CNN-F and AlexNet (0: 4 from 128 px up, 2 below; 2 at 128 px doubles every map's side).")
+    cnn_top: str = field("fc", "What CNN-F and AlexNet put on their last conv: fc (pool5, fc6, fc7: the papers') | gap "
+                               "(a global average pool, CAM's architecture: Grad-AAM maps then show where each attribute's evidence lies).")
 
     def backbone_spec(self) -> dict:
         """The keyword arguments of `backbones.build_backbone` this config describes."""
@@ -28,6 +30,8 @@ class CNNConfig:
                 "weight_decay": self.weight_decay, "fc_width": self.fc_width}
         if self.conv1_stride:
             spec["conv1_stride"] = self.conv1_stride
+        if self.cnn_top != "fc":
+            spec["top"] = self.cnn_top
         return spec
 
 

@@ -107,7 +107,7 @@ def check_trunk_shapes(prefix: str, object_path: str, trunk, what: str) -> None:
                 raise DataError(f"the checkpoint does not match the {what} built here: layer {layer.name!r} "
                                 f"{attribute} is {there if there is not None else 'missing'} there, {here} here; "
                                 "build it with the flags it was trained with (--backbone, --image_size, "
-                                "--fc_width, --conv1_stride)", prefix)
+                                "--fc_width, --conv1_stride, --cnn_top)", prefix)
 
 
 def build_pretrained_backbone(path: str, output_dim: int = 0, dropout: Optional[float] = None,
@@ -192,8 +192,13 @@ def _architecture(path: str) -> Optional[Dict]:
         with tf.io.gfile.GFile(config_path) as f:
             model = json.load(f).get("model", {})
         if model.get("backbone") and model.get("image_size"):
-            return {"name": model["backbone"], "image_size": int(model["image_size"]),
+            arch = {"name": model["backbone"], "image_size": int(model["image_size"]),
                     "fc_width": int(model.get("fc_width", 4096))}
+            if model.get("conv1_stride"):
+                arch["conv1_stride"] = int(model["conv1_stride"])
+            if model.get("cnn_top", "fc") != "fc":
+                arch["top"] = model["cnn_top"]
+            return arch
     return None
 
 
