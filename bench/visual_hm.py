@@ -117,7 +117,8 @@ def main(argv):
         ours, FLAGS.peers, dataset, FLAGS.work_dir, FLAGS.seed,
         overrides=lambda label: {"backbone_weights": weights} if label in END_TO_END else {})
     rows, reference = list(by_label.values()), by_label[FLAGS.reference]
-    kinds = {row["method"]: "visual" if label in VISUAL_LABELS else "CF"
+    # a row is visual by its label or by its model (a label of one's own: saers_fixed_warmup5=…)
+    kinds = {row["method"]: "visual" if {label, row["method"].split(" (")[0]} & VISUAL_LABELS else "CF"
              for label, row in by_label.items()}
     table = hm_common.markdown_table(rows, reference["fit_seconds"], kinds)
     print()
