@@ -84,6 +84,20 @@ class Pairwise(Factorised):
                              Factorised.item_vectors(self, items), axis=-1)
 
 
+class EmbedsItemsOnce(Pairwise):
+    """A non-factorising model whose item half (here the item vectors) is computed by
+    `embed_catalogue_items`; counts the calls, as a CNN branch would cost them."""
+
+    embed_calls = 0
+
+    def embed_catalogue_items(self, items):
+        self.embed_calls += 1
+        return {"vectors": Factorised.item_vectors(self, items)}
+
+    def score_catalogue(self, users, items, times=None):
+        return tf.matmul(Factorised.user_vectors(self, users), items["vectors"], transpose_b=True)
+
+
 def integer_factors(seed, num_users, num_items, dim=3):
     rng = np.random.default_rng(seed)   # small integers: float32 products are exact
     return (rng.integers(-3, 4, (num_users, dim)).astype(np.float32),
@@ -215,6 +229,15 @@ def test_factorised_and_pairwise_paths_agree_with_numpy(low_rank_dataset):
     assert protocols.evaluate(Pairwise(user_f, item_f), ds, names) == reference
     assert protocols.validate(Factorised(user_f, item_f), ds) == protocols.evaluate_score_matrix(
         expected, ds, split="valid")["full_auc/auc"]
+
+
+def test_the_item_half_is_embedded_once_per_catalogue_batch_for_every_user_block():
+    ds = make_dataset()
+    user_f, item_f = integer_factors(8, ds.num_users, NUM_ITEMS)
+    model = EmbedsItemsOnce(user_f, item_f)
+    scorer = scoring.CatalogueScorer(model, ds, catalogue_batch=3, pair_batch=6)   # blocks of 2 users
+    np.testing.assert_allclose(scorer(np.arange(ds.num_users)), user_f @ item_f.T)
+    assert ds.num_users > 2 and model.embed_calls == -(-NUM_ITEMS // 3)
 
 
 def test_time_aware_models_see_the_held_out_time():

@@ -104,7 +104,7 @@ def test_catalogue_scores_match_the_pairwise_scores(name):
     w = _randomise(model, seed=3)
     users, items = np.array([4, 0, 2]), _items(seed=5, shape=(I,))
     items["item"] = np.arange(I)
-    got = model.score_catalogue(tf.constant(users), _keys(model, items)).numpy()
+    got = model.score_catalogue(tf.constant(users), model.embed_catalogue_items(_keys(model, items))).numpy()
     expected = np.stack([_np_score(name, w, np.full(I, u), items) for u in users])
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
@@ -116,6 +116,11 @@ def test_saers_global_branch_is_the_cnn_and_trains_with_the_attention():
     phi = model.backbone(tf.constant(items["image"]), training=False).numpy()
     got = model.score(tf.constant(users), _keys(model, items)).numpy()
     np.testing.assert_allclose(got, _np_score("saers", w, users, items, global_embedding=phi), rtol=1e-4, atol=1e-4)
+    catalogue = _items(seed=14, shape=(I,))
+    catalogue["item"] = np.arange(I)
+    whole = model.score_catalogue(tf.constant(users), model.embed_catalogue_items(_keys(model, catalogue))).numpy()
+    pairs = np.stack([model.score(tf.constant(np.full(I, u)), _keys(model, catalogue)).numpy() for u in users])
+    np.testing.assert_allclose(whole, pairs, rtol=1e-4, atol=1e-4)
     batch = {"user": tf.constant(users), "pos": _keys(model, items), "neg": _keys(model, _items(seed=7, shape=(3,)))}
     with tf.GradientTape() as tape:
         loss = model.compute_loss(batch)
@@ -164,7 +169,7 @@ def test_attention_warm_up_fuses_by_the_average_then_by_the_attention():
         assert model.stage == stage
         np.testing.assert_allclose(model.explain(tf.constant(users), items)["weights"].numpy(), alpha,
                                    rtol=1e-4, atol=1e-6)
-        whole = model.score_catalogue(tf.constant(users[:2]), _keys(model, catalogue)).numpy()
+        whole = model.score_catalogue(tf.constant(users[:2]), model.embed_catalogue_items(_keys(model, catalogue))).numpy()
         pairs = np.stack([model.score(tf.constant(np.full(I, u)), _keys(model, catalogue)).numpy() for u in users[:2]])
         np.testing.assert_allclose(whole, pairs, rtol=1e-4, atol=1e-5)
     assert _build("saers_fixed").num_stages == 1

@@ -3,8 +3,9 @@
 Factorising models (x̂(u, i) = user_vectors(u) · item_vectors(i)) embed the catalogue once
 per `CatalogueScorer` (`evaluation.embedding`, shared with serving) and score blocks of users
 by a matrix product. Other models (SAERS attention, PAN) score catalogue batch by catalogue
-batch through their `score_catalogue` hook (`models/base.py`), with blocks of users sized
-so the tiled pairs stay within a memory budget. A scorer lives for one evaluation call only:
+batch through their `score_catalogue` hook (`models/base.py`), on the batch's item half
+embedded once (`embed_catalogue_items`), with blocks of users sized so the tiled pairs stay
+within a memory budget. A scorer lives for one evaluation call only:
 weights change between calls during training.
 
 Time-aware models (`"time"` in `item_feature_keys`) see the time of the evaluated
@@ -90,6 +91,7 @@ class CatalogueScorer:
             return scores
         for ids, features in self._catalogue_batches():
             width = ids.size
+            features = self.model.embed_catalogue_items(features)
             item_bytes = sum(v.dtype.size * int(np.prod(v.shape[1:])) for v in features.values())
             pairs = min(self.pair_batch, self.pair_bytes // max(1, item_bytes))
             chunk = max(1, pairs // width)

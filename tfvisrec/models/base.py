@@ -23,6 +23,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | trainer | `run_records()` | none: JSON records the trainer writes into the run folder |
 | trainer | `validation_score(dataset)` | None: the trainer's AUC protocol |
 | trainer | `epoch_images(dataset)` | none: pictures to record after each epoch (a GAN's samples) |
+| evaluator, servable | `embed_catalogue_items(items)` | the items as they are: the item half of `score_catalogue`, computed once per catalogue batch |
 | evaluator | `score_catalogue(users, items, times)`, `time_groups(times)` | tiled `score`; one group per time |
 | evaluator (outfit models) | `outfit_scores(users, outfits, binary)` | TypeError: not an outfit model |
 | evaluator (outfit models) | `splits_outfit_scores`, `outfit_score_parts(users, outfits, binary)` | False: no (g, α p) split of eq. 4; TypeError |
@@ -246,10 +247,17 @@ class Recommender(keras.Model):
         return {}
 
     # ---- evaluation --------------------------------------------------------------------
+    def embed_catalogue_items(self, items: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        """What `score_catalogue` reads of a catalogue batch {key: [n, ...]}, computed once per
+        batch however many blocks of users are scored against it. Default: the items as they
+        are; a model whose item half is costly (a CNN over the photos) returns it computed."""
+        return items
+
     def score_catalogue(self, users, items: Dict[str, tf.Tensor], times=None) -> tf.Tensor:
-        """x̂(u, i) for users [b] against a catalogue batch items {key: [n, ...]} → [b, n];
-        `times` [b] for time-aware models. Default: `score` on the b·n tiled pairs (the
-        evaluator keeps b·n within its memory budget); a model with a faster way overrides."""
+        """x̂(u, i) for users [b] against a catalogue batch → [b, n]; `items` is what
+        `embed_catalogue_items` returned for it; `times` [b] for time-aware models. Default:
+        `score` on the b·n tiled pairs (the evaluator keeps b·n within its memory budget); a
+        model with a faster way overrides."""
         users = tf.convert_to_tensor(users)
         count, width = tf.shape(users)[0], tf.shape(next(iter(items.values())))[0]
         pair_items = {k: _tile_rows(v, count) for k, v in items.items()}

@@ -13,7 +13,8 @@ Attention, `preference_attention.py`, eq. 5–6), and a global branch f_g(i) see
 
 α_ui depends on the user, so the model does not factorise: the catalogue is scored through
 `score_catalogue`, one user block × catalogue batch at a time, the user half of the attention
-MLP computed once per user and the item half once per item. The weights α_ui^k are the
+MLP computed once per user and the item half (and the CNN branch) once per catalogue batch
+(`embed_catalogue_items`). The weights α_ui^k are the
 explanation (§3.4): which attribute region of the item the user cares about.
 
 | name | item representation f(i) | global branch | paper |
@@ -256,28 +257,43 @@ class SemanticAttributeRecommender(Recommender):
                       + tf.reduce_sum(gamma_u * tf.gather(self.item_factor_table, item_ids), axis=-1))
         return total
 
-    def score_catalogue(self, users, items: Dict[str, tf.Tensor], times=None):
-        """x̂ for users [b] × catalogue items [n] → [b, n], each item embedded once per call."""
-        return self._catalogue_scores(tf.convert_to_tensor(users, tf.int64),
-                                      {k: items[k] for k in self.item_feature_keys})
+    def embed_catalogue_items(self, items: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        """The item half of eq. 5–8 for a catalogue batch [n], once for all its user blocks:
+        E^k f_a^k(i) [n, A, K'] and the attention's item part, f_g(i) [n, K'] (for `saers` the
+        CNN's forward pass, the costly part), the item ids."""
+        return self._embed_catalogue({k: items[k] for k in self.item_feature_keys})
 
     @tf.function(reduce_retracing=True)
-    def _catalogue_scores(self, users, items):
-        u = self.user_preferences(users)                                                  # [b, K']
-        total = tf.zeros([tf.shape(users)[0], tf.shape(items[schema.ITEM])[0]])
+    def _embed_catalogue(self, items):
+        embedded = {schema.ITEM: tf.convert_to_tensor(items[schema.ITEM])}
         if self.fusion:
-            attributes = self.attribute_embeddings(items)                                 # [n, A, K']
-            dots = tf.einsum("bd,nad->bna", u, attributes)
+            embedded["attributes"] = self.attribute_embeddings(items)                    # [n, A, K']
+            if self.fusion == ATTENTION:
+                embedded["attention_items"] = self.attention.attribute_part(embedded["attributes"])
+        if self.global_branch:
+            embedded["global"] = self.global_embedding(items)                             # [n, K']
+        return embedded
+
+    def score_catalogue(self, users, items: Dict[str, tf.Tensor], times=None):
+        """x̂ for users [b] × a catalogue batch [n] as `embed_catalogue_items` gave it → [b, n]."""
+        return self._catalogue_scores(tf.convert_to_tensor(users, tf.int64), items)
+
+    @tf.function(reduce_retracing=True)
+    def _catalogue_scores(self, users, embedded):
+        u = self.user_preferences(users)                                                  # [b, K']
+        total = tf.zeros([tf.shape(users)[0], tf.shape(embedded[schema.ITEM])[0]])
+        if self.fusion:
+            dots = tf.einsum("bd,nad->bna", u, embedded["attributes"])
             if self.fusion == ATTENTION:
                 scores = self.attention.scores(self.attention.user_part(u)[:, None, None, :],
-                                               self.attention.attribute_part(attributes)[None])
+                                               embedded["attention_items"][None])
                 total += tf.reduce_sum(self._warmed_up(tf.nn.softmax(scores, axis=-1)) * dots, axis=-1)
             else:
                 total += tf.reduce_mean(dots, axis=-1)
         if self.global_branch:
-            total += tf.matmul(u, self.global_embedding(items), transpose_b=True)
+            total += tf.matmul(u, embedded["global"], transpose_b=True)
         if self.item_factors:
-            item_ids = items[schema.ITEM]
+            item_ids = embedded[schema.ITEM]
             total += (tf.gather(self.item_bias, item_ids)[None]
                       + tf.matmul(tf.gather(self.user_factors, users),
                                   tf.gather(self.item_factor_table, item_ids), transpose_b=True))

@@ -169,6 +169,7 @@ class Servable(tf.Module):
             return tf.matmul(self.user_vectors(user_index), self.catalogue_columns)
         features = self.catalogue_item_features()
         features.pop(schema.TIME, None)
+        features = self.model.embed_catalogue_items(features)
         times = None
         if schema.TIME in self.item_feature_keys:
             times = tf.fill([1], tf.constant(self.as_of, tf.int64))
