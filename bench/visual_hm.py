@@ -42,8 +42,8 @@ VISUAL_MODELS = ["visrank=configs/visrank.cfg", "fm=configs/hm_fm.cfg",
                  "ivbpr=configs/hm_ivbpr.cfg", "itvbpr=configs/hm_itvbpr.cfg",
                  "saers_fixed=configs/hm_saers_fixed.cfg", "saf_only=configs/hm_saf_only.cfg",
                  "vbpr_saf=configs/hm_vbpr_saf.cfg", "saers_no_saf=configs/hm_saers_no_saf.cfg"]
-VISUAL_LABELS = {entry.split("=")[0] for entry in VISUAL_MODELS}
-END_TO_END = ("dvbpr", "imgrec_ete")  # models that load --backbone_weights into a trained CNN
+VISUAL_LABELS = {entry.split("=")[0] for entry in VISUAL_MODELS} | {"saers"}   # saers: by --models only (36 min)
+END_TO_END = ("dvbpr", "imgrec_ete", "saers")  # models that load --backbone_weights into a trained CNN
 
 flags.DEFINE_string("hm_dir", hm_common.DEFAULT_HM_DIR,
                     "Folder with the H&M sample and its photos (see ../shared/data/README.md).")
