@@ -37,12 +37,15 @@ def ensure_features(dataset, weights, regions=False):
             classifier, dataset, batch_size=64, verbose=1))
 
 
-def needs_regions(flagfiles):
-    """Whether a model of these flagfiles (relative to the repository) reads attribute regions."""
-    from tfvisrec.data import schema
+def reads_any(flagfile, keys):
+    """Whether the model of this flagfile (relative to the repository) reads one of the item
+    feature `keys` (`tfvisrec.data.schema`)."""
     from tfvisrec.models import model_flags, registry
-    for flagfile in flagfiles:
-        model_config, _ = model_flags.configs_from_flagfile(os.path.join(REPO_ROOT, flagfile))
-        if schema.REGIONS in registry.get(model_config.model).item_feature_keys:
-            return True
-    return False
+    model_config, _ = model_flags.configs_from_flagfile(os.path.join(REPO_ROOT, flagfile))
+    return bool(set(keys) & set(registry.get(model_config.model).item_feature_keys))
+
+
+def needs_regions(flagfiles):
+    """Whether a model of these flagfiles reads attribute regions."""
+    from tfvisrec.data import schema
+    return any(reads_any(flagfile, (schema.REGIONS,)) for flagfile in flagfiles)

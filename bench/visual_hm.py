@@ -30,7 +30,7 @@ import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags  # noqa: E402
 
 from bench import hm_common  # noqa: E402
-from bench.hm_features import ensure_features, needs_regions  # noqa: E402
+from bench.hm_features import ensure_features, needs_regions, reads_any  # noqa: E402
 from bench import peers as peers_lib  # noqa: E402
 
 CF_MODELS = ["poprank=configs/poprank.cfg", "bprmf=configs/hm_bprmf.cfg"]
@@ -42,8 +42,6 @@ VISUAL_MODELS = ["visrank=configs/visrank.cfg", "fm=configs/hm_fm.cfg",
                  "ivbpr=configs/hm_ivbpr.cfg", "itvbpr=configs/hm_itvbpr.cfg",
                  "saers_fixed=configs/hm_saers_fixed.cfg", "saf_only=configs/hm_saf_only.cfg",
                  "vbpr_saf=configs/hm_vbpr_saf.cfg", "saers_no_saf=configs/hm_saers_no_saf.cfg"]
-VISUAL_LABELS = {entry.split("=")[0] for entry in VISUAL_MODELS} | {"saers"}   # saers: by --models only (36 min)
-END_TO_END = ("dvbpr", "imgrec_ete", "saers")  # models that load --backbone_weights into a trained CNN
 
 flags.DEFINE_string("hm_dir", hm_common.DEFAULT_HM_DIR,
                     "Folder with the H&M sample and its photos (see ../shared/data/README.md).")
@@ -110,16 +108,19 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(hm_common.describe(dataset, FLAGS.seed), flush=True)
+    from tfvisrec.data import schema
+    # by what each model reads: the photos (a CNN trained from --backbone_weights), or any visual input
+    end_to_end = {label for label, flagfile in ours.items() if reads_any(flagfile, (schema.IMAGE,))}
+    visual = {label for label, flagfile in ours.items()
+              if reads_any(flagfile, (schema.IMAGE, schema.FEATURES, schema.REGIONS))}
     accuracy = pretraining_accuracy(weights)
     if accuracy:
         print(f"backbone {weights}: held-out attribute accuracy {accuracy}", flush=True)
     by_label = hm_common.run_all(
         ours, FLAGS.peers, dataset, FLAGS.work_dir, FLAGS.seed,
-        overrides=lambda label: {"backbone_weights": weights} if label in END_TO_END else {})
+        overrides=lambda label: {"backbone_weights": weights} if label in end_to_end else {})
     rows, reference = list(by_label.values()), by_label[FLAGS.reference]
-    # a row is visual by its label or by its model (a label of one's own: saers_fixed_warmup5=…)
-    kinds = {row["method"]: "visual" if {label, row["method"].split(" (")[0]} & VISUAL_LABELS else "CF"
-             for label, row in by_label.items()}
+    kinds = {row["method"]: "visual" if label in visual else "CF" for label, row in by_label.items()}
     table = hm_common.markdown_table(rows, reference["fit_seconds"], kinds)
     print()
     print(table)

@@ -14,7 +14,7 @@ from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.region_file import read_regions
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.hm_features import ensure_features, needs_regions  # noqa: E402
+from bench.hm_features import ensure_features, needs_regions, reads_any  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("explain")
 
@@ -24,6 +24,15 @@ def test_only_models_that_read_regions_ask_for_them():
     assert needs_regions(["configs/hm_saf_only.cfg"]) and needs_regions(["configs/hm_vbpr_saf.cfg"])
     assert not needs_regions(["configs/hm_vbpr.cfg", "configs/hm_ivbpr.cfg", "configs/hm_itvbpr.cfg",
                               "configs/hm_saers_no_saf.cfg"])
+
+
+def test_the_bench_tells_photo_and_visual_models_by_what_they_read():
+    photos = ("image",)
+    assert all(reads_any(f"configs/{name}.cfg", photos) for name in ("hm_dvbpr", "hm_imgrec_ete", "hm_saers"))
+    assert not any(reads_any(f"configs/{name}.cfg", photos) for name in ("hm_vbpr", "imgrec_ft", "hm_saers_fixed"))
+    visual = ("image", "features", "regions")
+    assert reads_any("configs/hm_saf_only.cfg", visual) and reads_any("configs/visrank.cfg", visual)
+    assert not reads_any("configs/hm_bprmf.cfg", visual) and not reads_any("configs/poprank.cfg", visual)
 
 
 def _mtime(folder, name):
