@@ -52,12 +52,17 @@ def main(argv=None):
     p.add_argument("--pan_attention_user_l2", default="",
                    help="comma-separated values: one more PAN row each with that L2 weight on the "
                         "attention's user projections W_cu, W_su (the flagfile's: 0.1; 0: eq. 2-3 unchecked)")
+    p.add_argument("--hard_k_ratios", default="",
+                   help="comma-separated values: one more UL + HN and one more PAN row each, whose hard "
+                        "negatives come from the ⌈k · B⌉ users nearest in code (the flagfiles': 0.2; "
+                        "1: any other user of the batch)")
     p.add_argument("--models", default="fhn,pan_ul,pan_ul_hn,pan",
                    help="comma-separated flagfile names: train only these rows (empty: the oracle alone)")
     p.add_argument("--variants_only", action="store_true",
-                   help="train only the rows that --pan_kernels and --pan_attention_user_l2 add")
+                   help="train only the rows that --pan_kernels, --pan_attention_user_l2 and --hard_k_ratios add")
     p.add_argument("--seeds", default="42,43,44", help="comma-separated seeds; empty: the flagfiles' own, once")
     args = p.parse_args(argv)
+    import numpy as np
     from tfvisrec.data.dataset import load_dataset
     from tfvisrec.data.outfits import load_outfits
     from tfvisrec.evaluation.outfit_oracle import WorldOracle
@@ -72,6 +77,9 @@ def main(argv=None):
                         for k in args.pan_kernels.split(",") if k)
     rows += tuple((f"UL + HN + AN (pan, attention_user_l2 = {v})", "pan", {"attention_user_l2": float(v)})
                   for v in args.pan_attention_user_l2.split(",") if v)
+    rows += tuple((f"{label.split(' (')[0]} ({name}, hard_k_ratio = {v})", name, {"hard_k_ratio": float(v)})
+                  for v in args.hard_k_ratios.split(",") if v
+                  for label, name, overrides in ROWS if name in ("pan_ul_hn", "pan"))
     models = {m for m in args.models.split(",") if m}
     unknown = models - {name for _, name, _ in ROWS}
     if unknown:
@@ -93,6 +101,8 @@ def main(argv=None):
                    "epochs": summary["epochs_completed"], "train_seconds": summary["train_seconds"],
                    "valid": evaluate_outfits(model, table, split="valid")}
             truth = os.path.join(args.dataset, "outfit_truth.npz")
+            if model.uses_hard_negatives and os.path.exists(truth):
+                run["hard_negative_pool"] = hard_negative_pool(model, truth)
             if model.uses_attention and os.path.exists(truth):
                 run["attention_on_detail"] = attention_on_detail(model, table, truth)
                 print(f"{label}: spatial attention mass on the detail region {run['attention_on_detail']}")
@@ -106,6 +116,11 @@ def main(argv=None):
     print(markdown_table({label: {seed: run["valid"] for seed, run in runs.items() if "valid" in run}
                           for label, runs in results.items() if label != ORACLE}))
     for label, runs in results.items():
+        pools = [r["hard_negative_pool"] for r in runs.values() if "hard_negative_pool" in r]
+        if pools:
+            print(f"{label}: of each shopper's nearest {pools[0]['k_ratio']:g} of the others in code (the hard "
+                  f"negatives' pool), {np.mean([p['shares_taste'] for p in pools]):.4f} like a detail she likes; "
+                  f"of all others {pools[0]['any_other']:.4f} ({len(pools)} run(s))")
         attention = [r["attention_on_detail"] for r in runs.values() if "attention_on_detail" in r]
         if attention:
             print(f"{label}: {attention_summary(attention)}")
@@ -162,6 +177,27 @@ def attention_summary(attention) -> str:
     return (f"spatial attention on the taste (detail) region, {len(attention)} run(s): mass share "
             f"{share.mean():.4f} ± {sd(share):.4f}, largest weight there {top.mean():.4f} ± {sd(top):.4f} "
             f"of the time; a uniform look: {attention[0]['uniform']:.4f} for both")
+
+
+def hard_negative_pool(model, truth_path, rng_seed=0):
+    """Of each shopper's ⌈k · (n − 1)⌉ nearest other shoppers in code (Hamming distance of the
+    signs of the user embeddings, k = the model's `hard_k_ratio`; ties in random order), the
+    share who like one of the details she likes, whose outfits are then partly false hard
+    negatives; beside that share over all other shoppers."""
+    import numpy as np
+    with np.load(truth_path) as z:
+        taste = z["taste"].astype(np.float64)
+    shares = (taste @ taste.T) > 0
+    codes = np.sign(np.asarray(model.user_embedding))
+    n = len(codes)
+    distance = (codes[:, None, :] != codes[None, :, :]).sum(-1).astype(np.float64)
+    np.fill_diagonal(distance, np.inf)
+    tie_break = np.random.default_rng(rng_seed).random(distance.shape)
+    nearest = np.lexsort((tie_break, distance), axis=1)[:, :int(np.ceil(model.config.hard_k_ratio * (n - 1)))]
+    others = ~np.eye(n, dtype=bool)
+    return {"k_ratio": float(model.config.hard_k_ratio),
+            "shares_taste": float(np.take_along_axis(shares, nearest, axis=1).mean()),
+            "any_other": float(shares[others].mean())}
 
 
 def attention_on_detail(model, table, truth_path):

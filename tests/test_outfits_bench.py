@@ -14,7 +14,8 @@ from tfvisrec.evaluation.outfit_oracle import WorldOracle
 from tfvisrec.evaluation.outfits import evaluate_outfits
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.outfits_table2 import COLUMNS, ROWS, attention_on_detail, markdown_table, order_verdict  # noqa: E402
+from bench.outfits_table2 import (COLUMNS, ROWS, attention_on_detail, hard_negative_pool, markdown_table,  # noqa: E402
+                                  order_verdict)
 
 
 def _runs(auc, fitb):
@@ -60,3 +61,15 @@ def test_attention_on_detail_reads_the_models_own_maps(tmp_path):
     h, w = model.item_maps.map_shape[:2]
     assert got["uniform"] == 1.0 / (h * w)
     assert 0.0 < got["mass_share"] < 1.0 and 0.0 <= got["argmax_rate"] <= 1.0
+
+
+def test_hard_negative_pool_counts_the_nearest_shoppers_in_code_who_share_a_liked_detail(tmp_path):
+    import types
+    # details liked: u0 {0}, u1 {0}, u2 {1}, u3 {0, 1}; nearest in code: u0 ↔ u2, u1 → u3, u3 ties with all
+    taste = np.array([[1, 0], [1, 0], [0, 1], [1, 1]])
+    np.savez(tmp_path / "truth.npz", taste=taste)
+    model = types.SimpleNamespace(user_embedding=np.array([[0.3, 2.0], [-1.0, -0.2], [0.1, 0.5], [-4.0, 1.0]]),
+                                  config=types.SimpleNamespace(hard_k_ratio=0.3))    # ⌈0.3 · 3⌉ = 1 nearest
+    got = hard_negative_pool(model, str(tmp_path / "truth.npz"))
+    assert got["shares_taste"] == 0.5             # u0 → u2 no, u1 → u3 yes, u2 → u0 no, u3 → any: yes
+    assert got["any_other"] == 8 / 12 and got["k_ratio"] == 0.3

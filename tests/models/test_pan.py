@@ -210,6 +210,13 @@ def test_hard_negatives_keep_random_ones_without_other_users():
     assert (got.numpy() == 9).all()
 
 
+@pytest.mark.parametrize("flag, value", [("hard_k_ratio", 0.0), ("hard_k_ratio", 1.5),
+                                         ("hard_negative_ratio", -0.1), ("hard_negative_ratio", 2.0)])
+def test_hard_negative_shares_out_of_range_are_refused(tiny_outfit_dataset, flag, value):
+    with pytest.raises(ValueError, match=f"--{flag} must be within"):
+        _model("pan_ul_hn", tiny_outfit_dataset, **{flag: value})
+
+
 def test_grouped_auc_and_ndcg():
     scores = [3.0, 1.0, 2.0, 2.0, 5.0, 4.0, 0.0]
     labels = [1, 0, 1, 0, 0, 1, 0]

@@ -348,6 +348,14 @@ class PANUserLossHardNegatives(PANUserLoss):
     config_class = PANULHNConfig
     uses_hard_negatives = True
 
+    def __init__(self, data_info, config, **kwargs):
+        if not 0.0 <= config.hard_negative_ratio <= 1.0:
+            raise ValueError(f"--hard_negative_ratio must be within [0, 1], got {config.hard_negative_ratio}")
+        if not 0.0 < config.hard_k_ratio <= 1.0:
+            raise ValueError(f"--hard_k_ratio must be within (0, 1] (a share of the batch's users), "
+                             f"got {config.hard_k_ratio}")
+        super().__init__(data_info, config, **kwargs)
+
 
 @register("pan")
 class PAN(PANUserLossHardNegatives):
