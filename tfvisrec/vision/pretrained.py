@@ -10,6 +10,7 @@ Accepted paths:
 Every trunk variable must be found with the right shape, else a DataError says what
 differs. The output head is never loaded: it belongs to the model that uses the backbone.
 """
+import dataclasses
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import tensorflow as tf
 
 from tfvisrec.data.errors import DataError
 from tfvisrec.vision import backbones
+from tfvisrec.vision.cnn_config import CNNConfig
 
 H5_SUFFIXES = (".h5", ".hdf5")
 _SPEC_KEY = re.compile(r"^(|.*/)pretraining_spec/\.ATTRIBUTES/py_state$")
@@ -192,13 +194,11 @@ def _architecture(path: str) -> Optional[Dict]:
         with tf.io.gfile.GFile(config_path) as f:
             model = json.load(f).get("model", {})
         if model.get("backbone") and model.get("image_size"):
-            arch = {"name": model["backbone"], "image_size": int(model["image_size"]),
-                    "fc_width": int(model.get("fc_width", 4096))}
-            if model.get("conv1_stride"):
-                arch["conv1_stride"] = int(model["conv1_stride"])
-            if model.get("cnn_top", "fc") != "fc":
-                arch["top"] = model["cnn_top"]
-            return arch
+            # the run's own CNN settings, read as its trainer read them (dropout and weight
+            # decay are the caller's: they do not change the weights' shapes)
+            known = {f.name for f in dataclasses.fields(CNNConfig)}
+            spec = CNNConfig(**{k: v for k, v in model.items() if k in known}).backbone_spec()
+            return {k: v for k, v in spec.items() if k not in ("dropout", "weight_decay")}
     return None
 
 
