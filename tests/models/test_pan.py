@@ -192,22 +192,42 @@ def test_hard_negatives_are_the_nearest_users_outfits():
     codes = np.array([[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, -1], [-1, -1, -1, -1], [1, 1, 1, 1]], np.float32)
     users = np.array([0, 1, 2, 3, 0])
     pos = np.arange(15).reshape(5, 3)
-    neg = -np.ones((5, 3), np.int64) * 7
-    got = mine_hard_negatives(tf.constant(users), tf.constant(codes), tf.constant(pos), tf.constant(neg),
-                              hard_ratio=0.8, k_ratio=0.2, seed=tf.constant([1, 2])).numpy()
-    # k = 1: the nearest other user's outfit; rows 0-3 (0.8 · 5) hard, row 4 keeps its random one
+    rows, got = mine_hard_negatives(tf.constant(users), tf.constant(codes), tf.constant(pos),
+                                    hard_ratio=0.8, k_ratio=0.2, seed=tf.constant([1, 2]))
+    got = got.numpy()
+    # k = 1: the nearest other user's outfit; rows 0-3 (0.8 · 5) get one, row 4 none
+    np.testing.assert_array_equal(rows.numpy(), [0, 1, 2, 3])
     np.testing.assert_array_equal(got[0], pos[1])        # user 0 → user 1 (distance 0)
     assert tuple(got[1]) in {tuple(pos[0]), tuple(pos[4])}                  # user 1 → user 0
     assert tuple(got[2]) in {tuple(pos[0]), tuple(pos[1]), tuple(pos[4])}   # distance 1
     assert tuple(got[3]) == tuple(pos[2])                # user 3: user 2 is 3 bits away, others 4
-    np.testing.assert_array_equal(got[4], neg[4])
 
 
-def test_hard_negatives_keep_random_ones_without_other_users():
-    users = np.array([5, 5, 5, 5])
-    got = mine_hard_negatives(tf.constant(users), tf.ones([4, 3]), tf.zeros([4, 2], tf.int64),
-                              tf.fill([4, 2], tf.constant(9, tf.int64)), 1.0, 0.5, tf.constant([0, 0]))
-    assert (got.numpy() == 9).all()
+def test_no_hard_negatives_without_other_users():
+    rows, got = mine_hard_negatives(tf.constant([5, 5, 5, 5]), tf.ones([4, 3]), tf.zeros([4, 2], tf.int64),
+                                    1.0, 0.5, tf.constant([0, 0]))
+    assert rows.shape == (0,) and got.shape == (0, 2)
+
+
+def test_hard_negatives_join_the_random_ones_in_the_bpr_loss(tiny_outfit_dataset):
+    """Eq. 5 over B random pairs and round(0.5 · B) hard ones: hard : random = 0.5, no random
+    negative dropped."""
+    model = _model("pan_ul_hn", tiny_outfit_dataset, hard_negative_ratio=0.5, hard_k_ratio=0.25,
+                   user_loss_weight=0.0, vse_weight=0.0, l2_user=0.0)
+    # users 0 and 1 nearest each other in code, so are 2 and 3
+    near = np.array([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, -1], [-1, -1, -1, -1, -1, -1], [-1, -1, -1, -1, -1, 1]])
+    model.user_embedding.assign(tf.concat([tf.constant(near * 0.5, tf.float32), model.user_embedding[4:]], 0))
+    users = np.array([0, 1, 2, 3])
+    pos = np.array([[0, 8, 16], [1, 9, 17], [2, 10, 18], [3, 11, 19]])
+    neg = np.array([[4, 12, 20], [5, 13, 21], [6, 14, 22], [7, 15, 23]])
+    batch = {"user": tf.constant(users, tf.int64), "pos": {"item": tf.constant(pos, tf.int64)},
+             "neg": {"item": tf.constant(neg, tf.int64)}}
+    score = lambda u, o: model.outfit_scores(tf.constant(u, tf.int64), tf.constant(o, tf.int64)).numpy()
+    y_pos, y_neg = score(users, pos), score(users, neg)
+    y_hard = score(users[:2], pos[[1, 0]])              # rows 0, 1: each other's outfit
+    differences = np.concatenate([y_pos - y_neg, y_pos[:2] - y_hard])
+    expected = np.mean(np.log1p(np.exp(-differences)))
+    np.testing.assert_allclose(float(model.compute_loss(batch, training=False)), expected, rtol=1e-5)
 
 
 @pytest.mark.parametrize("flag, value", [("hard_k_ratio", 0.0), ("hard_k_ratio", 1.5),

@@ -36,7 +36,8 @@ semantic loss between x_s and the item's text (eq. 8-9; items without text skip 
 text is the dataset's `texts.json` as hashed bags of words), and for PAN + `attention_user_l2` ·
 (‖W_cu‖² + ‖W_su‖²), the attention's user projections (not in the paper; see
 `attention_user_penalty`). Online hard negatives
-(`pan_negatives.py`) replace half the random negatives inside `compute_loss`. Validation
+(`pan_negatives.py`) join the random ones inside `compute_loss`, one for every two rows
+(hard : random = 0.5; BPR averages over both kinds of pair). Validation
 (`validation_score`) is the personal AUC on the validation outfits: each positive outfit
 against the other users' validation outfits (FHN's "hard" negatives). The loss equation
 numbers follow the project's summary of the paper (issue 13: "losses eq. 5–9"); how they
@@ -94,7 +95,7 @@ class PANULConfig(FHNConfig):
 class PANULHNConfig(PANULConfig):
     """+ online user-aware hard negatives (row UL + HN)."""
 
-    hard_negative_ratio: float = field(0.5, "Share of the batch's negatives replaced by hard ones (PAN: hard : random = 0.5).")
+    hard_negative_ratio: float = field(0.5, "Hard : random negatives: round(ratio · B) rows get a hard negative beside their random one (PAN: 0.5).")
     hard_k_ratio: float = field(0.2, "A hard negative comes from one of the ⌈k_ratio · B⌉ users nearest in code (Hamming).")
 
 
@@ -266,26 +267,30 @@ class FHN(Recommender):
     # ---- training ----------------------------------------------------------------------
     def compute_loss(self, batch, training: bool = True):
         users, pos, neg = batch["user"], batch["pos"][schema.ITEM], batch["neg"][schema.ITEM]
+        batch_size = tf.shape(users)[0]
+        hard_rows, hard = tf.zeros([0], tf.int32), neg[:0]
         if self.uses_hard_negatives:
             seed = tf.stack([tf.cast(self.config.seed, tf.int64), tf.reduce_sum(users) + tf.reduce_sum(pos)])
             user_code = relaxed_code(tf.gather(self.user_embedding, users), 1.0, binary=True)
-            neg = mine_hard_negatives(users, user_code, pos, neg, self.config.hard_negative_ratio,
-                                      self.config.hard_k_ratio, seed)
-        # one pass over (u, O_j), (u, O_k) and, for the user-specific loss, (u_n, O_j); the
-        # items' maps looked up once (with an end-to-end backbone: one CNN pass over the photos)
+            hard_rows, hard = mine_hard_negatives(users, user_code, pos, self.config.hard_negative_ratio,
+                                                  self.config.hard_k_ratio, seed)
+        # one pass over (u, O_j), (u, O_k), the hard (u, O_h) and, for the user-specific loss,
+        # (u_n, O_j); the items' maps looked up once (with an end-to-end backbone: one CNN pass)
         others = tf.roll(users, shift=1, axis=0)
-        parts = 3 if self.uses_user_loss else 2
-        outfits = tf.concat([pos, neg], axis=0)
+        outfits = tf.concat([pos, neg, hard], axis=0)
         maps = self.item_maps.lookup(outfits, training)
+        scored_users = [users, users, tf.gather(users, hard_rows)]
+        if self.uses_user_loss:
+            scored_users.append(others)
+            outfits, maps = tf.concat([outfits, pos], 0), tf.concat([maps, maps[:batch_size]], 0)
         codes, item_codes, vectors, filled = self.encode_maps(
-            tf.concat([users, users, others][:parts], axis=0),
-            tf.concat([maps, maps[:tf.shape(pos)[0]]][:parts - 1], axis=0),
-            tf.not_equal(tf.concat([outfits, pos][:parts - 1], axis=0), EMPTY), training=training)
-        y = tf.split(self.predict_from_codes(codes, item_codes, filled), parts)
-        loss = losses.bpr_loss(y[0], y[1])
+            tf.concat(scored_users, axis=0), maps, tf.not_equal(outfits, EMPTY), training=training)
+        y_pos, y_neg, y_hard, y_others = tf.split(self.predict_from_codes(codes, item_codes, filled),
+                                                  [batch_size, batch_size, tf.shape(hard_rows)[0], -1])
+        loss = losses.bpr_loss(tf.concat([y_pos, tf.gather(y_pos, hard_rows)], 0), tf.concat([y_neg, y_hard], 0))
         if self.uses_user_loss:
             loss += self.config.user_loss_weight * losses.user_specific_loss(
-                y[0], y[2], mask=tf.not_equal(users, others))
+                y_pos, y_others, mask=tf.not_equal(users, others))
         pos_vectors = vectors[:tf.shape(users)[0]]
         if self.has_any_text:
             items = tf.reshape(pos, [-1])

@@ -1,12 +1,13 @@
-"""PAN's online user-aware hard negatives: in a batch of (u, O_j, O_k) triples,
-the negative of some rows becomes the positive outfit of a user whose code is close to u's.
+"""PAN's online user-aware hard negatives: in a batch of (u, O_j, O_k) triples, a hard
+negative of row u is the positive outfit of a user whose code is close to u's.
 
 Users with near codes have similar taste, so their outfits are compatible and nearly to u's
 liking: harder to rank below O_j than a randomly mixed outfit. For each row, the other rows
 are ranked by the Hamming distance between binary user codes, (D − b_u·b_v)/2 (rows of the
-same user excluded); one of the ⌈k_ratio · B⌉ nearest is drawn, and its positive outfit
-replaces the random negative in the first round(hard_ratio · B) rows (the batch is shuffled
-already, so these are a random share; PAN: hard : random = 0.5).
+same user excluded), and one of the ⌈k_ratio · B⌉ nearest is drawn. The first
+round(hard_ratio · B) rows (the batch is shuffled already, so these are a random share) get
+their hard negative *beside* their random one: hard : random = hard_ratio (PAN: 0.5), every
+random negative kept.
 """
 import tensorflow as tf
 
@@ -17,11 +18,10 @@ def hamming_distances(user_codes):
     return (dim - tf.matmul(user_codes, user_codes, transpose_b=True)) / 2.0
 
 
-def mine_hard_negatives(users, user_codes, pos_items, neg_items, hard_ratio: float,
-                        k_ratio: float, seed):
-    """→ negatives [B, S]: the random ones of `neg_items`, the first round(hard_ratio · B)
-    rows replaced by the positive of a random row among the ⌈k_ratio · B⌉ nearest other users
-    (kept random when the batch holds no other user). `seed`: int32/64 [2] (stateless)."""
+def mine_hard_negatives(users, user_codes, pos_items, hard_ratio: float, k_ratio: float, seed):
+    """→ (rows [H] int32, hard [H, S]): for each of the first round(hard_ratio · B) rows whose
+    batch holds another user, the row's index and the positive outfit of a random row among the
+    ⌈k_ratio · B⌉ users nearest in code. `seed`: int32/64 [2] (stateless)."""
     batch = tf.shape(users)[0]
     distances = hamming_distances(tf.stop_gradient(user_codes))
     same = tf.equal(users[:, None], users[None, :])
@@ -32,5 +32,5 @@ def mine_hard_negatives(users, user_codes, pos_items, neg_items, hard_ratio: flo
     chosen = tf.gather(nearest, pick, batch_dims=1)
     found = tf.math.is_finite(tf.gather(nearest_negated, pick, batch_dims=1))
     num_hard = tf.cast(tf.round(hard_ratio * tf.cast(batch, tf.float32)), tf.int32)
-    use = found & (tf.range(batch) < num_hard)
-    return tf.where(use[:, None], tf.gather(pos_items, chosen), neg_items)
+    rows = tf.cast(tf.where(found & (tf.range(batch) < num_hard))[:, 0], tf.int32)
+    return rows, tf.gather(pos_items, tf.gather(chosen, rows))
