@@ -54,7 +54,7 @@ def main(argv=None):
                         "attention's user projections W_cu, W_su (the flagfile's: 0.1; 0: eq. 2-3 unchecked)")
     p.add_argument("--hard_k_ratios", default="",
                    help="comma-separated values: one more UL + HN and one more PAN row each, whose hard "
-                        "negatives come from the ⌈k · B⌉ users nearest in code (the flagfiles': 0.2; "
+                        "negatives come from the ⌈k · B⌉ users nearest in code (the flagfiles': 0.5; "
                         "1: any other user of the batch)")
     p.add_argument("--models", default="fhn,pan_ul,pan_ul_hn,pan",
                    help="comma-separated flagfile names: train only these rows (empty: the oracle alone)")
