@@ -36,8 +36,9 @@ semantic loss between x_s and the item's text (eq. 8-9; items without text skip 
 text is the dataset's `texts.json` as hashed bags of words), and for PAN + `attention_user_l2` ·
 (‖W_cu‖² + ‖W_su‖²), the attention's user projections (not in the paper; see
 `attention_user_penalty`). Online hard negatives
-(`pan_negatives.py`) join the random ones inside `compute_loss`, one for every two rows
-(hard : random = 0.5; BPR averages over both kinds of pair). Validation
+(`pan_negatives.py`) join the random ones inside `compute_loss`: `hard_negative_ratio` · B
+rows get one beside their random one (PAN: hard : random = 0.5; BPR averages over both kinds
+of pair). Validation
 (`validation_score`) is the personal AUC on the validation outfits: each positive outfit
 against the other users' validation outfits (FHN's "hard" negatives). The loss equation
 numbers follow the project's summary of the paper (issue 13: "losses eq. 5–9"); how they
