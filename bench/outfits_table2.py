@@ -11,7 +11,8 @@ scored by each term of eq. 4 alone (g: general compatibility; p: the user's scor
 table to <runs>/table2.json. Every row is trained once per seed of `--seeds` (default three;
 runs in <runs>/seed<N>/; `--seeds ""` = the flagfiles' own seed, once) and the table shows
 the mean ± the standard deviation between seeds, then whether the four ablation rows improve
-in order (each step's gain against the spread of the two rows). On the synthetic outfit
+in order (each step's gain against the spread of the two rows, and paired by seed ± its
+standard error). On the synthetic outfit
 world (its `outfit_truth.npz`) it adds the world's oracle (true compatibility, then true
 taste; its "g only" = compatibility alone, its "p only" = taste alone: the ceilings of each
 term, `tfvisrec/evaluation/outfit_oracle.py`) and reports where PAN's spatial attention (eq. 3) looks, for every (test user, item)
@@ -156,7 +157,10 @@ def markdown_table(results) -> str:
 
 def order_verdict(results, columns=("real/personal/auc", "real/fitb/accuracy")) -> str:
     """Whether None → UL → UL + HN → UL + HN + AN improve, per column: each step's change of
-    the mean, "within noise" when it is no larger than the larger standard deviation of the two rows."""
+    the mean, "within noise" when it is no larger than the larger standard deviation of the two
+    rows; with two or more seeds in both rows also the change paired by seed, ± its standard
+    error (the seed fixes the initial weights and batches, so the pairs share their luck)."""
+    import numpy as np
     ablation = [label for label, name, overrides in ROWS if not overrides and label in results]
     lines = []
     for column in columns:
@@ -164,6 +168,12 @@ def order_verdict(results, columns=("real/personal/auc", "real/fitb/accuracy")) 
         for before, after in zip(ablation, ablation[1:]):
             (m0, s0), (m1, s1) = _mean_sd(_values(results[before], column)), _mean_sd(_values(results[after], column))
             verdict = ("up" if m1 > m0 else "down") + (" within noise" if abs(m1 - m0) <= max(s0, s1) else "")
+            seeds = [s for s in results[before] if s in results[after]
+                     and column in results[before][s] and column in results[after][s]]
+            if len(seeds) > 1:
+                paired = np.asarray([results[after][s][column] - results[before][s][column] for s in seeds])
+                standard_error = paired.std(ddof=1) / np.sqrt(len(seeds))
+                verdict += f"; paired {paired.mean():+.4f} ± {standard_error:.4f} SE over {len(seeds)} seeds"
             steps.append(f"{after.split(' (')[0]} {m1 - m0:+.4f} ({verdict})")
         lines.append(f"{column}: " + ", ".join(steps))
     return "\n".join(lines)

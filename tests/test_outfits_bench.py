@@ -30,9 +30,13 @@ def test_table_shows_mean_and_sd_and_judges_each_step_against_the_spread():
     table = markdown_table(results)
     assert f"| {labels[1]} | 0.7100 ± {np.std([0.70, 0.72], ddof=1):.4f} |" in table
     auc, fitb = order_verdict(results).splitlines()
-    assert "UL +0.1000 (up)" in auc and "UL + HN + AN +0.0900 (up)" in auc
+    assert "UL +0.1000 (up; paired +0.1000 ± 0.0000 SE over 2 seeds)" in auc
+    assert "UL + HN + AN +0.0900 (up; paired +0.0900 ± 0.0200 SE over 2 seeds)" in auc   # +0.11, +0.07
     assert "within noise" in auc.split(", ")[1]           # 0.71 → 0.71, spread 0.028
-    assert "UL + HN +0.0550 (up within noise)" in fitb and "UL + HN + AN -0.2450 (down)" in fitb
+    assert "UL + HN +0.0550 (up within noise; paired +0.0550 ± 0.0950 SE over 2 seeds)" in fitb   # +0.15, −0.04
+    assert "UL + HN + AN -0.2450 (down; paired -0.2450 ± 0.0050 SE over 2 seeds)" in fitb          # −0.25, −0.24
+    one_seed = {label: {"0": runs["0"]} for label, runs in results.items()}
+    assert "paired" not in order_verdict(one_seed)
 
 
 def test_world_oracle_knows_compatibility_and_taste(tmp_path):
