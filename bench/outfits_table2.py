@@ -190,17 +190,20 @@ def attention_summary(attention) -> str:
 
 
 def hard_negative_pool(model, truth_path, rng_seed=0):
-    """Of each shopper's ⌈k · (n − 1)⌉ nearest other shoppers in code (Hamming distance of the
-    signs of the user embeddings, k = the model's `hard_k_ratio`; ties in random order), the
-    share who like one of the details she likes, whose outfits are then partly false hard
-    negatives; beside that share over all other shoppers."""
+    """Of each shopper's ⌈k · (n − 1)⌉ nearest other shoppers in code (the miner's Hamming
+    distance between the users' binary codes, k = the model's `hard_k_ratio`; ties in random
+    order), the share who like one of the details she likes, whose outfits are then partly
+    false hard negatives; beside that share over all other shoppers."""
     import numpy as np
+    import tensorflow as tf
+    from tfvisrec.models.pan_layers import relaxed_code
+    from tfvisrec.models.pan_negatives import hamming_distances
     with np.load(truth_path) as z:
         taste = z["taste"].astype(np.float64)
     shares = (taste @ taste.T) > 0
-    codes = np.sign(np.asarray(model.user_embedding))
-    n = len(codes)
-    distance = (codes[:, None, :] != codes[None, :, :]).sum(-1).astype(np.float64)
+    codes = relaxed_code(tf.constant(np.asarray(model.user_embedding, np.float32)), 1.0, binary=True)
+    distance = hamming_distances(codes).numpy().astype(np.float64)
+    n = len(distance)
     np.fill_diagonal(distance, np.inf)
     tie_break = np.random.default_rng(rng_seed).random(distance.shape)
     nearest = np.lexsort((tie_break, distance), axis=1)[:, :int(np.ceil(model.config.hard_k_ratio * (n - 1)))]
