@@ -73,7 +73,11 @@ def test_hard_negative_pool_counts_the_nearest_shoppers_in_code_who_share_a_like
     taste = np.array([[1, 0], [1, 0], [0, 1], [1, 1]])
     np.savez(tmp_path / "truth.npz", taste=taste)
     model = types.SimpleNamespace(user_embedding=np.array([[0.3, 2.0], [-1.0, -0.2], [0.1, 0.5], [-4.0, 1.0]]),
-                                  config=types.SimpleNamespace(hard_k_ratio=0.3))    # ⌈0.3 · 3⌉ = 1 nearest
-    got = hard_negative_pool(model, str(tmp_path / "truth.npz"))
+                                  config=types.SimpleNamespace(hard_k_ratio=0.3, hard_skip_ratio=0.0))
+    got = hard_negative_pool(model, str(tmp_path / "truth.npz"))    # ⌈0.3 · 3⌉ = 1 nearest
     assert got["shares_taste"] == 0.5             # u0 → u2 no, u1 → u3 yes, u2 → u0 no, u3 → any: yes
     assert got["any_other"] == 8 / 12 and got["k_ratio"] == 0.3
+    # the band of ranks 2-3 (⌊0.4 · 3⌋ = 1 nearest skipped, ⌈0.7 · 3⌉ = 3): u0 → u3, u1 yes yes;
+    # u1 → u0, u2 yes no; u2 → u3, u1 yes no; u3 → two of the others, yes yes
+    model.config = types.SimpleNamespace(hard_k_ratio=0.7, hard_skip_ratio=0.4)
+    assert hard_negative_pool(model, str(tmp_path / "truth.npz"))["shares_taste"] == 6 / 8

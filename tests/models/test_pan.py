@@ -203,6 +203,19 @@ def test_hard_negatives_are_the_nearest_users_outfits():
     assert tuple(got[3]) == tuple(pos[2])                # user 3: user 2 is 3 bits away, others 4
 
 
+def test_semi_hard_negatives_skip_the_very_nearest_users():
+    # five users on a line of codes: the Hamming distance between users i and j is |i − j|
+    codes = np.array([[1, 1, 1, 1], [1, 1, 1, -1], [1, 1, -1, -1], [1, -1, -1, -1], [-1, -1, -1, -1]], np.float32)
+    pos = np.arange(10).reshape(5, 2)
+    # k = ⌈0.6 · 5⌉ = 3 nearest, the ⌊0.4 · 5⌋ = 2 very nearest skipped: always the third nearest
+    rows, got = mine_hard_negatives(tf.range(5), tf.constant(codes), tf.constant(pos), hard_ratio=1.0,
+                                    k_ratio=0.6, seed=tf.constant([3, 4]), skip_ratio=0.4)
+    np.testing.assert_array_equal(rows.numpy(), [0, 1, 2, 3, 4])
+    got = [int(outfit[0]) // 2 for outfit in got.numpy()]          # whose outfit each row got
+    assert got[0] == 3 and got[1] == 3 and got[3] == 1 and got[4] == 1
+    assert got[2] in {0, 4}                                         # both 2 bits from user 2
+
+
 def test_no_hard_negatives_without_other_users():
     rows, got = mine_hard_negatives(tf.constant([5, 5, 5, 5]), tf.ones([4, 3]), tf.zeros([4, 2], tf.int64),
                                     1.0, 0.5, tf.constant([0, 0]))
@@ -213,7 +226,7 @@ def test_hard_negatives_join_the_random_ones_in_the_bpr_loss(tiny_outfit_dataset
     """Eq. 5 over B random pairs and round(0.5 · B) hard ones: hard : random = 0.5, no random
     negative dropped."""
     model = _model("pan_ul_hn", tiny_outfit_dataset, hard_negative_ratio=0.5, hard_k_ratio=0.25,
-                   user_loss_weight=0.0, vse_weight=0.0, l2_user=0.0)
+                   hard_skip_ratio=0.0, user_loss_weight=0.0, vse_weight=0.0, l2_user=0.0)
     # users 0 and 1 nearest each other in code, so are 2 and 3
     near = np.array([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, -1], [-1, -1, -1, -1, -1, -1], [-1, -1, -1, -1, -1, 1]])
     model.user_embedding.assign(tf.concat([tf.constant(near * 0.5, tf.float32), model.user_embedding[4:]], 0))
@@ -231,7 +244,8 @@ def test_hard_negatives_join_the_random_ones_in_the_bpr_loss(tiny_outfit_dataset
 
 
 @pytest.mark.parametrize("flag, value", [("hard_k_ratio", 0.0), ("hard_k_ratio", 1.5),
-                                         ("hard_negative_ratio", -0.1), ("hard_negative_ratio", 2.0)])
+                                         ("hard_negative_ratio", -0.1), ("hard_negative_ratio", 2.0),
+                                         ("hard_skip_ratio", -0.1), ("hard_skip_ratio", 0.75)])
 def test_hard_negative_shares_out_of_range_are_refused(tiny_outfit_dataset, flag, value):
     with pytest.raises(ValueError, match=f"--{flag} must be within"):
         _model("pan_ul_hn", tiny_outfit_dataset, **{flag: value})

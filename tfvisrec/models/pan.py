@@ -38,7 +38,8 @@ text is the dataset's `texts.json` as hashed bags of words), and for PAN + `atte
 `attention_user_penalty`). Online hard negatives
 (`pan_negatives.py`) join the random ones inside `compute_loss`: `hard_negative_ratio` · B
 rows get one beside their random one (PAN: hard : random = 0.5; BPR averages over both kinds
-of pair). Validation
+of pair), drawn from a band of ranks in user-code distance (`hard_skip_ratio` to
+`hard_k_ratio` of the batch; PAN: from the nearest). Validation
 (`validation_score`) is the personal AUC on the validation outfits: each positive outfit
 against the other users' validation outfits (FHN's "hard" negatives). The loss equation
 numbers follow the project's summary of the paper (issue 13: "losses eq. 5–9"); how they
@@ -97,8 +98,11 @@ class PANULHNConfig(PANULConfig):
     """+ online user-aware hard negatives (row UL + HN)."""
 
     hard_negative_ratio: float = field(0.5, "Hard : random negatives: round(ratio · B) rows get a hard negative beside their random one (PAN: 0.5).")
-    hard_k_ratio: float = field(0.5, "A hard negative comes from one of the ⌈k_ratio · B⌉ users nearest in code (Hamming); "
-                                      "0.5 chosen on validation personal AUC (README, \"How near the hard negatives are\").")
+    hard_k_ratio: float = field(0.75, "A hard negative comes from the ⌈k_ratio · B⌉ users nearest in code (Hamming), "
+                                       "less the --hard_skip_ratio very nearest.")
+    hard_skip_ratio: float = field(0.25, "Semi-hard: the ⌊skip_ratio · B⌋ users nearest in code are left out of the draw "
+                                         "(0: PAN's nearest); ranks 0.25-0.75 of the batch chosen on validation personal "
+                                         "AUC (README, \"How near the hard negatives are\").")
 
 
 @dataclasses.dataclass
@@ -275,7 +279,7 @@ class FHN(Recommender):
             seed = tf.stack([tf.cast(self.config.seed, tf.int64), tf.reduce_sum(users) + tf.reduce_sum(pos)])
             user_code = relaxed_code(tf.gather(self.user_embedding, users), 1.0, binary=True)
             hard_rows, hard = mine_hard_negatives(users, user_code, pos, self.config.hard_negative_ratio,
-                                                  self.config.hard_k_ratio, seed)
+                                                  self.config.hard_k_ratio, seed, self.config.hard_skip_ratio)
         # one pass over (u, O_j), (u, O_k), the hard (u, O_h) and, for the user-specific loss,
         # (u_n, O_j); the items' maps looked up once (with an end-to-end backbone: one CNN pass)
         others = tf.roll(users, shift=1, axis=0)
@@ -361,6 +365,9 @@ class PANUserLossHardNegatives(PANUserLoss):
         if not 0.0 < config.hard_k_ratio <= 1.0:
             raise ValueError(f"--hard_k_ratio must be within (0, 1] (a share of the batch's users), "
                              f"got {config.hard_k_ratio}")
+        if not 0.0 <= config.hard_skip_ratio < config.hard_k_ratio:
+            raise ValueError(f"--hard_skip_ratio must be within [0, --hard_k_ratio = {config.hard_k_ratio}) (the very "
+                             f"nearest users left out of the draw), got {config.hard_skip_ratio}")
         super().__init__(data_info, config, **kwargs)
 
 

@@ -18,17 +18,20 @@ def hamming_distances(user_codes):
     return (dim - tf.matmul(user_codes, user_codes, transpose_b=True)) / 2.0
 
 
-def mine_hard_negatives(users, user_codes, pos_items, hard_ratio: float, k_ratio: float, seed):
+def mine_hard_negatives(users, user_codes, pos_items, hard_ratio: float, k_ratio: float, seed,
+                        skip_ratio: float = 0.0):
     """→ (rows [H] int32, hard [H, S]): for each of the first round(hard_ratio · B) rows whose
     batch holds another user, the row's index and the positive outfit of a random row among the
-    ⌈k_ratio · B⌉ users nearest in code. `seed`: int32/64 [2] (stateless)."""
+    ⌈k_ratio · B⌉ users nearest in code, the ⌊skip_ratio · B⌋ very nearest left out
+    (semi-hard). `seed`: int32/64 [2] (stateless)."""
     batch = tf.shape(users)[0]
     distances = hamming_distances(tf.stop_gradient(user_codes))
     same = tf.equal(users[:, None], users[None, :])
     distances = tf.where(same, tf.constant(float("inf"), distances.dtype), distances)
     k = tf.clip_by_value(tf.cast(tf.math.ceil(k_ratio * tf.cast(batch, tf.float32)), tf.int32), 1, batch)
     nearest_negated, nearest = tf.math.top_k(-distances, k=k)
-    pick = tf.random.stateless_uniform([batch], seed=seed, maxval=k, dtype=tf.int32)
+    skip = tf.clip_by_value(tf.cast(tf.math.floor(skip_ratio * tf.cast(batch, tf.float32)), tf.int32), 0, k - 1)
+    pick = tf.random.stateless_uniform([batch], seed=seed, minval=skip, maxval=k, dtype=tf.int32)
     chosen = tf.gather(nearest, pick, batch_dims=1)
     found = tf.math.is_finite(tf.gather(nearest_negated, pick, batch_dims=1))
     num_hard = tf.cast(tf.round(hard_ratio * tf.cast(batch, tf.float32)), tf.int32)
