@@ -22,6 +22,7 @@ the shoppers' taste) and how often that region gets the largest weight, against 
 """
 import argparse
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -53,14 +54,14 @@ def main(argv=None):
     p.add_argument("--pan_attention_user_l2", default="",
                    help="comma-separated values: one more PAN row each with that L2 weight on the "
                         "attention's user projections W_cu, W_su (the flagfile's: 0.1; 0: eq. 2-3 unchecked)")
-    p.add_argument("--hard_k_ratios", default="",
-                   help="comma-separated values: one more UL + HN and one more PAN row each, whose hard "
-                        "negatives come from the ⌈k · B⌉ users nearest in code (the flagfiles': 0.5; "
-                        "1: any other user of the batch)")
+    p.add_argument("--hard_bands", default="",
+                   help="comma-separated SKIP-K bands: one more UL + HN and one more PAN row each, whose hard "
+                        "negatives come from the ⌈K · B⌉ users nearest in code less the ⌊SKIP · B⌋ nearest "
+                        "(the flagfiles': 0.25-0.75; 0-1: any other user of the batch)")
     p.add_argument("--models", default="fhn,pan_ul,pan_ul_hn,pan",
                    help="comma-separated flagfile names: train only these rows (empty: the oracle alone)")
     p.add_argument("--variants_only", action="store_true",
-                   help="train only the rows that --pan_kernels, --pan_attention_user_l2 and --hard_k_ratios add")
+                   help="train only the rows that --pan_kernels, --pan_attention_user_l2 and --hard_bands add")
     p.add_argument("--seeds", default="42,43,44", help="comma-separated seeds; empty: the flagfiles' own, once")
     args = p.parse_args(argv)
     import numpy as np
@@ -78,9 +79,12 @@ def main(argv=None):
                         for k in args.pan_kernels.split(",") if k)
     rows += tuple((f"UL + HN + AN (pan, attention_user_l2 = {v})", "pan", {"attention_user_l2": float(v)})
                   for v in args.pan_attention_user_l2.split(",") if v)
-    rows += tuple((f"{label.split(' (')[0]} ({name}, hard_k_ratio = {v})", name, {"hard_k_ratio": float(v)})
-                  for v in args.hard_k_ratios.split(",") if v
-                  for label, name, overrides in ROWS if name in ("pan_ul_hn", "pan"))
+    bands = [band for band in args.hard_bands.split(",") if band]
+    if any(not re.fullmatch(r"[0-9.]+-[0-9.]+", band) for band in bands):
+        p.error(f"--hard_bands: SKIP-K pairs such as 0.25-0.75, got {args.hard_bands!r}")
+    rows += tuple((f"{label.split(' (')[0]} ({name}, ranks {band})", name,
+                   {"hard_skip_ratio": float(band.split("-")[0]), "hard_k_ratio": float(band.split("-")[1])})
+                  for band in bands for label, name, overrides in ROWS if name in ("pan_ul_hn", "pan"))
     models = {m for m in args.models.split(",") if m}
     unknown = models - {name for _, name, _ in ROWS}
     if unknown:
@@ -119,8 +123,8 @@ def main(argv=None):
     for label, runs in results.items():
         pools = [r["hard_negative_pool"] for r in runs.values() if "hard_negative_pool" in r]
         if pools:
-            print(f"{label}: of each shopper's nearest {pools[0]['k_ratio']:g} of the others in code (the hard "
-                  f"negatives' pool), {np.mean([p['shares_taste'] for p in pools]):.4f} like a detail she likes; "
+            print(f"{label}: of the others ranked {pools[0]['skip_ratio']:g}-{pools[0]['k_ratio']:g} nearest in code "
+                  f"to each shopper (the hard negatives' pool), {np.mean([p['shares_taste'] for p in pools]):.4f} like a detail she likes; "
                   f"of all others {pools[0]['any_other']:.4f} ({len(pools)} run(s))")
         attention = [r["attention_on_detail"] for r in runs.values() if "attention_on_detail" in r]
         if attention:
@@ -190,10 +194,11 @@ def attention_summary(attention) -> str:
 
 
 def hard_negative_pool(model, truth_path, rng_seed=0):
-    """Of each shopper's ⌈k · (n − 1)⌉ nearest other shoppers in code (the miner's Hamming
-    distance between the users' binary codes, k = the model's `hard_k_ratio`; ties in random
-    order), the share who like one of the details she likes, whose outfits are then partly
-    false hard negatives; beside that share over all other shoppers."""
+    """Of each shopper's ⌈k · (n − 1)⌉ nearest other shoppers in code less the ⌊skip · (n − 1)⌋
+    nearest (the miner's Hamming distance between the users' binary codes; k, skip = the
+    model's `hard_k_ratio`, `hard_skip_ratio`; ties in random order), the share who like one of
+    the details she likes, whose outfits are then partly false hard negatives; beside that share
+    over all other shoppers."""
     import numpy as np
     import tensorflow as tf
     from tfvisrec.models.pan_layers import relaxed_code
@@ -206,10 +211,11 @@ def hard_negative_pool(model, truth_path, rng_seed=0):
     n = len(distance)
     np.fill_diagonal(distance, np.inf)
     tie_break = np.random.default_rng(rng_seed).random(distance.shape)
-    nearest = np.lexsort((tie_break, distance), axis=1)[:, :int(np.ceil(model.config.hard_k_ratio * (n - 1)))]
+    skip, k = model.config.hard_skip_ratio, model.config.hard_k_ratio
+    band = np.lexsort((tie_break, distance), axis=1)[:, int(np.floor(skip * (n - 1))):int(np.ceil(k * (n - 1)))]
     others = ~np.eye(n, dtype=bool)
-    return {"k_ratio": float(model.config.hard_k_ratio),
-            "shares_taste": float(np.take_along_axis(shares, nearest, axis=1).mean()),
+    return {"k_ratio": float(k), "skip_ratio": float(skip),
+            "shares_taste": float(np.take_along_axis(shares, band, axis=1).mean()),
             "any_other": float(shares[others].mean())}
 
 
