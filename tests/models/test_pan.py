@@ -216,6 +216,19 @@ def test_semi_hard_negatives_skip_the_very_nearest_users():
     assert got[2] in {0, 4}                                         # both 2 bits from user 2
 
 
+def test_runs_saved_before_the_band_reload_with_the_nearest_users_draw(tiny_outfit_dataset, tmp_path):
+    import json
+    from tfvisrec import config as config_lib
+    from tfvisrec.training import checkpoints
+    checkpoints.save_configs(str(tmp_path), registry.new_config("pan_ul_hn", hard_k_ratio=0.2), config_lib.TrainConfig())
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["model"]["hard_skip_ratio"]                       # as written before the flag existed
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    config, _ = checkpoints.read_configs(str(tmp_path))
+    assert config.hard_skip_ratio == 0.0 and config.hard_k_ratio == 0.2
+    registry.get("pan_ul_hn")(DataInfo.from_dataset(tiny_outfit_dataset), config)
+
+
 def test_no_hard_negatives_without_other_users():
     rows, got = mine_hard_negatives(tf.constant([5, 5, 5, 5]), tf.ones([4, 3]), tf.zeros([4, 2], tf.int64),
                                     1.0, 0.5, tf.constant([0, 0]))

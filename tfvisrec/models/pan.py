@@ -98,11 +98,12 @@ class PANULHNConfig(PANULConfig):
     """+ online user-aware hard negatives (row UL + HN)."""
 
     hard_negative_ratio: float = field(0.5, "Hard : random negatives: round(ratio · B) rows get a hard negative beside their random one (PAN: 0.5).")
-    hard_k_ratio: float = field(0.75, "A hard negative comes from the ⌈k_ratio · B⌉ users nearest in code (Hamming), "
-                                       "less the --hard_skip_ratio very nearest.")
-    hard_skip_ratio: float = field(0.25, "Semi-hard: the ⌊skip_ratio · B⌋ users nearest in code are left out of the draw "
-                                         "(0: PAN's nearest); ranks 0.25-0.75 of the batch chosen on validation personal "
-                                         "AUC (README, \"How near the hard negatives are\").")
+    hard_k_ratio: float = field(0.5, "A hard negative comes from the ⌈k_ratio · B⌉ users nearest in code (Hamming), "
+                                      "less the --hard_skip_ratio very nearest.")
+    hard_skip_ratio: float = field(0.0, "Semi-hard: the ⌊skip_ratio · B⌋ users nearest in code are left out of the draw "
+                                        "(0: PAN's nearest, and every run saved before the flag). The flagfiles take "
+                                        "0.25 with --hard_k_ratio 0.75, the middle half, chosen on validation personal "
+                                        "AUC (README, \"How near the hard negatives are\").")
 
 
 @dataclasses.dataclass
