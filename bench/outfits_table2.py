@@ -71,8 +71,6 @@ def main(argv=None):
     from tfvisrec.evaluation.outfits import evaluate_outfits
     from tfvisrec.models.model_flags import configs_from_flagfile
     from tfvisrec.training.loop import fit
-    dataset = load_dataset(args.dataset)
-    table = load_outfits(dataset)
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [None]
     results = {}
     rows = ROWS + tuple((f"UL + HN + AN (pan, {k}×{k} spatial kernel)", "pan", {"spatial_kernel": int(k)})
@@ -83,12 +81,14 @@ def main(argv=None):
     if any(not re.fullmatch(r"[0-9.]+-[0-9.]+", band) for band in bands):
         p.error(f"--hard_bands: SKIP-K pairs such as 0.25-0.75, got {args.hard_bands!r}")
     rows += tuple((f"{label.split(' (')[0]} ({name}, ranks {band})", name,
-                   {"hard_skip_ratio": float(band.split("-")[0]), "hard_k_ratio": float(band.split("-")[1])})
+                   dict(zip(("hard_skip_ratio", "hard_k_ratio"), map(float, band.split("-")))))
                   for band in bands for label, name, overrides in ROWS if name in ("pan_ul_hn", "pan"))
     models = {m for m in args.models.split(",") if m}
     unknown = models - {name for _, name, _ in ROWS}
     if unknown:
         p.error(f"--models: no row trains {sorted(unknown)}; rows: {sorted({name for _, name, _ in ROWS})}")
+    dataset = load_dataset(args.dataset)
+    table = load_outfits(dataset)
     for label, name, overrides in [row for row in rows if row[1] in models and not (args.variants_only and row in ROWS)]:
         for seed in seeds:
             extra = {"epochs": args.epochs} if args.epochs else {}

@@ -298,7 +298,7 @@ class FHN(Recommender):
         if self.uses_user_loss:
             loss += self.config.user_loss_weight * losses.user_specific_loss(
                 y_pos, y_others, mask=tf.not_equal(users, others))
-        pos_vectors = vectors[:tf.shape(users)[0]]
+        pos_vectors = vectors[:batch_size]
         if self.has_any_text:
             items = tf.reshape(pos, [-1])
             keep = tf.not_equal(items, EMPTY) & tf.gather(self.has_text, tf.maximum(items, 0))
