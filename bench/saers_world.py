@@ -37,8 +37,10 @@ Prints five markdown tables:
    and over the shopper's training purchases, beside always answering the most common driver,
    and the purchases' rate for the shoppers of each true driver (`--attention_warmup_epochs
    0,5`: the attention models also with 5 epochs of average fusion first, side by side);
-   `saers_fixed` runs twice: on the classifier's regions, and on ideal regions (f_a^k = one-hot
-   of the item's true value of k), which tells the attention's part from the regions' part;
+   `saers_fixed` runs three times: on the classifier's regions, on its attribute probabilities
+   (`--region_feature probabilities` of `python -m tfvisrec.vision.features`: f_a^k = the
+   classifier's softmax over k's values, with the same boxes), and on ideal regions (f_a^k =
+   one-hot of the item's true value of k), which tells the attention's part from the regions' part;
 4. AUC (full, test split) of every model, VBPR included;
 5. occlusion: does the classifier read the attribute where it is drawn? Per region attribute,
    over the items that have it: the classifier's accuracy there, and the mean probability of
@@ -380,6 +382,12 @@ def main(argv):
     attention = []
     runs = [(name, region_overrides, regions, name + suffix, name + suffix) for name in FLAGS.models]
     if "saers_fixed" in FLAGS.models:
+        probabilities = region_features.extract_regions(classifier, dataset, region_feature="probabilities")
+        probability_dir = os.path.join(out_dir, "probability-regions")
+        os.makedirs(probability_dir, exist_ok=True)
+        features.write_regions(probability_dir, probabilities)
+        runs.append(("saers_fixed", {"regions_file": os.path.join(probability_dir, "regions.npz")}, probabilities,
+                     "saers_fixed on the classifier's attribute probabilities", "saers_fixed-probabilities"))
         runs.append(("saers_fixed", {"regions_file": os.path.join(ideal_dir, "regions.npz")}, ideal,
                      "saers_fixed on ideal regions (one-hot true values)", "saers_fixed-ideal"))
     warmups = [int(w) for w in FLAGS.attention_warmup_epochs]

@@ -68,18 +68,19 @@ def catalogue_explanation(model, dataset, user: int, item: int, jpeg: bytes):
     return model.explain(users, features), float(model.score(users, features, training=False)[0])
 
 
-def photo_explanation(model, classifier, user: int, jpeg: bytes):
+def photo_explanation(model, classifier, user: int, jpeg: bytes, region_feature: str = "roi"):
     """(explanation tensors, score x̂ or None, the SEN's Grad-AAM maps [A, h, w]) of a new photo.
 
     The score needs every item feature the model reads from the photo alone: the image (the
     CNN branch of `saers`) and the regions; a model on fixed features (`saers_fixed`, `vbpr_saf`)
-    has no f_i for a new photo, so its score is None."""
+    has no f_i for a new photo, so its score is None. `region_feature`: that of the regions
+    the model was trained on (`ItemRegions.region_feature`)."""
     import tensorflow as tf
     from tfvisrec.data import images as image_ops
     from tfvisrec.data import schema
     from tfvisrec.vision.region_features import photo_regions
     jpegs = tf.constant([jpeg])
-    regions = photo_regions(classifier, jpegs)
+    regions = photo_regions(classifier, jpegs, region_feature)
     features = {schema.ITEM: tf.constant([-1], tf.int64), schema.REGIONS: regions["region_features"],
                 schema.REGION_BOXES: regions["boxes"], schema.REGION_CLASSES: regions["classes"]}
     users = tf.constant([user], tf.int64)
@@ -137,7 +138,7 @@ def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", ou
         if not jpeg.startswith((b"\xff\xd8", b"\x89PNG")):
             raise DataError("not a JPEG or PNG file", image)
         classifier = load_region_classifier(dataset, backbone_weights, model.regions_file)
-        explanation, score, maps = photo_explanation(model, classifier, user, jpeg)
+        explanation, score, maps = photo_explanation(model, classifier, user, jpeg, regions.region_feature)
     else:
         item = resolve_name("item", item_id, dataset.item_ids)
         jpeg = dataset.image_bytes()[item]

@@ -37,6 +37,45 @@ def test_regions_match_the_semantic_extraction_item_by_item(written, catalogue):
     assert regions.names == ["colour", "shape", "usage"]
 
 
+def test_probability_regions_are_each_attributes_softmax_beside_the_same_boxes(written, catalogue, tmp_path):
+    """region_feature="probabilities": f_a^k(i) = softmax(W_k h_i + b_k) of head k on the photo's
+    penultimate features h_i (numpy reference), zero-padded to the widest attribute; boxes and
+    classes are the ROI regions'; the file records the choice and reads it back."""
+    classifier, roi_regions, _ = written
+    regions = region_features.extract_regions(classifier, catalogue, batch_size=40, region_feature="probabilities")
+    ids = np.array([0, 7, 95])
+    images = ItemFeatureTable(catalogue, (schema.IMAGE,), image_size=32).lookup(ids)[schema.IMAGE]
+    h = classifier.backbone.trunk(images, training=False)["penultimate"].numpy().astype(np.float64)
+    widest = max(len(v) for v in classifier.attribute_values)
+    assert regions.shape == (3, widest) and regions.region_feature == "probabilities"
+    for a, head in enumerate(classifier.heads):
+        logits = h @ head.kernel.numpy() + head.bias.numpy()
+        expected = np.exp(logits - logits.max(1, keepdims=True))
+        expected /= expected.sum(1, keepdims=True)
+        width = expected.shape[1]
+        np.testing.assert_allclose(regions.features[ids, a, :width], expected, rtol=1e-4, atol=1e-6)
+        np.testing.assert_array_equal(regions.features[ids, a, width:], 0.0)
+    np.testing.assert_allclose(regions.boxes, roi_regions.boxes)
+    np.testing.assert_array_equal(regions.classes, roi_regions.classes)
+    features.write_regions(str(tmp_path), regions)
+    back = region_file.read_regions(str(tmp_path / region_file.REGIONS_FILE), catalogue.num_items)
+    assert back.region_feature == "probabilities"
+    np.testing.assert_array_equal(back.features, regions.features)
+
+
+def test_regions_written_before_the_choice_read_as_roi_and_an_unknown_choice_is_named(written, catalogue, tmp_path):
+    _, regions, _ = written
+    arrays = regions.arrays()
+    assert str(arrays["region_feature"]) == "roi"
+    np.savez(tmp_path / "old.npz", **{k: v for k, v in arrays.items() if k != "region_feature"})
+    assert region_file.read_regions(str(tmp_path / "old.npz"), catalogue.num_items).region_feature == "roi"
+    np.savez(tmp_path / "odd.npz", **{**arrays, "region_feature": np.asarray("pixels")})
+    with pytest.raises(DataError, match="regions 'region_feature' is 'pixels', expected one of roi, probabilities"):
+        region_file.read_regions(str(tmp_path / "odd.npz"), catalogue.num_items)
+    with pytest.raises(ValueError, match="region_feature must be one of roi, probabilities, got 'pixels'"):
+        region_features.extract_regions(written[0], catalogue, region_feature="pixels")
+
+
 def test_written_file_reads_back_whole_and_feeds_the_item_table(written, catalogue):
     _, regions, folder = written
     path = os.path.join(folder, region_file.REGIONS_FILE)

@@ -5,10 +5,11 @@ attribute classifier (the Semantic Extraction Network), index-aligned with `item
 
 | array | dtype, shape | what |
 |---|---|---|
-| `features` | float32 [items, A, C] | f_a^k(i): the last conv maps ROI-pooled inside attribute k's box |
+| `features` | float32 [items, A, C] | f_a^k(i): the last conv maps ROI-pooled inside attribute k's box (the paper's), or attribute k's predicted class probabilities (`region_feature`) |
 | `boxes` | float32 [items, A, 4] | (y1, x1, y2, x2) in [0, 1] of the largest Grad-AAM region |
 | `classes` | int32 [items, A] | the predicted value index of each attribute |
 | `names` | str [A] | attribute names; `values_<name>` str [|values|]: each attribute's value names |
+| `region_feature` | str [] | what `features` holds: "roi" or "probabilities" (`REGION_FEATURES`); files written before it existed hold "roi" |
 
 Numpy only (no TensorFlow): read by the item feature table, the models' builders and tests.
 """
@@ -23,6 +24,9 @@ from tfvisrec.data.errors import DataError
 from tfvisrec.data.feature_files import REGIONS_FILE
 
 ARRAYS = ("features", "boxes", "classes", "names")
+# f_a^k(i): the paper's ROI-pooled conv maps, or the classifier's softmax over attribute k's values
+# (zero-padded to the widest attribute), which only attribute k's information can fill
+REGION_FEATURES = ("roi", "probabilities")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +38,7 @@ class ItemRegions:
     classes: np.ndarray
     names: List[str]
     values: List[List[str]]
+    region_feature: str = "roi"
 
     @property
     def shape(self) -> Tuple[int, int]:
@@ -43,7 +48,8 @@ class ItemRegions:
     def arrays(self):
         """The named arrays `np.savez` writes."""
         out = {"features": self.features, "boxes": self.boxes, "classes": self.classes,
-               "names": np.asarray(self.names, dtype=str)}
+               "names": np.asarray(self.names, dtype=str),
+               "region_feature": np.asarray(self.region_feature, dtype=str)}
         out.update({f"values_{n}": np.asarray(v, dtype=str) for n, v in zip(self.names, self.values)})
         return out
 
@@ -85,9 +91,13 @@ def read_regions(path: str, num_items: int) -> ItemRegions:
             absent = [n for n in names if f"values_{n}" not in npz.files]
             if absent:
                 raise DataError(f"regions file lacks the value names of {', '.join(absent)}", path)
+            region_feature = str(npz["region_feature"]) if "region_feature" in npz.files else "roi"
+            if region_feature not in REGION_FEATURES:
+                raise DataError(f"regions 'region_feature' is {region_feature!r}, expected one of "
+                                f"{', '.join(REGION_FEATURES)}", path)
             regions = ItemRegions(np.asarray(npz["features"], np.float32), np.asarray(npz["boxes"], np.float32),
                                   np.asarray(npz["classes"], np.int32), names,
-                                  [[str(v) for v in npz[f"values_{n}"]] for n in names])
+                                  [[str(v) for v in npz[f"values_{n}"]] for n in names], region_feature)
     except (OSError, ValueError, zipfile.BadZipFile) as e:
         if isinstance(e, DataError):
             raise

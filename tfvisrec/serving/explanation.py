@@ -5,7 +5,8 @@ catalogue item's attribute boxes and predicted classes, and the attribute and va
 Given the attribute classifier the regions came from (the Semantic Extraction Network, §3.1),
 it also holds that network, and `explain_images` computes a new photo's regions in the graph
 (`tfvisrec.vision.region_features.photo_regions`: Grad-AAM, threshold, largest connected
-region, box, ROI pooling), exactly as `regions.npz` was made for the catalogue."""
+region, box, ROI pooling or the attribute probabilities, as the file's `region_feature` says),
+exactly as `regions.npz` was made for the catalogue."""
 from typing import Dict, Optional
 
 import numpy as np
@@ -27,6 +28,7 @@ class ExplanationTables(tf.Module):
             require_maker_of(classifier, regions)
         # the Semantic Extraction Network for photos outside the catalogue (None: no explain_images)
         self.classifier: Optional[object] = classifier
+        self.region_feature = regions.region_feature
         self.boxes = tf.Variable(regions.boxes, trainable=False, name="region_boxes")
         self.classes = tf.Variable(regions.classes, trainable=False, name="region_classes")
         self.attribute_names = tf.constant(np.asarray(regions.names, dtype=object), tf.string)
@@ -48,7 +50,7 @@ class ExplanationTables(tf.Module):
     def photo_features(self, jpeg_bytes) -> Dict[str, tf.Tensor]:
         """The region features, boxes and classes of encoded photos [B], computed in the graph."""
         from tfvisrec.vision.region_features import photo_regions
-        out = photo_regions(self.classifier, jpeg_bytes)
+        out = photo_regions(self.classifier, jpeg_bytes, self.region_feature)
         return {schema.REGIONS: out["region_features"], schema.REGION_BOXES: out["boxes"],
                 schema.REGION_CLASSES: out["classes"]}
 

@@ -9,7 +9,9 @@ folder (or --output_dir), each file atomically (temp file, then rename):
   attribute `prob_<name>` float32 [items, |values|] and `values_<name>` [|values|];
 - `features.json`: where they came from (weights, backbone spec, shapes);
 - with `--regions` (CKPT must be an attribute classifier): `regions.npz`, SAERS' attribute
-  regions of every item (`tfvisrec.vision.region_features`, format in `tfvisrec.data.region_file`).
+  regions of every item (`tfvisrec.vision.region_features`, format in `tfvisrec.data.region_file`);
+  `--region_feature probabilities` makes each attribute's feature its predicted probabilities
+  instead of the ROI-pooled conv maps (the box and class stay Grad-AAM's);
 - with `--feature_maps`, `feature_maps.npz`: `maps` float16 [items, h, w, C], the backbone's
   last convolutional feature maps (what PAN's and FHN's item encoders read), and `source`:
   the weights and backbone spec that made them (`tfvisrec.data.feature_maps`; an outfit
@@ -28,12 +30,16 @@ from absl import app, flags, logging
 from tfvisrec import atomic
 from tfvisrec import config as config_lib
 from tfvisrec.data.feature_files import FEATURE_MAPS_FILE, FEATURES_FILE, INFO_FILE, PROBS_FILE, REGIONS_FILE
+from tfvisrec.data.region_file import REGION_FEATURES
 from tfvisrec.vision.cnn_config import CNNConfig
 
 config_lib.define_flags(CNNConfig, config_lib.TrainConfig)
 flags.DEFINE_string("output_dir", "", "Where to write the features (default: the dataset folder).")
 flags.DEFINE_bool("regions", False, "Also write regions.npz: per item and attribute the Grad-AAM region's box, "
                   "predicted class and ROI-pooled conv features (SAERS); needs an attribute classifier.")
+flags.DEFINE_enum("region_feature", "roi", list(REGION_FEATURES), "With --regions, what each attribute's feature "
+                  "f_a is: roi (the last conv maps ROI-pooled in its box, SAERS') or probabilities (the "
+                  "classifier's softmax over the attribute's values, which only that attribute fills).")
 flags.DEFINE_bool("feature_maps", False, "Also write feature_maps.npz: the last convolutional feature maps (outfit models: PAN, FHN).")
 FLAGS = flags.FLAGS
 
@@ -152,7 +158,7 @@ def main(argv):
             with_feature_maps=FLAGS.feature_maps)
         if FLAGS.regions:   # the classifier was checked first: fail before the long work
             regions = region_features.extract_regions(classifier, dataset, min(FLAGS.batch_size, 64),
-                                                      verbose=FLAGS.verbose)
+                                                      verbose=FLAGS.verbose, region_feature=FLAGS.region_feature)
         folder = FLAGS.output_dir or dataset.path
         write_outputs(folder, features, probs, info, maps[0] if maps else None)
         if regions is not None:

@@ -35,12 +35,15 @@ def require_classifier(classifier, weights: str):
 
 def extract_regions(classifier, dataset, batch_size: int = 64, table: ItemFeatureTable = None,
                     threshold_fraction: float = regions.DEFAULT_THRESHOLD_FRACTION,
-                    verbose: int = 0, grad_aam_layer: str = "", roi_layer: str = "") -> ItemRegions:
+                    verbose: int = 0, grad_aam_layer: str = "", roi_layer: str = "",
+                    region_feature: str = "roi") -> ItemRegions:
     """`classifier` (an `AttributeNetwork`) over every item image of `dataset` → `ItemRegions`,
     index-aligned with the dataset's items. `table` may share an image table already decoded
     at the classifier's image size. `grad_aam_layer` / `roi_layer` ("" = the last conv, as
     the paper) choose other conv layers for measurement (bench/saers_world.py); `photo_regions`,
-    hence `explain_images` and `python -m tfvisrec.explain --image`, use the last conv."""
+    hence `explain_images` and `python -m tfvisrec.explain --image`, use the last conv.
+    `region_feature`: what f_a^k(i) is, "roi" (the paper's) or "probabilities" (see
+    `semantic_extraction.extract_attribute_regions`); the file records it."""
     size = classifier.image_size
     table = table or ItemFeatureTable(dataset, (schema.IMAGE,), image_size=size)
     batches = catalogue_pipeline.make_item_image_dataset(dataset, size, batch_size, item_table=table)
@@ -49,7 +52,7 @@ def extract_regions(classifier, dataset, batch_size: int = 64, table: ItemFeatur
     def extract(images):
         out = semantic_extraction.extract_attribute_regions(
             classifier, images, threshold_fraction=threshold_fraction, grid_size=ROI_GRID, pooling=ROI_POOLING,
-            grad_aam_layer=grad_aam_layer, roi_layer=roi_layer)
+            grad_aam_layer=grad_aam_layer, roi_layer=roi_layer, region_feature=region_feature)
         return out["region_features"], out["boxes"], out["classes"]
 
     parts, done = [], 0
@@ -61,18 +64,21 @@ def extract_regions(classifier, dataset, batch_size: int = 64, table: ItemFeatur
     progress.close()
     features, boxes, classes = (np.concatenate([p[k] for p in parts]) for k in range(3))
     return ItemRegions(features.astype(np.float32), boxes.astype(np.float32), classes.astype(np.int32),
-                       classifier.attribute_names, classifier.attribute_values)
+                       classifier.attribute_names, classifier.attribute_values, region_feature)
 
 
 @tf.autograph.experimental.do_not_convert
-def photo_regions(classifier, jpeg_bytes, threshold_fraction: float = regions.DEFAULT_THRESHOLD_FRACTION):
+def photo_regions(classifier, jpeg_bytes, region_feature: str = "roi",
+                  threshold_fraction: float = regions.DEFAULT_THRESHOLD_FRACTION):
     """The regions of new photos, encoded JPEG/PNG bytes [B], exactly as `extract_regions` makes
-    them for the catalogue (same decoding, threshold and ROI pooling) → the dict of
+    them for the catalogue (same decoding, threshold, ROI pooling or probabilities: pass the
+    `region_feature` of the catalogue's regions) → the dict of
     `semantic_extraction.extract_attribute_regions` (maps, boxes, region_features, classes,
     probabilities). Graph-safe: what the `explain_images` signature runs."""
     images = image_ops.decode_batch(tf.convert_to_tensor(jpeg_bytes, tf.string), classifier.image_size)
     return semantic_extraction.extract_attribute_regions(
-        classifier, images, threshold_fraction=threshold_fraction, grid_size=ROI_GRID, pooling=ROI_POOLING)
+        classifier, images, threshold_fraction=threshold_fraction, grid_size=ROI_GRID, pooling=ROI_POOLING,
+        region_feature=region_feature)
 
 
 def classifier_path(dataset_path: str, given: str = "") -> str:
