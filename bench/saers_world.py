@@ -37,10 +37,11 @@ Prints five markdown tables:
    and over the shopper's training purchases, beside always answering the most common driver,
    and the purchases' rate for the shoppers of each true driver (`--attention_warmup_epochs
    0,5`: the attention models also with 5 epochs of average fusion first, side by side);
-   `saers_fixed` runs three times: on the classifier's regions, on its attribute probabilities
+   `saers_fixed` and `vbpr_saf` also run on the classifier's attribute probabilities
    (`--region_feature probabilities` of `python -m tfvisrec.vision.features`: f_a^k = the
-   classifier's softmax over k's values, with the same boxes), and on ideal regions (f_a^k =
-   one-hot of the item's true value of k), which tells the attention's part from the regions' part;
+   classifier's softmax over k's values, with the same boxes), and `saers_fixed` on ideal
+   regions (f_a^k = one-hot of the item's true value of k), which tells the attention's part
+   from the regions' part;
 4. AUC (full, test split) of every model, VBPR included;
 5. occlusion: does the classifier read the attribute where it is drawn? Per region attribute,
    over the items that have it: the classifier's accuracy there, and the mean probability of
@@ -82,6 +83,7 @@ flags.DEFINE_string("work_dir", "/tmp/tfvisrec-bench/saers-world", "World and ru
 FLAGS = flags.FLAGS
 REGION_ATTRIBUTES = ("sleeve", "neckline", "print")
 ATTENTION_MODELS = ("saers_fixed", "vbpr_saf", "saers")
+PROBABILITY_MODELS = ("saers_fixed", "vbpr_saf")   # also trained on `--region_feature probabilities`
 THRESHOLDS = (0.2, 0.4, 0.6, 0.8)    # of the map's maximum; the paper's 20 % first
 
 
@@ -381,13 +383,16 @@ def main(argv):
     aucs = [f"| oracle (true utility) | {oracle['full_auc/auc']:.3f} | {oracle['full_auc/auc_cold']:.3f} |"]
     attention = []
     runs = [(name, region_overrides, regions, name + suffix, name + suffix) for name in FLAGS.models]
-    if "saers_fixed" in FLAGS.models:
+    on_probabilities = [name for name in FLAGS.models if name in PROBABILITY_MODELS]
+    if on_probabilities:
         probabilities = region_features.extract_regions(classifier, dataset, region_feature="probabilities")
         probability_dir = os.path.join(out_dir, "probability-regions")
         os.makedirs(probability_dir, exist_ok=True)
         features.write_regions(probability_dir, probabilities)
-        runs.append(("saers_fixed", {"regions_file": os.path.join(probability_dir, "regions.npz")}, probabilities,
-                     "saers_fixed on the classifier's attribute probabilities", "saers_fixed-probabilities"))
+        runs += [(name, {"regions_file": os.path.join(probability_dir, "regions.npz")}, probabilities,
+                  f"{name} on the classifier's attribute probabilities", f"{name}-probabilities")
+                 for name in on_probabilities]
+    if "saers_fixed" in FLAGS.models:
         runs.append(("saers_fixed", {"regions_file": os.path.join(ideal_dir, "regions.npz")}, ideal,
                      "saers_fixed on ideal regions (one-hot true values)", "saers_fixed-ideal"))
     warmups = [int(w) for w in FLAGS.attention_warmup_epochs]
