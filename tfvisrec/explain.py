@@ -68,7 +68,7 @@ def catalogue_explanation(model, dataset, user: int, item: int, jpeg: bytes):
     return model.explain(users, features), float(model.score(users, features, training=False)[0])
 
 
-def photo_explanation(model, classifier, user: int, jpeg: bytes, region_feature: str = "roi"):
+def photo_explanation(model, classifier, user: int, jpeg: bytes, region_feature: str):
     """(explanation tensors, score x̂ or None, the SEN's Grad-AAM maps [A, h, w]) of a new photo.
 
     The score needs every item feature the model reads from the photo alone: the image (the

@@ -4,7 +4,8 @@ dataset's `features.npy` as `regions.npz` (`tfvisrec.data.region_file`).
 
 Per item and attribute: the predicted class, the box of the largest Grad-AAM region (eq. 2–3,
 threshold at 20 % of the map's maximum) and the ROI-pooled last conv maps inside it, f_a^k(i)
-— what SAERS' fine-grained preference attention reads (`tfvisrec.models.saers`).
+— what SAERS' fine-grained preference attention reads (`tfvisrec.models.saers`); with
+`region_feature="probabilities"`, f_a^k(i) is attribute k's predicted distribution instead.
 """
 import json
 import os
