@@ -61,8 +61,8 @@ from absl import app, flags, logging  # noqa: E402
 
 flags.DEFINE_integer("classifier_size", 64, "Input size of the attribute classifier.")
 flags.DEFINE_integer("conv1_stride", 0, "conv1 stride of the classifier's CNN-F (0: 4 from 128 px up, 2 below).")
-flags.DEFINE_enum("cnn_top", "fc", ["fc", "gap"], "What the classifier's CNN-F puts on conv5: fc6/fc7 (the "
-                  "paper's) or a global average pool (CAM's architecture).")
+flags.DEFINE_enum("cnn_top", "fc", ["fc", "gap", "gmp"], "What the classifier's CNN-F puts on conv5: fc6/fc7 (the "
+                  "paper's), a global average pool (CAM's architecture) or a global max pool.")
 flags.DEFINE_integer("drawn_size", 64, "Pixels the world's photos (catalogue and shop) are drawn at.")
 flags.DEFINE_float("part_scale", 1.0, "Scale of the drawn neckline and print (SyntheticConfig.part_scale).")
 flags.DEFINE_integer("catalogue_items", 1000, "Labelled catalogue items the classifier is pretrained on.")

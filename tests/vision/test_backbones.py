@@ -77,14 +77,15 @@ def test_a_given_conv1_stride_sets_the_map_size_and_comes_from_the_cnn_config():
         backbones.build_backbone("resnet50", 64, conv1_stride=2)
 
 
-def test_a_gap_top_pools_the_last_conv_and_comes_from_the_cnn_config():
+@pytest.mark.parametrize("top, reduce", [("gap", np.mean), ("gmp", np.max)])
+def test_a_pooling_top_pools_the_last_conv_and_comes_from_the_cnn_config(top, reduce):
     from tfvisrec.vision.cnn_config import CNNConfig
     for name in ("cnnf", "alexnet"):
-        backbone = backbones.build_backbone(**CNNConfig(image_size=64, backbone=name, cnn_top="gap").backbone_spec())
-        assert backbone.spec["top"] == "gap" and backbone.feature_dim == 256
+        backbone = backbones.build_backbone(**CNNConfig(image_size=64, backbone=name, cnn_top=top).backbone_spec())
+        assert backbone.spec["top"] == top and backbone.feature_dim == 256
         assert not {"fc6", "fc7", "pool5"} & {layer.name for layer in backbone.trunk.layers}
         out = backbone.trunk(_images(64))
-        np.testing.assert_allclose(out["penultimate"].numpy(), out["feature_map"].numpy().mean(axis=(1, 2)),
+        np.testing.assert_allclose(out["penultimate"].numpy(), reduce(out["feature_map"].numpy(), axis=(1, 2)),
                                    rtol=1e-5, atol=1e-6)
         assert backbones.build_backbone(**backbone.spec).spec == backbone.spec
     assert "top" not in CNNConfig(image_size=64).backbone_spec()   # "fc": specs as before the setting

@@ -18,7 +18,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 BACKBONES = ("cnnf", "alexnet", "resnet50")
-TOPS = ("fc", "gap")       # what CNN-F / AlexNet put on conv5: the papers' fc6/fc7, or CAM's pooling
+TOPS = ("fc", "gap", "gmp")  # what CNN-F / AlexNet put on conv5: the papers' fc6/fc7, CAM's average or a max pool
 SMALL_INPUT = 128          # below this, conv1 stride 4 → 2 (CNN-F, AlexNet)
 RESNET_MIN_SIZE = 32       # ResNet-50 downsamples by 32
 
@@ -166,8 +166,8 @@ def cnnf(image_size: int = 224, output_dim: int = 100, fc_width: int = 4096, dro
     conv5 256×3×3, x2 pool | full6 4096, dropout | full7 4096, dropout | full8 K (= output_dim).
     ReLU after every conv/full layer but the last; x2 pool = 2×2 max pool, stride 2; no LRN,
     as in DVBPR's reference implementation. `fc_width` replaces 4096; `conv1_stride` defaults
-    to 4 from 128 px up and 2 below (see the module docstring); `top="gap"` replaces pool5 →
-    full6 → full7 by a global average pool of conv5 (see `_top`).
+    to 4 from 128 px up and 2 below (see the module docstring); `top="gap"` / `"gmp"` replace
+    pool5 → full6 → full7 by a global average / max pool of conv5 (see `_top`).
     """
     stride = conv1_stride_for(image_size, conv1_stride)
     inputs = keras.Input([image_size, image_size, 3], name="image")
@@ -194,7 +194,7 @@ def alexnet(image_size: int = 224, output_dim: int = 1000, fc_width: int = 4096,
     conv1 96×11×11 st.4, LRN, 3×3 max pool st.2 | conv2 256×5×5, LRN, pool | conv3 384×3×3 |
     conv4 384×3×3 | conv5 256×3×3, pool | fc6 4096, dropout | fc7 4096, dropout | fc8 output_dim.
     Single tower: the paper's two-GPU channel groups are merged (as torchvision does).
-    `top="gap"`: a global average pool of conv5 instead of pool5 → fc6 → fc7 (see `_top`).
+    `top="gap"` / `"gmp"`: a global average / max pool of conv5 instead of pool5 → fc6 → fc7 (see `_top`).
     """
     stride = conv1_stride_for(image_size, conv1_stride)
     inputs = keras.Input([image_size, image_size, 3], name="image")
@@ -258,11 +258,16 @@ def _top(feature_map, top, pool5, fc_width, dropout):
     al. 2016, "Learning Deep Features for Discriminative Localization", §2), whose box procedure
     (20 % of the map's maximum → largest connected region → box) SAERS's Grad-AAM boxes use.
     Through a global average, the gradient of a linear head is the same at every cell, so
-    Grad-AAM (eq. 2–3) equals CAM's map: it shows where each class's evidence lies."""
+    Grad-AAM (eq. 2–3) equals CAM's map: it shows where each class's evidence lies.
+    "gmp" → the map's global maximum per channel: a channel scores by its strongest cell, not
+    by the area it fires over, so small parts (a neckline, a print) weigh as much as the
+    garment's colour (on the synthetic parts world it reads them better: bench/README.md)."""
     if top == "fc":
         return _fully_connected(pool5(feature_map), fc_width, dropout)
     if top == "gap":
         return keras.layers.GlobalAveragePooling2D(name="gap")(feature_map)
+    if top == "gmp":
+        return keras.layers.GlobalMaxPooling2D(name="gmp")(feature_map)
     raise ValueError(f"unknown top {top!r} (--cnn_top); expected one of {', '.join(TOPS)}")
 
 

@@ -22,7 +22,8 @@ class CNNConfig:
     fc_width: int = field(4096, "Width of the fully connected layers fc6/fc7 of CNN-F and AlexNet (4096 in the papers; e.g. 512 on CPU).")
     conv1_stride: int = field(0, "Stride of conv1 of CNN-F and AlexNet (0: 4 from 128 px up, 2 below; 2 at 128 px doubles every map's side).")
     cnn_top: str = field("fc", "What CNN-F and AlexNet put on their last conv: fc (pool5, fc6, fc7: the papers') | gap "
-                               "(a global average pool, CAM's architecture: Grad-AAM maps then show where each attribute's evidence lies).")
+                               "(a global average pool, CAM's architecture: Grad-AAM maps then show where each attribute's evidence lies) | gmp "
+                               "(a global max pool: small parts such as a neckline weigh as much as large ones).")
 
     def backbone_spec(self) -> dict:
         """The keyword arguments of `backbones.build_backbone` this config describes."""
