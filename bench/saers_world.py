@@ -41,7 +41,9 @@ Prints five markdown tables:
    (`--region_feature probabilities` of `python -m tfvisrec.vision.features`: f_a^k = the
    classifier's softmax over k's values, with the same boxes), and `saers_fixed` on ideal
    regions (f_a^k = one-hot of the item's true value of k), which tells the attention's part
-   from the regions' part;
+   from the regions' part; a last row, "told from the purchases", is no model: per shopper
+   the attribute whose true values best tell her training purchases from the catalogue
+   (`driver_from_purchases`), how often the data name the driver at all;
 4. AUC (full, test split) of every model, VBPR included;
 5. occlusion: does the classifier read the attribute where it is drawn? Per region attribute,
    over the items that have it: the classifier's accuracy there, and the mean probability of
@@ -296,6 +298,28 @@ def ideal_regions(truth, dataset, regions):
                        [list(v) for v in truth.attribute_values])
 
 
+def driver_from_purchases(truth, dataset):
+    """Per shopper, the attribute k maximising Σ_{i ∈ her training purchases} log p_u^k(v_i^k) /
+    q^k(v_i^k), v^k the items' TRUE values, p_u^k her purchases' value frequencies (+0.5 each),
+    q^k the catalogue's: a reference for the attention rows (how often a shopper's purchases
+    name her driver to an explainer that knows every item's attributes), not a model."""
+    import numpy as np
+    _, items = truth.align(dataset)
+    values = truth.item_values[items]
+    bought = dataset.user_items(("train",))
+    chosen = []
+    for u in range(dataset.num_users):
+        mine = values[np.asarray(bought[u], np.int64)]
+        scores = []
+        for a in range(values.shape[1]):
+            count = len(truth.attribute_values[a])
+            catalogue = np.bincount(values[:, a], minlength=count) / len(values)
+            purchases = (np.bincount(mine[:, a], minlength=count) + 0.5) / (len(mine) + 0.5 * count)
+            scores.append(np.sum(np.log(purchases[mine[:, a]] / catalogue[mine[:, a]])))
+        chosen.append(int(np.argmax(scores)))
+    return np.asarray(chosen)
+
+
 def top_attributes(model, dataset, regions):
     """Per user: argmax_k of the mean α_ui^k over the catalogue, and over the user's training
     purchases (eq. 6, through the model's `explain`)."""
@@ -326,9 +350,12 @@ def with_warmups(run, warmups):
 
 
 def attention_row(name, truth, dataset, names, model, regions):
+    return top_attribute_row(name, truth, dataset, names, *top_attributes(model, dataset, regions))
+
+
+def top_attribute_row(name, truth, dataset, names, over_catalogue, over_purchases):
     import numpy as np
     drivers = np.asarray([truth.user_driver(u) for u in dataset.user_ids])
-    over_catalogue, over_purchases = top_attributes(model, dataset, regions)
     chosen = collections.Counter(names[k] for k in over_catalogue)
     catalogue_rate = np.mean(np.asarray(names)[over_catalogue] == drivers)
     purchase_rate = np.mean(np.asarray(names)[over_purchases] == drivers)
@@ -404,6 +431,10 @@ def main(argv):
         if name in ATTENTION_MODELS:
             attention.append(attention_row(label, truth, dataset, names, model, item_regions))
             print(attention[-1], flush=True)
+    if attention:
+        told = driver_from_purchases(truth, dataset)
+        attention.append(top_attribute_row("told from the purchases (true values; no model)", truth, dataset,
+                                           list(truth.attribute_names), told, told))
     print("\n| model | top attention = driver (catalogue) | (purchases) | always the most common driver | "
           "top attribute chosen | top attention = driver per driver, purchases (shoppers) |\n|---|---|---|---|---|---|")
     print("\n".join(attention))
