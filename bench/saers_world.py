@@ -12,7 +12,8 @@ world of 300 users and 600 items drawn at 64 px), except that every shopper is d
 attribute (`SyntheticConfig.drivers`; the truth records which) and the classifier sees the
 photos at `--classifier_size` (64 px: CNN-F's last conv maps are 8 × 8; at 128 px too, unless
 `--conv1_stride 2` makes them 16 × 16 at about 4 times the compute; `--cnn_top gap` puts a
-global average pool on conv5 instead of fc6/fc7, CAM's architecture). `--drawn_size`,
+global average pool on conv5 instead of fc6/fc7, CAM's architecture, `--cnn_top gmp` a global
+max pool). `--drawn_size`,
 `--part_scale` (neckline and print drawn larger), `--catalogue_items` and `--pretrain_epochs`
 change the world and its classifier's pretraining. Each world is built once into its folder
 under `--work_dir`, named by the flags that differ from the defaults (world-64px for the
