@@ -10,11 +10,13 @@ import os
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def ensure_features(dataset, weights, regions=False):
+def ensure_features(dataset, weights, regions=False, region_feature="roi"):
     """Write features.npy / attribute_probs.npz into the dataset folder unless made from
-    `weights`; with `regions`, also SAERS' regions.npz (needs an attribute classifier). Features
-    made anew drop a regions.npz of other weights."""
+    `weights`; with `regions`, also SAERS' regions.npz (needs an attribute classifier) whose
+    f_a^k is `region_feature` (made anew when the file holds the other kind). Features made
+    anew drop a regions.npz of other weights."""
     from tfvisrec.data.feature_files import REGIONS_FILE
+    from tfvisrec.data.region_file import stored_region_feature
     from tfvisrec.vision import features as features_lib
     info_path = os.path.join(dataset.path, features_lib.INFO_FILE)
     regions_path = os.path.join(dataset.path, REGIONS_FILE)
@@ -28,13 +30,15 @@ def ensure_features(dataset, weights, regions=False):
         features_lib.write_outputs(dataset.path, features, probs, info)
         if os.path.exists(regions_path):
             os.remove(regions_path)
+    if regions and os.path.exists(regions_path) and stored_region_feature(regions_path) != region_feature:
+        os.remove(regions_path)
     if regions and not os.path.exists(regions_path):
         from tfvisrec.vision import pretrained, region_features
         classifier = region_features.require_classifier(
             pretrained.load_attribute_classifier(weights), weights)
-        print(f"extracting attribute regions with {weights} → {regions_path}", flush=True)
+        print(f"extracting attribute regions ({region_feature}) with {weights} → {regions_path}", flush=True)
         features_lib.write_regions(dataset.path, region_features.extract_regions(
-            classifier, dataset, batch_size=64, verbose=1))
+            classifier, dataset, batch_size=64, verbose=1, region_feature=region_feature))
 
 
 def reads_any(flagfile, keys):

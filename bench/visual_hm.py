@@ -2,7 +2,7 @@
 
     pip install -r bench/requirements.txt
     python bench/visual_hm.py --backbone_weights=runs/hm_attributes \\
-        [--hm_dir=../shared/data/hm] [--work_dir=/tmp/tfvisrec-bench] [--seed=0]
+        [--hm_dir=../shared/data/hm] [--work_dir=/tmp/tfvisrec-bench] [--seed=0] [--saers_regions=roi]
 
 --backbone_weights is the fashion-pretrained backbone (no ImageNet weights can be downloaded
 here): the attribute classifier of configs/attributes.cfg (labelled catalogue), then of
@@ -13,7 +13,8 @@ bench/attribute_pretraining.py). The bench
    split as bench/cf_baselines_hm.py) into <work_dir>/hm-images-seed<seed>;
 2. extracts the fixed item features (penultimate layer + attribute probabilities) with
    `tfvisrec.vision.features` into that folder, again only when missing or made from other
-   weights, and SAERS' attribute regions (`regions.npz`) when one of --models reads them;
+   weights, and SAERS' attribute regions (`regions.npz`; f_a^k per --saers_regions) when one
+   of --models reads them;
 3. trains every --models entry with the shared trainer from its flagfile (the end-to-end
    models, DVBPR and ImgRec-EtE, start from --backbone_weights), fits the peers, evaluates
    all of them with the same full-catalogue AUC code, and prints one Markdown table (also
@@ -52,6 +53,9 @@ flags.DEFINE_string("work_dir", "/tmp/tfvisrec-bench", "Cached dataset, model ru
 flags.DEFINE_integer("seed", 0, "Seed of the leave-one-out split, of our models and of the peers.")
 flags.DEFINE_list("models", CF_MODELS + VISUAL_MODELS,
                   "Our methods as label=flagfile (relative to the repository).")
+flags.DEFINE_enum("saers_regions", "roi", ["roi", "probabilities"],
+                  "f_a^k of SAERS' regions.npz (`python -m tfvisrec.vision.features --region_feature`): roi, "
+                  "the paper's ROI-pooled maps, or the classifier's attribute probabilities.")
 flags.DEFINE_string("reference", "bprmf", "Label of our method the fit-time ratios divide by.")
 flags.DEFINE_list("peers", sorted(peers_lib.PEERS), "Peer methods to fit (bench/peers.py).")
 FLAGS = flags.FLAGS
@@ -103,7 +107,7 @@ def main(argv):
     weights = os.path.abspath(FLAGS.backbone_weights)
     try:
         dataset = hm_common.load_or_ingest(FLAGS.hm_dir, FLAGS.work_dir, FLAGS.seed, with_images=True)
-        ensure_features(dataset, weights, regions=needs_regions(ours.values()))
+        ensure_features(dataset, weights, regions=needs_regions(ours.values()), region_feature=FLAGS.saers_regions)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -69,9 +69,16 @@ def test_regions_written_before_the_choice_read_as_roi_and_an_unknown_choice_is_
     assert str(arrays["region_feature"]) == "roi"
     np.savez(tmp_path / "old.npz", **{k: v for k, v in arrays.items() if k != "region_feature"})
     assert region_file.read_regions(str(tmp_path / "old.npz"), catalogue.num_items).region_feature == "roi"
+    assert region_file.stored_region_feature(str(tmp_path / "old.npz")) == "roi"
+    np.savez(tmp_path / "probs.npz", **{**arrays, "region_feature": np.asarray("probabilities")})
+    assert region_file.stored_region_feature(str(tmp_path / "probs.npz")) == "probabilities"
     np.savez(tmp_path / "odd.npz", **{**arrays, "region_feature": np.asarray("pixels")})
-    with pytest.raises(DataError, match="regions 'region_feature' is 'pixels', expected one of roi, probabilities"):
-        region_file.read_regions(str(tmp_path / "odd.npz"), catalogue.num_items)
+    for read in (lambda p: region_file.read_regions(p, catalogue.num_items), region_file.stored_region_feature):
+        with pytest.raises(DataError, match="regions 'region_feature' is 'pixels', expected one of roi, probabilities"):
+            read(str(tmp_path / "odd.npz"))
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(DataError, match="not a readable regions file"):
+        region_file.stored_region_feature(str(tmp_path / "junk.npz"))
     with pytest.raises(ValueError, match="region_feature must be one of roi, probabilities, got 'pixels'"):
         region_features.extract_regions(written[0], catalogue, region_feature="pixels")
 

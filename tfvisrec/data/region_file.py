@@ -80,6 +80,26 @@ def stored_region_shape(dataset, regions_file: str = "") -> Tuple[int, int]:
     return int(shape[1]), int(shape[2])
 
 
+def stored_region_feature(path: str) -> str:
+    """What the regions file at `path` holds as f_a^k ("roi" | "probabilities"), without loading
+    its features; DataError when the file is unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return _region_feature(npz, path)
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        if isinstance(e, DataError):
+            raise
+        raise DataError(f"not a readable regions file ({e})", path) from None
+
+
+def _region_feature(npz, path: str) -> str:
+    region_feature = str(npz["region_feature"]) if "region_feature" in npz.files else "roi"
+    if region_feature not in REGION_FEATURES:
+        raise DataError(f"regions 'region_feature' is {region_feature!r}, expected one of "
+                        f"{', '.join(REGION_FEATURES)}", path)
+    return region_feature
+
+
 def read_regions(path: str, num_items: int) -> ItemRegions:
     """The regions file at `path`, checked against `num_items`; DataError naming what is wrong."""
     try:
@@ -91,10 +111,7 @@ def read_regions(path: str, num_items: int) -> ItemRegions:
             absent = [n for n in names if f"values_{n}" not in npz.files]
             if absent:
                 raise DataError(f"regions file lacks the value names of {', '.join(absent)}", path)
-            region_feature = str(npz["region_feature"]) if "region_feature" in npz.files else "roi"
-            if region_feature not in REGION_FEATURES:
-                raise DataError(f"regions 'region_feature' is {region_feature!r}, expected one of "
-                                f"{', '.join(REGION_FEATURES)}", path)
+            region_feature = _region_feature(npz, path)
             regions = ItemRegions(np.asarray(npz["features"], np.float32), np.asarray(npz["boxes"], np.float32),
                                   np.asarray(npz["classes"], np.int32), names,
                                   [[str(v) for v in npz[f"values_{n}"]] for n in names], region_feature)
