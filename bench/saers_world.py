@@ -308,15 +308,15 @@ def driver_from_purchases(truth, dataset):
     _, items = truth.align(dataset)
     values = truth.item_values[items]
     bought = dataset.user_items(("train",))
+    counts = [len(v) for v in truth.attribute_values]
+    catalogue = [np.bincount(values[:, a], minlength=c) / len(values) for a, c in enumerate(counts)]
     chosen = []
     for u in range(dataset.num_users):
         mine = values[np.asarray(bought[u], np.int64)]
         scores = []
-        for a in range(values.shape[1]):
-            count = len(truth.attribute_values[a])
-            catalogue = np.bincount(values[:, a], minlength=count) / len(values)
+        for a, count in enumerate(counts):
             purchases = (np.bincount(mine[:, a], minlength=count) + 0.5) / (len(mine) + 0.5 * count)
-            scores.append(np.sum(np.log(purchases[mine[:, a]] / catalogue[mine[:, a]])))
+            scores.append(np.sum(np.log(purchases[mine[:, a]] / catalogue[a][mine[:, a]])))
         chosen.append(int(np.argmax(scores)))
     return np.asarray(chosen)
 
