@@ -66,6 +66,7 @@ def test_catalogue_item_record_and_picture(explain_run, trained, tmp_path, capsy
     assert record["attributes"] == regions.names
     assert record["classes"] == [regions.values[a][c] for a, c in enumerate(regions.classes[7])]
     np.testing.assert_allclose(record["boxes"], regions.boxes[7])
+    np.testing.assert_allclose(record["class_probabilities"], regions.class_probabilities[7])
     assert (record["user"], record["item"], record["image"], record["model"]) == ("u03", "item-007", None, "saers_fixed")
     with Image.open(out) as png:
         assert png.format == "PNG" and png.size[0] > png.size[1] > 300
@@ -88,6 +89,7 @@ def test_a_photo_gets_the_regions_the_catalogue_stored(explain_run, trained, tmp
     np.testing.assert_allclose(record["weights"], alpha, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(record["boxes"], regions.boxes[12], atol=1e-6)
     assert record["classes"] == [regions.values[a][c] for a, c in enumerate(regions.classes[12])]
+    np.testing.assert_allclose(record["class_probabilities"], regions.class_probabilities[12], rtol=1e-4, atol=1e-6)
     assert record["image"] == str(photo) and record["item"] is None and record["score"] is None
 
 

@@ -8,10 +8,12 @@ writes, each atomically (temporary file, then rename):
 
 - `--out` (PNG): the product photo with the top attribute's Grad-AAM heat map (eq. 3) and
   region box, beside the shopper's attention weights α_ui^k (eq. 6) per attribute with each
-  attribute's predicted value (`tfvisrec.explanation_picture`);
+  attribute's predicted value and the classifier's probability of it
+  (`tfvisrec.explanation_picture`);
 - the same name with `.json`: user, item (or image), attributes, weights, classes (predicted
-  values), boxes ((y1, x1, y2, x2) in [0, 1] of the padded square photo), top_attribute, and
-  score x̂(u, i) (eq. 8).
+  values), class_probabilities (the classifier's probability of each; null where the
+  catalogue's regions.npz predates them), boxes ((y1, x1, y2, x2) in [0, 1] of the padded
+  square photo), top_attribute, and score x̂(u, i) (eq. 8).
 
 A catalogue item is explained from the dataset's `regions.npz`, as the model was trained;
 `--image` runs the Semantic Extraction Network (the attribute classifier the regions came
@@ -84,12 +86,13 @@ def photo_explanation(model, classifier, user: int, jpeg: bytes, region_feature:
     features = {schema.ITEM: tf.constant([-1], tf.int64), schema.REGIONS: regions["region_features"],
                 schema.REGION_BOXES: regions["boxes"], schema.REGION_CLASSES: regions["classes"]}
     users = tf.constant([user], tf.int64)
+    explanation = {**model.explain(users, features), "class_probabilities": regions["class_probabilities"]}
     score = None
     if set(model.item_feature_keys) <= {schema.ITEM, schema.IMAGE, schema.REGIONS}:
         if schema.IMAGE in model.item_feature_keys:
             features[schema.IMAGE] = image_ops.decode_batch(jpegs, model.image_size)
         score = float(model.score(users, features, training=False)[0])
-    return model.explain(users, features), score, regions["maps"][0].numpy()
+    return explanation, score, regions["maps"][0].numpy()
 
 
 def short_id(name: str, keep: int = 12) -> str:
@@ -98,13 +101,17 @@ def short_id(name: str, keep: int = 12) -> str:
 
 
 def named_record(explanation, regions, user_id: str, item_id=None, image=None, score=None) -> dict:
-    """The JSON record: names for indices (`regions`: the dataset's `ItemRegions`)."""
+    """The JSON record: names for indices (`regions`: the dataset's `ItemRegions`); `explanation`
+    holds "class_probabilities" [1, A] beside `model.explain`'s outputs."""
+    import numpy as np
     weights = explanation["weights"].numpy()[0]
     classes = explanation["classes"].numpy()[0]
+    probabilities = np.asarray(explanation["class_probabilities"], np.float32)[0]
     top = int(explanation["top_attribute"].numpy()[0])
     return {"user": user_id, "item": item_id, "image": image, "attributes": list(regions.names),
             "weights": [float(w) for w in weights],
             "classes": [regions.values[a][int(c)] for a, c in enumerate(classes)],
+            "class_probabilities": [None if np.isnan(p) else float(p) for p in probabilities],
             "boxes": [[float(v) for v in box] for box in explanation["boxes"].numpy()[0]],
             "top_attribute": regions.names[top], "score": score}
 
@@ -143,6 +150,7 @@ def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", ou
         item = resolve_name("item", item_id, dataset.item_ids)
         jpeg = dataset.image_bytes()[item]
         explanation, score = catalogue_explanation(model, dataset, user, item, jpeg)
+        explanation = {**explanation, "class_probabilities": regions.class_probabilities_or_nan()[[item]]}
         try:
             classifier = load_region_classifier(dataset, backbone_weights, model.regions_file)
             maps = photo_regions(classifier, tf.constant([jpeg]))["maps"][0].numpy()
@@ -180,8 +188,10 @@ def main(argv):
         print(f"error: {err}", file=sys.stderr)
         return 2
     top = record["attributes"].index(record["top_attribute"])
+    sure = record["class_probabilities"][top]
     print(f"wrote {png} and {json_path}: shopper {record['user']} looks first at {record['top_attribute']} "
-          f"= {record['classes'][top]} (weight {record['weights'][top]:.3f})"
+          f"= {record['classes'][top]} (weight {record['weights'][top]:.3f}"
+          + ("" if sure is None else f"; the classifier gives this value p = {sure:.3f}") + ")"
           + ("" if record["score"] is None else f", score {record['score']:.4f}"))
     return 0
 

@@ -1,7 +1,9 @@
 """The picture of one SAERS explanation (Hou et al. 2019, §3.4, their Figure 4): the product
 photo with the top attribute's Grad-AAM heat map (eq. 3) overlaid and its region box drawn,
 beside a bar chart of the user's attention weights α_ui^k (eq. 6) per attribute, each bar
-labelled with the attribute's predicted value. Matplotlib (Agg) → PNG bytes.
+labelled with the attribute's predicted value and, when known, the attribute classifier's
+probability of it (a heavy weight on a value the classifier doubts explains little).
+Matplotlib (Agg) → PNG bytes.
 """
 import io
 from typing import Optional
@@ -41,14 +43,18 @@ def explanation_png(photo: np.ndarray, record: dict, heat_map: Optional[np.ndarr
     rows = np.arange(len(attributes))
     colours = ["tab:red" if k == top else "tab:blue" for k in rows]
     right.barh(rows, weights, color=colours)
-    right.set_yticks(rows, [f"{a} = {c}" for a, c in zip(attributes, classes)], fontsize=9)
+    sure = record.get("class_probabilities") or [None] * len(attributes)
+    right.set_yticks(rows, [f"{a} = {c}" + ("" if p is None else f"\n(p = {p:.2f})")
+                            for a, c, p in zip(attributes, classes, sure)], fontsize=9)
     right.invert_yaxis()
     right.set_xlim(0, max(1.0, float(weights.max()) * 1.1))
     for row, weight in zip(rows, weights):
         inside = weight > 0.8
         right.text(weight - 0.01 if inside else weight + 0.01, row, f"{weight:.3f}", va="center", fontsize=8,
                    ha="right" if inside else "left", color="white" if inside else "black")
-    right.set_xlabel("attention weight α (eq. 6; sums to 1)")
+    right.set_xlabel("attention weight α (eq. 6; sums to 1)"
+                     + ("" if all(p is None for p in sure) else "\np: the attribute classifier's probability of the value"),
+                     fontsize=9)
     score = record.get("score")
     right.set_title("what the shopper looks at" + ("" if score is None else f" · score x̂ = {score:.3f}"),
                     fontsize=9)

@@ -57,6 +57,9 @@ def test_explain_images_computes_the_stored_regions_in_the_graph(exported, targe
         by_photo = client.predict("explain_images", {"user": users, "images": np.array(jpegs, object)})
     np.testing.assert_allclose(by_photo["weights"], by_id["weights"], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(by_photo["boxes"], by_id["boxes"], atol=1e-6)
+    stored = read_regions(regions_path(dataset), dataset.num_items).class_probabilities[ITEMS]
+    np.testing.assert_allclose(by_id["class_probabilities"], stored)
+    np.testing.assert_allclose(by_photo["class_probabilities"], stored, rtol=1e-4, atol=1e-6)
     for name in ("attributes", "classes", "top_attribute"):
         assert by_photo[name].tolist() == by_id[name].tolist(), name
     np.testing.assert_allclose(by_photo["boxes"], photo_regions(classifier, tf.constant(jpegs))["boxes"].numpy(),
@@ -81,6 +84,8 @@ def test_client_explain_returns_a_typed_record_over_grpc(exported, target):
     assert got.attributes == regions.names
     assert got.classes == [regions.values[a][c] for a, c in enumerate(regions.classes[19])]
     assert got.top_attribute == regions.names[int(expected["top_attribute"].numpy()[0])]
+    np.testing.assert_allclose(got.class_probabilities, regions.class_probabilities[19])
+    np.testing.assert_allclose(photo.class_probabilities, got.class_probabilities, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(photo.weights, got.weights, rtol=1e-4, atol=1e-6)
     assert got.ranked()[0][0] == got.top_attribute
 
@@ -101,3 +106,21 @@ def test_shop_cli_prints_the_explanation(exported, target, tmp_path, capsys):
     np.testing.assert_allclose([a["weight"] for a in first["attributes"]],
                                [a["weight"] for a in second["attributes"]], rtol=1e-4, atol=1e-6)
     assert first["top_attribute"] == first["attributes"][0]["attribute"]      # ranked by weight
+    regions = read_regions(regions_path(dataset), dataset.num_items)
+    by_name = dict(zip(regions.names, regions.class_probabilities[4].tolist()))
+    for entry in first["attributes"]:
+        assert entry["value_probability"] == pytest.approx(by_name[entry["attribute"]], rel=1e-6)
+
+
+def test_an_export_that_predates_class_probabilities_reads_as_unknown():
+    """An answer without `class_probabilities` (an export made before it was served) still
+    makes a record: the probabilities unknown (NaN), None in the JSON."""
+    outputs = {"attributes": np.array([[b"colour", b"shape"]], object), "weights": np.array([[0.25, 0.75]], np.float32),
+               "classes": np.array([[b"red", b"round"]], object), "boxes": np.zeros((1, 2, 4), np.float32),
+               "top_attribute": np.array([b"shape"], object)}
+    record = Explanation.from_outputs(outputs, 0, "u01", "i1")
+    assert np.isnan(record.class_probabilities).all() and record.class_probabilities.shape == (2,)
+    assert [a["value_probability"] for a in record.to_dict()["attributes"]] == [None, None]
+    record = Explanation.from_outputs({**outputs, "class_probabilities": np.array([[0.9, 0.4]], np.float32)}, 0, "u01")
+    assert [(a["attribute"], a["value"], a["value_probability"]) for a in record.to_dict()["attributes"]] == [
+        ("shape", "round", pytest.approx(0.4)), ("colour", "red", pytest.approx(0.9))]

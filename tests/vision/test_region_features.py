@@ -55,12 +55,17 @@ def test_probability_regions_are_each_attributes_softmax_beside_the_same_boxes(w
         width = expected.shape[1]
         np.testing.assert_allclose(regions.features[ids, a, :width], expected, rtol=1e-4, atol=1e-6)
         np.testing.assert_array_equal(regions.features[ids, a, width:], 0.0)
+        # how sure the classifier is of the value it predicts, kept whatever f_a^k is
+        np.testing.assert_array_equal(regions.classes[ids, a], expected.argmax(1))
+        for stored in (regions, roi_regions):
+            np.testing.assert_allclose(stored.class_probabilities[ids, a], expected.max(1), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(regions.boxes, roi_regions.boxes)
     np.testing.assert_array_equal(regions.classes, roi_regions.classes)
     features.write_regions(str(tmp_path), regions)
     back = region_file.read_regions(str(tmp_path / region_file.REGIONS_FILE), catalogue.num_items)
     assert back.region_feature == "probabilities"
     np.testing.assert_array_equal(back.features, regions.features)
+    np.testing.assert_array_equal(back.class_probabilities, regions.class_probabilities)
 
 
 def test_regions_written_before_the_choice_read_as_roi_and_an_unknown_choice_is_named(written, catalogue, tmp_path):
@@ -68,7 +73,12 @@ def test_regions_written_before_the_choice_read_as_roi_and_an_unknown_choice_is_
     arrays = regions.arrays()
     assert str(arrays["region_feature"]) == "roi"
     np.savez(tmp_path / "old.npz", **{k: v for k, v in arrays.items() if k != "region_feature"})
-    assert region_file.read_regions(str(tmp_path / "old.npz"), catalogue.num_items).region_feature == "roi"
+    old = region_file.read_regions(str(tmp_path / "old.npz"), catalogue.num_items)
+    assert old.region_feature == "roi"
+    np.savez(tmp_path / "older.npz", **{k: v for k, v in arrays.items() if k != "class_probabilities"})
+    older = region_file.read_regions(str(tmp_path / "older.npz"), catalogue.num_items)
+    assert older.class_probabilities is None and np.isnan(older.class_probabilities_or_nan()).all()
+    assert older.class_probabilities_or_nan().shape == regions.classes.shape
     assert region_file.stored_region_feature(str(tmp_path / "old.npz")) == "roi"
     np.savez(tmp_path / "probs.npz", **{**arrays, "region_feature": np.asarray("probabilities")})
     assert region_file.stored_region_feature(str(tmp_path / "probs.npz")) == "probabilities"
@@ -110,6 +120,12 @@ def test_bad_or_missing_regions_are_named(written, catalogue, tmp_path):
     np.savez(tmp_path / "bad_class.npz", **{**arrays, "classes": arrays["classes"] + 10})
     with pytest.raises(DataError, match="value index outside its attribute's values"):
         region_file.read_regions(str(tmp_path / "bad_class.npz"), catalogue.num_items)
+    np.savez(tmp_path / "bad_p.npz", **{**arrays, "class_probabilities": arrays["class_probabilities"] + 1.5})
+    with pytest.raises(DataError, match=r"'class_probabilities' holds a value outside \[0, 1\]"):
+        region_file.read_regions(str(tmp_path / "bad_p.npz"), catalogue.num_items)
+    np.savez(tmp_path / "short_p.npz", **{**arrays, "class_probabilities": arrays["class_probabilities"][:5]})
+    with pytest.raises(DataError, match=r"'class_probabilities' has shape \(5, 3\), expected \[96, 3\]"):
+        region_file.read_regions(str(tmp_path / "short_p.npz"), catalogue.num_items)
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(DataError, match="junk.npz: not a regions file"):
         region_file.stored_region_shape(catalogue, str(tmp_path / "junk.npz"))

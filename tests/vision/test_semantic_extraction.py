@@ -63,7 +63,7 @@ def test_regions_of_an_earlier_layer_pool_the_chosen_layer_in_its_boxes(network)
 def test_composed_outputs_shapes_boxes_and_probabilities(network):
     images = _images(batch=3, seed=1)
     out = semantic_extraction.extract_attribute_regions(network, images, grid_size=2, pooling="max")
-    assert set(out) == {"maps", "boxes", "region_features", "classes", "probabilities"}
+    assert set(out) == {"maps", "boxes", "region_features", "classes", "probabilities", "class_probabilities"}
     assert out["maps"].shape == (3, 3, 4, 4)                  # cnnf at 32 px: a 4×4×256 conv5
     assert out["boxes"].shape == (3, 3, 4) and out["region_features"].shape == (3, 3, 256)
     assert out["classes"].shape == (3, 3) and out["classes"].dtype == tf.int32
@@ -83,6 +83,8 @@ def test_composed_outputs_shapes_boxes_and_probabilities(network):
         np.testing.assert_allclose(probabilities[:, a, :n], softmax / softmax.sum(axis=1, keepdims=True), rtol=1e-5)
         assert (probabilities[:, a, n:] == 0).all()
         np.testing.assert_array_equal(out["classes"].numpy()[:, a], x.argmax(axis=1))
+        np.testing.assert_allclose(out["class_probabilities"].numpy()[:, a],
+                                   (softmax / softmax.sum(axis=1, keepdims=True)).max(axis=1), rtol=1e-5)
 
 
 def test_runs_in_a_tf_function_with_an_input_signature_and_in_a_saved_model(network, tmp_path):

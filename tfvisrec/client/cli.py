@@ -74,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", nargs="+", required=True, help="JPEG/PNG files")
     p = command("embed", "item vectors of image files")
     p.add_argument("--images", nargs="+", required=True)
-    p = command("explain", "why an item suits a user (SAERS exports): attention weight, predicted value and box per "
-                           "attribute, ranked by weight")
+    p = command("explain", "why an item suits a user (SAERS exports): attention weight, predicted value (with the "
+                           "attribute classifier's probability of it) and box per attribute, ranked by weight")
     p.add_argument("--user", required=True)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--item", help="a catalogue item id")

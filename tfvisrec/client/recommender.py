@@ -88,7 +88,8 @@ class RecommenderClient:
 
     def explain(self, user: str, item: str) -> Explanation:
         """Why catalogue `item` suits `user` (SAERS exports): each attribute's attention weight,
-        predicted value and region box, as an `Explanation`."""
+        predicted value (with the attribute classifier's probability of it) and region box, as
+        an `Explanation`."""
         out = self.predict("explain", {"user": _strings([user]), "item": _strings([item])})
         return Explanation.from_outputs(_require(out, "explain", *EXPLANATION_OUTPUTS), 0, user, item)
 

@@ -8,6 +8,7 @@ attribute classifier (the Semantic Extraction Network), index-aligned with `item
 | `features` | float32 [items, A, C] | f_a^k(i): the last conv maps ROI-pooled inside attribute k's box (the paper's), or attribute k's predicted class probabilities (`region_feature`) |
 | `boxes` | float32 [items, A, 4] | (y1, x1, y2, x2) in [0, 1] of the largest Grad-AAM region |
 | `classes` | int32 [items, A] | the predicted value index of each attribute |
+| `class_probabilities` | float32 [items, A] | the classifier's softmax probability of that value (how sure it is); absent from files written before it existed |
 | `names` | str [A] | attribute names; `values_<name>` str [|values|]: each attribute's value names |
 | `region_feature` | str [] | what `features` holds: "roi" or "probabilities" (`REGION_FEATURES`); files written before it existed hold "roi" |
 
@@ -16,7 +17,7 @@ Numpy only (no TensorFlow): read by the item feature table, the models' builders
 import dataclasses
 import os
 import zipfile
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -39,6 +40,7 @@ class ItemRegions:
     names: List[str]
     values: List[List[str]]
     region_feature: str = "roi"
+    class_probabilities: Optional[np.ndarray] = None   # None: a file written before they were kept
 
     @property
     def shape(self) -> Tuple[int, int]:
@@ -51,7 +53,15 @@ class ItemRegions:
                "names": np.asarray(self.names, dtype=str),
                "region_feature": np.asarray(self.region_feature, dtype=str)}
         out.update({f"values_{n}": np.asarray(v, dtype=str) for n, v in zip(self.names, self.values)})
+        if self.class_probabilities is not None:
+            out["class_probabilities"] = self.class_probabilities
         return out
+
+    def class_probabilities_or_nan(self) -> np.ndarray:
+        """float32 [items, A]: `class_probabilities`, NaN throughout for a file without them."""
+        if self.class_probabilities is not None:
+            return self.class_probabilities
+        return np.full(self.classes.shape, np.nan, np.float32)
 
 
 def regions_path(dataset, regions_file: str = "") -> str:
@@ -112,21 +122,28 @@ def read_regions(path: str, num_items: int) -> ItemRegions:
             if absent:
                 raise DataError(f"regions file lacks the value names of {', '.join(absent)}", path)
             region_feature = _region_feature(npz, path)
+            confidence = (np.asarray(npz["class_probabilities"], np.float32)
+                          if "class_probabilities" in npz.files else None)
             regions = ItemRegions(np.asarray(npz["features"], np.float32), np.asarray(npz["boxes"], np.float32),
                                   np.asarray(npz["classes"], np.int32), names,
-                                  [[str(v) for v in npz[f"values_{n}"]] for n in names], region_feature)
+                                  [[str(v) for v in npz[f"values_{n}"]] for n in names], region_feature, confidence)
     except (OSError, ValueError, zipfile.BadZipFile) as e:
         if isinstance(e, DataError):
             raise
         raise DataError(f"not a readable regions file ({e})", path) from None
     count = len(regions.names)
     expected = {"features": (num_items, count), "boxes": (num_items, count, 4), "classes": (num_items, count)}
+    if regions.class_probabilities is not None:
+        expected["class_probabilities"] = (num_items, count)
     for name, dims in expected.items():
         shape = getattr(regions, name).shape
-        if shape[:len(dims)] != dims or len(shape) != (3 if name != "classes" else 2):
+        if shape[:len(dims)] != dims or len(shape) != (3 if name in ("features", "boxes") else 2):
             raise DataError(f"regions '{name}' has shape {shape}, expected [{', '.join(map(str, dims))}"
                             f"{', C' if name == 'features' else ''}] ({num_items} items, {count} attributes)", path)
     cardinalities = np.array([len(v) for v in regions.values])
     if ((regions.classes < 0) | (regions.classes >= cardinalities)).any():
         raise DataError("regions 'classes' holds a value index outside its attribute's values", path)
+    confidence = regions.class_probabilities
+    if confidence is not None and not ((confidence >= 0) & (confidence <= 1)).all():
+        raise DataError("regions 'class_probabilities' holds a value outside [0, 1]", path)
     return regions

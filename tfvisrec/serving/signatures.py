@@ -182,8 +182,10 @@ def embed_items(servable):
 def explain(servable):
     """user [B] string, item [B] string (catalogue ids) -> attributes [B, A] string, weights
     [B, A] float32 (the user's attention over the item's attributes), classes [B, A] string
-    (each attribute's predicted value), boxes [B, A, 4] float32 ((y1, x1, y2, x2) in [0, 1]),
-    top_attribute [B] string (SAERS §3.4)."""
+    (each attribute's predicted value), class_probabilities [B, A] float32 (the attribute
+    classifier's probability of that value; NaN when the catalogue's regions.npz predates
+    them), boxes [B, A, 4] float32 ((y1, x1, y2, x2) in [0, 1]), top_attribute [B] string
+    (SAERS §3.4)."""
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user"),
                                   tf.TensorSpec([None], tf.string, name="item")])
@@ -193,7 +195,8 @@ def explain(servable):
         items = servable.item_index(item)
         features = servable.catalogue_item_features(items)
         features.update(servable.explanation.item_features(items))
-        return servable.explanation.named(servable.model.explain(users, features))
+        return servable.explanation.named(servable.model.explain(users, features),
+                                          servable.explanation.item_class_probabilities(items))
 
     return fn
 
@@ -211,8 +214,8 @@ def explain_images(servable):
     def fn(user, images):
         user, images = servable.same_rows(user=user, images=images)
         users = servable.user_index(user)
-        features = servable.explanation.photo_features(images)
-        return servable.explanation.named(servable.model.explain(users, features))
+        features, class_probabilities = servable.explanation.photo_features(images)
+        return servable.explanation.named(servable.model.explain(users, features), class_probabilities)
 
     return fn
 

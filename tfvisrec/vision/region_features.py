@@ -2,7 +2,7 @@
 classifier (SAERS' Semantic Extraction Network, Hou et al. 2019, §3.1) and cached beside the
 dataset's `features.npy` as `regions.npz` (`tfvisrec.data.region_file`).
 
-Per item and attribute: the predicted class, the box of the largest Grad-AAM region (eq. 2–3,
+Per item and attribute: the predicted class and its probability, the box of the largest Grad-AAM region (eq. 2–3,
 threshold at 20 % of the map's maximum) and the ROI-pooled last conv maps inside it, f_a^k(i)
 — what SAERS' fine-grained preference attention reads (`tfvisrec.models.saers`); with
 `region_feature="probabilities"`, f_a^k(i) is attribute k's predicted distribution instead.
@@ -54,7 +54,7 @@ def extract_regions(classifier, dataset, batch_size: int = 64, table: ItemFeatur
         out = semantic_extraction.extract_attribute_regions(
             classifier, images, threshold_fraction=threshold_fraction, grid_size=ROI_GRID, pooling=ROI_POOLING,
             grad_aam_layer=grad_aam_layer, roi_layer=roi_layer, region_feature=region_feature)
-        return out["region_features"], out["boxes"], out["classes"]
+        return out["region_features"], out["boxes"], out["classes"], out["class_probabilities"]
 
     parts, done = [], 0
     progress = EpochProgress(dataset.num_items, verbose=verbose, label="items (regions)")
@@ -63,9 +63,10 @@ def extract_regions(classifier, dataset, batch_size: int = 64, table: ItemFeatur
         done += int(parts[-1][0].shape[0])
         progress.update(done)
     progress.close()
-    features, boxes, classes = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    features, boxes, classes, confidence = (np.concatenate([p[k] for p in parts]) for k in range(4))
     return ItemRegions(features.astype(np.float32), boxes.astype(np.float32), classes.astype(np.int32),
-                       classifier.attribute_names, classifier.attribute_values, region_feature)
+                       classifier.attribute_names, classifier.attribute_values, region_feature,
+                       confidence.astype(np.float32))
 
 
 @tf.autograph.experimental.do_not_convert
@@ -75,7 +76,7 @@ def photo_regions(classifier, jpeg_bytes, region_feature: str = "roi",
     them for the catalogue (same decoding, threshold, ROI pooling or probabilities: pass the
     `region_feature` of the catalogue's regions) → the dict of
     `semantic_extraction.extract_attribute_regions` (maps, boxes, region_features, classes,
-    probabilities). Graph-safe: what the `explain_images` signature runs."""
+    probabilities, class_probabilities). Graph-safe: what the `explain_images` signature runs."""
     images = image_ops.decode_batch(tf.convert_to_tensor(jpeg_bytes, tf.string), classifier.image_size)
     return semantic_extraction.extract_attribute_regions(
         classifier, images, threshold_fraction=threshold_fraction, grid_size=ROI_GRID, pooling=ROI_POOLING,

@@ -28,7 +28,9 @@ def extract_attribute_regions(network, images, threshold_fraction: float = regio
       the "probabilities" below (C = V): a feature only attribute a's information fills;
     - "classes" int32 [B, A]: the predicted value index of each attribute;
     - "probabilities" float [B, A, V], V the largest cardinality: each attribute's softmax,
-      zero-padded past its own |values_a| (a dense tensor, so it fits a SavedModel signature).
+      zero-padded past its own |values_a| (a dense tensor, so it fits a SavedModel signature);
+    - "class_probabilities" float [B, A]: the softmax probability of each predicted value (eq. 1),
+      how sure the classifier is of the value an explanation names.
 
     Graph-safe: call it inside a `tf.function` (with an input signature) to serve it.
     """
@@ -45,7 +47,8 @@ def extract_attribute_regions(network, images, threshold_fraction: float = regio
             pooled = network.backbone.feature_map_model(roi_layer)(images, training=False)
         features = roi.roi_pool(pooled, boxes, grid_size, pooling)
     return {"maps": aam["maps"], "boxes": boxes, "region_features": features,
-            "classes": aam["classes"], "probabilities": probabilities}
+            "classes": aam["classes"], "probabilities": probabilities,
+            "class_probabilities": tf.gather(probabilities, aam["classes"], batch_dims=2)}
 
 
 @tf.autograph.experimental.do_not_convert
