@@ -11,17 +11,22 @@
 Trains `configs/attributes.cfg` with the shared trainer (resuming if model_dir has a
 checkpoint; --evaluate_only skips training), then prints, per attribute, the accuracy on the
 valid and test splits beside the yardstick of always answering the most frequent training
-value, and writes the table to <model_dir>/attribute_accuracy.json.
+value, and how often the classifier is right when it is sure (predicted value's probability
+≥ 0.5 / 0.8: the `class_probabilities` SAERS' explanations carry), and writes the table to
+<model_dir>/attribute_accuracy.json.
 """
 import argparse
 import os
 import sys
 import time
 
+import numpy as np
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tfvisrec  # noqa: E402,F401  (Keras 2 before TensorFlow)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIDENCE_THRESHOLDS = (0.5, 0.8)
 
 
 def parse_args(argv=None):
@@ -60,26 +65,51 @@ def evaluate(dataset, model_dir):
     model = pretrained.load_attribute_classifier(model_dir)
     table = {"checkpoint": pretrained.resolve_checkpoint(model_dir), "backbone": model.backbone.spec,
              "attributes": {}}
-    accuracy = {split: model.per_attribute_accuracy(dataset, split) for split in ("valid", "test")}
+    predictions = {split: model.predict_split(dataset, split) for split in ("valid", "test")}
+    accuracy = {split: attributes.accuracy_by_attribute(labels, predicted, dataset.attribute_names)
+                for split, (labels, predicted, _) in predictions.items()}
     majority = {split: attributes.majority_accuracy(dataset, split) for split in ("valid", "test")}
+    table["test_items"] = int(len(predictions["test"][0]))
     for a, name in enumerate(dataset.attribute_names):
         table["attributes"][name] = {
             "values": len(dataset.attribute_values[a]),
             **{f"{split}_accuracy": accuracy[split][name] for split in accuracy},
-            **{f"{split}_majority": majority[split][name] for split in majority}}
+            **{f"{split}_majority": majority[split][name] for split in majority},
+            "test_when_sure": when_sure(*(x[:, a] for x in predictions["test"]))}
     return table
+
+
+def when_sure(labels, predicted, probability, thresholds=CONFIDENCE_THRESHOLDS):
+    """For each threshold t: the share of the labelled test items whose predicted value has
+    probability ≥ t, and the accuracy over them: what keeping only the explanations (SAERS'
+    `class_probabilities`) the classifier is that sure of would keep, and how often rightly."""
+    known = labels >= 0
+    out = {}
+    for t in thresholds:
+        kept = known & (probability >= t)
+        out[f"{t:.2f}"] = {"kept": float(kept.sum() / max(known.sum(), 1)),
+                          "accuracy": float(np.mean(predicted[kept] == labels[kept])) if kept.any() else float("nan")}
+    return out
 
 
 def print_table(table):
     rows = table["attributes"]
-    print(f"{'attribute':<16}{'values':>7}{'majority':>10}{'valid':>8}{'test':>8}")
+    w = max(len(name) for name in ["attribute", *rows]) + 2
+    print(f"{'attribute':<{w}}{'values':>7}{'majority':>10}{'valid':>8}{'test':>8}")
     for name, r in rows.items():
-        print(f"{name:<16}{r['values']:>7}{r['test_majority']:>10.3f}{r['valid_accuracy']:>8.3f}"
+        print(f"{name:<{w}}{r['values']:>7}{r['test_majority']:>10.3f}{r['valid_accuracy']:>8.3f}"
               f"{r['test_accuracy']:>8.3f}")
     mean = lambda key: sum(r[key] for r in rows.values()) / len(rows)
-    print(f"{'mean':<16}{'':>7}{mean('test_majority'):>10.3f}{mean('valid_accuracy'):>8.3f}"
+    print(f"{'mean':<{w}}{'':>7}{mean('test_majority'):>10.3f}{mean('valid_accuracy'):>8.3f}"
           f"{mean('test_accuracy'):>8.3f}")
     print("(majority = always the most frequent training value, on the test split)")
+    thresholds = list(next(iter(rows.values()))["test_when_sure"])
+    print(f"\nof the {table['test_items']} test items, those whose predicted value has probability ≥ t: "
+          "the share kept (of the labelled), and the accuracy over them")
+    print(f"{'attribute':<{w}}" + "".join(f"{'p ≥ ' + t + ': kept':>16}{'right':>8}" for t in thresholds))
+    for name, r in rows.items():
+        print(f"{name:<{w}}" + "".join(f"{r['test_when_sure'][t]['kept']:>16.3f}{r['test_when_sure'][t]['accuracy']:>8.3f}"
+                                       for t in thresholds))
 
 
 def main(argv=None):

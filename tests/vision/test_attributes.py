@@ -90,6 +90,12 @@ def test_a_few_gradient_steps_reduce_the_loss_and_beat_the_majority_class(catalo
     assert accuracy["usage"] >= 0.9 > majority["usage"] + 0.2        # dark or light background
     assert model.validation_score(catalogue) == pytest.approx(np.mean(list(accuracy.values())))
     assert model.validation_score(catalogue) > np.mean(list(majority.values())) + 0.15
+    labels, predicted, sure = model.predict_split(catalogue, "valid")
+    images = table.lookup(cp.split_items(catalogue, "valid"))["image"]
+    probabilities = [tf.nn.softmax(x).numpy() for x in model(images, training=False)]
+    np.testing.assert_array_equal(labels, catalogue.attributes[cp.split_items(catalogue, "valid")])
+    np.testing.assert_array_equal(predicted, np.stack([p.argmax(1) for p in probabilities], 1))
+    np.testing.assert_allclose(sure, np.stack([p.max(1) for p in probabilities], 1), rtol=1e-5)
 
 
 def test_accuracy_and_majority_yardstick_against_numpy(catalogue):

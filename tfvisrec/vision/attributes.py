@@ -115,20 +115,23 @@ class AttributeNetwork(keras.Model):
         return self.backbone.weight_penalty() + heads
 
     def predict_split(self, dataset, split: str, batch_size: int = 256):
-        """(labels int32 [N, A], predicted value indices int32 [N, A]) over a holdout split."""
+        """(labels int32 [N, A], predicted value indices int32 [N, A], their probabilities
+        float32 [N, A]) over a holdout split."""
         table = self._cache.item_table(dataset, self.image_size)
         data = catalogue_pipeline.make_attribute_dataset(
             dataset, split, batch_size=batch_size, image_size=self.image_size, item_table=table)
         predict = self._cache.predict_fn(self)
-        labels, predicted = [], []
+        labels, predicted, confidence = [], [], []
         for batch in data:
             labels.append(batch[catalogue_pipeline.LABELS].numpy())
-            predicted.append(predict(batch[catalogue_pipeline.IMAGE]).numpy())
-        return np.concatenate(labels), np.concatenate(predicted)
+            classes, probabilities = predict(batch[catalogue_pipeline.IMAGE])
+            predicted.append(classes.numpy())
+            confidence.append(probabilities.numpy())
+        return np.concatenate(labels), np.concatenate(predicted), np.concatenate(confidence)
 
     def per_attribute_accuracy(self, dataset, split: str = "valid", batch_size: int = 256) -> Dict[str, float]:
         """Accuracy per attribute over the split's items that have its label (NaN if none)."""
-        labels, predicted = self.predict_split(dataset, split, batch_size)
+        labels, predicted, _ = self.predict_split(dataset, split, batch_size)
         return accuracy_by_attribute(labels, predicted, self.attribute_names)
 
 
@@ -173,6 +176,7 @@ class _EvaluationCache:
             @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
             def predict(images):
                 logits = model(images, training=False)
-                return tf.stack([tf.argmax(x, axis=-1, output_type=tf.int32) for x in logits], axis=-1)
+                return (tf.stack([tf.argmax(x, axis=-1, output_type=tf.int32) for x in logits], axis=-1),
+                        tf.stack([tf.reduce_max(tf.nn.softmax(x), axis=-1) for x in logits], axis=-1))
             self._predict = predict
         return self._predict
