@@ -3,6 +3,7 @@ record against a numpy reference of SAERS eq. 5-8, the regions of a photo agains
 ones, the picture, and the errors."""
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -111,3 +112,19 @@ def test_bad_requests_name_what_is_wrong(explain_run, tmp_path, capsys, args, me
 def test_a_run_of_another_model_is_refused(tmp_path, capsys):
     assert _main(f"--model_dir={tmp_path}", "--user=u01", "--item=item-001") == 2
     assert "not a trained model folder" in capsys.readouterr().err
+
+
+def test_a_run_whose_regions_were_remade_in_another_shape_is_named(explain_run, tmp_path):
+    """regions.npz remade with another --region_feature after training (ROI [A, 256] → the
+    probabilities [A, 4]): the checkpoint no longer fits the model the dataset builds, and
+    loading the run says so instead of failing inside TensorFlow's restore."""
+    from tfvisrec.data.errors import DataError
+    from tfvisrec.vision import features, region_features
+    copy = tmp_path / "dataset"
+    shutil.copytree(explain_run.dataset_dir, copy)
+    dataset = load_dataset(str(copy))
+    classifier = region_features.load_region_classifier(dataset, explain_run.classifier)
+    features.write_regions(str(copy), region_features.extract_regions(classifier, dataset, region_feature="probabilities"))
+    with pytest.raises(DataError, match="does not fit the model built from the run's config and dataset .*"
+                                        "remade since training"):
+        checkpoints.load_trained(explain_run.model_dir, dataset_dir=str(copy))

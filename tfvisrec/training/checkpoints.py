@@ -119,5 +119,11 @@ def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
         path = tf.train.latest_checkpoint(os.path.join(model_dir, LATEST_DIR))
     if path is None:
         raise DataError("no checkpoint found", model_dir)
-    tf.train.Checkpoint(model=model).read(path).expect_partial()
+    try:
+        tf.train.Checkpoint(model=model).read(path).expect_partial()
+    except ValueError as e:
+        # e.g. regions.npz remade with another --region_feature: E^k's shape follows the file
+        raise DataError(f"the checkpoint does not fit the model built from the run's config and dataset "
+                        f"({str(e).splitlines()[0]}); were the dataset's item features or regions remade "
+                        f"since training (features.npy, regions.npz)?", path) from None
     return model, dataset
