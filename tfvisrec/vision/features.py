@@ -36,7 +36,7 @@ from tfvisrec.vision.cnn_config import CNNConfig
 config_lib.define_flags(CNNConfig, config_lib.TrainConfig)
 flags.DEFINE_string("output_dir", "", "Where to write the features (default: the dataset folder).")
 flags.DEFINE_bool("regions", False, "Also write regions.npz: per item and attribute the Grad-AAM region's box, "
-                  "predicted class and ROI-pooled conv features (SAERS); needs an attribute classifier.")
+                  "predicted class with its probability, and ROI-pooled conv features (SAERS); needs an attribute classifier.")
 flags.DEFINE_enum("region_feature", "roi", list(REGION_FEATURES), "With --regions, what each attribute's feature "
                   "f_a is: roi (the last conv maps ROI-pooled in its box, SAERS') or probabilities (the "
                   "classifier's softmax over the attribute's values, which only that attribute fills).")
