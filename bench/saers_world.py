@@ -44,7 +44,10 @@ Prints five markdown tables:
    regions (f_a^k = one-hot of the item's true value of k), which tells the attention's part
    from the regions' part; a last row, "told from the purchases", is no model: per shopper
    the attribute whose true values best tell her training purchases from the catalogue
-   (`driver_from_purchases`), how often the data name the driver at all;
+   (`driver_from_purchases`), how often the data name the driver at all; then, per attention
+   run, over every (shopper, training purchase) pair, how often the value the explanation names
+   (the top attribute's predicted class) is the item's true value, overall and split by the
+   classifier's probability of it (p ≥ 0.5 or not: the `class_probabilities` explanations carry);
 4. AUC (full, test split) of every model, VBPR included;
 5. occlusion: does the classifier read the attribute where it is drawn? Per region attribute,
    over the items that have it: the classifier's accuracy there, and the mean probability of
@@ -339,6 +342,40 @@ def top_attributes(model, dataset, regions):
     return np.asarray(over_catalogue), np.asarray(over_purchases)
 
 
+def named_value_row(name, truth, dataset, model, regions):
+    """Over every (shopper, training purchase) pair: is the value an explanation names (the top
+    attribute's predicted class, eq. 6 through the model's `explain`) the item's TRUE value, and
+    how often when the classifier gives it p ≥ 0.5 (`ItemRegions.class_probabilities`; blank
+    when the regions hold none, as ideal ones)."""
+    import numpy as np
+    import tensorflow as tf
+    from tfvisrec.data import schema
+    bought = dataset.user_items(("train",))
+    users = np.concatenate([np.full(len(b), u, np.int64) for u, b in enumerate(bought)])
+    items = np.concatenate([np.asarray(b, np.int64) for b in bought])
+    pairs = {schema.ITEM: items, schema.REGIONS: regions.features[items],
+             schema.REGION_BOXES: regions.boxes[items], schema.REGION_CLASSES: regions.classes[items]}
+    top = model.explain(tf.constant(users), pairs)["weights"].numpy().argmax(1)
+    return value_row(name, truth, dataset, regions, items, top)
+
+
+def value_row(name, truth, dataset, regions, items, top):
+    """The row of `named_value_row` for pairs (item index, named attribute index) given."""
+    import numpy as np
+    _, aligned = truth.align(dataset)
+    names = list(truth.attribute_names)
+    true_names = np.asarray([truth.attribute_values[names.index(regions.names[k])][
+        truth.item_values[aligned[i], names.index(regions.names[k])]] for i, k in zip(items, top)])
+    named = np.asarray([regions.values[k][regions.classes[i, k]] for i, k in zip(items, top)])
+    right = named == true_names
+    sure = regions.class_probabilities_or_nan()[items, top]
+    if np.isnan(sure).all():
+        return f"| {name} | {len(items)} | {right.mean():.3f} | | | |"
+    kept = sure >= 0.5
+    rate = lambda mask: f"{right[mask].mean():.3f}" if mask.any() else "–"
+    return f"| {name} | {len(items)} | {right.mean():.3f} | {kept.mean():.3f} | {rate(kept)} | {rate(~kept)} |"
+
+
 def with_warmups(run, warmups):
     """The run once per `--attention_warmup_epochs` value when its model has the attention
     (a label and run folder per value but the paper's 0), else the run as it is."""
@@ -409,7 +446,7 @@ def main(argv):
     features.write_regions(ideal_dir, ideal)
     oracle = world.oracle_results(dataset)
     aucs = [f"| oracle (true utility) | {oracle['full_auc/auc']:.3f} | {oracle['full_auc/auc_cold']:.3f} |"]
-    attention = []
+    attention, values = [], []
     runs = [(name, region_overrides, regions, name + suffix, name + suffix) for name in FLAGS.models]
     on_probabilities = [name for name in FLAGS.models if name in PROBABILITY_MODELS]
     if on_probabilities:
@@ -432,6 +469,7 @@ def main(argv):
         if name in ATTENTION_MODELS:
             attention.append(attention_row(label, truth, dataset, names, model, item_regions))
             print(attention[-1], flush=True)
+            values.append(named_value_row(label, truth, dataset, model, item_regions))
     if attention:
         told = driver_from_purchases(truth, dataset)
         attention.append(top_attribute_row("told from the purchases (true values; no model)", truth, dataset,
@@ -439,6 +477,9 @@ def main(argv):
     print("\n| model | top attention = driver (catalogue) | (purchases) | always the most common driver | "
           "top attribute chosen | top attention = driver per driver, purchases (shoppers) |\n|---|---|---|---|---|---|")
     print("\n".join(attention))
+    print("\n| model | purchases | named value = true value | p ≥ 0.5 | right when p ≥ 0.5 | when p < 0.5 |"
+          "\n|---|---|---|---|---|---|")
+    print("\n".join(values))
     print("\n| model | AUC | AUC cold |\n|---|---|---|")
     print("\n".join(aucs))
     print("\n" + "\n".join(boxes))
