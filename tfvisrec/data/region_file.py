@@ -14,6 +14,7 @@ attribute classifier (the Semantic Extraction Network), index-aligned with `item
 
 Numpy only (no TensorFlow): read by the item feature table, the models' builders and tests.
 """
+import contextlib
 import dataclasses
 import os
 import zipfile
@@ -90,16 +91,24 @@ def stored_region_shape(dataset, regions_file: str = "") -> Tuple[int, int]:
     return int(shape[1]), int(shape[2])
 
 
+@contextlib.contextmanager
+def _opened(path: str):
+    """The regions file at `path` as an open npz; what goes wrong reading it, inside the block
+    too, is a DataError naming the file."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            yield npz
+    except DataError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise DataError(f"not a readable regions file ({e})", path) from None
+
+
 def stored_region_feature(path: str) -> str:
     """What the regions file at `path` holds as f_a^k ("roi" | "probabilities"), without loading
     its features; DataError when the file is unreadable."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return _region_feature(npz, path)
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
-        if isinstance(e, DataError):
-            raise
-        raise DataError(f"not a readable regions file ({e})", path) from None
+    with _opened(path) as npz:
+        return _region_feature(npz, path)
 
 
 def _region_feature(npz, path: str) -> str:
@@ -112,25 +121,20 @@ def _region_feature(npz, path: str) -> str:
 
 def read_regions(path: str, num_items: int) -> ItemRegions:
     """The regions file at `path`, checked against `num_items`; DataError naming what is wrong."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [name for name in ARRAYS if name not in npz.files]
-            if missing:
-                raise DataError(f"regions file lacks the arrays {', '.join(missing)}", path)
-            names = [str(n) for n in npz["names"]]
-            absent = [n for n in names if f"values_{n}" not in npz.files]
-            if absent:
-                raise DataError(f"regions file lacks the value names of {', '.join(absent)}", path)
-            region_feature = _region_feature(npz, path)
-            confidence = (np.asarray(npz["class_probabilities"], np.float32)
-                          if "class_probabilities" in npz.files else None)
-            regions = ItemRegions(np.asarray(npz["features"], np.float32), np.asarray(npz["boxes"], np.float32),
-                                  np.asarray(npz["classes"], np.int32), names,
-                                  [[str(v) for v in npz[f"values_{n}"]] for n in names], region_feature, confidence)
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
-        if isinstance(e, DataError):
-            raise
-        raise DataError(f"not a readable regions file ({e})", path) from None
+    with _opened(path) as npz:
+        missing = [name for name in ARRAYS if name not in npz.files]
+        if missing:
+            raise DataError(f"regions file lacks the arrays {', '.join(missing)}", path)
+        names = [str(n) for n in npz["names"]]
+        absent = [n for n in names if f"values_{n}" not in npz.files]
+        if absent:
+            raise DataError(f"regions file lacks the value names of {', '.join(absent)}", path)
+        confidence = (np.asarray(npz["class_probabilities"], np.float32)
+                      if "class_probabilities" in npz.files else None)
+        regions = ItemRegions(np.asarray(npz["features"], np.float32), np.asarray(npz["boxes"], np.float32),
+                              np.asarray(npz["classes"], np.int32), names,
+                              [[str(v) for v in npz[f"values_{n}"]] for n in names], _region_feature(npz, path),
+                              confidence)
     count = len(regions.names)
     expected = {"features": (num_items, count), "boxes": (num_items, count, 4), "classes": (num_items, count)}
     if regions.class_probabilities is not None:
