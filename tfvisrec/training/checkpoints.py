@@ -51,7 +51,17 @@ class BestCheckpoint:
 
     @property
     def latest_checkpoint(self):
-        return tf.train.latest_checkpoint(self.directory)
+        """The best checkpoint's prefix inside `directory`, or None.
+
+        The state file is read for the checkpoint's name only: best/ always holds that
+        checkpoint's files itself. (Runs saved before 2026-12-05 with a relative `--model_dir`
+        recorded it as "../../../ckpt-N", which `tf.train.latest_checkpoint` cannot find.)
+        """
+        state = tf.train.get_checkpoint_state(self.directory)
+        if state is None or not state.model_checkpoint_path:
+            return None
+        path = os.path.join(self.directory, os.path.basename(state.model_checkpoint_path))
+        return path if tf.io.gfile.exists(path + ".index") else None
 
     def keep(self, checkpoint_path: str) -> str:
         """Make the checkpoint at `checkpoint_path` (a prefix in another folder) the best one."""
@@ -67,7 +77,11 @@ class BestCheckpoint:
                 os.link(source, target)
             except OSError:   # another file system, or one without links (gs://, s3://)
                 tf.io.gfile.copy(source, target)
-        tf.compat.v1.train.update_checkpoint_state(self.directory, name, all_model_checkpoint_paths=[name])
+        # TF re-expresses the path against the folder when the folder is relative (as if the path
+        # were relative to the working directory): give it that way so the file records `name`,
+        # relative to best/, and the run folder can move.
+        recorded = name if os.path.isabs(self.directory) else os.path.join(self.directory, name)
+        tf.compat.v1.train.update_checkpoint_state(self.directory, recorded, all_model_checkpoint_paths=[recorded])
         for old in tf.io.gfile.glob(os.path.join(self.directory, "*.index")) + tf.io.gfile.glob(
                 os.path.join(self.directory, "*.data-*")):
             if not os.path.basename(old).startswith(name + "."):
@@ -112,7 +126,7 @@ def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
     model = building.build_model(model_config, dataset)
     path = None
     if which == "best":
-        path = tf.train.latest_checkpoint(os.path.join(model_dir, BEST_DIR))
+        path = BestCheckpoint(os.path.join(model_dir, BEST_DIR)).latest_checkpoint
     if path is None:
         if which not in ("best", "latest"):
             raise ValueError(f"checkpoint must be best or latest, not {which!r}")
