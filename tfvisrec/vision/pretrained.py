@@ -34,7 +34,11 @@ def resolve_checkpoint(path: str) -> str:
     if tf.io.gfile.exists(path + ".index"):
         return path
     if tf.io.gfile.isdir(path):
-        for folder in (os.path.join(path, "best"), os.path.join(path, "ckpt"), path):
+        from tfvisrec.training.checkpoints import BestCheckpoint
+        best = os.path.join(path, "best")
+        if tf.io.gfile.isdir(best) and BestCheckpoint(best).latest_checkpoint:
+            return BestCheckpoint(best).latest_checkpoint
+        for folder in (os.path.join(path, "ckpt"), path):
             if tf.io.gfile.isdir(folder):
                 latest = tf.train.latest_checkpoint(folder)
                 if latest:
