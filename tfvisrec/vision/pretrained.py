@@ -35,9 +35,9 @@ def resolve_checkpoint(path: str) -> str:
         return path
     if tf.io.gfile.isdir(path):
         from tfvisrec.training.checkpoints import BestCheckpoint
-        best = os.path.join(path, "best")
-        if tf.io.gfile.isdir(best) and BestCheckpoint(best).latest_checkpoint:
-            return BestCheckpoint(best).latest_checkpoint
+        best = BestCheckpoint(os.path.join(path, "best")).latest_checkpoint
+        if best:
+            return best
         for folder in (os.path.join(path, "ckpt"), path):
             if tf.io.gfile.isdir(folder):
                 latest = tf.train.latest_checkpoint(folder)
