@@ -12,7 +12,7 @@ PACKAGE_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 LAYERS = (
     ("foundation", ("tfvisrec", "tfvisrec.atomic", "tfvisrec.config", "tfvisrec.losses",
                     "tfvisrec.metrics", "tfvisrec.tensorflow_startup", "tfvisrec.progress",
-                    "tfvisrec.image_sheets", "tfvisrec.explanation_picture")),
+                    "tfvisrec.image_sheets", "tfvisrec.explanation_picture", "tfvisrec.checkpoint_files")),
     ("data", ("tfvisrec.data",)),
     ("vision", ("tfvisrec.vision",)),
     ("models", ("tfvisrec.models",)),

@@ -13,6 +13,7 @@ import os
 import tensorflow as tf
 
 from tfvisrec import atomic, config as config_lib
+from tfvisrec.checkpoint_files import checkpoint_in
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.errors import DataError
 
@@ -51,17 +52,8 @@ class BestCheckpoint:
 
     @property
     def latest_checkpoint(self):
-        """The best checkpoint's prefix inside `directory`, or None.
-
-        The state file is read for the checkpoint's name only: best/ always holds that
-        checkpoint's files itself. (Runs saved before 2026-12-05 with a relative `--model_dir`
-        recorded it as "../../../ckpt-N", which `tf.train.latest_checkpoint` cannot find.)
-        """
-        state = tf.train.get_checkpoint_state(self.directory)
-        if state is None or not state.model_checkpoint_path:
-            return None
-        path = os.path.join(self.directory, os.path.basename(state.model_checkpoint_path))
-        return path if tf.io.gfile.exists(path + ".index") else None
+        """The best checkpoint's prefix inside `directory`, or None."""
+        return checkpoint_in(self.directory)
 
     def keep(self, checkpoint_path: str) -> str:
         """Make the checkpoint at `checkpoint_path` (a prefix in another folder) the best one."""

@@ -18,6 +18,7 @@ from typing import Dict, Optional
 
 import tensorflow as tf
 
+from tfvisrec.checkpoint_files import checkpoint_in
 from tfvisrec.data.errors import DataError
 from tfvisrec.vision import backbones
 from tfvisrec.vision.cnn_config import CNNConfig
@@ -34,8 +35,7 @@ def resolve_checkpoint(path: str) -> str:
     if tf.io.gfile.exists(path + ".index"):
         return path
     if tf.io.gfile.isdir(path):
-        from tfvisrec.training.checkpoints import BestCheckpoint
-        best = BestCheckpoint(os.path.join(path, "best")).latest_checkpoint
+        best = checkpoint_in(os.path.join(path, "best"))
         if best:
             return best
         for folder in (os.path.join(path, "ckpt"), path):
