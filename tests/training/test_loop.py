@@ -66,7 +66,6 @@ def test_early_stopping_and_best_checkpoint(low_rank_dataset, tmp_path):
     assert (again["steps"], again["epochs_completed"]) == (summary["steps"], summary["epochs_completed"])
 
 
-
 def test_a_relative_model_dir_ends_on_its_best_checkpoint_not_its_last(low_rank_dataset, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model_config, train_config = _configs("run", low_rank_dataset, epochs=30, patience=1, learning_rate=5.0)
@@ -77,6 +76,7 @@ def test_a_relative_model_dir_ends_on_its_best_checkpoint_not_its_last(low_rank_
     for a, b in zip(_weights(model), _weights(best)):
         np.testing.assert_allclose(a, b)
     assert any(not np.allclose(a, b) for a, b in zip(_weights(best), _weights(last)))
+
 
 def test_non_gradient_model_is_fitted_by_prepare(low_rank_dataset, tmp_path):
     model_config = registry.new_config("poprank")

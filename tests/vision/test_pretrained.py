@@ -27,7 +27,6 @@ def test_a_run_folder_gives_the_best_checkpoint_and_the_whole_classifier(trained
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
-
 def test_a_run_trained_with_a_relative_model_dir_before_the_fix_still_gives_its_best(trained_run, tmp_path):
     import shutil
     model_dir, _ = trained_run
@@ -37,6 +36,7 @@ def test_a_run_trained_with_a_relative_model_dir_before_the_fix_still_gives_its_
     with open(os.path.join(copy, "best", "checkpoint"), "w") as f:
         f.write(f'model_checkpoint_path: "../../../{name}"\n')
     assert pretrained.resolve_checkpoint(copy) == os.path.join(copy, "best", name)
+
 
 def test_pretrained_trunk_under_a_fresh_head(trained_run):
     model_dir, trained = trained_run
