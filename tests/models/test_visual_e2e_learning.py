@@ -7,8 +7,9 @@ flagfile, shortened where a CNN runs (CPU minutes, not GPU hours), and evaluated
 full-catalogue AUC on the held-out test items against BPR-MF and the oracle (the world's
 true utilities).
 
-Every model must beat BPR-MF on cold test items (few training buyers: only the look can
-tell). The oracle's AUC is out of reach on this world, and the gaps are printed, not
+Every model must beat BPR-MF on cold held-out items (few training buyers: only the look
+can tell), over both held-out splits (`visual_world.held_out_cold_auc`: the test split's ~26
+cold users alone leave the comparison to chance). The oracle's AUC is out of reach on this world, and the gaps are printed, not
 asserted, for ImgRec. Measured ceilings (oracle 0.986): a BPR model linear in the *true*
 one-hot attributes (perfect vision) reaches 0.958, limited by ~19 purchases per user; the
 pretrained features carry category and colour well but pattern barely (attribute accuracy
@@ -21,7 +22,7 @@ import os
 import numpy as np
 import pytest
 
-from visual_world import train_and_evaluate
+from visual_world import HELD_OUT_COLD_AUC, train_and_evaluate
 
 pytestmark = pytest.mark.xdist_group("visual-e2e")  # the cached world is shared across workers (flock)
 ORACLE_GAP = 0.05
@@ -50,7 +51,8 @@ def baselines(visual_world):
 # loaded (fc6, fc7 and the K-dimensional head learn): a third of the whole CNN's cost per step,
 # since no gradient flows back through the convolutions (the whole CNN's gradients are
 # checked against numbers in tests/models/test_dvbpr.py). Validated once, at the end: the
-# model tested is the last epoch's (cold AUC 0.860 against BPR-MF's 0.782; 3 epochs: 0.868).
+# model tested is the last epoch's, and the validation split is as unseen as the test split
+# (held-out cold AUC 0.791-0.821 over 5 seeds against BPR-MF's 0.731-0.749 over 4).
 DVBPR_RUN = dict(epochs=2, batch_size=64, patience=0, trainable_backbone_layers=2, eval_every_epochs=2)
 
 
@@ -65,7 +67,7 @@ def test_dvbpr_beats_bprmf_on_cold_items(dvbpr_run, baselines):
     _, oracle, bprmf = baselines
     _, result = dvbpr_run
     print(f"DVBPR: {oracle['full_auc/auc'] - result['full_auc/auc']:.4f} below the oracle")
-    assert result["full_auc/auc_cold"] > bprmf["full_auc/auc_cold"], (result, bprmf)
+    assert result[HELD_OUT_COLD_AUC] > bprmf[HELD_OUT_COLD_AUC], (result, bprmf)
 
 
 def test_dvbpr_ranks_items_outside_the_dataset_by_their_images(dvbpr_run, visual_world, baselines):
@@ -143,4 +145,4 @@ def test_imgrec_beats_bprmf_on_cold_items(name, visual_world, baselines, tmp_pat
     overrides = dict(**_cnn_overrides(visual_world), **ETE_RUN) if name == "imgrec_ete" else {}
     _, result = train_and_evaluate(name, dataset, tmp_path, **overrides)
     print(f"{name}: {oracle['full_auc/auc'] - result['full_auc/auc']:.4f} below the oracle")
-    assert result["full_auc/auc_cold"] > bprmf["full_auc/auc_cold"], (result, bprmf)
+    assert result[HELD_OUT_COLD_AUC] > bprmf[HELD_OUT_COLD_AUC], (result, bprmf)
