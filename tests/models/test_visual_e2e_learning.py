@@ -7,15 +7,16 @@ flagfile, shortened where a CNN runs (CPU minutes, not GPU hours), and evaluated
 full-catalogue AUC on the held-out test items against BPR-MF and the oracle (the world's
 true utilities).
 
-Every model must beat BPR-MF on cold held-out items (few training buyers: only the look
-can tell), over both held-out splits (`visual_world.held_out_cold_auc`: the test split's ~26
-cold users alone leave the comparison to chance). The oracle's AUC is out of reach on this world, and the gaps are printed, not
-asserted, for ImgRec. Measured ceilings (oracle 0.986): a BPR model linear in the *true*
-one-hot attributes (perfect vision) reaches 0.958, limited by ~19 purchases per user; the
-pretrained features carry category and colour well but pattern barely (attribute accuracy
-0.5 at 32 px), and ImgRec-Dir / FT on them plateau at 0.934-0.940, i.e. 0.046-0.052 below
-the oracle, so "within 0.05" would pass or fail by the noise of a rebuilt world. DVBPR's gap
-stays an (expected-to-fail, strict) assertion: the requirement, and its reason, in view.
+Every model must beat BPR-MF on cold held-out items (few training buyers: only the look can
+tell), over both held-out splits (`visual_world.held_out_cold_auc`: the test split's ~26
+cold users alone leave the comparison to chance). The oracle's AUC is out of reach on this
+world, and the gaps are printed, not asserted, for ImgRec. Measured ceilings (oracle 0.986):
+a BPR model linear in the *true* one-hot attributes (perfect vision) reaches 0.958, limited
+by ~19 purchases per user; the pretrained features carry category and colour well but
+pattern barely (attribute accuracy 0.5 at 32 px), and ImgRec-Dir / FT on them plateau at
+0.934-0.940, i.e. 0.046-0.052 below the oracle, so "within 0.05" would pass or fail by the
+noise of a rebuilt world. DVBPR's gap stays an (expected-to-fail, strict) assertion: the
+requirement, and its reason, in view.
 """
 import os
 
