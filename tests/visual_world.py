@@ -115,7 +115,8 @@ class VisualWorld:
         with open(path, encoding="utf-8") as f:
             results = json.load(f)
         print(f"\n{name} (cached with the world): AUC {results['full_auc/auc']:.4f}, "
-              f"cold {results['full_auc/auc_cold']:.4f}, held-out cold {results[HELD_OUT_COLD_AUC]:.4f}")
+              f"cold {results['full_auc/auc_cold']:.4f}, "
+              f"held-out cold {results[HELD_OUT_COLD_AUC]:.4f}")
         return results
 
     def oracle_results(self, dataset):
@@ -140,7 +141,8 @@ def train_and_evaluate(name: str, dataset, model_dir: str, **overrides):
         model_dir=str(model_dir), verbose=0, resume=False, **overrides)
     model, summary = fit(model_config, train_config, dataset=dataset)
     result = protocols.evaluate(model, dataset, ["full_auc"], split="test")
-    result.update(held_out_cold_auc(result, protocols.evaluate(model, dataset, ["full_auc"], split="valid")))
+    valid = protocols.evaluate(model, dataset, ["full_auc"], split="valid")
+    result.update(held_out_cold_auc(result, valid))
     print(f"\n{name}: AUC {result['full_auc/auc']:.4f}, cold {result['full_auc/auc_cold']:.4f}, "
           f"held-out cold {result[HELD_OUT_COLD_AUC]:.4f}, "
           f"{summary['epochs_completed']} epochs in {summary['train_seconds']:.1f} s")
