@@ -44,7 +44,7 @@ def parse_args(argv=None):
 
 def train(args):
     from tfvisrec.models import model_flags
-    from tfvisrec.training import fit
+    from tfvisrec.training import describe_best, fit
     overrides = dict(dataset=args.dataset, model_dir=args.model_dir, verbose=args.verbose)
     if args.epochs:
         overrides["epochs"] = args.epochs
@@ -55,8 +55,8 @@ def train(args):
     model_config, train_config = model_flags.configs_from_flagfile(args.flagfile, **overrides)
     started = time.time()
     _, summary = fit(model_config, train_config)
-    print(f"trained {summary['steps']} steps in {time.time() - started:.0f}s; best valid mean accuracy "
-          f"{summary['best_validation']:.4f} (epoch {summary['best_epoch']})")
+    print(f"trained {summary['steps']} steps in {time.time() - started:.0f}s; best validation "
+          f"{describe_best(summary)}")
     return summary
 
 

@@ -33,7 +33,7 @@ def main(argv):
         return 0
     import tensorflow as tf
     from tfvisrec.data.errors import DataError
-    from tfvisrec.training import fit, strategy as strategy_lib
+    from tfvisrec.training import describe_best, fit, strategy as strategy_lib
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
     if FLAGS.deterministic:
@@ -54,8 +54,7 @@ def main(argv):
     except (DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"trained {summary['model']}: {summary['steps']} steps, best validation "
-          f"{summary['validation_metric']} {summary['best_validation']:.4f} (epoch {summary['best_epoch']}), "
+    print(f"trained {summary['model']}: {summary['steps']} steps, best validation {describe_best(summary)}, "
           f"model in {train_config.model_dir}")
     return 0
 

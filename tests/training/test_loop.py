@@ -12,7 +12,7 @@ from tfvisrec.models import registry
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.models.mf import BPRMF, MFConfig
 from tfvisrec.models.registry import register
-from tfvisrec.training import checkpoints, fit
+from tfvisrec.training import checkpoints, describe_best, fit
 
 
 def _configs(model_dir, dataset, **train):
@@ -38,6 +38,10 @@ def test_fit_learns_and_writes_run_folder(low_rank_dataset, tmp_path):
         assert os.path.exists(tmp_path / "run" / name), name
     with open(tmp_path / "run" / "summary.json") as f:
         assert json.load(f)["best_epoch"] == summary["best_epoch"]
+    # the printed epoch counts from 1, as the progress line does
+    best_number = 1 + int(np.argmax([h["validation"] for h in summary["history"]]))
+    assert describe_best(summary) == f"auc {summary['best_validation']:.4f} (epoch {best_number} of 15)"
+    assert describe_best(dict(summary, best_epoch=-1)) == "auc: never validated"
 
 
 def test_resume_mid_epoch_continues_exactly(low_rank_dataset, tmp_path):

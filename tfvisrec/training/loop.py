@@ -90,6 +90,15 @@ def fit(model_config, train_config, dataset=None, strategy=None):
     return model, summary
 
 
+def describe_best(summary) -> str:
+    """'<metric> 0.8123 (epoch 3 of 5)' for a run's summary: epochs counted from 1, as the
+    progress line counts them (the summary's `best_epoch` is the 0-based index)."""
+    if summary["best_epoch"] < 0:
+        return f"{summary['validation_metric']}: never validated"
+    return (f"{summary['validation_metric']} {summary['best_validation']:.4f} "
+            f"(epoch {summary['best_epoch'] + 1} of {summary['epochs_completed']})")
+
+
 class _Loop:
     def __init__(self, model, optimizers, base_rates, strategy, state, latest, best, writer,
                  dataset, item_table, model_config, train_config, samples_dir):
