@@ -118,7 +118,7 @@ def row(name, results, seconds, **extra):
 def print_row(r):
     line = f"  {r['method']}: AUC {r['auc']:.4f} / cold {r['auc_cold']:.4f} in {r['fit_seconds']:.1f}s"
     if "epochs" in r:
-        line += (f" ({r['epochs']} epochs, best {r['best_epoch']}, "
+        line += (f" ({r['epochs']} epochs, best epoch {r['best_epoch'] + 1}, "
                  f"{r['train_loop_seconds']:.1f}s in training steps)")
     print(line, flush=True)
 
