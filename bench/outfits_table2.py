@@ -7,8 +7,8 @@ flagfile by the shared trainer, evaluated by the `outfits` protocol on the test 
 
 Prints one row per model: personal AUC / NDCG@10 (a user's outfits against other users'),
 random AUC (against mixed outfits) and FITB, with real-valued and binary codes, and FITB
-scored by each term of eq. 4 alone (g: general compatibility; p: the user's score); writes the
-table to <runs>/table2.json. Every row is trained once per seed of `--seeds` (default three;
+scored by each term of eq. 4 alone (g: general compatibility; p: the user's score); adds the
+rows to <runs>/table2.json (the rows and seeds earlier runs wrote there are kept). Every row is trained once per seed of `--seeds` (default three;
 runs in <runs>/seed<N>/; `--seeds ""` = the flagfiles' own seed, once) and the table shows
 the mean ± the standard deviation between seeds, then whether the four ablation rows improve
 in order (each step's gain against the spread of the two rows, and paired by seed ± its
@@ -130,8 +130,22 @@ def main(argv=None):
         if attention:
             print(f"{label}: {attention_summary(attention)}")
     os.makedirs(args.runs, exist_ok=True)
+    add_to_table_file(os.path.join(args.runs, "table2.json"), results)
+
+
+def add_to_table_file(path, results):
+    """Write `results` ({row label: {seed: run}}) into the JSON table at `path`, keeping the rows
+    and seeds of earlier invocations that this one did not train (a `--variants_only` or
+    `--models` run adds to the full table instead of replacing it)."""
+    import json
     from tfvisrec.atomic import write_json
-    write_json(os.path.join(args.runs, "table2.json"), results)
+    table = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            table = json.load(f)
+    for label, runs in results.items():
+        table[label] = {**table.get(label, {}), **runs}
+    write_json(path, table)
 
 
 def _values(runs, column):

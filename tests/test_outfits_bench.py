@@ -1,5 +1,6 @@
 """bench/outfits_table2.py: the table's mean ± standard deviation over seeds, the verdict on
 the ablation order, and the synthetic world's oracle row."""
+import json
 import os
 import sys
 
@@ -14,8 +15,8 @@ from tfvisrec.evaluation.outfit_oracle import WorldOracle
 from tfvisrec.evaluation.outfits import evaluate_outfits
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.outfits_table2 import (COLUMNS, ROWS, attention_on_detail, hard_negative_pool, markdown_table,  # noqa: E402
-                                  order_verdict)
+from bench.outfits_table2 import (COLUMNS, ROWS, add_to_table_file, attention_on_detail,  # noqa: E402
+                                  hard_negative_pool, markdown_table, order_verdict)
 
 
 def _runs(auc, fitb):
@@ -37,6 +38,15 @@ def test_table_shows_mean_and_sd_and_judges_each_step_against_the_spread():
     assert "UL + HN + AN -0.2450 (down; paired -0.2450 ± 0.0050 SE over 2 seeds)" in fitb          # −0.25, −0.24
     one_seed = {label: {"0": runs["0"]} for label, runs in results.items()}
     assert "paired" not in order_verdict(one_seed)
+
+
+def test_the_table_file_keeps_the_rows_and_seeds_an_invocation_did_not_train(tmp_path):
+    path = str(tmp_path / "table2.json")
+    add_to_table_file(path, {"pan": {"42": {"auc": 0.5}, "43": {"auc": 0.6}}, "fhn": {"42": {"auc": 0.4}}})
+    add_to_table_file(path, {"pan": {"43": {"auc": 0.7}, "44": {"auc": 0.8}}, "pan, ranks 0-1": {"42": {"auc": 0.9}}})
+    with open(path) as f:
+        assert json.load(f) == {"pan": {"42": {"auc": 0.5}, "43": {"auc": 0.7}, "44": {"auc": 0.8}},
+                                "fhn": {"42": {"auc": 0.4}}, "pan, ranks 0-1": {"42": {"auc": 0.9}}}
 
 
 def test_world_oracle_knows_compatibility_and_taste(tmp_path):
