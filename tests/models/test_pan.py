@@ -150,6 +150,20 @@ def test_outfit_score_is_eq_4(tiny_outfit_dataset, name):
     assert np.isfinite(binary).all() and not np.allclose(binary, got)
 
 
+def test_validation_is_personal_auc_and_with_alpha_0_random_auc(tiny_outfit_dataset):
+    """Early stopping watches what the model can move: with α = 0 (compatibility only) the
+    personal AUC is chance at every epoch, so the random AUC is validated instead."""
+    from tfvisrec.evaluation.outfits import evaluate_outfits
+    for alpha, metric, column in ((0.7, "auc", "real/personal/auc"), (0.0, "random_auc", "real/random/auc")):
+        model = _model("fhn", tiny_outfit_dataset, alpha=alpha, seed=0)
+        model.slope.assign(2.0)
+        model.pair_weights.assign(RNG.normal(size=model.pair_weights.shape))
+        reported = evaluate_outfits(model, model.outfit_table, split="valid", seed=0)
+        assert model.validation_metric == metric
+        np.testing.assert_allclose(model.validation_score(tiny_outfit_dataset), reported[column], atol=1e-6)
+    assert reported["real/personal/auc"] != reported["real/random/auc"]   # the two questions differ here
+
+
 def test_attention_user_l2_adds_the_squared_user_projections(tiny_outfit_dataset):
     model = _model("pan", tiny_outfit_dataset, attention_user_l2=0.3)
     w_cu, w_su = model.channel_attention.w_cu.kernel, model.spatial_attention.w_su.kernel

@@ -325,11 +325,19 @@ class FHN(Recommender):
         return (tf.reduce_sum(tf.square(self.channel_attention.w_cu.kernel))
                 + tf.reduce_sum(tf.square(self.spatial_attention.w_su.kernel)))
 
+    @property
+    def validation_metric(self):
+        return "auc" if self.config.alpha else "random_auc"
+
     def validation_score(self, dataset):
-        """Personal AUC on the validation outfits (each user's against the other users')."""
+        """Personal AUC on the validation outfits (each user's against the other users'). With
+        α = 0 (compatibility alone, PAN Table 2's non-personal baseline) the score cannot tell
+        one shopper's outfits from another's, so that AUC is chance whatever the epoch: the
+        random AUC (each outfit against randomly mixed ones) is validated instead."""
         if "valid" not in self.outfit_table.positives or not len(self.outfit_table.positives["valid"]):
             return None
-        users, outfits, labels = outfit_questions.personal_pairs(self.outfit_table, "valid", seed=self.config.seed)
+        questions = outfit_questions.personal_pairs if self.config.alpha else outfit_questions.random_pairs
+        users, outfits, labels = questions(self.outfit_table, "valid", seed=self.config.seed)
         return metrics.grouped_auc_ndcg(_scores(self, users, outfits), labels, users)["auc"]
 
 
