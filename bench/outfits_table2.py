@@ -8,8 +8,9 @@ flagfile by the shared trainer, evaluated by the `outfits` protocol on the test 
 Prints one row per model: personal AUC / NDCG@10 (a user's outfits against other users'),
 random AUC (against mixed outfits) and FITB, with real-valued and binary codes, and FITB
 scored by each term of eq. 4 alone (g: general compatibility; p: the user's score); adds the
-rows to <runs>/table2.json (the rows and seeds earlier runs wrote there are kept). Every row is trained once per seed of `--seeds` (default three;
-runs in <runs>/seed<N>/; `--seeds ""` = the flagfiles' own seed, once) and the table shows
+rows to <runs>/table2.json (the rows and seeds earlier runs wrote there are kept). Every row is
+trained once per seed of `--seeds` (default three; runs in <runs>/seed<N>/; `--seeds ""` = the
+flagfiles' own seed, once) and the table shows
 the mean ± the standard deviation between seeds, then whether the four ablation rows improve
 in order (each step's gain against the spread of the two rows, and paired by seed ± its
 standard error). On the synthetic outfit

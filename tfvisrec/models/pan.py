@@ -41,7 +41,8 @@ rows get one beside their random one (PAN: hard : random = 0.5; BPR averages ove
 of pair), drawn from a band of ranks in user-code distance (`hard_skip_ratio` to
 `hard_k_ratio` of the batch; PAN: from the nearest). Validation
 (`validation_score`) is the personal AUC on the validation outfits: each positive outfit
-against the other users' validation outfits (FHN's "hard" negatives). The loss equation
+against the other users' validation outfits (FHN's "hard" negatives); with α = 0, where that
+AUC is chance by construction, the random AUC. The loss equation
 numbers follow the project's summary of the paper (issue 13: "losses eq. 5–9"); how they
 split among the three terms was not checked against the paper's text.
 
