@@ -10,6 +10,7 @@ import tensorflow as tf
 from tfvisrec import config as config_lib
 from tfvisrec.models import registry
 from tfvisrec.data.dataset import load_dataset
+from tfvisrec.data.errors import DataError
 from tfvisrec.models.mf import BPRMF, MFConfig
 from tfvisrec.models.registry import register
 from tfvisrec.training import checkpoints, describe_best, fit
@@ -52,6 +53,48 @@ def test_resume_mid_epoch_continues_exactly(low_rank_dataset, tmp_path):
     assert second["resumed_from_step"] == 7 and second["steps"] == 24
     for a, b in zip(_weights(straight), _weights(resumed)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def _saved_numbers(monkeypatch):
+    """Every checkpoint number the runs of the test save, in order."""
+    numbers, save = [], tf.train.CheckpointManager.save
+
+    def recording_save(manager, checkpoint_number=None, **kwargs):
+        numbers.append(int(checkpoint_number))
+        return save(manager, checkpoint_number=checkpoint_number, **kwargs)
+    monkeypatch.setattr(tf.train.CheckpointManager, "save", recording_save)
+    return numbers
+
+
+def test_no_checkpoint_number_is_saved_twice(low_rank_dataset, tmp_path, monkeypatch):
+    # TF rewrites a checkpoint saved again under its number in place (the same .index file), so
+    # a run killed meanwhile would leave its latest checkpoint truncated. 12 steps an epoch: the
+    # periodic saves at 6, 12, 18 meet an epoch's end (12) and the end of --max_steps (18).
+    numbers = _saved_numbers(monkeypatch)
+    fit(*_configs(tmp_path / "run", low_rank_dataset, epochs=2, checkpoint_every=6, max_steps=18))
+    assert numbers == [6, 12, 18]
+    fit(*_configs(tmp_path / "run", low_rank_dataset, epochs=2, checkpoint_every=6))
+    assert numbers == [6, 12, 18, 24]
+    pop = config_lib.TrainConfig(dataset=low_rank_dataset, model_dir=str(tmp_path / "pop"), verbose=0)
+    fit(registry.new_config("poprank"), pop)
+    _, again = fit(registry.new_config("poprank"), pop)   # a finished run is not saved again
+    assert numbers == [6, 12, 18, 24, 0] and again["resumed_from_step"] == 0
+
+
+def test_resume_passes_over_a_truncated_latest_checkpoint(low_rank_dataset, tmp_path, capsys):
+    fit(*_configs(tmp_path / "run", low_rank_dataset, epochs=2))   # keeps ckpt-15, -20, -24
+    ckpt_dir = tmp_path / "run" / checkpoints.LATEST_DIR
+    index = ckpt_dir / "ckpt-24.index"
+    index.write_bytes(index.read_bytes()[:20])   # what a kill in the middle of the write leaves
+    _, summary = fit(*_configs(tmp_path / "run", low_rank_dataset, epochs=3))
+    assert summary["resumed_from_step"] == 20 and summary["steps"] == 36
+    assert "ckpt-24 does not read back" in capsys.readouterr().err
+    for name in ("ckpt-30.index", "ckpt-36.index"):
+        index = ckpt_dir / name
+        index.write_bytes(index.read_bytes()[:20])
+    (ckpt_dir / "ckpt-35.data-00000-of-00001").write_bytes(b"")
+    with pytest.raises(DataError, match=r"none of the checkpoints \(ckpt-30, ckpt-35, ckpt-36\) reads back"):
+        fit(*_configs(tmp_path / "run", low_rank_dataset, epochs=4))
 
 
 def test_early_stopping_and_best_checkpoint(low_rank_dataset, tmp_path):

@@ -9,6 +9,7 @@
 """
 import json
 import os
+import sys
 
 import tensorflow as tf
 
@@ -79,6 +80,28 @@ class BestCheckpoint:
             if not os.path.basename(old).startswith(name + "."):
                 tf.io.gfile.remove(old)
         return os.path.join(self.directory, name)
+
+
+def latest_readable(manager: tf.train.CheckpointManager):
+    """The newest of `manager`'s checkpoints whose files read back whole (every tensor), or
+    None when it has none. A run killed or out of disk space while it wrote its latest
+    checkpoint leaves that one short: the run then resumes from the one before, losing the
+    steps in between rather than failing, and says so on stderr."""
+    for path in reversed(manager.checkpoints):
+        try:
+            reader = tf.train.load_checkpoint(path)
+            for name in reader.get_variable_to_shape_map():
+                reader.get_tensor(name)
+            return path
+        except (tf.errors.OpError, RuntimeError, ValueError, IndexError) as e:   # IndexError: data short
+            reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+            print(f"warning: checkpoint {path} does not read back ({reason}); trying the one before",
+                  file=sys.stderr)
+    if manager.checkpoints:
+        names = ", ".join(os.path.basename(path) for path in manager.checkpoints)
+        raise DataError(f"none of the checkpoints ({names}) reads back whole; train again in a new "
+                        f"--model_dir, or here with --noresume", manager.directory)
+    return None
 
 
 def save_configs(model_dir: str, model_config, train_config) -> None:

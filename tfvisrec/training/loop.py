@@ -50,11 +50,12 @@ def fit(model_config, train_config, dataset=None, strategy=None):
     latest = tf.train.CheckpointManager(ckpt, os.path.join(write_dir, checkpoints.LATEST_DIR), max_to_keep=3)
     best = checkpoints.BestCheckpoint(os.path.join(write_dir, checkpoints.BEST_DIR))
     resumed_from = None
-    if train_config.resume and latest.latest_checkpoint:
-        ckpt.restore(latest.latest_checkpoint)
+    resume_path = checkpoints.latest_readable(latest) if train_config.resume else None
+    if resume_path:
+        ckpt.restore(resume_path)
         resumed_from = int(state.step.numpy())
         if chief and train_config.verbose:
-            print(f"resuming from {latest.latest_checkpoint} (step {resumed_from}, epoch "
+            print(f"resuming from {resume_path} (step {resumed_from}, epoch "
                   f"{int(state.epoch.numpy())}, batch {int(state.batch_in_epoch.numpy())})")
     if chief:
         checkpoints.save_configs(model_dir, model_config, train_config)
@@ -138,6 +139,8 @@ class _Loop:
         state, cfg = self.state, self.cfg
         history = []
         if not self.model.trainable_by_gradient:
+            if int(state.epoch.numpy()) >= 1:   # fitted and saved by an earlier call
+                return []
             score = self._validate()
             state.best_score.assign(score)
             state.best_epoch.assign(0)
@@ -191,7 +194,10 @@ class _Loop:
             progbar.update(batch, [("loss", loss)])
             with self.writer.as_default(step=step):
                 tf.summary.scalar("train/loss", loss)
-            if cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0:
+            # The save after the loop writes this step when the loop ends here: TF would
+            # rewrite the same .index in place, and a kill meanwhile would leave it truncated.
+            continues = batch < total and not self._out_of_steps()
+            if cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0 and continues:
                 self.latest.save(checkpoint_number=step)
         finished_epoch = batch >= total
         if finished_epoch:
