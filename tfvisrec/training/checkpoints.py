@@ -12,6 +12,7 @@ import os
 import sys
 
 import tensorflow as tf
+from google.protobuf import text_encoding
 
 from tfvisrec import atomic, config as config_lib
 from tfvisrec.checkpoint_files import checkpoint_in
@@ -68,13 +69,14 @@ class BestCheckpoint:
                 tf.io.gfile.remove(target)
             try:
                 os.link(source, target)
-            except OSError:   # another file system, or one without links (gs://, s3://)
+            except OSError:   # another file system, or one without hard links
                 tf.io.gfile.copy(source, target)
-        # TF re-expresses the path against the folder when the folder is relative (as if the path
-        # were relative to the working directory): give it that way so the file records `name`,
-        # relative to best/, and the run folder can move.
-        recorded = name if os.path.isabs(self.directory) else os.path.join(self.directory, name)
-        tf.compat.v1.train.update_checkpoint_state(self.directory, recorded, all_model_checkpoint_paths=[recorded])
+        # The state file TF's readers expect (a CheckpointState text proto), recording `name`
+        # relative to best/ so the run folder can move; written here rather than by the
+        # deprecated tf.compat.v1.train.update_checkpoint_state, which warns on every run.
+        quoted = '"' + text_encoding.CEscape(name, as_utf8=True) + '"'
+        atomic.write_text(os.path.join(self.directory, "checkpoint"),
+                          f"model_checkpoint_path: {quoted}\nall_model_checkpoint_paths: {quoted}\n")
         for old in tf.io.gfile.glob(os.path.join(self.directory, "*.index")) + tf.io.gfile.glob(
                 os.path.join(self.directory, "*.data-*")):
             if not os.path.basename(old).startswith(name + "."):
