@@ -210,9 +210,9 @@ def cached_visual_world(settings: VisualWorldSettings = VisualWorldSettings(),
                 except BaseException:
                     shutil.rmtree(tmp, ignore_errors=True)
                     raise
+            os.utime(final)   # "used today", before the lock goes: what _prune_unused_worlds keeps
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    os.utime(final)   # "used today": what _prune_unused_worlds keeps
     with open(os.path.join(final, INFO_FILE), encoding="utf-8") as f:
         return VisualWorld(final, json.load(f))
 

@@ -62,11 +62,14 @@ def _until(predicate):
 
 
 def _send_while_held(scheduler, signature, outcomes, threads, requests):
-    """Send `requests` while the first call holds the thread, then release and wait for all."""
+    """Send `requests` while the first call holds the thread, each queued before the next is
+    sent (threads started together may take the queue in any order), then release and wait."""
     try:
+        rows = 0
         for x in requests:
             threads.append(_submit(scheduler, signature, x, outcomes))
-        _until(lambda: scheduler.queued_rows() == sum(len(x) for x in requests))
+            rows += len(x)
+            _until(lambda: scheduler.queued_rows() == rows)
         signature.release.set()
         for thread in threads:
             thread.join()
@@ -173,7 +176,8 @@ def test_server_merges_recommend_calls_and_isolates_an_unknown_user(world, expor
     outcomes = {}
 
     def ask(user):
-        with RecommenderClient(f"127.0.0.1:{server.port}", model="mf", retries=0) as client:
+        # the first three wait in the batch for the fourth: a deadline well past a slow start
+        with RecommenderClient(f"127.0.0.1:{server.port}", model="mf", retries=0, timeout=60) as client:
             try:
                 outcomes[user] = client.recommend(user, k=5)
             except InvalidArgument as e:

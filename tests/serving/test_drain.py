@@ -46,6 +46,7 @@ def test_drain_refuses_new_calls_and_waits_for_admitted_ones(slow_server):
     finished = []
     drainer = threading.Thread(target=lambda: finished.append(
         gate.drain(lame_duck_seconds=0.0, deadline=time.monotonic() + 10)))
+    gate.close()   # as drain() does first: closed before the next call, whenever the thread runs
     drainer.start()
     with pytest.raises(grpc.RpcError) as refused:
         call(b"second", timeout=5)
