@@ -1,4 +1,4 @@
-"""The client against a scripted PredictionService: retries on UNAVAILABLE with backoff,
+"""The client against a scripted PredictionService: retries on UNAVAILABLE and CANCELLED with backoff,
 deadlines, one exception class per status code, the requests it sends, padded answers."""
 import concurrent.futures
 import socket
@@ -55,8 +55,9 @@ def serve():
         server.stop(0)
 
 
-def test_unavailable_is_retried_then_answers(serve):
-    fake = ScriptedPredictions(failures=2)
+@pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED])
+def test_unavailable_and_cancelled_are_retried_then_answer(serve, code):
+    fake = ScriptedPredictions(failures=2, code=code)
     with client_lib.RecommenderClient(serve(fake), model="m", retries=3, backoff=0.01) as client:
         assert client.recommend("u1", k=3) == [("a", 2.0), ("b", 1.0)]  # "" = padding dropped
     assert len(fake.requests) == 3

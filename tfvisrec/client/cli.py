@@ -49,7 +49,7 @@ def _connection_options(parser: argparse.ArgumentParser, with_defaults: bool) ->
     group.add_argument("--timeout", type=float, default=default(10.0),
                        help="seconds per call, retries included (default 10)")
     group.add_argument("--retries", type=int, default=default(3),
-                       help="retries on UNAVAILABLE (default 3)")
+                       help="retries on UNAVAILABLE and CANCELLED (default 3)")
 
 
 def build_parser() -> argparse.ArgumentParser:

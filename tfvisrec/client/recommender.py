@@ -15,7 +15,8 @@ from tfvisrec.client.explanation import Explanation
 from tfvisrec.client.protos import (get_model_metadata_pb2, get_model_status_pb2,
                                     model_service_pb2_grpc, predict_pb2,
                                     prediction_service_pb2_grpc)
-from tfvisrec.client.status import DeadlineExceeded, MissingSignature, ServingError, Unavailable
+from tfvisrec.client.status import (Cancelled, DeadlineExceeded, MissingSignature, ServingError,
+                                    Unavailable)
 from tfvisrec.client.tensors import dtype_name, to_ndarray, to_tensor_proto
 
 
@@ -28,7 +29,8 @@ class RecommenderClient:
     """Client of one served model (see the `tfvisrec.client` docstring).
 
     target: "host:port". version / version_label: pin a version (default: latest).
-    timeout: seconds per call, retries included. retries: extra attempts on UNAVAILABLE.
+    timeout: seconds per call, retries included. retries: extra attempts on UNAVAILABLE and
+    CANCELLED (a server cancels a call that arrives as it stops; these calls only read).
     backoff: first retry delay in seconds, doubled each retry (with jitter), at most max_backoff.
     """
 
@@ -227,7 +229,9 @@ class RecommenderClient:
                                 f"signature (it exports: {exported}); server: {error.message}")
 
     def _call(self, method, request):
-        """Call with the deadline; retry UNAVAILABLE with backoff while time remains."""
+        """Call with the deadline; retry UNAVAILABLE and CANCELLED with backoff while time
+        remains. This blocking call cannot be cancelled by its caller: a CANCELLED comes from
+        the server side, e.g. a server that stopped as the call arrived."""
         deadline = time.monotonic() + self.timeout
         attempt = 0
         while True:
@@ -239,7 +243,7 @@ class RecommenderClient:
                 return method(request, timeout=remaining)
             except grpc.RpcError as e:
                 error = status.from_rpc_error(e)
-            if not isinstance(error, Unavailable) or attempt >= self.retries:
+            if not isinstance(error, (Unavailable, Cancelled)) or attempt >= self.retries:
                 raise error
             delay = min(self.max_backoff, self.backoff * (2 ** attempt)) * random.uniform(0.5, 1.0)
             if deadline - time.monotonic() <= delay:
