@@ -12,9 +12,10 @@ names of the serving contract (`tfvisrec.serving.signatures`). Calls have a dead
 (`timeout`, seconds, for the whole call including retries); UNAVAILABLE (server starting,
 restarting, unreachable) and CANCELLED (a call that reached a server in the instant it stopped;
 every call of this client only reads, so it is safe to send again) are retried with exponential
-backoff; every other failure raises the exception of its status code: `NotFound` (model/version), `InvalidArgument` (bad input,
-unknown id, bad k, undecodable image), `MissingSignature` (a `FailedPrecondition`: the model
-does not export the signature called), `DeadlineExceeded`, `ResourceExhausted` (message too big).
+backoff; every other failure raises the exception of its status code: `NotFound`
+(model/version), `InvalidArgument` (bad input, unknown id, bad k, undecodable image),
+`MissingSignature` (a `FailedPrecondition`: the model does not export the signature called),
+`DeadlineExceeded`, `ResourceExhausted` (message too big).
 `explain` (an `Explanation` record; `explain_image` for a photo) is served by SAERS exports,
 `generate` and `tailor` by design exports (a DVBPR exported with the GAN: their images come
 back decoded, as `Design` / `Tailoring` records), `outfit_score` and `recommend_outfit_item` by

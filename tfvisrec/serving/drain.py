@@ -1,13 +1,13 @@
 """Lame-duck draining: on shutdown, refuse new RPCs with UNAVAILABLE before gRPC stops.
 
-gRPC's own `server.stop(grace)` lets in-flight RPCs finish, but an RPC that reaches the
-server in the moment its transport shuts down is answered CANCELLED, which most clients do not
-retry (ours does: its calls only read, but the gate narrows that moment for every client). So shutdown goes in two steps: first this gate answers every new
-call UNAVAILABLE ("shutting down", which clients and load balancers retry elsewhere) for at
-least the lame-duck period and until the calls already admitted have finished (plus a short
-settling time, so a client whose call just returned meets the gate, not a closing port, with
-its next one); only then does gRPC stop. The health service is left out, so probes keep
-seeing NOT_SERVING.
+gRPC's own `server.stop(grace)` lets in-flight RPCs finish, but an RPC that reaches the server
+in the moment its transport shuts down is answered CANCELLED, which most clients do not retry
+(ours does, its calls only read; the gate narrows that moment for every client). So shutdown
+goes in two steps: first this gate answers every new call UNAVAILABLE ("shutting down", which
+clients and load balancers retry elsewhere) for at least the lame-duck period and until the
+calls already admitted have finished (plus a short settling time, so a client whose call just
+returned meets the gate, not a closing port, with its next one); only then does gRPC stop. The
+health service is left out, so probes keep seeing NOT_SERVING.
 """
 import threading
 import time
