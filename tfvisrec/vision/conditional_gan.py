@@ -37,6 +37,14 @@ def _with_condition_maps(features, condition):
     return tf.concat([features, tf.cast(maps, features.dtype)], axis=-1)
 
 
+def leaky_relu(features, alpha=0.2):
+    """LeakyReLU(α) as max(x, αx) (α < 1), not `tf.nn.leaky_relu`: grappler's remapper fuses
+    conv + bias + LeakyRelu although LeakyReluGrad still reads the bias's output, fails on the
+    whole training graph ("remapper failed: … fanout … exist for missing node") and prints that
+    as an error on every run."""
+    return tf.maximum(features, alpha * features)
+
+
 def _init(seed):
     return keras.initializers.RandomNormal(stddev=0.02, seed=seed)   # DCGAN's initialiser
 
@@ -102,7 +110,7 @@ class ConditionalDiscriminator(keras.Model):
             h = down(_with_condition_maps(h, condition))
             if norm is not None:
                 h = norm(h, training=training)
-            h = tf.nn.leaky_relu(h, alpha=0.2)
+            h = leaky_relu(h)
         flat = tf.reshape(h, [-1, h.shape[1] * h.shape[2] * h.shape[3]])
         h = tf.concat([flat, condition], axis=-1)
         return tf.squeeze(self.out(h), axis=-1)
