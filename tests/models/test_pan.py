@@ -12,7 +12,7 @@ from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.synthetic.outfit_world import OutfitWorldConfig, make_outfit_world, write_outfit_world
 from tfvisrec.models import registry
 from tfvisrec.models.base import DataInfo
-from tfvisrec.models.pan_layers import UserChannelAttention, UserSpatialAttention, relaxed_code
+from tfvisrec.models.pan_layers import UserChannelAttention, UserSpatialAttention, relaxed_code, repeat_rows
 from tfvisrec.models.pan_negatives import mine_hard_negatives
 
 RNG = np.random.default_rng(7)
@@ -79,6 +79,27 @@ def test_user_spatial_attention_is_eq_3():
     out, _ = layer(tf.constant(maps), tf.constant(user))
     other, _ = layer(tf.constant(maps), tf.constant(user[::-1].copy()))
     assert not np.allclose(out.numpy()[0], other.numpy()[1])
+
+
+def test_repeat_rows_is_np_repeat_and_its_gradient_transposes_nothing():
+    """Each user's code once per slot, as np.repeat; its gradient sums a row's copies, and the
+    traced gradient holds no Transpose (tf.repeat's did, of an int32 shape: an error line from
+    oneDNN on CPUs without AVX-512)."""
+    codes = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(repeat_rows(tf.constant(codes), 3).numpy(), np.repeat(codes, 3, axis=0))
+    weights = np.arange(18, dtype=np.float32).reshape(6, 3)
+
+    @tf.function
+    def gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            total = tf.reduce_sum(repeat_rows(x, 3) * weights)
+        return tape.gradient(total, x)
+
+    x = tf.constant(codes)
+    np.testing.assert_allclose(gradient(x).numpy(), weights.reshape(2, 3, 3).sum(axis=1))
+    ops = {op.type for op in gradient.get_concrete_function(x).graph.get_operations()}
+    assert "Transpose" not in ops, sorted(ops)
 
 
 def test_codes_relax_sign_by_tanh_of_growing_slope():

@@ -67,7 +67,7 @@ from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
 from tfvisrec.models.pan_backbone import (OutfitBackboneConfig, backbone_optimizers, backbone_train_step,
                                           make_item_maps)
-from tfvisrec.models.pan_layers import UserChannelAttention, UserSpatialAttention, relaxed_code
+from tfvisrec.models.pan_layers import UserChannelAttention, UserSpatialAttention, relaxed_code, repeat_rows
 from tfvisrec.models.pan_negatives import mine_hard_negatives
 from tfvisrec.models.registry import register
 
@@ -226,7 +226,7 @@ class FHN(Recommender):
         user_code = relaxed_code(tf.gather(self.user_embedding, users), self.slope, binary)
         maps = tf.reshape(maps, [-1, *self.map_shape])                           # [B·S, H, W, C]
         if self.uses_attention:
-            per_item_user = tf.repeat(user_code, self.num_slots, axis=0)
+            per_item_user = repeat_rows(user_code, self.num_slots)                # [B·S, D]
             maps, _ = self.channel_attention(maps, per_item_user)
             maps, _ = self.spatial_attention(maps, per_item_user, training=training)
         pooled = tf.reshape(tf.reduce_mean(maps, axis=[1, 2]), [-1, self.num_slots, maps.shape[-1]])

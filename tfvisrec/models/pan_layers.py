@@ -17,6 +17,14 @@ def relaxed_code(x, slope, binary: bool = False):
     return tf.tanh(tf.cast(slope, x.dtype) * x)
 
 
+def repeat_rows(x, times: int):
+    """[B, D] → [B·times, D], each row `times` times in a row, as `tf.repeat(x, times, axis=0)`
+    but by a broadcast: tf.repeat's gradient (TF's tile gradient) transposes an int32 shape,
+    which oneDNN reports on a CPU without AVX-512 as an error line in every training run."""
+    width = x.shape[-1]
+    return tf.reshape(tf.broadcast_to(x[:, None, :], [tf.shape(x)[0], times, width]), [-1, width])
+
+
 class UserChannelAttention(keras.layers.Layer):
     """Eq. 2: M_c(F, u) = σ(W₁δ(W₀ AvgPool(F)) + W₁δ(W₀ MaxPool(F)) + W_cu u); F' = M_c ⊙ F.
 
