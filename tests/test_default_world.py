@@ -14,6 +14,10 @@ from tfvisrec.config import TrainConfig
 from tfvisrec.models import registry
 from tfvisrec import default_world
 from tfvisrec.data.dataset import load_dataset
+from tfvisrec.data.errors import DataError
+from tfvisrec.data.outfits import load_outfits
+from tfvisrec.data.region_file import read_regions
+from tfvisrec.vision import region_features
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = default_world.WorldSettings(num_users=40, num_items=60, seed=3)
@@ -129,12 +133,35 @@ def test_models_get_what_they_need(tmp_path):
     with open(os.path.join(os.path.dirname(model_config.backbone_weights), "features.json")) as f:
         assert json.load(f)["weights"] == model_config.backbone_weights   # not the temporary folder
 
+    model_config, _ = configs("saers_fixed")   # the SAERS family: the classifier's regions too
+    dataset = load_dataset(world_root + "/dataset")
+    regions = read_regions(model_config.regions_file, dataset.num_items)
+    assert os.path.dirname(model_config.regions_file) == os.path.dirname(model_config.features_file)
+    assert regions.features.shape[:2] == (dataset.num_items, len(default_world.LABEL_COLUMNS))
+    classifier = region_features.load_region_classifier(dataset, regions_file=model_config.regions_file)
+    assert classifier.attribute_names == regions.names   # found through the stage's features.json
+
     with open(features_file := configs("vbpr")[0].features_file, "r+b") as f:   # a damaged stage
         f.truncate(100)
     lines.clear()
     assert np.load(configs("vbpr")[0].features_file).shape == features.shape
     assert any("pretraining a CNN-F" in line for line in lines), lines
     assert os.path.getsize(features_file) > 100
+
+
+def test_outfit_models_get_the_outfit_world(tmp_path):
+    """PAN and FHN train on outfits: the synthetic outfit world, built once (no style world)."""
+    lines = []
+    for model in ("pan", "fhn"):
+        _, train_config = default_world.configs_for_default_world(
+            registry.new_config(model), TrainConfig(), TINY, str(tmp_path), log=lines.append)
+        assert os.path.basename(os.path.dirname(train_config.dataset)).startswith("outfit-world-")
+        assert len(load_outfits(load_dataset(train_config.dataset)).split("train")) > 0
+    assert "drew the synthetic outfit world" in lines[0] and "reused" in lines[1], lines
+    assert not [n for n in os.listdir(tmp_path) if n.startswith("style-world")]
+    with pytest.raises(DataError, match="photos"):   # PAN's backbone trained end to end needs them
+        default_world.configs_for_default_world(registry.new_config("pan", backbone_training="end_to_end"),
+                                                TrainConfig(), TINY, str(tmp_path), log=lines.append)
 
 
 def test_train_without_dataset_uses_the_default_world(tmp_path):

@@ -31,7 +31,9 @@ class ModelConfig:
 class TrainConfig:
     """Training-loop settings shared by all models."""
 
-    dataset: str = field("", "Dataset folder written by `python -m tfvisrec.data ingest`.")
+    dataset: str = field("", "Dataset folder written by `python -m tfvisrec.data ingest` (or another "
+                         "`tfvisrec.data` command); empty: the built-in synthetic world, built once into "
+                         "--default_world_cache.")
     model_dir: str = field("runs/model", "Where checkpoints, TensorBoard logs and the run summary go.")
     epochs: int = field(20, "Maximum training epochs.")
     batch_size: int = field(256, "Global batch size (split across replicas).")

@@ -10,13 +10,21 @@ the demo uses it too. Two stages, each built at most once per settings and code 
    multi-task attribute classifier of `configs/attributes.cfg` (SAERS eq. 1), shrunk, trained
    briefly on the world's labelled items (the shop's own catalogue: labels, no purchases), and
    `features.npy` of every item extracted with it (`tfvisrec.vision.features`): the f_i of
-   VBPR, FM, VisRank, DeepStyle, TVBPR, ImgRec-Dir/FT, and the starting CNN of ImgRec-EtE.
+   VBPR, FM, VisRank, DeepStyle, TVBPR, ImgRec-Dir/FT, and the starting CNN of ImgRec-EtE;
+   `attribute_probs.npz`, the named f_i of I-VBPR / I-TVBPR; and `regions.npz`, the items'
+   Grad-AAM attribute regions (SAERS eq. 2-3) the SAERS family attends over.
+
+Outfit models (PAN, FHN) train on outfits, which the style world has none of: for them the
+default dataset is the synthetic outfit world (`tfvisrec.data.synthetic.outfit_world`: item
+feature maps, shoppers with known taste; under a second), built once the same way. It has no
+photos, so PAN with its backbone trained end to end needs a `--dataset`.
 
 Layout of the cache ($TFVISREC_CACHE, else $XDG_CACHE_HOME/tfvisrec, else ~/.cache/tfvisrec):
 
     style-world-<key>/            world/  dataset/  catalogue/  manifest.json
     style-world-<key>/visual-<key>/   pretrained/  features.npy  attribute_probs.npz
-                                      features.json  manifest.json
+                                      regions.npz  features.json  manifest.json
+    outfit-world-<key>/           dataset/  manifest.json
 
 Each stage is built in a temporary sibling folder and renamed into place when complete, its
 `manifest.json` (every file and its size) written last; a folder whose manifest is missing or
@@ -39,7 +47,7 @@ from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.vision.cnn_config import FineTunedCNNConfig
 
-FORMAT = 1                 # bump when the cache layout or what a stage holds changes
+FORMAT = 2                 # bump when the cache layout or what a stage holds changes
 MANIFEST = "manifest.json"
 LABEL_COLUMNS = ("category", "colour", "pattern", "sleeve", "neckline", "print")
 # DVBPR's training throughput with its whole 64 px CNN-F (configs/dvbpr.cfg, batch 128), measured
@@ -82,6 +90,17 @@ class VisualSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class OutfitWorldSettings:
+    """The synthetic outfit world's seed (its sizes are `OutfitWorldConfig`'s defaults)."""
+
+    seed: int = 0
+
+    def key(self) -> str:
+        return _digest({"format": FORMAT, "dataset_format": schema.FORMAT_VERSION, "stage": "outfits",
+                        **dataclasses.asdict(self)})
+
+
+@dataclasses.dataclass(frozen=True)
 class World:
     """A built world: its folders and what was recorded while building it."""
 
@@ -116,6 +135,10 @@ class Visual:
     def features_file(self) -> str:
         return os.path.join(self.root, "features.npy")
 
+    @property
+    def regions_file(self) -> str:
+        return os.path.join(self.root, "regions.npz")
+
 
 def default_cache_dir() -> str:
     """$TFVISREC_CACHE, else $XDG_CACHE_HOME/tfvisrec, else ~/.cache/tfvisrec."""
@@ -145,6 +168,26 @@ def ensure_world(settings: WorldSettings = WorldSettings(), cache_dir: str = "",
     return World(root, info)
 
 
+def ensure_outfit_world(settings: OutfitWorldSettings = OutfitWorldSettings(), cache_dir: str = "",
+                        rebuild: bool = False, log: Callable[[str], None] = print) -> str:
+    """The dataset folder of the synthetic outfit world in the cache, built first if needed."""
+    cache_dir = os.path.abspath(cache_dir or default_cache_dir())
+    os.makedirs(cache_dir, exist_ok=True)
+    root = os.path.join(cache_dir, f"outfit-world-{settings.key()}")
+    dataset_dir = os.path.join(root, "dataset")
+    with _locked(root + ".lock"):
+        info = None if rebuild else read_manifest(root)
+        if info is None:
+            info = _build_stage(root, lambda tmp: _build_outfit_world(tmp, settings),
+                                {"settings": dataclasses.asdict(settings)})
+            log(f"default dataset: drew the synthetic outfit world (item feature maps, shoppers with known "
+                f"taste; {info['users']} users, {info['outfits']} outfits) into {dataset_dir} (once)")
+        else:
+            log(f"default dataset: {dataset_dir} (the synthetic outfit world, seed {settings.seed}; "
+                "built earlier, reused)")
+    return dataset_dir
+
+
 def ensure_visual(world: World, settings: VisualSettings = VisualSettings(), rebuild: bool = False,
                   log: Callable[[str], None] = print) -> Visual:
     """The world's pretrained CNN and item features, built first if they are not there."""
@@ -154,7 +197,7 @@ def ensure_visual(world: World, settings: VisualSettings = VisualSettings(), reb
         if info is None:
             log(f"default dataset: pretraining a CNN-F attribute classifier ({settings.image_size} px, "
                 f"{settings.epochs} epochs) on the world's labelled items and extracting every "
-                f"item's features into {root} (once)")
+                f"item's features and attribute regions into {root} (once)")
             info = _build_stage(root, lambda tmp: _build_visual(tmp, root, world, settings),
                                 {"settings": dataclasses.asdict(settings)})
             accuracy = ", ".join(f"{k} {v:.2f}" for k, v in sorted(info["test_accuracy"].items()))
@@ -227,12 +270,21 @@ def _build_world(tmp: str, settings: WorldSettings) -> Dict:
             "cold_items": int(loaded.is_cold.sum())}
 
 
+def _build_outfit_world(tmp: str, settings: OutfitWorldSettings) -> Dict:
+    from tfvisrec.data.synthetic.outfit_world import (OutfitWorldConfig, make_outfit_world,
+                                                      write_outfit_world)
+    world = make_outfit_world(OutfitWorldConfig(seed=settings.seed))
+    write_outfit_world(world, os.path.join(tmp, "dataset"))
+    return {"users": len(world.user_ids), "items": len(world.item_ids),
+            "outfits": sum(len(outfits) for outfits in world.table.positives.values())}
+
+
 def _build_visual(tmp: str, final: str, world: World, settings: VisualSettings) -> Dict:
     import tf_keras as keras
     from tfvisrec.data.dataset import load_dataset
     from tfvisrec.models import model_flags
     from tfvisrec.training import checkpoints, fit
-    from tfvisrec.vision import features
+    from tfvisrec.vision import features, pretrained, region_features
     keras.utils.set_random_seed(settings.seed)
     model_config, train_config = model_flags.configs_from_flagfile(
         os.path.join(REPO_CONFIGS, "attributes.cfg"), dataset=world.catalogue_dir,
@@ -244,6 +296,8 @@ def _build_visual(tmp: str, final: str, world: World, settings: VisualSettings) 
     feats, probs, feature_info = features.extract(load_dataset(world.dataset_dir), os.path.join(tmp, "pretrained"))
     feature_info["weights"] = os.path.join(final, "pretrained")   # where it will be, not the temporary folder
     features.write_outputs(tmp, feats, probs, feature_info)
+    classifier = pretrained.load_attribute_classifier(os.path.join(tmp, "pretrained"))
+    features.write_regions(tmp, region_features.extract_regions(classifier, load_dataset(world.dataset_dir)))
     for folder in (checkpoints.LATEST_DIR, checkpoints.LOGS_DIR):   # best/ is what is loaded: 1/4 the size
         shutil.rmtree(os.path.join(train_config.model_dir, folder), ignore_errors=True)
     return {"test_accuracy": {k: float(v) for k, v in accuracy.items()}, "feature_dim": int(feats.shape[1])}
@@ -281,22 +335,36 @@ def configs_for_default_world(model_config, train_config, settings: WorldSetting
                               visual_settings: VisualSettings = VisualSettings()):
     """(model_config, train_config) pointed at the default world, with what the model needs:
     the catalogue for the attribute classifier; features (the visual stage) for a model on
-    fixed features; the pretrained CNN for one that freezes part of its CNN (ImgRec-EtE)."""
+    fixed features; attribute regions (the visual stage) for the SAERS family; the pretrained
+    CNN for one that freezes part of its CNN (ImgRec-EtE). Outfit models (PAN, FHN) get the
+    synthetic outfit world of the same seed instead (DataError for PAN trained end to end:
+    that world has no photos)."""
     from tfvisrec.models import registry
     cls = registry.get(model_config.model)
     keys = set(cls.item_feature_keys)
+    if cls.train_pipeline == "outfit_pairs":
+        from tfvisrec.models.pan_backbone import END_TO_END, OutfitBackboneConfig
+        if isinstance(model_config, OutfitBackboneConfig) and model_config.backbone_training == END_TO_END:
+            raise DataError(f"{model_config.model} with --backbone_training={END_TO_END} reads the items' photos, "
+                            "and the built-in outfit world has feature maps only: pass --dataset= an outfit "
+                            "dataset with photos (`python -m tfvisrec.data hm_outfits ...`)")
+        return model_config, dataclasses.replace(
+            train_config, dataset=ensure_outfit_world(OutfitWorldSettings(settings.seed), cache_dir, log=log))
     world = ensure_world(settings, cache_dir, log=log)
     if cls.train_pipeline == "attributes":
         return model_config, dataclasses.replace(train_config, dataset=world.catalogue_dir)
     train_config = dataclasses.replace(train_config, dataset=world.dataset_dir)
     needs_features = schema.FEATURES in keys and not model_config.features_file
+    needs_regions = schema.REGIONS in keys and not model_config.regions_file
     freezes_cnn = isinstance(model_config, FineTunedCNNConfig) and model_config.keeps_loaded_layers()
     needs_cnn = freezes_cnn and not model_config.backbone_weights
-    if needs_features or needs_cnn:
+    if needs_features or needs_regions or needs_cnn:
         visual = ensure_visual(world, visual_settings, log=log)
         if needs_features:
             model_config = dataclasses.replace(
                 model_config, features_file=os.path.join(visual.root, cls.default_features_file))
+        if needs_regions:
+            model_config = dataclasses.replace(model_config, regions_file=visual.regions_file)
         if needs_cnn:
             size, width = visual.info["settings"]["image_size"], visual.info["settings"]["fc_width"]
             log(f"default dataset: {model_config.model} keeps part of its CNN as loaded, so it starts from "

@@ -3,8 +3,8 @@
 Every hyper-parameter is a flag: the training loop's in `tfvisrec/config.py`, each model
 family's beside its model (`--helpfull` groups them); flagfiles in `configs/` are the
 experiments. `--list_models` prints the registered models. Without `--dataset` the model
-trains on the built-in default dataset, the synthetic style world with photos, built once
-into a cache folder (`tfvisrec/default_world.py`).
+trains on the built-in default dataset, the synthetic style world with photos (an outfit model
+on the synthetic outfit world), built once into a cache folder (`tfvisrec/default_world.py`).
 """
 import os
 import sys

@@ -83,17 +83,21 @@ def photo_regions(classifier, jpeg_bytes, region_feature: str = "roi",
         region_feature=region_feature)
 
 
-def classifier_path(dataset_path: str, given: str = "") -> str:
-    """Where the attribute classifier that made a dataset's `regions.npz` lives: `given`, else
-    the weights recorded in the dataset's `features.json`; DataError when neither exists."""
+def classifier_path(dataset_path: str, given: str = "", regions_file: str = "") -> str:
+    """Where the attribute classifier that made a dataset's regions lives: `given`, else the
+    weights recorded in the `features.json` beside `regions_file` (when it is given and has
+    one: the default world keeps its regions apart from the dataset), else in the dataset's;
+    DataError when none exists."""
     if given:
         if not os.path.exists(given) and not tf.io.gfile.exists(given + ".index"):
             raise DataError("no attribute classifier there", given)
         return given
-    info = os.path.join(dataset_path or "", INFO_FILE)
-    if not dataset_path or not os.path.exists(info):
+    candidates = [os.path.join(folder, INFO_FILE)
+                  for folder in (os.path.dirname(regions_file) if regions_file else "", dataset_path) if folder]
+    info = next((c for c in candidates if os.path.exists(c)), None)
+    if info is None:
         raise DataError("cannot tell which attribute classifier made the regions (no features.json); "
-                        "pass --backbone_weights", info if dataset_path else None)
+                        "pass --backbone_weights", candidates[-1] if candidates else None)
     with open(info, encoding="utf-8") as f:
         weights = json.load(f).get("weights", "")
     if not weights or not (os.path.exists(weights) or tf.io.gfile.exists(weights + ".index")):
@@ -107,7 +111,7 @@ def load_region_classifier(dataset, given: str = "", regions_file: str = ""):
     the same attributes and values as its `regions.npz`; DataError otherwise."""
     from tfvisrec.data.region_file import read_regions, regions_path
     from tfvisrec.vision import pretrained
-    path = classifier_path(dataset.path, given)
+    path = classifier_path(dataset.path, given, regions_file)
     classifier = require_classifier(pretrained.load_attribute_classifier(path), path)
     require_maker_of(classifier, read_regions(regions_path(dataset, regions_file), dataset.num_items), path)
     return classifier
