@@ -39,7 +39,17 @@ _ITEM_VECTOR_FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary(
 
 def _inference_item_vectors(model):
     if model not in _ITEM_VECTOR_FUNCTIONS:
-        model_ref = weakref.ref(model)   # the cached function must not keep its key alive
-        _ITEM_VECTOR_FUNCTIONS[model] = tf.function(
-            lambda items: model_ref().item_vectors(items, training=False), reduce_retracing=True)
+        _ITEM_VECTOR_FUNCTIONS[model] = tf.function(_ItemVectors(model), reduce_retracing=True)
     return _ITEM_VECTOR_FUNCTIONS[model]
+
+
+class _ItemVectors:
+    """One model's item_vectors in inference mode. An object, not a lambda: TensorFlow counts
+    traces per code object, which a lambda shares with every other model's, so the sixth
+    model embedded in one process drew a "triggered tf.function retracing" warning."""
+
+    def __init__(self, model):
+        self.model_ref = weakref.ref(model)   # the cached function must not keep its key alive
+
+    def __call__(self, items):
+        return self.model_ref().item_vectors(items, training=False)
