@@ -79,3 +79,24 @@ def test_bad_input_is_one_clear_error(tmp_path, capsys):
         _main(f"--model_dir={tmp_path}", "--protocols=full_auc,top_k")
     with pytest.raises(app.UsageError, match="model_dir"):
         _main("--model_dir=")   # explicit: a module imported earlier may give the flag a default
+
+
+def test_an_outfit_model_is_evaluated_on_outfits_and_refuses_item_protocols(tmp_path, capsys):
+    """FHN scores outfits: the CLI's default protocol for it is `outfits`; an item protocol it
+    asks for by name is one clear error (it was a shape traceback from deep in the model)."""
+    from tfvisrec.data.synthetic.outfit_world import OutfitWorldConfig, make_outfit_world, write_outfit_world
+    from tfvisrec.training import fit
+    world = make_outfit_world(OutfitWorldConfig(num_users=5, items_per_slot=8, outfits_per_user=5,
+                                                valid_per_user=1, test_per_user=2, candidates=40))
+    dataset_dir = write_outfit_world(world, str(tmp_path / "outfits"))
+    model_dir = str(tmp_path / "fhn")
+    fit(registry.new_config("fhn", code_dim=6),
+        dataclasses.replace(TrainConfig(), dataset=dataset_dir, model_dir=model_dir, epochs=1, batch_size=8,
+                            verbose=0))
+    assert _main(f"--model_dir={model_dir}") == 0
+    with open(os.path.join(model_dir, "eval_test_best.json")) as f:
+        written = json.load(f)
+    assert written["protocols"] == ["outfits"] and "outfits/binary/fitb/accuracy" in written["results"]
+    capsys.readouterr()
+    assert _main(f"--model_dir={model_dir}", "--protocols=outfits,full_auc") == 2
+    assert "error: fhn scores outfits, not single items" in capsys.readouterr().err

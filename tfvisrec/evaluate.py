@@ -19,7 +19,7 @@ FLAGS = flags.FLAGS
 
 _define(flags.DEFINE_string, "model_dir", "", "Folder of a trained model (written by `python -m tfvisrec.train`).")
 _define(flags.DEFINE_string, "dataset", "", "Dataset folder; default: the one the model was trained on.")
-_define(flags.DEFINE_list, "protocols", ["full_auc"], "Comma-separated protocols: full_auc, sampled_100, sampled_500, sampled_<N>; outfits (outfit models: personal / random AUC and NDCG, FITB).")
+_define(flags.DEFINE_list, "protocols", ["full_auc"], "Comma-separated protocols: full_auc, sampled_100, sampled_500, sampled_<N>; outfits (outfit models: personal / random AUC and NDCG, FITB; their default).")
 _define(flags.DEFINE_enum, "split", "test", "Held-out split to evaluate.", enum_values=["test", "valid"])
 _define(flags.DEFINE_enum, "checkpoint", "best", "Which checkpoint to load.", enum_values=["best", "latest"])
 _define(flags.DEFINE_string, "output", "", "Results JSON; default <model_dir>/eval_<split>_<checkpoint>.json.")
@@ -44,9 +44,12 @@ def main(argv):
         from tfvisrec.training.checkpoints import load_trained
         model, dataset = load_trained(FLAGS.model_dir, which=FLAGS.checkpoint,
                                       dataset_dir=FLAGS.dataset or None)
-        results = protocols.evaluate(model, dataset, protocols=FLAGS.protocols, split=FLAGS.split,
+        names = list(FLAGS.protocols)
+        if model.scores_outfits and not FLAGS["protocols"].present:
+            names = [protocols.OUTFITS]
+        results = protocols.evaluate(model, dataset, protocols=names, split=FLAGS.split,
                                      seed=FLAGS.eval_seed, trials=FLAGS.trials)
-    except DataError as err:
+    except (DataError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     output = FLAGS.output or os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{FLAGS.checkpoint}.json")
@@ -54,7 +57,7 @@ def main(argv):
     report.write_json(output, {
         "model": model_name, "model_dir": os.path.abspath(FLAGS.model_dir),
         "checkpoint": FLAGS.checkpoint, "dataset": dataset.path, "split": FLAGS.split,
-        "protocols": list(FLAGS.protocols), "seed": FLAGS.eval_seed, "trials": FLAGS.trials,
+        "protocols": names, "seed": FLAGS.eval_seed, "trials": FLAGS.trials,
         "results": results,
     })
     print(report.format_table(results, title=f"{model_name} ({FLAGS.checkpoint} checkpoint) "

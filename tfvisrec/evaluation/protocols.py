@@ -160,6 +160,10 @@ def evaluate(model, dataset, protocols: Sequence[str] = ("full_auc",), split: st
     caller has one; otherwise it is built when the model needs more than item ids.
     """
     protocols = [protocols] if isinstance(protocols, str) else list(protocols)
+    item_protocols = [p for p in protocols if p != OUTFITS]
+    if model.scores_outfits and item_protocols:
+        raise ValueError(f"{model.registered_name} scores outfits, not single items: evaluate it with the "
+                         f"{OUTFITS!r} protocol, not {', '.join(item_protocols)}")
     results = {}
     if OUTFITS in protocols:
         from tfvisrec.data.outfits import load_outfits
