@@ -8,7 +8,7 @@ it also holds that network, and `explain_images` computes a new photo's regions 
 (`tfvisrec.vision.region_features.photo_regions`: Grad-AAM, threshold, largest connected
 region, box, ROI pooling or the attribute probabilities, as the file's `region_feature` says),
 exactly as `regions.npz` was made for the catalogue."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -28,8 +28,12 @@ class ExplanationTables(tf.Module):
         if classifier is not None:
             from tfvisrec.vision.region_features import require_maker_of
             require_maker_of(classifier, regions)
-        # the Semantic Extraction Network for photos outside the catalogue (None: no explain_images)
-        self.classifier: Optional[object] = classifier
+        # The Semantic Extraction Network for photos outside the catalogue (None: no
+        # explain_images). Its weights are tracked, not the network itself: the network holds its
+        # PretrainingSpec (a PythonState), which tf.saved_model.load cannot revive, and every load
+        # of the export warned of "unrestored values".
+        object.__setattr__(self, "classifier", classifier)
+        self.classifier_weights = list(classifier.variables) if classifier is not None else []
         self.region_feature = regions.region_feature
         self.boxes = tf.Variable(regions.boxes, trainable=False, name="region_boxes")
         self.classes = tf.Variable(regions.classes, trainable=False, name="region_classes")
