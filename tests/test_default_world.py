@@ -176,3 +176,20 @@ def test_train_without_dataset_uses_the_default_world(tmp_path):
     assert "trained poprank" in run.stdout
     with open(os.path.join(model_dir, "summary.json")) as f:
         assert json.load(f)["dataset"].startswith(cache)
+
+
+def test_the_cost_note_describes_the_run_as_configured():
+    """A CNN model's note on the default world: purchases or batches per epoch as the flags set
+    them, "no early stopping" for patience 0, the GAN's epochs over photos, DVBPR's estimate."""
+    world = default_world.World("/nowhere", {"train_interactions": 5428})
+    dvbpr = registry.new_config("dvbpr", image_size=64, num_negatives=1)
+    note = default_world._cnn_cost_note(dvbpr, dataclasses.replace(TrainConfig(), epochs=20, patience=3), world)
+    assert "5428 training purchases per epoch" in note and "early stopping after 3" in note, note
+    assert "75 s to 4 min per epoch, 25 min to 79 min in all" in note, note   # 5428 / 72 s, / 23 s
+    short = default_world._cnn_cost_note(dvbpr, dataclasses.replace(
+        TrainConfig(), epochs=1, steps_per_epoch=5, batch_size=128, patience=0), world)
+    assert "5 batches of 128 per epoch" in short and "no early stopping" in short, short
+    assert "sized for real data" not in short and "9 s to 28 s per epoch" in short, short
+    gan = default_world._cnn_cost_note(registry.new_config("gan", image_size=64), TrainConfig(), world,
+                                       photos_only=True)
+    assert "one pass over the catalogue's photos per epoch" in gan and "purchases" not in gan, gan

@@ -75,7 +75,7 @@ def test_subprocess_default_output(trained):
 def test_bad_input_is_one_clear_error(tmp_path, capsys):
     assert _main(f"--model_dir={tmp_path}") == 2
     assert "error:" in capsys.readouterr().err
-    with pytest.raises(app.UsageError, match="unknown evaluation protocol"):
+    with pytest.raises(app.UsageError, match="unknown evaluation protocol .*outfits"):
         _main(f"--model_dir={tmp_path}", "--protocols=full_auc,top_k")
     with pytest.raises(app.UsageError, match="model_dir"):
         _main("--model_dir=")   # explicit: a module imported earlier may give the flag a default

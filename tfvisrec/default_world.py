@@ -204,7 +204,8 @@ def ensure_visual(world: World, settings: VisualSettings = VisualSettings(), reb
             log(f"default dataset: pretrained and extracted in {info['seconds']:.0f} s "
                 f"(held-out attribute accuracy: {accuracy})")
         else:
-            log(f"default dataset: features {os.path.join(root, 'features.npy')} (reused)")
+            log(f"default dataset: the pretrained classifier, the items' features, attribute probabilities "
+                f"and regions in {root} (reused)")
     return Visual(root, info)
 
 
@@ -374,23 +375,38 @@ def configs_for_default_world(model_config, train_config, settings: WorldSetting
             model_config = dataclasses.replace(model_config, backbone="cnnf", image_size=size, fc_width=width,
                                                backbone_weights=visual.pretrained_dir)
     if schema.IMAGE in keys:
-        log(_cnn_cost_note(model_config, train_config, world))
+        log(_cnn_cost_note(model_config, train_config, world, photos_only=cls.train_pipeline == "category_images"))
     return model_config, train_config
 
 
-def _cnn_cost_note(model_config, train_config, world: World) -> str:
-    """What a CNN model's flagfile costs on the default world (its settings are not changed)."""
+def _cnn_cost_note(model_config, train_config, world: World, photos_only: bool = False) -> str:
+    """What a CNN model's flagfile costs on the default world (its settings are not changed);
+    `photos_only`: the model trains on the catalogue's photos, not on purchases (the GAN)."""
     purchases = int(world.info.get("train_interactions", 0))
+    if train_config.steps_per_epoch:
+        rows = train_config.steps_per_epoch * train_config.batch_size
+        per_epoch = f"{train_config.steps_per_epoch} batches of {train_config.batch_size} per epoch"
+    else:
+        rows = purchases
+        per_epoch = ("one pass over the catalogue's photos per epoch" if photos_only
+                     else f"{purchases} training purchases per epoch")
+    stopping = (f"early stopping after {train_config.patience} without improvement" if train_config.patience > 0
+                else "no early stopping")
     note = (f"note: {model_config.model} runs a {model_config.image_size} px CNN on every batch: "
-            f"{purchases} training purchases per epoch, up to {train_config.epochs} epochs (early "
-            f"stopping after {train_config.patience} without improvement). The flagfile is sized for "
-            "real data, not for a quick look: on 2 CPU cores expect minutes per epoch")
+            f"{per_epoch}, up to {train_config.epochs} epochs ({stopping})")
+    if not train_config.steps_per_epoch:
+        note += (". The flagfile is sized for real data, not for a quick look: on 2 CPU cores expect "
+                 "minutes per epoch")
     if model_config.model == "dvbpr" and model_config.image_size == 64:
         slow, fast = DVBPR_TRIPLETS_PER_SECOND
-        triplets = purchases * max(1, model_config.num_negatives)
-        least, most = triplets / fast / 60, triplets / slow / 60
-        note += (f" (DVBPR's whole 64 px CNN-F: about {max(least, 1):.0f}-{max(most, 1):.0f} min per "
-                 f"epoch, up to {least * train_config.epochs:.0f}-{most * train_config.epochs:.0f} min, "
+        triplets = rows * max(1, model_config.num_negatives)
+        least, most = triplets / fast, triplets / slow
+        note += (f" (DVBPR's whole 64 px CNN-F: about {_duration(least)} to {_duration(most)} per epoch, "
+                 f"{_duration(least * train_config.epochs)} to {_duration(most * train_config.epochs)} in all, "
                  f"at the {slow}-{fast} triplets/s measured on 2 idle cores of two hosts; more when "
                  "they are shared)")
     return note + "; --epochs=N shortens the run."
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"

@@ -116,7 +116,7 @@ def get_protocol(name: str) -> Callable:
     if match:
         return _sampled(int(match.group(1)))
     raise ValueError(f"unknown evaluation protocol {name!r}; known: "
-                     f"{', '.join(sorted(PROTOCOLS))} (or sampled_<N>)")
+                     f"{', '.join(sorted(PROTOCOLS))} (or sampled_<N>), {OUTFITS} (outfit models)")
 
 
 def _run(queries: Queries, score_rows: Callable[[np.ndarray], np.ndarray],
