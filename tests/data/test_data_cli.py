@@ -68,7 +68,8 @@ def test_existing_output_and_overwrite(tmp_path, interactions):
 
 def test_usage_errors(tmp_path):
     unknown = cli("unknown_command")
-    assert unknown.returncode == 1 and "expected a command, one of: ingest, hm" in unknown.stderr
+    assert unknown.returncode == 1 and ("unknown command 'unknown_command'; expected a command, one of: ingest, hm"
+                                        in unknown.stderr)
     missing = cli("hm", f"--out={tmp_path / 'x'}")
     assert missing.returncode == 1 and "--hm_dir is required" in missing.stderr
     not_a_dataset = cli("info", str(tmp_path))

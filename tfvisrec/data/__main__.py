@@ -252,7 +252,8 @@ _HANDLERS = {"ingest": cmd_ingest, "hm": cmd_hm, "hm_catalogue": cmd_hm_catalogu
 
 def main(argv):
     if len(argv) < 2 or argv[1] not in _HANDLERS:
-        raise app.UsageError(f"expected a command, one of: {', '.join(COMMANDS)}")
+        got = f"unknown command {argv[1]!r}; " if len(argv) > 1 else ""
+        raise app.UsageError(f"{got}expected a command, one of: {', '.join(COMMANDS)}")
     try:
         written = _HANDLERS[argv[1]](argv[2:])
     except DataError as e:
