@@ -80,6 +80,7 @@ def train_models(models, dataset_dir, visual, work_dir, configs_dir, fresh=False
     """Train each model with configs/<model>.cfg → (dataset, {model: (model, summary)})."""
     from tfvisrec.models import model_flags
     from tfvisrec.data.dataset import load_dataset
+    from tfvisrec.demo_serving import shown_path
     from tfvisrec.training import fit
     dataset = load_dataset(dataset_dir)
     trained = {}
@@ -97,7 +98,7 @@ def train_models(models, dataset_dir, visual, work_dir, configs_dir, fresh=False
                     "convolutions frozen (the flagfile: up to 20 epochs of the whole CNN at 64 px)")
         elif "features_file" in overrides:
             note = ": on the pretrained CNN's features f_i"
-        print(f"[3/5] training {name} ({k}/{len(models)}) with {os.path.relpath(flagfile)}{note}")
+        print(f"[3/5] training {name} ({k}/{len(models)}) with {shown_path(flagfile)}{note}")
         trained[name] = fit(model_config, train_config, dataset=dataset)
     return dataset, trained
 

@@ -17,7 +17,7 @@ def serve_and_call(name, model, dataset, work_dir, world_dir, new_items=6, seed=
     from tfvisrec.serving.model_server import ModelServer
     base = os.path.abspath(os.path.join(work_dir, "export", name))
     path = export_model(model, dataset, base, top_k=max(k, 10))
-    print(f"[5/5] exported {name} to {_shown(path)}; serving it over gRPC (TF Serving protocol)")
+    print(f"[5/5] exported {name} to {shown_path(path)}; serving it over gRPC (TF Serving protocol)")
     server = ModelServer(model_config.single_model(name, base), port=0, host="127.0.0.1")
     port = server.start()
     try:
@@ -63,7 +63,7 @@ def _score_new_garments(client, model, dataset, user, work_dir, world_dir, count
     user_index = dataset.user_ids.index(user)
     own = model.score(tf.fill([count], tf.constant(user_index, tf.int64)), {"image": pixels}).numpy()
     taste = new_items_lib.user_taste(load_truth(world_dir), user, values)
-    print(f"    client.score_images({user!r}, {count} JPEGs in no catalogue, {_shown(folder)}/):")
+    print(f"    client.score_images({user!r}, {count} JPEGs in no catalogue, {shown_path(folder)}/):")
     print(f"      {'garment':<34s} served score  true taste")
     for n in np.argsort(-served, kind="stable"):
         label = f"{os.path.basename(paths[n])} {new_items_lib.describe(values[n])}"
@@ -74,7 +74,7 @@ def _score_new_garments(client, model, dataset, user, work_dir, world_dir, count
           "pairs (chance: 50%)")
 
 
-def _shown(path):
+def shown_path(path: str) -> str:
     """`path` relative to the working directory when it is below it."""
     relative = os.path.relpath(path)
     return path if relative.startswith("..") else relative
