@@ -23,3 +23,16 @@ def explain_run(tmp_path_factory):
     shared by the explain command line's and the explain signatures' tests (xdist group "explain")."""
     from explain_world import make_explain_run
     return make_explain_run(str(tmp_path_factory.mktemp("explain")))
+
+
+@pytest.fixture
+def tensorflow_log():
+    """The records TensorFlow's Python logger ("tensorflow") emits during the test, as a list."""
+    import logging
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)

@@ -1,6 +1,4 @@
 """The catalogue embedding (`tfvisrec.evaluation.embedding`): one traced item_vectors per model."""
-import logging
-
 import numpy as np
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
@@ -28,19 +26,11 @@ class _Catalogue:
             yield ids, {"item": tf.constant(ids)}
 
 
-def test_each_model_gets_its_own_vectors_and_many_models_draw_no_retracing_warning():
+def test_each_model_gets_its_own_vectors_and_many_models_draw_no_retracing_warning(tensorflow_log):
     """Ten models embedded in one process (a demo, a bench table): each its own numbers, and no
     "triggered tf.function retracing" warning, which TensorFlow gave from the sixth model on
     when every model's function was a lambda of one line (traces are counted per code object)."""
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = logging.getLogger("tensorflow")
-    logger.addHandler(handler)
-    try:
-        for k in range(10):
-            vectors = embedding.embed_catalogue(_ScaledIds(k), _Catalogue(), batch_size=2)
-            np.testing.assert_array_equal(vectors, k * np.arange(5, dtype=np.float32)[:, None])
-    finally:
-        logger.removeHandler(handler)
-    assert not [r for r in records if "retracing" in r.getMessage()], [r.getMessage() for r in records]
+    for k in range(10):
+        vectors = embedding.embed_catalogue(_ScaledIds(k), _Catalogue(), batch_size=2)
+        np.testing.assert_array_equal(vectors, k * np.arange(5, dtype=np.float32)[:, None])
+    assert not [r for r in tensorflow_log if "retracing" in r.getMessage()], [r.getMessage() for r in tensorflow_log]
