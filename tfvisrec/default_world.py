@@ -148,12 +148,17 @@ def default_cache_dir() -> str:
     return os.path.join(base, "tfvisrec")
 
 
+def _in_cache(cache_dir: str, name: str) -> str:
+    """The absolute path of stage `name` in `cache_dir` (default: `default_cache_dir()`, created if missing)."""
+    cache_dir = os.path.abspath(cache_dir or default_cache_dir())
+    os.makedirs(cache_dir, exist_ok=True)
+    return os.path.join(cache_dir, name)
+
+
 def ensure_world(settings: WorldSettings = WorldSettings(), cache_dir: str = "",
                  rebuild: bool = False, log: Callable[[str], None] = print) -> World:
     """The world of `settings` in the cache, built first if it is not there (or `rebuild`)."""
-    cache_dir = os.path.abspath(cache_dir or default_cache_dir())
-    os.makedirs(cache_dir, exist_ok=True)
-    root = os.path.join(cache_dir, f"style-world-{settings.key()}")
+    root = _in_cache(cache_dir, f"style-world-{settings.key()}")
     with _locked(root + ".lock"):
         info = None if rebuild else read_manifest(root)
         if info is None:
@@ -171,9 +176,7 @@ def ensure_world(settings: WorldSettings = WorldSettings(), cache_dir: str = "",
 def ensure_outfit_world(settings: OutfitWorldSettings = OutfitWorldSettings(), cache_dir: str = "",
                         rebuild: bool = False, log: Callable[[str], None] = print) -> str:
     """The dataset folder of the synthetic outfit world in the cache, built first if needed."""
-    cache_dir = os.path.abspath(cache_dir or default_cache_dir())
-    os.makedirs(cache_dir, exist_ok=True)
-    root = os.path.join(cache_dir, f"outfit-world-{settings.key()}")
+    root = _in_cache(cache_dir, f"outfit-world-{settings.key()}")
     dataset_dir = os.path.join(root, "dataset")
     with _locked(root + ".lock"):
         info = None if rebuild else read_manifest(root)
