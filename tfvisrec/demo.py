@@ -19,7 +19,9 @@ flags.DEFINE_string("cache_dir", "", "Where the world is built once (default: th
                     "cache, $TFVISREC_CACHE or ~/.cache/tfvisrec, which `python -m tfvisrec.train` "
                     "without --dataset reuses).")
 flags.DEFINE_list("models", ["random", "poprank", "bprmf", "mmmf", "warp", "vbpr", "dvbpr"],
-                  "Models to train, each with configs/<model>.cfg.")
+                  "Models that rank items for shoppers, each trained with configs/<model>.cfg "
+                  "(the outfit models, the GAN and the attribute classifier train on their own "
+                  "with `python -m tfvisrec.train`).")
 flags.DEFINE_string("configs_dir", "", "Folder of flagfiles (default: configs/ of the checkout).")
 flags.DEFINE_integer("num_users", 300, "Users in the synthetic world.")
 flags.DEFINE_integer("num_items", 600, "Items in the synthetic world.")
@@ -55,18 +57,41 @@ def _needs_visual(name):
     from tfvisrec.data import schema
     from tfvisrec.models import registry
     keys = registry.get(name).item_feature_keys
-    return schema.FEATURES in keys or schema.IMAGE in keys
+    return bool({schema.FEATURES, schema.IMAGE, schema.REGIONS} & set(keys))
+
+
+# Models the demo's table cannot hold: they rank no single items for a shopper.
+_NOT_ITEM_RANKERS = {"outfit_pairs": "scores outfits (its own world: the outfits protocol)",
+                     "category_images": "generates garment images",
+                     "attributes": "classifies photos"}
+
+
+def check_models(models, configs_dir):
+    """ValueError unless every name is a registered model that ranks items for shoppers and
+    has its flagfile."""
+    from tfvisrec.models import registry
+    for name in models:
+        flagfile = os.path.join(configs_dir, f"{name}.cfg")
+        if not os.path.exists(flagfile):
+            raise ValueError(f"no flagfile {flagfile} for model {name!r}")
+        pipeline = registry.get(name).train_pipeline   # ValueError for an unknown name
+        if pipeline in _NOT_ITEM_RANKERS:
+            raise ValueError(f"{name} {_NOT_ITEM_RANKERS[pipeline]}, and the demo compares models that "
+                             f"rank items for shoppers: train it on its own with `python -m tfvisrec.train "
+                             f"--flagfile=configs/{name}.cfg`")
 
 
 def model_overrides(name, visual):
-    """The demo's changes to configs/<name>.cfg: the world's features / pretrained CNN, and
-    DVBPR's short run."""
+    """The demo's changes to configs/<name>.cfg: the world's features, attribute regions and
+    pretrained CNN, and DVBPR's short run."""
     from tfvisrec.data import schema
     from tfvisrec.models import registry
     keys = registry.get(name).item_feature_keys
     overrides = {}
     if schema.FEATURES in keys:
         overrides["features_file"] = os.path.join(visual.root, registry.get(name).default_features_file)
+    if schema.REGIONS in keys:
+        overrides["regions_file"] = visual.regions_file
     if schema.IMAGE in keys:
         settings = visual.info["settings"]
         overrides.update(backbone="cnnf", backbone_weights=visual.pretrained_dir,
@@ -86,18 +111,17 @@ def train_models(models, dataset_dir, visual, work_dir, configs_dir, fresh=False
     trained = {}
     for k, name in enumerate(models, 1):
         flagfile = os.path.join(configs_dir, f"{name}.cfg")
-        if not os.path.exists(flagfile):
-            raise app.UsageError(f"no flagfile {flagfile} for model {name!r}")
         overrides = model_overrides(name, visual)
         model_config, train_config = model_flags.configs_from_flagfile(
             flagfile, dataset=dataset_dir, model_dir=os.path.join(work_dir, "runs", name),
             resume=not fresh, **overrides)
-        note = ""
         if name == "dvbpr":
             note = (f": {train_config.epochs} epoch(s) from the pretrained {model_config.image_size} px CNN, "
                     "convolutions frozen (the flagfile: up to 20 epochs of the whole CNN at 64 px)")
-        elif "features_file" in overrides:
-            note = ": on the pretrained CNN's features f_i"
+        else:
+            inputs = [what for key, what in (("features_file", "features f_i"),
+                                             ("regions_file", "Grad-AAM attribute regions")) if key in overrides]
+            note = f": on the pretrained CNN's {' and '.join(inputs)}" if inputs else ""
         print(f"[3/5] training {name} ({k}/{len(models)}) with {shown_path(flagfile)}{note}")
         trained[name] = fit(model_config, train_config, dataset=dataset)
     return dataset, trained
@@ -131,6 +155,7 @@ def main(argv):
     configs_dir = FLAGS.configs_dir or os.path.join(REPO_ROOT, "configs")
     settings = default_world.WorldSettings(FLAGS.num_users, FLAGS.num_items, FLAGS.seed)
     try:
+        check_models(FLAGS.models, configs_dir)
         world, visual = prepare_world(settings, FLAGS.cache_dir, FLAGS.models, FLAGS.fresh)
         print(f"[2/5] dataset {world.dataset_dir}: {world.info['users']} users, {world.info['items']} "
               f"items, {world.info['train_interactions']} training purchases, {world.info['cold_items']} "
