@@ -46,8 +46,8 @@ def _two_workers(dataset, model_dir, log_dir):
 
 
 def test_multi_worker_two_local_processes(low_rank_dataset, tmp_path):
-    model_dir = str(tmp_path / "multi")
-    for _ in range(3):
+    for attempt in range(3):
+        model_dir = str(tmp_path / f"multi{attempt}")
         results = _two_workers(low_rank_dataset, model_dir, tmp_path)
         if not any(PORT_TAKEN in err for _, err in results):
             break
