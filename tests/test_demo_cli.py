@@ -38,10 +38,10 @@ def test_the_demo_trains_evaluates_and_serves(tmp_path):
 @pytest.mark.parametrize("model, refusal", [("pan", "scores outfits"), ("gan", "generates garment images"),
                                             ("attributes", "classifies photos"), ("nosuch", "no flagfile")])
 def test_models_the_table_cannot_hold_are_named(model, refusal):
-    from tfvisrec import demo
+    from tfvisrec import demo_models
     with pytest.raises(ValueError, match=refusal):
-        demo.check_models(["poprank", model], os.path.join(REPO_ROOT, "configs"))
-    demo.check_models(["poprank", "vbpr", "saers", "dvbpr"], os.path.join(REPO_ROOT, "configs"))
+        demo_models.check_models(["poprank", model], os.path.join(REPO_ROOT, "configs"))
+    demo_models.check_models(["poprank", "vbpr", "saers", "dvbpr"], os.path.join(REPO_ROOT, "configs"))
 
 
 def test_a_refused_model_stops_the_demo_before_any_work(tmp_path):

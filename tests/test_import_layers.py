@@ -19,7 +19,7 @@ LAYERS = (
     ("training/evaluation", ("tfvisrec.training", "tfvisrec.evaluation", "tfvisrec.design")),
     ("serving", ("tfvisrec.serving", "tfvisrec.client")),
     ("command lines", ("tfvisrec.train", "tfvisrec.evaluate", "tfvisrec.export", "tfvisrec.server",
-                       "tfvisrec.demo", "tfvisrec.demo_serving", "tfvisrec.default_world",
+                       "tfvisrec.demo", "tfvisrec.demo_models", "tfvisrec.demo_serving", "tfvisrec.default_world",
                        "tfvisrec.interactive", "tfvisrec.trends", "tfvisrec.interpretable_run",
                        "tfvisrec.explain")),
 )

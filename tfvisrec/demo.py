@@ -43,42 +43,14 @@ DVBPR_RUN = dict(batch_size=64, patience=0, trainable_backbone_layers=3)
 
 def prepare_world(settings, cache_dir, models, fresh=False):
     """The world (and the visual stage if a model needs it) → (World, Visual or None)."""
-    from tfvisrec import default_world
+    from tfvisrec import default_world, demo_models
     print("[1/5] the synthetic style world: garments drawn from known attributes, shoppers with "
           "known tastes")
     world = default_world.ensure_world(settings, cache_dir, rebuild=fresh)
     visual = None
-    if any(_needs_visual(name) for name in models):
+    if any(demo_models.needs_visual(name) for name in models):
         visual = default_world.ensure_visual(world, rebuild=fresh)
     return world, visual
-
-
-def _needs_visual(name):
-    from tfvisrec.data import schema
-    from tfvisrec.models import registry
-    keys = registry.get(name).item_feature_keys
-    return bool({schema.FEATURES, schema.IMAGE, schema.REGIONS} & set(keys))
-
-
-# Models the demo's table cannot hold: they rank no single items for a shopper.
-_NOT_ITEM_RANKERS = {"outfit_pairs": "scores outfits (its own world: the outfits protocol)",
-                     "category_images": "generates garment images",
-                     "attributes": "classifies photos"}
-
-
-def check_models(models, configs_dir):
-    """ValueError unless every name is a registered model that ranks items for shoppers and
-    has its flagfile."""
-    from tfvisrec.models import registry
-    for name in models:
-        flagfile = os.path.join(configs_dir, f"{name}.cfg")
-        if not os.path.exists(flagfile):
-            raise ValueError(f"no flagfile {flagfile} for model {name!r}")
-        pipeline = registry.get(name).train_pipeline   # ValueError for an unknown name
-        if pipeline in _NOT_ITEM_RANKERS:
-            raise ValueError(f"{name} {_NOT_ITEM_RANKERS[pipeline]}, and the demo compares models that "
-                             f"rank items for shoppers: train it on its own with `python -m tfvisrec.train "
-                             f"--flagfile=configs/{name}.cfg`")
 
 
 def model_overrides(name, visual):
@@ -150,12 +122,12 @@ def main(argv):
     from tfvisrec.data.errors import DataError
     from tfvisrec.data.synthetic import load_truth
     from tfvisrec.evaluation import protocols as protocols_lib
-    from tfvisrec import demo_serving
+    from tfvisrec import demo_models, demo_serving
     started = time.time()
     configs_dir = FLAGS.configs_dir or os.path.join(REPO_ROOT, "configs")
     settings = default_world.WorldSettings(FLAGS.num_users, FLAGS.num_items, FLAGS.seed)
     try:
-        check_models(FLAGS.models, configs_dir)
+        demo_models.check_models(FLAGS.models, configs_dir)
         world, visual = prepare_world(settings, FLAGS.cache_dir, FLAGS.models, FLAGS.fresh)
         print(f"[2/5] dataset {world.dataset_dir}: {world.info['users']} users, {world.info['items']} "
               f"items, {world.info['train_interactions']} training purchases, {world.info['cold_items']} "

@@ -1,0 +1,32 @@
+"""Which models `python -m tfvisrec.demo` can train, and which need the world's visual stage
+(no flags here, so tests and tools can import it beside the other command lines)."""
+import os
+
+# Models the demo's table cannot hold: they rank no single items for a shopper.
+_NOT_ITEM_RANKERS = {"outfit_pairs": "scores outfits (its own world: the outfits protocol)",
+                     "category_images": "generates garment images",
+                     "attributes": "classifies photos"}
+
+
+def check_models(models, configs_dir):
+    """ValueError unless every name is a registered model that ranks items for shoppers and
+    has its flagfile."""
+    from tfvisrec.models import registry
+    for name in models:
+        flagfile = os.path.join(configs_dir, f"{name}.cfg")
+        if not os.path.exists(flagfile):
+            raise ValueError(f"no flagfile {flagfile} for model {name!r}")
+        pipeline = registry.get(name).train_pipeline   # ValueError for an unknown name
+        if pipeline in _NOT_ITEM_RANKERS:
+            raise ValueError(f"{name} {_NOT_ITEM_RANKERS[pipeline]}, and the demo compares models that "
+                             f"rank items for shoppers: train it on its own with `python -m tfvisrec.train "
+                             f"--flagfile=configs/{name}.cfg`")
+
+
+def needs_visual(name):
+    """Whether `name` reads the visual stage: features f_i, photos (the pretrained CNN) or
+    attribute regions."""
+    from tfvisrec.data import schema
+    from tfvisrec.models import registry
+    keys = registry.get(name).item_feature_keys
+    return bool({schema.FEATURES, schema.IMAGE, schema.REGIONS} & set(keys))
