@@ -52,12 +52,14 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
     """
     if dataset.num_users == 0 or dataset.num_items == 0:
         raise DataError("cannot export a model over an empty dataset", dataset.path)
+    if top_k < 1:
+        raise ValueError(f"top_k must be at least 1, got {top_k}")
+    if version is not None and int(version) < 0:
+        raise ValueError(f"version must be a non-negative integer, got {version}")
     export_base = os.path.abspath(export_base)
     name = model_name or os.path.basename(export_base)
     os.makedirs(export_base, exist_ok=True)
     version = layout.next_version(export_base) if version is None else int(version)
-    if version < 0:
-        raise ValueError(f"version must be a non-negative integer, got {version}")
     final = os.path.join(export_base, str(version))
     if os.path.exists(final):
         raise DataError("this version exists already; choose another --version", final)
@@ -176,6 +178,13 @@ def main(argv):
     if not FLAGS.model_dir or not FLAGS.export_base:
         print("error: --model_dir and --export_base are required", file=sys.stderr)
         return 2
+    for wrong, problem in ((FLAGS.which not in ("best", "latest"), f"--which must be best or latest, got {FLAGS.which!r}"),
+                           (FLAGS.top_k < 1, f"--top_k must be at least 1, got {FLAGS.top_k}"),
+                           (FLAGS.version < 0, f"--version must be 0 (the next free one) or more, got {FLAGS.version}"),
+                           (FLAGS.export_batch_size < 1, f"--export_batch_size must be at least 1, got {FLAGS.export_batch_size}")):
+        if wrong:   # before anything is loaded or created
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
     config_path = FLAGS.models_config or os.path.join(
         os.path.dirname(os.path.abspath(FLAGS.export_base)), "models.config")
     try:
@@ -191,7 +200,7 @@ def main(argv):
                             container_models_root=FLAGS.container_models_root,
                             as_of=FLAGS.as_of or None, design=design, explain_classifier=classifier,
                             feature_backbone=feature_backbone)
-    except DataError as e:
+    except (DataError, ValueError) as e:   # bad data, or settings a model or the GAN refuses
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(path)

@@ -58,6 +58,9 @@ def server_config():
     """The ModelServerConfig the flags describe, and the local roots standing for /models."""
     if bool(FLAGS.model_config_file) == bool(FLAGS.model_base_path):
         raise DataError("pass exactly one of --model_config_file and --model_base_path")
+    if FLAGS.model_config_file and FLAGS.model_name:
+        raise DataError("--model_name names the model of --model_base_path; with --model_config_file "
+                        "the names are the file's")
     if FLAGS.model_config_file:
         config = model_config.load(FLAGS.model_config_file)
         roots = [os.path.dirname(os.path.abspath(FLAGS.model_config_file)), "export"]

@@ -113,6 +113,8 @@ def test_shop_cli_prints_the_explanation(exported, target, tmp_path, capsys):
     assert client_main(["explain", "--target", target, "--model", "saers", "--user", "u01",
                         "--image", str(photo)]) == 0
     by_photo = capsys.readouterr().out
+    assert client_main(["explain", "--target", target, "--model", "saers", "--user", "u01", "--item", ""]) == 1
+    assert 'INVALID_ARGUMENT: unknown item id(s), not in the training vocabulary: ""' in capsys.readouterr().err
     first, second = json.loads(by_id), json.loads(by_photo)
     assert first["item"] == dataset.item_ids[4] and second["image"] == str(photo)
     assert [a["attribute"] for a in first["attributes"]] == [a["attribute"] for a in second["attributes"]]

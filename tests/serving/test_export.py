@@ -149,3 +149,28 @@ def test_export_cli_plumbing(world, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out.strip() == str(base / "3")
     config = model_config.load(str(tmp_path / "export" / "models.config"))
     assert [(c.name, c.base_path) for c in config.model_config_list.config] == [("shop", "/models/shop")]
+
+
+@pytest.mark.parametrize("flag, message", [
+    ("--top_k=0", "--top_k must be at least 1, got 0"), ("--version=-1", "--version must be 0"),
+    ("--which=nonsense", "--which must be best or latest"), ("--export_batch_size=0", "--export_batch_size must be")])
+def test_export_cli_refuses_bad_settings_before_creating_anything(tmp_path, monkeypatch, capsys, flag, message):
+    from absl import flags
+    from tfvisrec.training import checkpoints
+    monkeypatch.setattr(checkpoints, "load_trained", lambda *a, **k: pytest.fail("loaded a model"))
+    export.define_flags()
+    flags.FLAGS(["export", "--model_dir=runs/mf", f"--export_base={tmp_path / 'export' / 'shop'}", flag])
+    try:
+        assert export.main([]) == 2
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert f"error: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "export").exists()
+
+
+def test_export_model_refuses_a_bad_k_or_version_before_creating_the_folder(world, tmp_path):
+    dataset, models = world
+    for settings in ({"top_k": 0}, {"version": -2}):
+        with pytest.raises(ValueError, match="top_k|version"):
+            export.export_model(models["mf"], dataset, str(tmp_path / "shop"), **settings)
+        assert not (tmp_path / "shop").exists()

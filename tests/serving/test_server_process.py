@@ -81,6 +81,11 @@ def test_server_flags_to_config(tmp_path):
         flags.FLAGS(["server", f"--model_base_path={tmp_path}/shop", "--model_config_file=x"])
         with pytest.raises(DataError, match="exactly one"):
             server_cli.server_config()
+        flags.FLAGS.unparse_flags()
+        flags.FLAGS(["server", "--model_config_file=x", "--model_name=shop"])
+        with pytest.raises(DataError, match="the names are the file's"):
+            server_cli.server_config()
+        flags.FLAGS.unparse_flags()
         flags.FLAGS(["server", f"--model_base_path={tmp_path}", "--batching_parameters_file=x"])
         with pytest.raises(DataError, match="without --enable_batching"):  # as TF Serving
             server_cli.batching_options()

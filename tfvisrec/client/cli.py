@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("recommend", "top-k items for users")
     p.add_argument("--user", action="append", required=True, help="user id (repeatable)")
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=int, default=10, help="items per user (default 10; at most the K fixed at export)")
     p = command("score", "scores of catalogue items for a user")
     p.add_argument("--user", required=True)
     p.add_argument("--items", nargs="+", required=True)
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True)
     p.add_argument("--items", nargs="+", required=True)
     p.add_argument("--slot", required=True, help="the slot to fill, e.g. shoes")
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=int, default=10, help="candidates (default 10)")
     command("status", "versions of the model and their state")
     command("metadata", "signatures with input and output dtypes")
     return parser
@@ -161,7 +161,7 @@ def run_command(client: RecommenderClient, args) -> object:
     if args.command == "embed":
         return dict(zip(args.images, client.embed_items(_read(args.images)).tolist()))
     if args.command == "explain":
-        if args.item:
+        if args.item is not None:
             return client.explain(args.user, args.item).to_dict()
         return {**client.explain_image(args.user, _read([args.image])[0]).to_dict(), "image": args.image}
     if args.command == "generate":
@@ -199,6 +199,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error("pass --version or --label, not both")
     if args.command == "generate" and args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
+    if args.command in ("recommend", "outfit-item") and args.k < 1:
+        parser.error(f"--k must be at least 1, got {args.k}")
+    if not args.target.strip():
+        parser.error("--target is empty: pass the server's host:port, e.g. localhost:8500")
+    if not args.timeout > 0:
+        parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    if args.retries < 0:
+        parser.error(f"--retries must be 0 or more, got {args.retries}")
     with RecommenderClient(args.target, model=args.model, version=args.version,
                            version_label=args.label, timeout=args.timeout,
                            retries=args.retries) as client:

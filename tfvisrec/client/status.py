@@ -79,6 +79,7 @@ _BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 
 _TF_NOISE = re.compile(
     r"^(Graph execution error:|Detected at node|\s+File \"|<stack traces unavailable>|\s*$)")
+_ASSERTION = "assertion failed: ["   # how a failed tf.debugging.Assert begins
 _TF_NODE_SUFFIX = re.compile(r"\s*\[\[\{\{node [^}]*\}\}\]\].*$|\s*\[Op:[^\]]*\]\s*$")
 
 
@@ -113,13 +114,19 @@ def from_tf_error(error_code: int, message: str) -> ServingError:
 
 
 def clean_tf_message(message: str) -> str:
+    """The cause alone: no stack summary or node names, and a failed `tf.debugging.Assert`'s
+    'assertion failed: [text] [\\"data\\"]' read as 'text "data"'."""
     lines = [_TF_NODE_SUFFIX.sub("", line) for line in message.splitlines()]
     kept = [line.strip() for line in lines if not _TF_NOISE.match(line) and line.strip()]
-    return " ".join(kept) if kept else message.strip()
+    text = " ".join(kept) if kept else message.strip()
+    if text.startswith(_ASSERTION) and text.endswith("]"):
+        text = text[len(_ASSERTION):-1].replace("] [", " ").replace('\\"', '"')   # TF escapes the data
+    return text
+
 
 
 def from_rpc_error(error: grpc.RpcError) -> ServingError:
     """A failed RPC (client side) as the matching ServingError subclass."""
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = error.details() if hasattr(error, "details") else str(error)
-    return error_for(code, details or "")
+    return error_for(code, clean_tf_message(details or ""))   # TF Serving sends TF's own text

@@ -133,7 +133,7 @@ class Servable(tf.Module):
         check = tf.debugging.Assert(
             tf.logical_not(tf.reduce_any(unknown)),
             [f"unknown {kind} id(s), not in the training vocabulary:",
-             tf.boolean_mask(ids, unknown)], summarize=10)
+             tf.strings.join(['"', tf.boolean_mask(ids, unknown), '"'])], summarize=10)   # "" shows
         with tf.control_dependencies([check]):
             return tf.identity(index)
 

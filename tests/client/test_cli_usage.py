@@ -1,0 +1,22 @@
+"""The shop CLI refuses bad use with exit 2 and one line, before it connects to anything."""
+import pytest
+
+from tfvisrec.client.cli import main
+
+
+@pytest.mark.parametrize("args, message", [
+    (["recommend", "--user", "u", "--k", "0"], "--k must be at least 1, got 0"),
+    (["outfit-item", "--user", "u", "--items", "a", "", "--slot", "shoes", "--k", "-1"], "--k must be at least 1"),
+    (["recommend", "--user", "u", "--timeout", "0"], "--timeout must be a positive number of seconds"),
+    (["recommend", "--user", "u", "--timeout", "nan"], "--timeout must be a positive number of seconds"),
+    (["recommend", "--user", "u", "--retries", "-1"], "--retries must be 0 or more"),
+    (["--target", " ", "recommend", "--user", "u"], "--target is empty"),
+    (["generate", "--user", "u", "--category", "top", "--n", "0"], "--n must be at least 1"),
+    (["status", "--version", "2", "--label", "stable"], "pass --version or --label, not both"),
+])
+def test_bad_use_exits_2_naming_the_option(args, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--target", "127.0.0.1:1", *args] if args[0] != "--target" else args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
