@@ -125,8 +125,9 @@ def main(argv):
     except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"tfvisrec.server: serving {','.join(server.repository.model_names())} on "
-          f"{FLAGS.host}:{port}", flush=True)
+    waiting = server.repository.waiting_models()
+    print(f"tfvisrec.server: serving {','.join(server.repository.model_names())} on {FLAGS.host}:{port}"
+          + (f" (no version loaded yet: {','.join(waiting)})" if waiting else ""), flush=True)
     if batching is not None:
         logging.info("batching: %s", batching)
     while not stop.wait(1.0):

@@ -6,7 +6,7 @@ written for the container start with `/models/` (export/ is mounted there); the 
 server maps that prefix to a local folder (`resolve_base_path`).
 """
 import os
-from typing import Iterable, Sequence, Set
+from typing import Iterable, List, Sequence, Set
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
@@ -89,14 +89,19 @@ def resolve_base_path(base_path: str, local_models_roots: Sequence[str] = (),
     A container path (`/models/<name>`) that does not exist here is looked up under each of
     `local_models_roots` in turn (e.g. the config file's folder, then `export/`), so one
     models.config serves both TF Serving in Docker and the embedded server."""
-    prefix = container_root.rstrip("/") + "/"
-    if os.path.exists(base_path) or not base_path.startswith(prefix):
+    if os.path.exists(base_path):
         return base_path
-    for root in local_models_roots:
-        candidate = os.path.join(root, base_path[len(prefix):])
-        if os.path.exists(candidate):
-            return candidate
-    return base_path
+    return next((path for path in local_candidates(base_path, local_models_roots, container_root)
+                 if os.path.exists(path)), base_path)
+
+
+def local_candidates(base_path: str, local_models_roots: Sequence[str] = (),
+                     container_root: str = CONTAINER_MODELS_ROOT) -> List[str]:
+    """The local folders `resolve_base_path` tries for a container path (none for another path)."""
+    prefix = container_root.rstrip("/") + "/"
+    if not base_path.startswith(prefix):
+        return []
+    return [os.path.join(root, base_path[len(prefix):]) for root in local_models_roots]
 
 
 def served_versions(policy, available: Iterable[int]) -> Set[int]:

@@ -10,6 +10,7 @@ polls up to `max_load_retries` times while the old version keeps serving.
 import dataclasses
 import gc
 import logging
+import os
 import threading
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -108,12 +109,29 @@ class ModelRepository:
         return model_config.resolve_base_path(config.base_path, self.local_models_roots,
                                               self.container_models_root)
 
+    def _missing_note(self, config) -> str:
+        """Why model `config.name` has no versions, naming every folder looked in."""
+        path = self.base_path(config)
+        if os.path.isdir(path):
+            return (f"no versions of model {config.name} found under {path} (versions are folders "
+                    f"named by integers, e.g. {os.path.join(path, '1')}); it is served once one appears")
+        local = [os.path.abspath(p) for p in model_config.local_candidates(
+            config.base_path, self.local_models_roots, self.container_models_root)]
+        also = f", nor do the local folders tried for it: {', '.join(local)}" if local else ""
+        return (f"no versions of model {config.name}: its base path {path} does not exist{also}; "
+                "it is served once a version appears there")
+
+    def waiting_models(self) -> List[str]:
+        """The configured models with no version loaded."""
+        with self._lock:
+            return sorted(name for name in self._configs if not self._served.get(name))
+
     def _sync(self, config) -> None:
         name = config.name
         available = layout.version_dirs(self.base_path(config))
         if not available and name not in self._missing:
             self._missing.add(name)  # warn once, not at every poll
-            log.warning("no versions of model %s found under %s", name, self.base_path(config))
+            log.warning("%s", self._missing_note(config))
         elif available:
             self._missing.discard(name)
         wanted = model_config.served_versions(config.model_version_policy, available)

@@ -1,0 +1,48 @@
+"""A configured model with no versions yet: the warning names every folder looked in, the
+server says it waits for it, and the model is served once a version appears (TF Serving's
+behaviour: it keeps polling)."""
+import logging
+import os
+
+from tensorflow_serving.apis import model_pb2
+
+from tfvisrec.serving import model_config
+from tfvisrec.serving.repository import ModelRepository
+
+
+class _Loaded:
+    def __init__(self, name, version, path):
+        self.path = path
+
+    def warmup(self):
+        return 0
+
+
+def _repository(base_path, roots):
+    return ModelRepository(model_config.single_model("shop", base_path), poll_wait_seconds=0,
+                           local_models_roots=roots, loader=_Loaded)
+
+
+def test_a_container_path_names_the_local_folders_tried(tmp_path, caplog):
+    roots = [str(tmp_path / "config_dir"), str(tmp_path / "export")]
+    repository = _repository("/models/shop", roots)
+    with caplog.at_level(logging.WARNING):
+        repository.start()
+    note = caplog.text
+    assert "no versions of model shop" in note and "/models/shop" in note, note
+    assert all(os.path.join(root, "shop") in note for root in roots), note
+    assert repository.waiting_models() == ["shop"]
+
+    os.makedirs(tmp_path / "export" / "shop" / "3")
+    repository.poll()
+    assert repository.waiting_models() == []
+    assert repository.get(model_pb2.ModelSpec(name="shop")).path == str(tmp_path / "export" / "shop" / "3")
+
+
+def test_an_existing_folder_without_versions_says_what_a_version_is(tmp_path, caplog):
+    os.makedirs(tmp_path / "shop" / "not-a-version")
+    repository = _repository(str(tmp_path / "shop"), [])
+    with caplog.at_level(logging.WARNING):
+        repository.start()
+    assert "versions are folders named by integers" in caplog.text, caplog.text
+    assert repository.waiting_models() == ["shop"]
