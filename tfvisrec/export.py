@@ -181,7 +181,10 @@ def main(argv):
     for wrong, problem in ((FLAGS.which not in ("best", "latest"), f"--which must be best or latest, got {FLAGS.which!r}"),
                            (FLAGS.top_k < 1, f"--top_k must be at least 1, got {FLAGS.top_k}"),
                            (FLAGS.version < 0, f"--version must be 0 (the next free one) or more, got {FLAGS.version}"),
-                           (FLAGS.export_batch_size < 1, f"--export_batch_size must be at least 1, got {FLAGS.export_batch_size}")):
+                           (FLAGS.export_batch_size < 1, f"--export_batch_size must be at least 1, got {FLAGS.export_batch_size}"),
+                           (FLAGS.models_config not in ("", "none") and not os.path.isdir(
+                               os.path.dirname(os.path.abspath(FLAGS.models_config))),
+                            f"--models_config {FLAGS.models_config}: its folder does not exist")):
         if wrong:   # before anything is loaded or created
             print(f"error: {problem}", file=sys.stderr)
             return 2

@@ -153,7 +153,8 @@ def test_export_cli_plumbing(world, tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("flag, message", [
     ("--top_k=0", "--top_k must be at least 1, got 0"), ("--version=-1", "--version must be 0"),
-    ("--which=nonsense", "--which must be best or latest"), ("--export_batch_size=0", "--export_batch_size must be")])
+    ("--which=nonsense", "--which must be best or latest"), ("--export_batch_size=0", "--export_batch_size must be"),
+    ("--models_config=/nonexistent/dir/models.config", "--models_config /nonexistent/dir/models.config: its folder does not exist")])
 def test_export_cli_refuses_bad_settings_before_creating_anything(tmp_path, monkeypatch, capsys, flag, message):
     from absl import flags
     from tfvisrec.training import checkpoints
