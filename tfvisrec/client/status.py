@@ -124,7 +124,6 @@ def clean_tf_message(message: str) -> str:
     return text
 
 
-
 def from_rpc_error(error: grpc.RpcError) -> ServingError:
     """A failed RPC (client side) as the matching ServingError subclass."""
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
