@@ -165,3 +165,21 @@ def test_overwrite_replaces_folder(tmp_path):
         meta = json.load(f)
     assert meta["min_user_interactions"] == 4 and meta["num_users"] == 1
     assert sorted(os.listdir(tmp_path)) == ["images", "interactions.csv", "items.csv", "o"]
+
+
+def test_overwrite_replaces_only_a_dataset(tmp_path):
+    root, _ = write_world(tmp_path, with_time=False)
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("years of work")
+    (tmp_path / "afile").write_text("a file")
+    for out, refusal in ((precious, "replaces only a dataset"), (tmp_path / "afile", "not a folder")):
+        with pytest.raises(DataError, match=refusal):
+            ingest(os.path.join(root, "interactions.csv"), out_dir=str(out), min_user_interactions=3,
+                   overwrite=True)
+    assert (precious / "thesis.txt").read_text() == "years of work" and os.listdir(precious) == ["thesis.txt"]
+    assert (tmp_path / "afile").read_text() == "a file"
+    (tmp_path / "empty").mkdir()
+    ingest(os.path.join(root, "interactions.csv"), out_dir=str(tmp_path / "empty"), min_user_interactions=3,
+           overwrite=True)
+    assert os.path.exists(tmp_path / "empty" / schema.META_FILE)

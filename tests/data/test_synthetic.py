@@ -311,14 +311,19 @@ def test_refuses_to_overwrite_a_non_empty_folder(tmp_path):
     config = SyntheticConfig(seed=1, **TINY)
     generate_world(str(out), config)
     before = (out / "interactions.csv").read_bytes()
-    with pytest.raises(DataError, match="not empty"):
+    with pytest.raises(DataError, match="exists already"):
         generate_world(str(out), SyntheticConfig(seed=2, **TINY))
     assert (out / "interactions.csv").read_bytes() == before
     generate_world(str(out), SyntheticConfig(seed=2, **TINY), overwrite=True)
     assert (out / "interactions.csv").read_bytes() != before
     (tmp_path / "empty").mkdir()
     generate_world(str(tmp_path / "empty"), config)
-    assert sorted(os.listdir(tmp_path)) == ["empty", "world"]  # no temp folders left behind
+    (tmp_path / "thesis").mkdir()                            # someone's folder: --overwrite keeps off
+    (tmp_path / "thesis" / "thesis.txt").write_text("years of work")
+    with pytest.raises(DataError, match="replaces only a synthetic world"):
+        generate_world(str(tmp_path / "thesis"), config, overwrite=True)
+    assert (tmp_path / "thesis" / "thesis.txt").read_text() == "years of work"
+    assert sorted(os.listdir(tmp_path)) == ["empty", "thesis", "world"]  # no temp folders left behind
     with pytest.raises(ValueError, match="num_users"):
         generate_world(str(tmp_path / "bad"), SyntheticConfig(num_users=0))
     assert not (tmp_path / "bad").exists()
@@ -337,7 +342,7 @@ def test_cli_writes_a_world_and_rejects_bad_flags(tmp_path):
     line, = done.stdout.strip().splitlines()
     assert "20 users, 36 items" in line and "oracle AUC" in line
     assert load_truth(out).drift and os.path.exists(os.path.join(out, "outfits.csv"))
-    for args, message in [(["--out", out], "not empty"),
+    for args, message in [(["--out", out], "exists already"),
                           (["--out", out + "2", "--num_users", "many"], "num_users"),
                           (["--out", out + "2", "--no_such_flag"], "no_such_flag"),
                           (["--out", out + "2", "--temperature", "0"], "temperature"),

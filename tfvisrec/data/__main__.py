@@ -41,7 +41,7 @@ def define_flags():
         return
     d = flags
     d.DEFINE_string("out", None, "Dataset folder to write.")
-    d.DEFINE_bool("overwrite", False, "Replace --out if it exists.")
+    d.DEFINE_bool("overwrite", False, "Replace --out if it is a dataset (holds meta.json) or an empty folder.")
     d.DEFINE_string("name", None, "Dataset name recorded in meta.json (default: folder name).")
     d.DEFINE_enum("split", "leave_one_out", ["leave_one_out", "temporal"],
                   "leave_one_out: one random validation and test item per user; temporal: "

@@ -15,6 +15,7 @@ import numpy as np
 from tfvisrec.atomic import publish_folder
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
+from tfvisrec.data.output_folder import check_replaceable
 
 
 @dataclasses.dataclass
@@ -179,8 +180,7 @@ def write_dataset(path: str, meta: Dict, user_ids: Sequence[str], item_ids: Sequ
     `extra_npz` further .npz file names (e.g. the outfits table) to their arrays.
     """
     path = os.path.abspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise DataError("output folder exists already (pass --overwrite to replace it)", path)
+    check_replaceable(path, overwrite, (schema.META_FILE,), "a dataset")
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)

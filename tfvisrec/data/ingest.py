@@ -16,6 +16,7 @@ from tfvisrec.data import split as splitting
 from tfvisrec.data.csv_reader import (HEADER_ROW, Interactions, ItemTable, read_interactions,
                                       read_items)
 from tfvisrec.data.errors import DataError
+from tfvisrec.data.output_folder import check_replaceable
 from tfvisrec.data.image_reader import open_images
 from tfvisrec.data.item_encoding import ItemLabels, item_images, item_labels
 
@@ -121,9 +122,7 @@ def write_items_dataset(out_dir: str, meta: Dict, user_ids: Sequence[str],
 
 def check_output(out_dir: str, overwrite: bool) -> None:
     """Fail before any work when the output exists and may not be replaced."""
-    if os.path.exists(out_dir) and not overwrite:
-        raise DataError("output folder exists already (pass --overwrite to replace it)",
-                        os.path.abspath(out_dir))
+    check_replaceable(os.path.abspath(out_dir), overwrite, (schema.META_FILE,), "a dataset")
 
 
 def collapse_duplicates(frame: pd.DataFrame) -> pd.DataFrame:

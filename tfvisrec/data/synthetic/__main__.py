@@ -16,7 +16,7 @@ from tfvisrec.data.synthetic.world import generate_world
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", None, "Output folder of the world (must not exist or be empty unless --overwrite).")
-flags.DEFINE_bool("overwrite", False, "Replace an existing output folder.")
+flags.DEFINE_bool("overwrite", False, "Replace an existing output folder that holds a synthetic world (truth.json).")
 config_lib.define_flags(SyntheticConfig)
 flags.adopt_module_key_flags(config_lib)   # list the world's flags in --help
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from tfvisrec.atomic import publish_folder
 from tfvisrec.data.errors import DataError
+from tfvisrec.data.output_folder import check_replaceable
 from tfvisrec.data.synthetic import drawing
 from tfvisrec.data.synthetic import eras
 from tfvisrec.data.synthetic import interactions as interactions_lib
@@ -43,11 +44,7 @@ def generate_world(out_dir: str, config: SyntheticConfig, overwrite: bool = Fals
     """
     config.validate()
     path = os.path.abspath(out_dir)
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise DataError("output path exists and is not a folder", path)
-    if os.path.isdir(path) and os.listdir(path) and not overwrite:
-        raise DataError("output folder exists and is not empty (pass overwrite=True / --overwrite "
-                        "to replace it)", path)
+    check_replaceable(path, overwrite, (TRUTH_JSON,), "a synthetic world", empty_is_free=True)
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
