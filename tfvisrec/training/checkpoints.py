@@ -106,6 +106,23 @@ def latest_readable(manager: tf.train.CheckpointManager):
     return None
 
 
+def check_resumable(model_dir: str, model_config) -> None:
+    """DataError when `model_dir` holds a run of another model than `model_config.model`
+    (resuming would load its weights into the wrong model, or fail in TensorFlow's words)."""
+    path = os.path.join(model_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        return
+    try:
+        with open(path, encoding="utf-8") as f:
+            saved = json.load(f)["model"]["model"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(f"unreadable ({type(e).__name__}: {e}); cannot tell which model this run is of: "
+                        "train in another --model_dir", path) from None
+    if saved != model_config.model:
+        raise DataError(f"this folder holds a {saved} run, not {model_config.model}: train "
+                        f"{model_config.model} in another --model_dir", model_dir)
+
+
 def save_configs(model_dir: str, model_config, train_config) -> None:
     atomic.write_json(os.path.join(model_dir, CONFIG_FILE), {
         "model": config_lib.to_dict(model_config), "train": config_lib.to_dict(train_config)})

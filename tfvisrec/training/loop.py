@@ -17,6 +17,7 @@ import tf_keras as keras
 
 from tfvisrec import atomic, image_sheets
 from tfvisrec.data.dataset import load_dataset
+from tfvisrec.data.errors import DataError
 from tfvisrec.data.item_features import ItemFeatureTable
 from tfvisrec.training import building, checkpoints, strategy as strategy_lib
 from tfvisrec.training.optimizers import make_optimizer
@@ -52,7 +53,13 @@ def fit(model_config, train_config, dataset=None, strategy=None):
     resumed_from = None
     resume_path = checkpoints.latest_readable(latest) if train_config.resume else None
     if resume_path:
-        ckpt.restore(resume_path)
+        checkpoints.check_resumable(model_dir, model_config)
+        try:
+            ckpt.restore(resume_path)
+        except ValueError as e:   # variables of other shapes: the run was of other settings
+            raise DataError(f"its checkpoint {os.path.basename(resume_path)} does not fit {model_config.model} "
+                            f"as configured ({str(e).splitlines()[0]}): train in another --model_dir, or "
+                            "resume with the settings of its config.json", model_dir) from None
         resumed_from = int(state.step.numpy())
         if chief and train_config.verbose:
             print(f"resuming from {resume_path} (step {resumed_from}, epoch "
