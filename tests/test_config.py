@@ -38,3 +38,20 @@ def test_every_shipped_flagfile_parses():
     assert files
     for path in files:
         model_flags.configs_from_flagfile(path)
+
+
+def test_out_of_range_settings_are_named_before_training(tmp_path):
+    import dataclasses
+    from tfvisrec.config import ModelConfig, TrainConfig
+    from tfvisrec.training import fit
+    assert TrainConfig().problems() == [] and ModelConfig().problems() == []
+    bad = dataclasses.replace(TrainConfig(), epochs=0, batch_size=-5, learning_rate=float("nan"),
+                              image_cache="foo", verbose=7, steps_per_epoch=-1,
+                              model_dir=str(tmp_path / "run"))
+    found = bad.problems()
+    for flag in ("--epochs", "--batch_size", "--learning_rate", "--image_cache", "--verbose", "--steps_per_epoch"):
+        assert sum(problem.startswith(flag + " ") for problem in found) == 1, found
+    assert ModelConfig(num_negatives=0).problems() == ["--num_negatives must be at least 1, got 0"]
+    with pytest.raises(ValueError, match="--epochs must be at least 1, got 0"):
+        fit(ModelConfig(num_negatives=0), bad)
+    assert not (tmp_path / "run").exists()

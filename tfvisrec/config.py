@@ -6,7 +6,8 @@ Adding a hyper-parameter = adding one field, with its help text, to the dataclas
 it: `TrainConfig` here for the training loop, a model family's config beside its model.
 """
 import dataclasses
-from typing import Any, Dict, Iterable, Optional, Type
+import math
+from typing import Any, Dict, Iterable, List, Optional, Type
 
 from absl import flags
 
@@ -25,6 +26,10 @@ class ModelConfig:
     model: str = field("bprmf", "Registered model name (see `python -m tfvisrec.train --list_models`).")
     seed: int = field(42, "Random seed for initialisation and data order.")
     num_negatives: int = field(1, "Negatives sampled per positive (WARP samples several).")
+
+    def problems(self) -> List[str]:
+        """What is out of range in the settings every model shares ([] when nothing)."""
+        return [] if self.num_negatives >= 1 else [f"--num_negatives must be at least 1, got {self.num_negatives}"]
 
 
 @dataclasses.dataclass
@@ -52,6 +57,21 @@ class TrainConfig:
     eval_negatives: int = field(0, "Validation protocol: 0 = full-catalogue AUC, N = sampled AUC with N negatives.")
     max_steps: int = field(0, "Stop after this many steps in total (0 = no limit); for tests and smoke runs.")
     verbose: int = field(1, "0 = quiet, 1 = a live progress bar on a terminal (one line per epoch when stdout is a file or pipe), 2 = one line per epoch.")
+
+    def problems(self) -> List[str]:
+        """What is out of range here ([] when nothing), each naming its flag."""
+        at_least = {"epochs": 1, "batch_size": 1, "steps_per_epoch": 0, "steps_per_loop": 1,
+                    "checkpoint_every": 0, "eval_every_epochs": 1, "patience": 0, "num_cpu_devices": 0,
+                    "image_cache_mb": 0, "eval_negatives": 0, "max_steps": 0}
+        found = [f"--{name} must be at least {low}, got {getattr(self, name)}"
+                 for name, low in at_least.items() if getattr(self, name) < low]
+        if not self.learning_rate > 0 or math.isinf(self.learning_rate):
+            found.append(f"--learning_rate must be a positive number, got {self.learning_rate}")
+        if self.image_cache not in ("memory", "decode", "auto"):
+            found.append(f"--image_cache must be memory, decode or auto, got {self.image_cache!r}")
+        if self.verbose not in (0, 1, 2):
+            found.append(f"--verbose must be 0, 1 or 2, got {self.verbose}")
+        return found
 
 
 def define_flags(*config_classes: Type, module_name: Optional[str] = None,

@@ -26,6 +26,9 @@ from tfvisrec.progress import EpochProgress
 
 def fit(model_config, train_config, dataset=None, strategy=None):
     """Train `model_config.model` as `train_config` says → (model, summary dict)."""
+    problems = model_config.problems() + train_config.problems()
+    if problems:   # before anything is read or written
+        raise ValueError("; ".join(problems))
     dataset = dataset if dataset is not None else load_dataset(train_config.dataset)
     strategy = strategy or strategy_lib.make_strategy(train_config.strategy, train_config.num_cpu_devices)
     chief = strategy_lib.is_chief(strategy)
