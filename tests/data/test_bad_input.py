@@ -239,3 +239,24 @@ def test_short_and_long_rows(world):
     _replace(world / "interactions.csv", "u2\n", "u2,c,2020-01-05,extra\n")
     _fails(world, r"interactions\.csv, row 6 \(the header is row 1\): 4 values but the header has 3 "
                   r"columns: 'u2,c,2020-01-05,extra'")
+
+
+def _truncate(path):
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+
+
+@pytest.mark.parametrize("damage, file, pattern", [
+    (_truncate, "interactions.npz", "BadZipFile|unreadable"),
+    (_truncate, "items.npz", "unreadable"),
+    (lambda p: p.write_text('{"format_version": '), "meta.json", "unreadable"),
+    (lambda p: p.write_text("[1, 2]"), "meta.json", "not a JSON object"),
+    (lambda p: p.write_text(""), "items.txt", "holds 0 ids where meta.json says 4"),
+    (lambda p: p.write_text("u1\n"), "users.txt", "holds 1 ids where meta.json says 2"),
+])
+def test_a_damaged_dataset_names_its_file(world, damage, file, pattern):
+    folder = _ingest(world)
+    damage(world / "work" / "out" / file)
+    with pytest.raises(DataError, match=pattern) as info:
+        dataset_io.load_dataset(folder)
+    assert os.path.join(folder, file) in str(info.value) and "ingest it again" in str(info.value)

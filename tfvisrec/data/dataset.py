@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -121,19 +122,24 @@ def load_dataset(path: str) -> Dataset:
     if not os.path.exists(meta_path):
         raise DataError(f"not a dataset folder (no {schema.META_FILE}); create one with "
                         "`python -m tfvisrec.data ingest`", path)
-    with open(meta_path, encoding="utf-8") as f:
-        meta = json.load(f)
+    meta = _read_json(meta_path)
+    if not isinstance(meta, dict):
+        raise DataError("not a JSON object; the dataset is damaged: ingest it again", meta_path)
     if meta.get("format_version") != schema.FORMAT_VERSION:
         raise DataError(f"dataset format {meta.get('format_version')} is not the supported "
                         f"{schema.FORMAT_VERSION}; ingest it again", meta_path)
-    user_ids = _read_vocab(os.path.join(path, schema.USERS_FILE))
-    item_ids = _read_vocab(os.path.join(path, schema.ITEMS_FILE))
-    with np.load(os.path.join(path, schema.INTERACTIONS_FILE)) as z:
-        splits = {s: Split(z[f"{s}_users"], z[f"{s}_items"], z[f"{s}_times"]) for s in schema.SPLITS}
-    with np.load(os.path.join(path, schema.ITEM_TABLE_FILE)) as z:
-        table = {k: z[k] for k in ("category", "attributes", "train_count", "is_cold")}
-        if "holdout_split" in z.files:
-            table["holdout_split"] = z["holdout_split"]
+    user_ids = _read_vocab(os.path.join(path, schema.USERS_FILE), meta.get("num_users"))
+    item_ids = _read_vocab(os.path.join(path, schema.ITEMS_FILE), meta.get("num_items"))
+    interactions_path = os.path.join(path, schema.INTERACTIONS_FILE)
+    z = _read_arrays(interactions_path, [f"{s}_{part}" for s in schema.SPLITS for part in ("users", "items", "times")])
+    splits = {s: Split(z[f"{s}_users"], z[f"{s}_items"], z[f"{s}_times"]) for s in schema.SPLITS}
+    for name, split in splits.items():
+        if len(split) and (split.users.max() >= len(user_ids) or split.items.max() >= len(item_ids)
+                           or min(split.users.min(), split.items.min()) < 0):
+            raise DataError(f"the {name} split names users or items beyond users.txt / items.txt; "
+                            "the dataset is damaged: ingest it again", interactions_path)
+    table = _read_arrays(os.path.join(path, schema.ITEM_TABLE_FILE),
+                         ["category", "attributes", "train_count", "is_cold"], optional=["holdout_split"])
     return Dataset(path=path, meta=meta, user_ids=user_ids, item_ids=item_ids, **splits, **table)
 
 
@@ -146,11 +152,36 @@ def load_texts(path: str) -> Optional[List[str]]:
         return json.load(f)
 
 
-def _read_vocab(path):
+def _read_vocab(path, expected=None):
     if not os.path.exists(path):
         raise DataError("missing vocabulary file", path)
     with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f]
+        ids = [line.rstrip("\n") for line in f]
+    if expected is not None and len(ids) != expected:
+        raise DataError(f"holds {len(ids)} ids where meta.json says {expected}; the dataset is damaged: "
+                        "ingest it again", path)
+    return ids
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise DataError(f"unreadable ({e}); the dataset is damaged: ingest it again", path) from None
+
+
+def _read_arrays(path, required, optional=()):
+    """{name: array} of the .npz at `path`; DataError naming the file when it is missing,
+    truncated or lacks an array."""
+    try:
+        with np.load(path) as z:
+            arrays = {name: z[name] for name in required}
+            arrays.update({name: z[name] for name in optional if name in z.files})
+            return arrays
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"unreadable ({type(e).__name__}: {e}); the dataset is damaged: ingest it again",
+                        path) from None
 
 
 def item_table(num_items, train_items, category=None, attributes=None, cold_threshold=5):

@@ -109,15 +109,9 @@ def latest_readable(manager: tf.train.CheckpointManager):
 def check_resumable(model_dir: str, model_config) -> None:
     """DataError when `model_dir` holds a run of another model than `model_config.model`
     (resuming would load its weights into the wrong model, or fail in TensorFlow's words)."""
-    path = os.path.join(model_dir, CONFIG_FILE)
-    if not os.path.exists(path):
+    if not os.path.exists(os.path.join(model_dir, CONFIG_FILE)):
         return
-    try:
-        with open(path, encoding="utf-8") as f:
-            saved = json.load(f)["model"]["model"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise DataError(f"unreadable ({type(e).__name__}: {e}); cannot tell which model this run is of: "
-                        "train in another --model_dir", path) from None
+    saved = _read_raw_configs(model_dir)["model"]["model"]
     if saved != model_config.model:
         raise DataError(f"this folder holds a {saved} run, not {model_config.model}: train "
                         f"{model_config.model} in another --model_dir", model_dir)
@@ -133,12 +127,25 @@ def read_configs(model_dir: str):
     if not os.path.exists(path):
         raise DataError("not a trained model folder (no config.json); train one with "
                         "`python -m tfvisrec.train`", model_dir)
-    with open(path, encoding="utf-8") as f:
-        raw = json.load(f)
+    raw = _read_raw_configs(model_dir)
     from tfvisrec.models import registry
     model_values = raw["model"]
     model_cls = registry.config_class(model_values["model"])
     return _config(model_cls, model_values), _config(config_lib.TrainConfig, raw["train"])
+
+
+def _read_raw_configs(model_dir: str):
+    """config.json as saved: {"model": {"model": name, ...}, "train": {...}}; DataError naming
+    the file when it is not that."""
+    path = os.path.join(model_dir, CONFIG_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = json.load(f)
+        if not isinstance(raw["model"]["model"], str) or not isinstance(raw["train"], dict):
+            raise TypeError("no model name or train settings")
+        return raw
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(f"unreadable run configuration ({type(e).__name__}: {e})", path) from None
 
 
 def _config(cls, values):
@@ -170,8 +177,16 @@ def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
     try:
         tf.train.Checkpoint(model=model).read(path).expect_partial()
     except ValueError as e:
-        # e.g. regions.npz remade with another --region_feature: E^k's shape follows the file
+        if dataset_dir and os.path.abspath(dataset_dir) != os.path.abspath(train_config.dataset):
+            hint = (f"the run was trained on {train_config.dataset}, and --dataset {dataset_dir} has "
+                    f"{dataset.num_users} users and {dataset.num_items} items")
+        else:   # e.g. regions.npz remade with another --region_feature: E^k's shape follows the file
+            hint = ("were the dataset's item features or regions remade since training (features.npy, "
+                    "regions.npz)?")
         raise DataError(f"the checkpoint does not fit the model built from the run's config and dataset "
-                        f"({str(e).splitlines()[0]}); were the dataset's item features or regions remade "
-                        f"since training (features.npy, regions.npz)?", path) from None
+                        f"({str(e).splitlines()[0]}); {hint}", path) from None
+    except (tf.errors.OpError, IndexError) as e:   # IndexError: a data file cut short
+        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise DataError(f"the checkpoint does not read back whole ({reason}): its files are damaged; "
+                        "try the other checkpoint (best or latest) or train again", path) from None
     return model, dataset
