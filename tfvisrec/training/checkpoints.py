@@ -89,7 +89,11 @@ def latest_readable(manager: tf.train.CheckpointManager):
     None when it has none. A run killed or out of disk space while it wrote its latest
     checkpoint leaves that one short: the run then resumes from the one before, losing the
     steps in between rather than failing, and says so on stderr."""
-    for path in reversed(manager.checkpoints):
+    candidates = list(manager.checkpoints) or _checkpoint_files(manager.directory)
+    if candidates and not manager.checkpoints:
+        print(f"warning: {os.path.join(manager.directory, 'checkpoint')} lists no checkpoint (missing or "
+              f"unreadable); looking at the checkpoint files there instead", file=sys.stderr)
+    for path in reversed(candidates):
         try:
             reader = tf.train.load_checkpoint(path)
             for name in reader.get_variable_to_shape_map():
@@ -99,8 +103,8 @@ def latest_readable(manager: tf.train.CheckpointManager):
             reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
             print(f"warning: checkpoint {path} does not read back ({reason}); trying the one before",
                   file=sys.stderr)
-    if manager.checkpoints:
-        names = ", ".join(os.path.basename(path) for path in manager.checkpoints)
+    if candidates:
+        names = ", ".join(os.path.basename(path) for path in candidates)
         raise DataError(f"none of the checkpoints ({names}) reads back whole; train again in a new "
                         f"--model_dir, or here with --noresume", manager.directory)
     return None
@@ -115,6 +119,13 @@ def check_resumable(model_dir: str, model_config) -> None:
     if saved != model_config.model:
         raise DataError(f"this folder holds a {saved} run, not {model_config.model}: train "
                         f"{model_config.model} in another --model_dir", model_dir)
+
+
+def _checkpoint_files(directory: str):
+    """The checkpoint prefixes (`ckpt-N`) in `directory`, oldest first, found by their files."""
+    prefixes = [path[:-len(".index")] for path in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index"))]
+    numbered = [(int(p.rsplit("-", 1)[1]), p) for p in prefixes if p.rsplit("-", 1)[1].isdigit()]
+    return [p for _, p in sorted(numbered)]
 
 
 def save_configs(model_dir: str, model_config, train_config) -> None:
