@@ -79,6 +79,10 @@ def test_bad_input_is_one_clear_error(tmp_path, capsys):
         _main(f"--model_dir={tmp_path}", "--protocols=full_auc,top_k")
     with pytest.raises(app.UsageError, match="model_dir"):
         _main("--model_dir=")   # explicit: a module imported earlier may give the flag a default
+    (tmp_path / "afile").write_text("x")
+    for output, problem in ((tmp_path / "afile" / "ev.json", "is a file, not a folder"), (tmp_path, "is a folder")):
+        assert _main(f"--model_dir={tmp_path}", f"--output={output}") == 2
+        assert problem in capsys.readouterr().err
 
 
 def test_an_outfit_model_is_evaluated_on_outfits_and_refuses_item_protocols(tmp_path, capsys):

@@ -50,6 +50,21 @@ def write_with(path: str, write: Callable[[BinaryIO], object]) -> None:
         raise
 
 
+def file_output_problem(path: str):
+    """Why a file cannot be written at `path` (it is a folder; a folder on its way is a file, or
+    not writable), or None: for command lines to say so before their long work."""
+    if os.path.isdir(path):
+        return f"{path} is a folder; give a file name"
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        return f"cannot write {path}: {folder} is a file, not a folder"
+    if not os.access(folder, os.W_OK):
+        return f"cannot write {path}: {folder} is not writable"
+    return None
+
+
 def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)

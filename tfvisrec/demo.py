@@ -134,7 +134,7 @@ def main(argv):
               "cold items (< 5 training buyers)")
         dataset, trained = train_models(FLAGS.models, world.dataset_dir, visual, FLAGS.work_dir,
                                         configs_dir, FLAGS.fresh)
-    except (DataError, ValueError) as e:   # bad data, an unknown model name
+    except (DataError, ValueError, OSError) as e:   # bad data, an unknown model name
         print(f"error: {e}", file=sys.stderr)
         return 2
     print("[4/5] evaluating on the held-out test items")

@@ -40,6 +40,11 @@ def main(argv):
         raise app.UsageError(str(err))
     if FLAGS.trials < 1:
         raise app.UsageError("--trials must be at least 1")
+    from tfvisrec.atomic import file_output_problem
+    output = FLAGS.output or os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{FLAGS.checkpoint}.json")
+    if FLAGS.output and file_output_problem(output):   # before the evaluation, not after it
+        print(f"error: --output: {file_output_problem(output)}", file=sys.stderr)
+        return 2
     try:
         from tfvisrec.training.checkpoints import load_trained
         model, dataset = load_trained(FLAGS.model_dir, which=FLAGS.checkpoint,
@@ -49,10 +54,9 @@ def main(argv):
             names = [protocols.OUTFITS]
         results = protocols.evaluate(model, dataset, protocols=names, split=FLAGS.split,
                                      seed=FLAGS.eval_seed, trials=FLAGS.trials)
-    except (DataError, ValueError) as err:
+    except (DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    output = FLAGS.output or os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{FLAGS.checkpoint}.json")
     model_name = model.registered_name
     report.write_json(output, {
         "model": model_name, "model_dir": os.path.abspath(FLAGS.model_dir),

@@ -184,7 +184,7 @@ def main(argv):
         # `or`: another command line of the same process may have defined --out with another default
         png, json_path, record = explain(FLAGS.model_dir, FLAGS.user, FLAGS.item, FLAGS.image,
                                          FLAGS.out or "explain.png", FLAGS.backbone_weights, FLAGS.checkpoint)
-    except (DataError, ValueError) as err:
+    except (DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     top = record["attributes"].index(record["top_attribute"])

@@ -203,7 +203,7 @@ def main(argv):
                             container_models_root=FLAGS.container_models_root,
                             as_of=FLAGS.as_of or None, design=design, explain_classifier=classifier,
                             feature_backbone=feature_backbone)
-    except (DataError, ValueError) as e:   # bad data, or settings a model or the GAN refuses
+    except (DataError, ValueError, OSError) as e:   # bad data, or settings a model or the GAN refuses
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(path)

@@ -150,7 +150,7 @@ def main(argv):
     try:
         trained = load_interpretable_run(FLAGS.model_dir, FLAGS.checkpoint)
         record = session(trained, FLAGS.user, steps, FLAGS.strength, FLAGS.k, FLAGS.epoch)
-    except (DataError, ValueError) as err:
+    except (DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(record, indent=2) if FLAGS.json else format_tables(record, FLAGS.top_features))

@@ -51,7 +51,7 @@ def main(argv):
                             train_config.dataset)
         strategy = strategy_lib.make_strategy(train_config.strategy, train_config.num_cpu_devices)
         _, summary = fit(model_config, train_config, strategy=strategy)
-    except (DataError, ValueError) as e:
+    except (DataError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"trained {summary['model']}: {summary['steps']} steps, best validation {describe_best(summary)}, "

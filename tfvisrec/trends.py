@@ -101,7 +101,7 @@ def main(argv):
             raise DataError(f"is a {trained.model.registered_name} run; trends need a temporal model (itvbpr)",
                             FLAGS.model_dir)
         csv_path, png_path, plotted = write_trends(trained, FLAGS.out, FLAGS.top, FLAGS.rank_by, FLAGS.visual_bias)
-    except (DataError, ValueError) as err:
+    except (DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"wrote {csv_path} ({trained.num_epochs} epochs × {len(trained.features.names)} features) and {png_path} "

@@ -256,7 +256,7 @@ def main(argv):
         raise app.UsageError(f"{got}expected a command, one of: {', '.join(COMMANDS)}")
     try:
         written = _HANDLERS[argv[1]](argv[2:])
-    except DataError as e:
+    except (DataError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if written:

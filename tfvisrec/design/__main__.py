@@ -53,7 +53,7 @@ def main(argv):
         raise app.UsageError(f"--record_every ({FLAGS.record_every}) must divide --steps ({FLAGS.steps})")
     try:
         return _design()
-    except (DataError, ValueError) as err:
+    except (DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -47,7 +47,7 @@ def main(argv):
         _fail(str(e))
     try:
         folder = generate_world(FLAGS.out, config, FLAGS.overwrite)
-    except DataError as e:
+    except (DataError, OSError) as e:
         _fail(str(e))
     print(summary(folder))
 
