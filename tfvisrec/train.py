@@ -54,6 +54,11 @@ def main(argv):
     except (DataError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: run the same command again to resume from the latest checkpoint in "
+              f"{os.path.join(train_config.model_dir, 'ckpt')} (the steps after it are trained again)",
+              file=sys.stderr)
+        return 130
     print(f"trained {summary['model']}: {summary['steps']} steps, best validation {describe_best(summary)}, "
           f"model in {train_config.model_dir}")
     return 0

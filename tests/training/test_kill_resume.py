@@ -50,3 +50,19 @@ def test_sigkill_then_resume_matches_uninterrupted_run(low_rank_dataset, tmp_pat
     assert a.keys() == b.keys() and a
     for name in a:
         np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_ctrl_c_says_how_to_resume_without_a_traceback(low_rank_dataset, tmp_path):
+    model_dir = str(tmp_path / "interrupted")
+    proc = subprocess.Popen(train_command(low_rank_dataset, model_dir, *ARGS), env=env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 240
+    while _latest_step(model_dir) < 8 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "training finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    assert "interrupted: run the same command again to resume" in err and "Traceback" not in err, err[-3000:]
+    assert _latest_step(model_dir) >= 8
