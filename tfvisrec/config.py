@@ -9,7 +9,16 @@ import dataclasses
 import math
 from typing import Any, Dict, Iterable, List, Optional, Type
 
-from absl import flags
+from absl import app, flags
+
+
+class UsageError(app.UsageError):
+    """Bad command-line use (a missing or contradictory flag): absl prints the command's usage
+    and the message, and the command exits with status 2, as argparse's and the `error:` lines'
+    do, rather than absl's default 1."""
+
+    def __init__(self, message, exitcode=2):
+        super().__init__(message, exitcode)
 
 
 def field(default, help_text: str):

@@ -14,6 +14,8 @@ import time
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags, logging
 
+from tfvisrec.config import UsageError
+
 flags.DEFINE_string("work_dir", "demo", "Where the runs, exports and results go.")
 flags.DEFINE_string("cache_dir", "", "Where the world is built once (default: the default dataset's "
                     "cache, $TFVISREC_CACHE or ~/.cache/tfvisrec, which `python -m tfvisrec.train` "
@@ -114,7 +116,7 @@ def results_table(rows, protocols):
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
     from tfvisrec.atomic import write_json

@@ -12,7 +12,7 @@ import sys
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags
 
-from tfvisrec.config import define_once as _define
+from tfvisrec.config import UsageError, define_once as _define
 from tfvisrec.data.errors import DataError
 
 FLAGS = flags.FLAGS
@@ -29,17 +29,17 @@ _define(flags.DEFINE_integer, "trials", 5, "Repeats of the sampled protocols (me
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.model_dir:
-        raise app.UsageError("--model_dir is required")
+        raise UsageError("--model_dir is required")
     from tfvisrec.evaluation import protocols, report
     try:
         for name in FLAGS.protocols:
             protocols.get_protocol(name)
     except ValueError as err:
-        raise app.UsageError(str(err))
+        raise UsageError(str(err))
     if FLAGS.trials < 1:
-        raise app.UsageError("--trials must be at least 1")
+        raise UsageError("--trials must be at least 1")
     from tfvisrec.atomic import file_output_problem
     output = FLAGS.output or os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{FLAGS.checkpoint}.json")
     if FLAGS.output and file_output_problem(output):   # before the evaluation, not after it

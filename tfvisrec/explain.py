@@ -28,7 +28,7 @@ import sys
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags
 
-from tfvisrec.config import define_once
+from tfvisrec.config import UsageError, define_once
 
 define_once(flags.DEFINE_string, "model_dir", "", "Folder of a trained SAERS run (saers, saers_fixed, saf_only, vbpr_saf).")
 define_once(flags.DEFINE_string, "user", "", "The shopper (a user id of the run's dataset).")
@@ -174,11 +174,11 @@ def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", ou
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.model_dir or not FLAGS.user:
-        raise app.UsageError("--model_dir and --user are required")
+        raise UsageError("--model_dir and --user are required")
     if bool(FLAGS.item) == bool(FLAGS.image):
-        raise app.UsageError("give one of --item (a catalogue item) or --image (a photo file)")
+        raise UsageError("give one of --item (a catalogue item) or --image (a photo file)")
     from tfvisrec.data.errors import DataError
     try:
         # `or`: another command line of the same process may have defined --out with another default

@@ -26,7 +26,7 @@ import sys
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags
 
-from tfvisrec.config import define_once
+from tfvisrec.config import UsageError, define_once
 
 define_once(flags.DEFINE_string, "model_dir", "", "Folder of a trained ivbpr / itvbpr run.")
 define_once(flags.DEFINE_string, "user", "", "The shopper (a user id of the run's dataset).")
@@ -50,7 +50,7 @@ def steering_from_flags():
     """The steering steps [(kind, target)] the flags ask for: --like first, then --more or
     --less; UsageError for both --more and --less."""
     if FLAGS.more and FLAGS.less:
-        raise app.UsageError("give one of --more, --less, not both")
+        raise UsageError("give one of --more, --less, not both")
     given = [(kind, value) for kind, value in (("like", FLAGS.like), ("more", FLAGS.more),
                                                ("less", FLAGS.less)) if value]
     return given
@@ -137,14 +137,14 @@ def format_tables(record, top_features=8) -> str:
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.model_dir or not FLAGS.user:
-        raise app.UsageError("--model_dir and --user are required")
+        raise UsageError("--model_dir and --user are required")
     if FLAGS.k < 1:
-        raise app.UsageError("--k must be at least 1")
+        raise UsageError("--k must be at least 1")
     steps = steering_from_flags()
     if FLAGS.like and not 0.0 <= FLAGS.strength <= 1.0:
-        raise app.UsageError(f"--strength must lie in [0, 1] with --like, got {FLAGS.strength}")
+        raise UsageError(f"--strength must lie in [0, 1] with --like, got {FLAGS.strength}")
     from tfvisrec.data.errors import DataError
     from tfvisrec.interpretable_run import load_interpretable_run
     try:

@@ -26,7 +26,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise config_lib.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     from tfvisrec.models import registry
     if FLAGS.list_models:
         print("\n".join(registry.names()))

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags
 
-from tfvisrec.config import define_once
+from tfvisrec.config import UsageError, define_once
 
 define_once(flags.DEFINE_string, "model_dir", "", "Folder of a trained itvbpr run.")
 define_once(flags.DEFINE_string, "out", "", "Folder to write trends.csv and trends.png into.")
@@ -88,11 +88,11 @@ def write_trends(trained, out: str, top: int = 8, rank_by: str = "variation", vi
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.model_dir or not FLAGS.out:
-        raise app.UsageError("--model_dir and --out are required")
+        raise UsageError("--model_dir and --out are required")
     if FLAGS.top < 1:
-        raise app.UsageError("--top must be at least 1")
+        raise UsageError("--top must be at least 1")
     from tfvisrec.data.errors import DataError
     from tfvisrec.interpretable_run import load_interpretable_run
     try:

@@ -68,10 +68,10 @@ def test_existing_output_and_overwrite(tmp_path, interactions):
 
 def test_usage_errors(tmp_path):
     unknown = cli("unknown_command")
-    assert unknown.returncode == 1 and ("unknown command 'unknown_command'; expected a command, one of: ingest, hm"
+    assert unknown.returncode == 2 and ("unknown command 'unknown_command'; expected a command, one of: ingest, hm"
                                         in unknown.stderr)
     missing = cli("hm", f"--out={tmp_path / 'x'}")
-    assert missing.returncode == 1 and "--hm_dir is required" in missing.stderr
+    assert missing.returncode == 2 and "--hm_dir is required" in missing.stderr
     not_a_dataset = cli("info", str(tmp_path))
     assert not_a_dataset.returncode == 2 and "not a dataset folder" in not_a_dataset.stderr
 

@@ -27,6 +27,7 @@ import sys
 
 from absl import app, flags
 
+from tfvisrec.config import UsageError
 from tfvisrec.data.errors import DataError
 
 FLAGS = flags.FLAGS
@@ -92,7 +93,7 @@ def define_flags():
 def _required(name):
     value = getattr(FLAGS, name)
     if value in (None, ""):
-        raise app.UsageError(f"--{name} is required for this command")
+        raise UsageError(f"--{name} is required for this command")
     return value
 
 
@@ -132,9 +133,9 @@ def _photo_predictions(kind: str, read, predict):
     classifier, stored = getattr(FLAGS, f"{kind}_classifier"), getattr(FLAGS, f"{kind}_predictions")
     threshold = getattr(FLAGS, f"{kind}_min_confidence")
     if classifier and stored:
-        raise app.UsageError(f"give --{kind}_classifier or --{kind}_predictions, not both")
+        raise UsageError(f"give --{kind}_classifier or --{kind}_predictions, not both")
     if not 0.0 <= threshold <= 1.0:
-        raise app.UsageError(f"--{kind}_min_confidence must be within [0, 1], got {threshold}")
+        raise UsageError(f"--{kind}_min_confidence must be within [0, 1], got {threshold}")
     if stored:
         return read(stored)
     if classifier:
@@ -154,7 +155,7 @@ def _holdout_fractions():
     try:
         return [float(f) for f in FLAGS.holdout_fractions]
     except ValueError:
-        raise app.UsageError(f"--holdout_fractions must be numbers, got {FLAGS.holdout_fractions}")
+        raise UsageError(f"--holdout_fractions must be numbers, got {FLAGS.holdout_fractions}")
 
 
 def cmd_dvbpr_npy(args):
@@ -214,7 +215,7 @@ def cmd_info(args):
     from tfvisrec.data.dataset import load_dataset
     path = FLAGS.dataset or (args[0] if args else None)
     if not path:
-        raise app.UsageError("info needs --dataset or the dataset folder as an argument")
+        raise UsageError("info needs --dataset or the dataset folder as an argument")
     print(describe(load_dataset(path)))
     return None
 
@@ -253,7 +254,7 @@ _HANDLERS = {"ingest": cmd_ingest, "hm": cmd_hm, "hm_catalogue": cmd_hm_catalogu
 def main(argv):
     if len(argv) < 2 or argv[1] not in _HANDLERS:
         got = f"unknown command {argv[1]!r}; " if len(argv) > 1 else ""
-        raise app.UsageError(f"{got}expected a command, one of: {', '.join(COMMANDS)}")
+        raise UsageError(f"{got}expected a command, one of: {', '.join(COMMANDS)}")
     try:
         written = _HANDLERS[argv[1]](argv[2:])
     except (DataError, OSError) as e:

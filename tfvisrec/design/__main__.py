@@ -13,7 +13,7 @@ import sys
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags
 
-from tfvisrec.config import define_once
+from tfvisrec.config import UsageError, define_once
 from tfvisrec.data.errors import DataError
 
 FLAGS = flags.FLAGS
@@ -43,14 +43,14 @@ def _index(names, name, what, where):
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     for name in ("gan_dir", "dvbpr_dir", "user", "category"):
         if not FLAGS[name].value:
-            raise app.UsageError(f"--{name} is required")
+            raise UsageError(f"--{name} is required")
     if FLAGS.k < 1 or FLAGS.restarts < FLAGS.k or FLAGS.steps < 1:
-        raise app.UsageError("need 1 ≤ --k ≤ --restarts and --steps ≥ 1")
+        raise UsageError("need 1 ≤ --k ≤ --restarts and --steps ≥ 1")
     if FLAGS.tailor and (FLAGS.record_every < 1 or FLAGS.steps % FLAGS.record_every):
-        raise app.UsageError(f"--record_every ({FLAGS.record_every}) must divide --steps ({FLAGS.steps})")
+        raise UsageError(f"--record_every ({FLAGS.record_every}) must divide --steps ({FLAGS.steps})")
     try:
         return _design()
     except (DataError, ValueError, OSError) as err:

@@ -134,9 +134,9 @@ def _atomic(folder, name, write):
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise config_lib.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.dataset or not FLAGS.backbone_weights:
-        raise app.UsageError("--dataset and --backbone_weights are required")
+        raise config_lib.UsageError("--dataset and --backbone_weights are required")
     import tensorflow as tf
     from tfvisrec.data.dataset import load_dataset
     from tfvisrec.data.errors import DataError
