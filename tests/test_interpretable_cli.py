@@ -132,6 +132,11 @@ def test_bad_flags_and_folders(run_dir, tmp_path, capsys):
         _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--more=tone=dark", "--reduce=shape=slim")
     with pytest.raises(app.UsageError, match=r"--strength must lie in \[0, 1\] with --like"):
         _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--toward_item=i001", "--strength=2")
+    with pytest.raises(app.UsageError, match="--strength must be a finite number ≥ 0, got -5") as refused:
+        _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--more=tone=dark", "--strength=-5")
+    assert refused.value.exitcode == 2
+    with pytest.raises(app.UsageError, match="--top_features must be at least 1, got 0"):
+        _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--top_features=0")
     assert _main(trends_cli, f"--model_dir={tmp_path}", f"--out={tmp_path}") == 2
     assert "not a trained model folder" in capsys.readouterr().err
 

@@ -145,6 +145,10 @@ def main(argv):
     steps = steering_from_flags()
     if FLAGS.like and not 0.0 <= FLAGS.strength <= 1.0:
         raise UsageError(f"--strength must lie in [0, 1] with --like, got {FLAGS.strength}")
+    if not 0.0 <= FLAGS.strength < float("inf"):   # the direction is --more or --less, not the sign
+        raise UsageError(f"--strength must be a finite number ≥ 0, got {FLAGS.strength}")
+    if FLAGS.top_features < 1:
+        raise UsageError(f"--top_features must be at least 1, got {FLAGS.top_features}")
     from tfvisrec.data.errors import DataError
     from tfvisrec.interpretable_run import load_interpretable_run
     try:
