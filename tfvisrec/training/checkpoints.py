@@ -16,6 +16,7 @@ from google.protobuf import text_encoding
 
 from tfvisrec import atomic, config as config_lib
 from tfvisrec.checkpoint_files import checkpoint_in
+from tfvisrec.data import schema
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.errors import DataError
 
@@ -145,6 +146,16 @@ def read_configs(model_dir: str):
     return _config(model_cls, model_values), _config(config_lib.TrainConfig, raw["train"])
 
 
+def _sizes(dataset_dir: str):
+    """(users, items) a dataset folder's meta.json records, or None when it cannot be read."""
+    try:
+        with open(os.path.join(dataset_dir, schema.META_FILE), encoding="utf-8") as f:
+            meta = json.load(f)
+        return meta["num_users"], meta["num_items"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _read_raw_configs(model_dir: str):
     """config.json as saved: {"model": {"model": name, ...}, "train": {...}}; DataError naming
     the file when it is not that."""
@@ -188,12 +199,11 @@ def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
     try:
         tf.train.Checkpoint(model=model).read(path).expect_partial()
     except ValueError as e:
-        if dataset_dir and os.path.abspath(dataset_dir) != os.path.abspath(train_config.dataset):
+        hint = ("were the dataset's item features or regions remade since training (features.npy, "
+                "regions.npz)?")   # e.g. regions.npz remade with another --region_feature: E^k follows it
+        if dataset_dir and _sizes(dataset_dir) != _sizes(train_config.dataset):
             hint = (f"the run was trained on {train_config.dataset}, and --dataset {dataset_dir} has "
                     f"{dataset.num_users} users and {dataset.num_items} items")
-        else:   # e.g. regions.npz remade with another --region_feature: E^k's shape follows the file
-            hint = ("were the dataset's item features or regions remade since training (features.npy, "
-                    "regions.npz)?")
         raise DataError(f"the checkpoint does not fit the model built from the run's config and dataset "
                         f"({str(e).splitlines()[0]}); {hint}", path) from None
     except (tf.errors.OpError, IndexError) as e:   # IndexError: a data file cut short
