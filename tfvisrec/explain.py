@@ -144,6 +144,10 @@ def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", ou
             jpeg = f.read()
         if not jpeg.startswith((b"\xff\xd8", b"\x89PNG")):
             raise DataError("not a JPEG or PNG file", image)
+        try:   # a cut or damaged file fails here, named, not inside the model
+            tf.io.decode_image(jpeg, channels=3, expand_animations=False)
+        except tf.errors.InvalidArgumentError:
+            raise DataError("cannot be decoded as an image: the file is cut short or damaged", image) from None
         classifier = load_region_classifier(dataset, backbone_weights, model.regions_file)
         explanation, score, maps = photo_explanation(model, classifier, user, jpeg, regions.region_feature)
     else:

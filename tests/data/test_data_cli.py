@@ -72,6 +72,10 @@ def test_usage_errors(tmp_path):
                                         in unknown.stderr)
     missing = cli("hm", f"--out={tmp_path / 'x'}")
     assert missing.returncode == 2 and "--hm_dir is required" in missing.stderr
+    for flag in ("--image_shards=0", "--seed=-1", "--min_user_interactions=0", "--cold_threshold=-1"):
+        out_of_range = cli("ingest", f"--interactions={tmp_path / 'i.csv'}", f"--out={tmp_path / 'y'}", flag)
+        assert out_of_range.returncode == 1 and f"flag {flag}" in out_of_range.stderr, out_of_range.stderr
+        assert "Traceback" not in out_of_range.stderr and not os.path.exists(tmp_path / "y")
     not_a_dataset = cli("info", str(tmp_path))
     assert not_a_dataset.returncode == 2 and "not a dataset folder" in not_a_dataset.stderr
 

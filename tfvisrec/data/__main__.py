@@ -47,10 +47,10 @@ def define_flags():
     d.DEFINE_enum("split", "leave_one_out", ["leave_one_out", "temporal"],
                   "leave_one_out: one random validation and test item per user; temporal: "
                   "the last item by time is test, the second last validation.")
-    d.DEFINE_integer("min_user_interactions", 5, "Keep users with at least this many distinct items.")
-    d.DEFINE_integer("cold_threshold", 5, "Items with fewer training interactions are cold.")
-    d.DEFINE_integer("seed", 0, "Seed of the leave-one-out or hold-out split.")
-    d.DEFINE_integer("image_shards", 4, "Number of TFRecord image shards.")
+    d.DEFINE_integer("min_user_interactions", 5, "Keep users with at least this many distinct items.", lower_bound=1)
+    d.DEFINE_integer("cold_threshold", 5, "Items with fewer training interactions are cold.", lower_bound=0)
+    d.DEFINE_integer("seed", 0, "Seed of the leave-one-out or hold-out split.", lower_bound=0)
+    d.DEFINE_integer("image_shards", 4, "Number of TFRecord image shards.", lower_bound=1)
     d.DEFINE_bool("require_images", None, "Every item must have a usable image (default: "
                   "off for ingest, on for hm, dvbpr_npy and catalogue).")
     d.DEFINE_bool("progress", True, "Show an image-reading counter on stderr.")
@@ -72,7 +72,8 @@ def define_flags():
     d.DEFINE_float("valid_fraction", 0.1, "fashion_mnist: share of the training images held out for validation.")
     d.DEFINE_integer("limit", None, "fashion_mnist: at most this many images of each part (quick runs).")
     d.DEFINE_string("dataset", None, "info: the dataset folder.")
-    d.DEFINE_integer("window_days", 1, "hm_outfits: a session takes the purchases within this many days (1 = same day).")
+    d.DEFINE_integer("window_days", 1, "hm_outfits: a session takes the purchases within this many days (1 = same day).",
+                     lower_bound=1)
     d.DEFINE_bool("require_shoes", False, "hm_outfits: keep only outfits with shoes (top + bottom + shoes).")
     d.DEFINE_string("slot_classifier", None, "hm_outfits: an H&M attribute classifier (configs/hm_attributes.cfg "
                     "run) that predicts the slot of the articles without metadata from their photo.")

@@ -137,6 +137,8 @@ def main(argv):
         raise config_lib.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.dataset or not FLAGS.backbone_weights:
         raise config_lib.UsageError("--dataset and --backbone_weights are required")
+    if FLAGS.batch_size < 1:
+        raise config_lib.UsageError(f"--batch_size must be at least 1, got {FLAGS.batch_size}")
     import tensorflow as tf
     from tfvisrec.data.dataset import load_dataset
     from tfvisrec.data.errors import DataError
@@ -163,7 +165,7 @@ def main(argv):
         write_outputs(folder, features, probs, info, maps[0] if maps else None)
         if regions is not None:
             write_regions(folder, regions)
-    except (DataError, OSError) as e:
+    except (DataError, OSError, tf.errors.DataLossError) as e:   # DataLoss: an image shard cut short
         print(f"error: {e}", file=sys.stderr)
         return 2
     written = ([FEATURES_FILE] + ([PROBS_FILE] if probs is not None else []) + [INFO_FILE]
