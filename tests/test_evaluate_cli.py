@@ -104,3 +104,15 @@ def test_an_outfit_model_is_evaluated_on_outfits_and_refuses_item_protocols(tmp_
     capsys.readouterr()
     assert _main(f"--model_dir={model_dir}", "--protocols=outfits,full_auc") == 2
     assert "error: fhn scores outfits, not single items" in capsys.readouterr().err
+
+
+def test_a_run_without_a_best_checkpoint_is_reported_as_its_latest(trained, tmp_path, capsys):
+    import shutil
+    model_dir, _, _ = trained
+    copy = str(tmp_path / "run")
+    shutil.copytree(model_dir, copy)
+    shutil.rmtree(os.path.join(copy, "best"))   # as a run stopped before its first validation
+    assert _main(f"--model_dir={copy}", "--protocols=full_auc") == 0
+    assert "(latest checkpoint; the run has no best one)" in capsys.readouterr().out
+    with open(os.path.join(copy, "eval_test_latest.json")) as f:
+        assert json.load(f)["checkpoint"] == "latest"

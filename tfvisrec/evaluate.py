@@ -41,12 +41,13 @@ def main(argv):
     if FLAGS.trials < 1:
         raise UsageError("--trials must be at least 1")
     from tfvisrec.atomic import file_output_problem
-    output = FLAGS.output or os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{FLAGS.checkpoint}.json")
+    from tfvisrec.training.checkpoints import checkpoint_used, load_trained
+    which = checkpoint_used(FLAGS.model_dir, FLAGS.checkpoint)   # best falls back to latest
+    output = FLAGS.output or os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{which}.json")
     if FLAGS.output and file_output_problem(output):   # before the evaluation, not after it
         print(f"error: --output: {file_output_problem(output)}", file=sys.stderr)
         return 2
     try:
-        from tfvisrec.training.checkpoints import load_trained
         model, dataset = load_trained(FLAGS.model_dir, which=FLAGS.checkpoint,
                                       dataset_dir=FLAGS.dataset or None)
         names = list(FLAGS.protocols)
@@ -60,11 +61,12 @@ def main(argv):
     model_name = model.registered_name
     report.write_json(output, {
         "model": model_name, "model_dir": os.path.abspath(FLAGS.model_dir),
-        "checkpoint": FLAGS.checkpoint, "dataset": dataset.path, "split": FLAGS.split,
+        "checkpoint": which, "dataset": dataset.path, "split": FLAGS.split,
         "protocols": names, "seed": FLAGS.eval_seed, "trials": FLAGS.trials,
         "results": results,
     })
-    print(report.format_table(results, title=f"{model_name} ({FLAGS.checkpoint} checkpoint) "
+    fallback = "; the run has no best one" if which != FLAGS.checkpoint else ""
+    print(report.format_table(results, title=f"{model_name} ({which} checkpoint{fallback}) "
                                               f"on {dataset.path}, {FLAGS.split} split"))
     print(f"wrote {output}")
     return 0

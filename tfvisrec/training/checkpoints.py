@@ -178,6 +178,14 @@ def _config(cls, values):
     return cls(**{k: v for k, v in values.items() if k in known})
 
 
+def checkpoint_used(model_dir: str, which: str = "best") -> str:
+    """The checkpoint `load_trained(model_dir, which)` reads: "best", or "latest" when asked
+    for it or when the run has no best checkpoint (e.g. it stopped before its first validation)."""
+    if which == "best" and BestCheckpoint(os.path.join(model_dir, BEST_DIR)).latest_checkpoint is None:
+        return "latest"
+    return which
+
+
 def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
     """Rebuild a trained model from `model_dir` → (model, dataset).
 
