@@ -74,9 +74,20 @@ def test_tailoring_strip(runs, tmp_path, capsys):
     (("--user=nobody", "--category=bag"), "unknown user 'nobody'"),
     (("--user=u000", "--category=hats"), "unknown category 'hats'"),
     (("--user=u000", "--category=bag", "--tailor=/nonexistent.jpg"), "cannot read the image"),
+    (("--user=u000", "--category=bag", "--tailor=NOT_AN_IMAGE"), "cannot decode the image to tailor"),
 ])
 def test_bad_input_is_named(runs, tmp_path, capsys, args, message):
     root, _ = runs
+    (tmp_path / "notes.txt").write_text("not a photo")
+    args = [a.replace("NOT_AN_IMAGE", str(tmp_path / "notes.txt")) for a in args]
     assert _main(root, *args, f"--out={tmp_path / 'x.png'}") == 2
-    assert message in capsys.readouterr().err
-    assert not os.listdir(tmp_path)
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert os.listdir(tmp_path) == ["notes.txt"]
+
+
+def test_out_must_be_a_png(runs, tmp_path):
+    from tfvisrec.config import UsageError
+    root, _ = runs
+    with pytest.raises(UsageError, match="--out must name a .png file"):
+        _main(root, "--user=u000", "--category=bag", f"--out={tmp_path / 'x.txt'}")

@@ -49,6 +49,8 @@ def main(argv):
             raise UsageError(f"--{name} is required")
     if FLAGS.k < 1 or FLAGS.restarts < FLAGS.k or FLAGS.steps < 1:
         raise UsageError("need 1 ≤ --k ≤ --restarts and --steps ≥ 1")
+    if FLAGS.out and not FLAGS.out.lower().endswith(".png"):
+        raise UsageError(f"--out must name a .png file, got {FLAGS.out!r}")
     if FLAGS.tailor and (FLAGS.record_every < 1 or FLAGS.steps % FLAGS.record_every):
         raise UsageError(f"--record_every ({FLAGS.record_every}) must divide --steps ({FLAGS.steps})")
     try:
@@ -107,8 +109,10 @@ def _read_query(path, size):
         with open(path, "rb") as f:
             data = f.read()
         return images.decode_batch(tf.constant([data]), size)[0].numpy()
-    except (OSError, tf.errors.InvalidArgumentError) as err:
-        raise DataError(f"cannot read the image to tailor: {err}", path) from None
+    except OSError as err:
+        raise DataError(f"cannot read the image to tailor: {err.strerror or err}", path) from None
+    except tf.errors.InvalidArgumentError:   # TF's text would add a stack of graph nodes
+        raise DataError("cannot decode the image to tailor: not a JPEG or PNG, or cut short", path) from None
 
 
 def run():
