@@ -46,3 +46,17 @@ def test_another_dataset_is_named_when_the_checkpoint_does_not_fit_it(run, tmp_p
     other = write_low_rank_dataset(str(tmp_path / "other"), num_items=25)
     with pytest.raises(DataError, match=r"the run was trained on .* has \d+ users and 25 items"):
         checkpoints.load_trained(run, dataset_dir=other)
+
+
+def test_a_dataset_without_purchases_is_refused_before_building(tmp_path):
+    """A catalogue of labelled photos (no shoppers) given to a recommender."""
+    import numpy as np
+    from tfvisrec.data import dataset as dataset_io
+    empty = dataset_io.Split(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    folder = dataset_io.write_dataset(
+        str(tmp_path / "catalogue"), {"name": "catalogue"}, [], ["a", "b"], {s: empty for s in ("train", "valid", "test")},
+        dataset_io.item_table(2, np.zeros(0, np.int64)))
+    with pytest.raises(DataError, match="catalogue: has no shoppers' purchases .*bprmf learns from them"):
+        fit(registry.new_config("bprmf"), dataclasses.replace(TrainConfig(), dataset=folder,
+                                                             model_dir=str(tmp_path / "run"), verbose=0))
+    assert not (tmp_path / "run").exists()

@@ -1,7 +1,11 @@
 """Build a registered model for a dataset, with its variables created and no data decoded."""
 from tfvisrec.data import item_features, pipelines, region_file, schema
+from tfvisrec.data.errors import DataError
 from tfvisrec.models import registry
 from tfvisrec.models.base import DataInfo
+
+# Pipelines that read labelled photos, not shoppers' purchases (the classifier, the GAN).
+_PHOTO_PIPELINES = ("attributes", "category_images")
 
 
 def build_model(model_config, dataset):
@@ -13,6 +17,10 @@ def build_model(model_config, dataset):
     if not isinstance(model_config, cls.config_class):
         raise TypeError(f"{model_config.model} is configured by {cls.config_class.__name__}, got "
                         f"{type(model_config).__name__} (registry.new_config builds the right one)")
+    if cls.train_pipeline not in _PHOTO_PIPELINES and (dataset.num_users == 0 or len(dataset.train) == 0):
+        raise DataError(f"has no shoppers' purchases (a catalogue of labelled photos?), and {model_config.model} "
+                        "learns from them: give a dataset of purchases (`python -m tfvisrec.data ingest`, `hm`, …)",
+                        dataset.path)
     feature_dim = 0
     if schema.FEATURES in cls.item_feature_keys:
         feature_dim = item_features.stored_feature_dim(dataset, model_config.features_file,
