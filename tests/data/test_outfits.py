@@ -221,6 +221,11 @@ def test_hm_outfits_cli_reads_slot_predictions_and_names_a_missing_file(tmp_path
                               text=True, timeout=120)
     with pytest.raises(DataError, match="nope.npz: no photo predictions"):
         read_slot_predictions(str(tmp_path / "nope.npz"))
+    (tmp_path / "notes.npz").write_text("not numpy")
+    np.save(tmp_path / "pickled.npy", np.array([{"a": 1}], dtype=object))   # numpy refuses pickles
+    for other in ("notes.npz", "pickled.npy"):
+        with pytest.raises(DataError, match=f"{other}: not a photo predictions file"):
+            read_slot_predictions(str(tmp_path / other))
     done = cli(tmp_path / "p.npz", "good")
     assert done.returncode == 0, done.stderr
     ds = load_dataset(str(tmp_path / "good"))

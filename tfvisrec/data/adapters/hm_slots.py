@@ -12,6 +12,7 @@ with the dataset built from them (`slot_predictions.npz` / `category_predictions
 (`hm_outfits --slot_predictions`, `hm --category_predictions`).
 """
 import os
+import zipfile
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -113,12 +114,17 @@ def read_photo_predictions(path: str, file_name: str, labels: Optional[Sequence[
     path = os.path.join(path, file_name) if os.path.isdir(path) else path
     if not os.path.isfile(path):
         raise DataError("no photo predictions", path)
-    with np.load(path) as z:
-        stored = [str(s) for s in z["labels" if "labels" in z.files else "slots"]]
-        if labels is not None and stored != list(labels):
-            raise DataError(f"labels are {stored}, expected {list(labels)}", path)
-        return PhotoPredictions([str(a) for a in z["article_id"]], z["probabilities"], stored,
-                                str(z["source"]) if "source" in z.files else "")
+    try:
+        with np.load(path) as z:
+            stored = [str(s) for s in z["labels" if "labels" in z.files else "slots"]]
+            predictions = PhotoPredictions([str(a) for a in z["article_id"]], z["probabilities"], stored,
+                                           str(z["source"]) if "source" in z.files else "")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"not a photo predictions file of `python -m tfvisrec.data` ({type(e).__name__}: {e})",
+                        path) from None
+    if labels is not None and stored != list(labels):
+        raise DataError(f"labels are {stored}, expected {list(labels)}", path)
+    return predictions
 
 
 def read_slot_predictions(path: str) -> SlotPredictions:
