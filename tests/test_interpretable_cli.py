@@ -152,3 +152,16 @@ def test_trends_writes_the_csv_and_the_plot(run_dir, trained, tmp_path, capsys):
     with Image.open(out / "trends.png") as image:
         assert image.format == "PNG" and image.width > 500
     assert "top 3 by variation" in capsys.readouterr().out
+
+
+def test_epoch_is_refused_for_a_run_without_time_epochs(run_dir, tmp_path, capsys):
+    from tfvisrec.training import fit
+    from tfvisrec.training.checkpoints import read_configs
+    dataset_dir = read_configs(run_dir)[1].dataset
+    model_dir = str(tmp_path / "ivbpr")
+    fit(registry.new_config("ivbpr", embedding_dim=2, visual_dim=3, feature_norm="none"),
+        dataclasses.replace(TrainConfig(), dataset=dataset_dir, model_dir=model_dir, epochs=1, batch_size=64,
+                            verbose=0))
+    assert _main(interactive_cli, f"--model_dir={model_dir}", "--user=u001", "--epoch=1") == 2
+    assert "--epoch: this ivbpr run has no time epochs (itvbpr has)" in capsys.readouterr().err
+    assert _main(interactive_cli, f"--model_dir={model_dir}", "--user=u001") == 0

@@ -153,6 +153,9 @@ def main(argv):
     from tfvisrec.interpretable_run import load_interpretable_run
     try:
         trained = load_interpretable_run(FLAGS.model_dir, FLAGS.checkpoint)
+        if FLAGS["epoch"].present and not trained.is_temporal:
+            raise DataError(f"--epoch: this {trained.model.registered_name} run has no time epochs (itvbpr has)",
+                            FLAGS.model_dir)
         record = session(trained, FLAGS.user, steps, FLAGS.strength, FLAGS.k, FLAGS.epoch)
     except (DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
