@@ -138,6 +138,8 @@ def test_bad_flags_and_folders(run_dir, tmp_path, capsys):
     with pytest.raises(app.UsageError, match="--top_features must be at least 1, got 0"):
         _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--top_features=0")
     assert _main(trends_cli, f"--model_dir={tmp_path}", f"--out={tmp_path}") == 2
+    with pytest.raises(app.UsageError, match="--out names the folder trends.csv and trends.png go into"):
+        _main(trends_cli, f"--model_dir={run_dir}", f"--out={tmp_path / 'trends.png'}")
     assert "not a trained model folder" in capsys.readouterr().err
 
 

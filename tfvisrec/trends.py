@@ -93,6 +93,8 @@ def main(argv):
         raise UsageError("--model_dir and --out are required")
     if FLAGS.top < 1:
         raise UsageError("--top must be at least 1")
+    if FLAGS.out.lower().endswith((".png", ".csv")):
+        raise UsageError(f"--out names the folder trends.csv and trends.png go into, got the file name {FLAGS.out!r}")
     from tfvisrec.data.errors import DataError
     from tfvisrec.interpretable_run import load_interpretable_run
     try:
