@@ -44,8 +44,9 @@ def main(argv):
     from tfvisrec.training.checkpoints import checkpoint_used, load_trained
     which = checkpoint_used(FLAGS.model_dir, FLAGS.checkpoint)   # best falls back to latest
     output = FLAGS.output or os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{which}.json")
-    if FLAGS.output and file_output_problem(output):   # before the evaluation, not after it
-        print(f"error: --output: {file_output_problem(output)}", file=sys.stderr)
+    problem = file_output_problem(output) if FLAGS.output else None   # before the evaluation
+    if problem:
+        print(f"error: --output: {problem}", file=sys.stderr)
         return 2
     try:
         model, dataset = load_trained(FLAGS.model_dir, which=FLAGS.checkpoint,

@@ -178,12 +178,21 @@ def _config(cls, values):
     return cls(**{k: v for k, v in values.items() if k in known})
 
 
+def _chosen_checkpoint(model_dir: str, which: str):
+    """(checkpoint prefix or None, "best" | "latest"): the best checkpoint when asked for and
+    there is one, else the latest (e.g. a run stopped before its first validation)."""
+    if which not in ("best", "latest"):
+        raise ValueError(f"checkpoint must be best or latest, not {which!r}")
+    if which == "best":
+        best = BestCheckpoint(os.path.join(model_dir, BEST_DIR)).latest_checkpoint
+        if best is not None:
+            return best, "best"
+    return tf.train.latest_checkpoint(os.path.join(model_dir, LATEST_DIR)), "latest"
+
+
 def checkpoint_used(model_dir: str, which: str = "best") -> str:
-    """The checkpoint `load_trained(model_dir, which)` reads: "best", or "latest" when asked
-    for it or when the run has no best checkpoint (e.g. it stopped before its first validation)."""
-    if which == "best" and BestCheckpoint(os.path.join(model_dir, BEST_DIR)).latest_checkpoint is None:
-        return "latest"
-    return which
+    """The checkpoint `load_trained(model_dir, which)` reads: "best" or "latest"."""
+    return _chosen_checkpoint(model_dir, which)[1]
 
 
 def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
@@ -195,13 +204,7 @@ def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
     model_config, train_config = read_configs(model_dir)
     dataset = load_dataset(dataset_dir or train_config.dataset)
     model = building.build_model(model_config, dataset)
-    path = None
-    if which == "best":
-        path = BestCheckpoint(os.path.join(model_dir, BEST_DIR)).latest_checkpoint
-    if path is None:
-        if which not in ("best", "latest"):
-            raise ValueError(f"checkpoint must be best or latest, not {which!r}")
-        path = tf.train.latest_checkpoint(os.path.join(model_dir, LATEST_DIR))
+    path, _ = _chosen_checkpoint(model_dir, which)
     if path is None:
         raise DataError("no checkpoint found", model_dir)
     try:
