@@ -91,3 +91,33 @@ def test_out_must_be_a_png(runs, tmp_path):
     root, _ = runs
     with pytest.raises(UsageError, match="--out must name a .png file"):
         _main(root, "--user=u000", "--category=bag", f"--out={tmp_path / 'x.txt'}")
+
+
+@pytest.mark.parametrize("error", [
+    tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[100000,3,16,16]"),
+    tf.errors.InvalidArgumentError(None, None, "Graph execution error:\nCannot parse tensor from proto: dtype: DT_FLOAT"),
+])
+def test_too_many_restarts_for_memory_is_one_line(runs, tmp_path, capsys, monkeypatch, error):
+    from tfvisrec.design.preference import PreferenceMaximiser
+
+    def out_of_memory(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(PreferenceMaximiser, "design", out_of_memory)
+    root, _ = runs
+    assert _main(root, "--user=u000", "--category=bag", f"--out={tmp_path / 'x.png'}") == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: not enough memory to optimise 4 starts at once: use fewer --restarts"
+    assert os.listdir(tmp_path) == []
+
+
+def test_another_tensorflow_error_is_not_called_memory(runs, tmp_path, monkeypatch):
+    from tfvisrec.design.preference import PreferenceMaximiser
+
+    def bug(*args, **kwargs):
+        raise tf.errors.InvalidArgumentError(None, None, "Incompatible shapes: [4,8] vs. [4,9]")
+
+    monkeypatch.setattr(PreferenceMaximiser, "design", bug)
+    root, _ = runs
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Incompatible shapes"):
+        _main(root, "--user=u000", "--category=bag", f"--out={tmp_path / 'x.png'}")

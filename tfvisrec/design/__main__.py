@@ -53,11 +53,26 @@ def main(argv):
         raise UsageError(f"--out must name a .png file, got {FLAGS.out!r}")
     if FLAGS.tailor and (FLAGS.record_every < 1 or FLAGS.steps % FLAGS.record_every):
         raise UsageError(f"--record_every ({FLAGS.record_every}) must divide --steps ({FLAGS.steps})")
+    import tensorflow as tf
     try:
         return _design()
     except (DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except (tf.errors.ResourceExhaustedError, tf.errors.InvalidArgumentError) as err:
+        if not _out_of_memory(err):
+            raise
+        print(f"error: not enough memory to optimise {FLAGS.restarts} starts at once: use fewer --restarts",
+              file=sys.stderr)
+        return 2
+
+
+def _out_of_memory(err) -> bool:
+    """All starts are one batch, so memory grows with --restarts. TensorFlow reports a buffer it
+    cannot allocate as ResourceExhaustedError, or, for a constant too large to build (the
+    gradient's zeros), as InvalidArgumentError "Cannot parse tensor from proto"."""
+    import tensorflow as tf
+    return isinstance(err, tf.errors.ResourceExhaustedError) or "Cannot parse tensor from proto" in err.message
 
 
 def _design():
