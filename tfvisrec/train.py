@@ -33,7 +33,7 @@ def main(argv):
         return 0
     import tensorflow as tf
     from tfvisrec.data.errors import DataError
-    from tfvisrec.training import describe_best, fit, strategy as strategy_lib
+    from tfvisrec.training import checkpoints, describe_best, fit, strategy as strategy_lib
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
     if FLAGS.deterministic:
@@ -55,9 +55,7 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\ninterrupted: run the same command again to resume from the latest checkpoint in "
-              f"{os.path.join(train_config.model_dir, 'ckpt')} (the steps after it are trained again)",
-              file=sys.stderr)
+        print("\n" + checkpoints.interrupted_note(train_config.model_dir), file=sys.stderr)
         return 130
     print(f"trained {summary['model']}: {summary['steps']} steps, best validation {describe_best(summary)}, "
           f"model in {train_config.model_dir}")

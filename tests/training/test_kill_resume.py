@@ -66,3 +66,11 @@ def test_ctrl_c_says_how_to_resume_without_a_traceback(low_rank_dataset, tmp_pat
     assert proc.returncode == 130, err[-3000:]
     assert "interrupted: run the same command again to resume" in err and "Traceback" not in err, err[-3000:]
     assert _latest_step(model_dir) >= 8
+
+
+def test_ctrl_c_before_the_first_checkpoint_says_to_start_over(tmp_path):
+    from tfvisrec.training.checkpoints import interrupted_note
+    assert interrupted_note(str(tmp_path)).startswith("interrupted before the first checkpoint")
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "ckpt-3.index").write_bytes(b"")
+    assert f"resume from the latest checkpoint in {tmp_path / 'ckpt'}" in interrupted_note(str(tmp_path))

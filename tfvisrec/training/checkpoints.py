@@ -122,6 +122,16 @@ def check_resumable(model_dir: str, model_config) -> None:
                         f"{model_config.model} in another --model_dir", model_dir)
 
 
+def interrupted_note(model_dir: str) -> str:
+    """What a run interrupted by Ctrl-C can do next: resume from its latest checkpoint, or, when
+    it has none yet (still building the default world, or before the first save), start again."""
+    ckpt = os.path.join(model_dir, LATEST_DIR)
+    if _checkpoint_files(ckpt):
+        return (f"interrupted: run the same command again to resume from the latest checkpoint in {ckpt} "
+                "(the steps after it are trained again)")
+    return "interrupted before the first checkpoint: run the same command again to start over"
+
+
 def _checkpoint_files(directory: str):
     """The checkpoint prefixes (`ckpt-N`) in `directory`, oldest first, found by their files."""
     prefixes = [path[:-len(".index")] for path in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index"))]
