@@ -41,7 +41,7 @@ REGION_ATTRIBUTES = ("sleeve", "neckline", "print")
 def score(truth, items, rows, boxes, attribute):
     """IoU ≥ 0.5 share and mean IoU of boxes [len(rows), 4] against the true regions."""
     import numpy as np
-    from saers_world import iou, true_regions
+    from region_truth import iou, true_regions
     ious = np.asarray([max(iou(b, c) for c in true_regions(truth, int(items[r]), attribute))
                        for r, b in zip(rows, boxes)])
     return f"{np.mean(ious >= 0.5):.2f} ({ious.mean():.3f})"

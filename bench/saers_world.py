@@ -65,6 +65,8 @@ sys.path.insert(0, os.path.join(REPO_ROOT, "tests"))
 import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags, logging  # noqa: E402
 
+from region_truth import iou, true_regions  # noqa: E402
+
 flags.DEFINE_integer("classifier_size", 64, "Input size of the attribute classifier.")
 flags.DEFINE_integer("conv1_stride", 0, "conv1 stride of the classifier's CNN-F (0: 4 from 128 px up, 2 below).")
 flags.DEFINE_enum("cnn_top", "fc", ["fc", "gap", "gmp"], "What the classifier's CNN-F puts on conv5: fc6/fc7 (the "
@@ -172,22 +174,6 @@ def threshold_table(truth, dataset, names, boxes, layer):
         lines.append(f"| {layer} | {attribute} | "
                      + " | ".join(f"{(x >= 0.5).mean():.2f} ({x.mean():.3f})" for x in scores) + " |")
     return lines
-
-
-def iou(a, b):
-    (ay1, ax1, ay2, ax2), (by1, bx1, by2, bx2) = a, b
-    inter = max(0.0, min(ay2, by2) - max(ay1, by1)) * max(0.0, min(ax2, bx2) - max(ax1, bx1))
-    union = (ay2 - ay1) * (ax2 - ax1) + (by2 - by1) * (bx2 - bx1) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def true_regions(truth, item, attribute):
-    """The boxes the predicted one may match: each part, and the box around all parts."""
-    import numpy as np
-    parts = truth.region_part_boxes(item, attribute)
-    if len(parts) > 1:
-        parts = np.concatenate([parts, [[*parts[:, :2].min(0), *parts[:, 2:].max(0)]]])
-    return parts
 
 
 BOX_HEADER = ["| layer (map) | attribute | items | IoU ≥ 0.5, cell box | mean IoU | IoU ≥ 0.5, upsampled box | mean IoU | "
