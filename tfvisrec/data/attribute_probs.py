@@ -6,12 +6,12 @@
 values: the named, low-dimensional f_i of I-VBPR / I-TVBPR.
 """
 import os
-import zipfile
 from typing import List, Tuple
 
 import numpy as np
 
 from tfvisrec.data.errors import DataError
+from tfvisrec.data.npz_file import read_npz
 from tfvisrec.data.feature_files import PROBS_FILE
 
 NAME_SEPARATOR = "="
@@ -31,11 +31,7 @@ def read_attribute_probs(path: str) -> Tuple[np.ndarray, List[str]]:
     path = probs_path(path)
     if not os.path.isfile(path):
         raise DataError(f"no attribute probabilities: run `{MAKE_COMMAND}`", path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"not a readable .npz file ({error})", path) from error
+    arrays = read_npz(path, "not a readable .npz file ({error})")
     columns, names = _named_columns(arrays, path)
     return np.concatenate(columns, axis=1).astype(np.float32), names
 

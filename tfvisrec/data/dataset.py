@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import tempfile
-import zipfile
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -16,7 +15,10 @@ import numpy as np
 from tfvisrec.atomic import publish_folder
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
+from tfvisrec.data.npz_file import read_npz
 from tfvisrec.data.output_folder import check_replaceable
+
+_DAMAGED_ARRAYS = "unreadable ({error}); the dataset is damaged: ingest it again"
 
 
 @dataclasses.dataclass
@@ -131,15 +133,16 @@ def load_dataset(path: str) -> Dataset:
     user_ids = _read_vocab(os.path.join(path, schema.USERS_FILE), meta.get("num_users"))
     item_ids = _read_vocab(os.path.join(path, schema.ITEMS_FILE), meta.get("num_items"))
     interactions_path = os.path.join(path, schema.INTERACTIONS_FILE)
-    z = _read_arrays(interactions_path, [f"{s}_{part}" for s in schema.SPLITS for part in ("users", "items", "times")])
+    z = read_npz(interactions_path, _DAMAGED_ARRAYS,
+                 [f"{s}_{part}" for s in schema.SPLITS for part in ("users", "items", "times")])
     splits = {s: Split(z[f"{s}_users"], z[f"{s}_items"], z[f"{s}_times"]) for s in schema.SPLITS}
     for name, split in splits.items():
         if len(split) and (split.users.max() >= len(user_ids) or split.items.max() >= len(item_ids)
                            or min(split.users.min(), split.items.min()) < 0):
             raise DataError(f"the {name} split names users or items beyond users.txt / items.txt; "
                             "the dataset is damaged: ingest it again", interactions_path)
-    table = _read_arrays(os.path.join(path, schema.ITEM_TABLE_FILE),
-                         ["category", "attributes", "train_count", "is_cold"], optional=["holdout_split"])
+    table = read_npz(os.path.join(path, schema.ITEM_TABLE_FILE), _DAMAGED_ARRAYS,
+                     ["category", "attributes", "train_count", "is_cold"], optional=["holdout_split"])
     return Dataset(path=path, meta=meta, user_ids=user_ids, item_ids=item_ids, **splits, **table)
 
 
@@ -169,19 +172,6 @@ def _read_json(path):
             return json.load(f)
     except (OSError, ValueError) as e:
         raise DataError(f"unreadable ({e}); the dataset is damaged: ingest it again", path) from None
-
-
-def _read_arrays(path, required, optional=()):
-    """{name: array} of the .npz at `path`; DataError naming the file when it is missing,
-    truncated or lacks an array."""
-    try:
-        with np.load(path) as z:
-            arrays = {name: z[name] for name in required}
-            arrays.update({name: z[name] for name in optional if name in z.files})
-            return arrays
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"unreadable ({type(e).__name__}: {e}); the dataset is damaged: ingest it again",
-                        path) from None
 
 
 def item_table(num_items, train_items, category=None, attributes=None, cold_threshold=5):

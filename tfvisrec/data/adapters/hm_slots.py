@@ -12,7 +12,6 @@ with the dataset built from them (`slot_predictions.npz` / `category_predictions
 (`hm_outfits --slot_predictions`, `hm --category_predictions`).
 """
 import os
-import zipfile
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -20,6 +19,7 @@ import pandas as pd
 
 from tfvisrec.data.adapters.hm import ARTICLES_FILE, TRANSACTIONS_FILE
 from tfvisrec.data.errors import DataError
+from tfvisrec.data.npz_file import read_npz
 from tfvisrec.data.outfits import SLOTS
 
 SLOT_OF_GROUP = {"Garment Upper body": "top", "Garment Lower body": "bottom", "Shoes": "shoes"}
@@ -114,14 +114,13 @@ def read_photo_predictions(path: str, file_name: str, labels: Optional[Sequence[
     path = os.path.join(path, file_name) if os.path.isdir(path) else path
     if not os.path.isfile(path):
         raise DataError("no photo predictions", path)
-    try:
-        with np.load(path) as z:
-            stored = [str(s) for s in z["labels" if "labels" in z.files else "slots"]]
-            predictions = PhotoPredictions([str(a) for a in z["article_id"]], z["probabilities"], stored,
-                                           str(z["source"]) if "source" in z.files else "")
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"not a photo predictions file of `python -m tfvisrec.data` ({type(e).__name__}: {e})",
-                        path) from None
+    not_ours = "not a photo predictions file of `python -m tfvisrec.data` ({error})"
+    z = read_npz(path, not_ours, ["article_id", "probabilities"], optional=("labels", "slots", "source"))
+    if "labels" not in z and "slots" not in z:
+        raise DataError(not_ours.format(error="it holds no labels"), path)
+    stored = [str(s) for s in z.get("labels", z.get("slots"))]
+    predictions = PhotoPredictions([str(a) for a in z["article_id"]], z["probabilities"], stored,
+                                   str(z["source"]) if "source" in z else "")
     if labels is not None and stored != list(labels):
         raise DataError(f"labels are {stored}, expected {list(labels)}", path)
     return predictions
