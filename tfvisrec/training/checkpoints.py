@@ -101,14 +101,19 @@ def latest_readable(manager: tf.train.CheckpointManager):
                 reader.get_tensor(name)
             return path
         except (tf.errors.OpError, RuntimeError, ValueError, IndexError) as e:   # IndexError: data short
-            reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-            print(f"warning: checkpoint {path} does not read back ({reason}); trying the one before",
+            print(f"warning: checkpoint {path} does not read back ({_last_line(e)}); trying the one before",
                   file=sys.stderr)
     if candidates:
         names = ", ".join(os.path.basename(path) for path in candidates)
         raise DataError(f"none of the checkpoints ({names}) reads back whole; train again in a new "
                         f"--model_dir, or here with --noresume", manager.directory)
     return None
+
+
+def _last_line(error) -> str:
+    """TensorFlow's reading errors end with the line that names the cause."""
+    text = str(error).strip()
+    return text.splitlines()[-1] if text else type(error).__name__
 
 
 def check_resumable(model_dir: str, model_config) -> None:
@@ -228,7 +233,6 @@ def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
         raise DataError(f"the checkpoint does not fit the model built from the run's config and dataset "
                         f"({str(e).splitlines()[0]}); {hint}", path) from None
     except (tf.errors.OpError, IndexError) as e:   # IndexError: a data file cut short
-        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-        raise DataError(f"the checkpoint does not read back whole ({reason}): its files are damaged; "
+        raise DataError(f"the checkpoint does not read back whole ({_last_line(e)}): its files are damaged; "
                         "try the other checkpoint (best or latest) or train again", path) from None
     return model, dataset
