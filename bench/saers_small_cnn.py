@@ -1,13 +1,13 @@
 """Does a classifier whose units see little more than a part localise it? Grad-AAM boxes of a
 small all-convolutional classifier on the synthetic world.
 
-    nice python bench/saers_small_cnn.py [--work_dir DIR] [--catalogue_items 3000] [--epochs 15] [--part_scale 1]
+    nice python bench/saers_small_cnn.py [--work_dir DIR] [--catalogue_items 3000] [--epochs 15] [--part_scale 1] [--layers 32:1,64:2,64:1,128:2,128:1]
 
 CNN-F's conv5 units see 81 px of a 64 px photo, so every cell can read the neckline, and its
 Grad-AAM maps are blobs over the garment (README, "Against a known truth"). Here the attribute
 classifier is five 3 × 3 convolutions (32, 64, 64, 128, 128 filters; strides 1, 2, 1, 2, 1: a
-16 × 16 map of units that see 21 px), a global average pool and one linear softmax head per
-attribute (CAM's architecture), trained with Adam on a labelled synthetic catalogue (seed 101,
+16 × 16 map of units that see 21 px; `--layers` sets others), a global average pool and one
+linear softmax head per attribute (CAM's architecture), trained with Adam on a labelled synthetic catalogue (seed 101,
 `--catalogue_items` items drawn at 64 px, the neckline and print `--part_scale` times as large)
 and evaluated on another world's 600 items (seed 7). Printed: each attribute's test accuracy
 (over all items, and for the region attributes over the items that have the region), then per
@@ -35,10 +35,12 @@ flags.DEFINE_integer("catalogue_items", 3000, "Labelled items the classifier tra
 flags.DEFINE_integer("epochs", 15, "Training epochs.")
 flags.DEFINE_integer("seed", 0, "Seed of the weights and of the batches.")
 flags.DEFINE_float("part_scale", 1.0, "Scale of the drawn neckline and print (SyntheticConfig.part_scale).")
+flags.DEFINE_string("layers", "32:1,64:2,64:1,128:2,128:1",
+                    "The 3 × 3 convolutions as filters:stride, comma-separated (the default: 16 × 16 "
+                    "units that see 21 px; e.g. 32:1,64:1,128:2 for 32 × 32 units that see 7 px).")
 FLAGS = flags.FLAGS
 ATTRIBUTES = ("category", "colour", "pattern", "sleeve", "neckline", "print")
 REGION_ATTRIBUTES = ("sleeve", "neckline", "print")
-LAYERS = ((32, 1), (64, 2), (64, 1), (128, 2), (128, 1))   # (filters, stride) of each 3 × 3 conv
 SIZE = 64
 THRESHOLDS = (0.2, 0.4, 0.6)
 
@@ -59,12 +61,33 @@ def world(name, items, seed):
     return rows, photos, load_truth(folder)
 
 
-def small_classifier(vocabularies):
+def conv_layers(text):
+    """[(filters, stride)] of `--layers`; a clear error for anything else."""
+    try:
+        layers = [tuple(int(v) for v in part.split(":")) for part in text.split(",")]
+    except ValueError:
+        layers = []
+    if not layers or any(len(pair) != 2 or min(pair) < 1 for pair in layers):
+        raise app.UsageError(f"--layers must be filters:stride pairs such as 32:1,64:2, got {text!r}")
+    return layers
+
+
+def receptive_field(layers):
+    """(map side at SIZE px, receptive field in px) of 3 × 3 convolutions with these strides."""
+    side, field, jump = SIZE, 1, 1
+    for _, stride in layers:
+        field += 2 * jump
+        jump *= stride
+        side = -(-side // stride)
+    return side, field
+
+
+def small_classifier(vocabularies, layers):
     """(classifier: photo → per-attribute logits, feature model: photo → last conv map)."""
     import tf_keras as keras
     photo = keras.Input((SIZE, SIZE, 3))
     x = photo - 0.5
-    for k, (filters, stride) in enumerate(LAYERS):
+    for k, (filters, stride) in enumerate(layers):
         x = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", activation="relu", name=f"conv{k + 1}")(x)
     pooled = keras.layers.GlobalAveragePooling2D()(x)
     logits = [keras.layers.Dense(len(vocabularies[a]), name=a)(pooled) for a in ATTRIBUTES]
@@ -72,7 +95,7 @@ def small_classifier(vocabularies):
 
 
 def grad_aam_maps(classifier, feature_model, photos, contrastive):
-    """Maps [N, attributes, 16, 16]: ReLU(Σ_k mean_ij(∂y/∂A^k_ij) A^k) (eq. 2–3), y the predicted
+    """Maps [N, attributes, side, side]: ReLU(Σ_k mean_ij(∂y/∂A^k_ij) A^k) (eq. 2–3), y the predicted
     class's logit (minus the mean logit when `contrastive`)."""
     import tensorflow as tf
     conv = feature_model(photos)
@@ -126,6 +149,10 @@ def box_rows(rows, truth, maps, label):
 
 def main(argv):
     del argv
+    layers = conv_layers(FLAGS.layers)
+    side, field = receptive_field(layers)
+    print(f"classifier: 3 × 3 convolutions {FLAGS.layers} (filters:stride), a {side} × {side} map "
+          f"of units that see {field} px of the {SIZE} px photo")
     import numpy as np
     import tensorflow as tf
     import tf_keras as keras
@@ -134,7 +161,7 @@ def main(argv):
     vocabularies = {a: sorted({r[a] for r in train_rows}) for a in ATTRIBUTES}
     labels = lambda rows: [np.asarray([vocabularies[a].index(r[a]) for r in rows]) for a in ATTRIBUTES]  # noqa: E731
     keras.utils.set_random_seed(FLAGS.seed)
-    classifier, feature_model = small_classifier(vocabularies)
+    classifier, feature_model = small_classifier(vocabularies, layers)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     classifier.compile(keras.optimizers.Adam(1e-3), loss=[loss] * len(ATTRIBUTES))
     classifier.fit(train_photos, labels(train_rows), batch_size=32, epochs=FLAGS.epochs, verbose=2)
