@@ -17,7 +17,8 @@ photo, threshold → largest 4-connected component → box, as `tfvisrec.vision.
 ≥ 0.5 against the true region, the mean IoU (the IoU of saers_world.py's table 1) and the
 median of the box's area over the true region's, at thresholds of 20 % (the paper's), 40 % and
 60 % of the map's maximum, and how often the map's peak lies inside the region; also with the score minus
-the mean of the attribute's logits (a "contrastive" map that drops what every class shares).
+the mean of the attribute's logits (a "contrastive" map that drops what every class shares) and
+minus the runner-up class's logit (what tells the prediction from its nearest rival).
 """
 import csv
 import os
@@ -94,9 +95,9 @@ def small_classifier(vocabularies, layers):
     return keras.Model(photo, logits), keras.Model(photo, x)
 
 
-def grad_aam_maps(classifier, feature_model, photos, contrastive):
+def grad_aam_maps(classifier, feature_model, photos, contrast):
     """Maps [N, attributes, side, side]: ReLU(Σ_k mean_ij(∂y/∂A^k_ij) A^k) (eq. 2–3), y the predicted
-    class's logit (minus the mean logit when `contrastive`)."""
+    class's logit, minus the mean logit (`contrast` "mean") or the runner-up class's ("runner_up")."""
     import tensorflow as tf
     conv = feature_model(photos)
     maps = []
@@ -105,8 +106,10 @@ def grad_aam_maps(classifier, feature_model, photos, contrastive):
             tape.watch(conv)
             logits = classifier.get_layer(name)(tf.reduce_mean(conv, axis=[1, 2]))
             y = tf.gather(logits, tf.argmax(logits, axis=-1), batch_dims=1)
-            if contrastive:
+            if contrast == "mean":
                 y -= tf.reduce_mean(logits, axis=-1)
+            elif contrast == "runner_up":
+                y -= tf.math.top_k(logits, 2).values[:, 1]
         weights = tf.reduce_mean(tape.gradient(y, conv), axis=[1, 2], keepdims=True)
         maps.append(tf.nn.relu(tf.reduce_sum(weights * conv, axis=-1)))
     return tf.stack(maps, axis=1)
@@ -174,8 +177,9 @@ def main(argv):
     print("| items with the region | | | | " + " | ".join(
         f"{right[ATTRIBUTES.index(a)][has_part[a]].mean():.2f}" for a in REGION_ATTRIBUTES) + " |")
     print("\n| map | threshold | " + " | ".join(REGION_ATTRIBUTES) + " |\n" + "|---" * (2 + len(REGION_ATTRIBUTES)) + "|")
-    for contrastive, label in ((False, "Grad-AAM (eq. 2–3)"), (True, "contrastive")):
-        maps = tf.concat([grad_aam_maps(classifier, feature_model, test_photos[i:i + 100], contrastive)
+    for contrast, label in (("none", "Grad-AAM (eq. 2–3)"), ("mean", "contrastive"),
+                            ("runner_up", "against the runner-up")):
+        maps = tf.concat([grad_aam_maps(classifier, feature_model, test_photos[i:i + 100], contrast)
                           for i in range(0, len(test_photos), 100)], axis=0).numpy()
         print("\n".join(box_rows(test_rows, truth, maps, label)))
 
