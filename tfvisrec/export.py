@@ -58,7 +58,6 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
         raise ValueError(f"version must be a non-negative integer, got {version}")
     export_base = os.path.abspath(export_base)
     name = model_name or os.path.basename(export_base)
-    os.makedirs(export_base, exist_ok=True)
     version = layout.next_version(export_base) if version is None else int(version)
     final = os.path.join(export_base, str(version))
     if os.path.exists(final):
@@ -73,6 +72,7 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
         jpeg=catalogue.example_jpeg(servable.image_size),
         category=dataset.categories[0] if dataset.categories else None)
 
+    os.makedirs(export_base, exist_ok=True)   # only now: a failure above leaves no empty folder
     tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base)
     try:
         with _quiet_tensorflow_logs(), _without_keras_layer_traces():

@@ -51,7 +51,7 @@ def main(argv):
                             train_config.dataset)
         strategy = strategy_lib.make_strategy(train_config.strategy, train_config.num_cpu_devices)
         _, summary = fit(model_config, train_config, strategy=strategy)
-    except (DataError, ValueError, OSError, tf.errors.DataLossError) as e:   # DataLoss: an image shard cut short
+    except (DataError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 """Export: TF Serving layout, atomic versions, warmup file, models.config, fresh-process numbers."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ from tensorflow_serving.config import model_server_config_pb2
 
 import serving_world as world_lib
 from tfvisrec import export
+from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.errors import DataError
 from tfvisrec.serving import model_config, warmup
 from tfvisrec.serving.loaded import LoadedVersion
@@ -48,6 +50,22 @@ def test_failed_export_leaves_no_version(world, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         export.export_model(models["mf"], dataset, base, top_k=5)
     assert os.listdir(base) == []
+
+
+def test_a_cut_short_image_shard_is_named_and_nothing_is_written(world, tmp_path):
+    dataset, models = world
+    damaged = str(tmp_path / "dataset")
+    shutil.copytree(dataset.path, damaged)
+    shard = load_dataset(damaged).image_shards()[0]
+    with open(shard, "rb") as f:
+        data = f.read()
+    with open(shard, "wb") as f:
+        f.write(data[:len(data) // 2])
+    base = str(tmp_path / "export" / "visual")
+    with pytest.raises(DataError, match=r"image shard cut short or damaged; the dataset is damaged: ingest it again") as err:
+        export.export_model(models["visual"], load_dataset(damaged), base, top_k=5)
+    assert shard in str(err.value)
+    assert not os.path.exists(base)   # no empty model folder left for a server to poll
 
 
 def test_warmup_has_one_replayable_request_per_signature(export_root):

@@ -106,10 +106,15 @@ class Dataset:
             raise DataError("this dataset has no item images; visual models need them", self.path)
         images: List[Optional[bytes]] = [None] * self.num_items
         spec = {"item": tf.io.FixedLenFeature([], tf.int64), "image": tf.io.FixedLenFeature([], tf.string)}
-        records = tf.data.TFRecordDataset(shards).batch(1024).map(lambda r: tf.io.parse_example(r, spec))
-        for batch in records:   # parsed a batch at a time: one eager op per record costs ~1.5 ms
-            for item, image in zip(batch["item"].numpy(), batch["image"].numpy()):
-                images[int(item)] = image
+        for shard in shards:   # one at a time, so a damaged shard is named
+            records = tf.data.TFRecordDataset(shard).batch(1024).map(lambda r: tf.io.parse_example(r, spec))
+            try:
+                for batch in records:   # parsed a batch at a time: one eager op per record costs ~1.5 ms
+                    for item, image in zip(batch["item"].numpy(), batch["image"].numpy()):
+                        images[int(item)] = image
+            except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, IndexError):
+                raise DataError("image shard cut short or damaged; the dataset is damaged: ingest it again",
+                                shard) from None
         missing = [self.item_ids[i] for i, b in enumerate(images) if b is None]
         if missing:
             raise DataError(f"{len(missing)} items have no image (first: {missing[0]!r})", self.path)

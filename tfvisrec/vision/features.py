@@ -165,7 +165,7 @@ def main(argv):
         write_outputs(folder, features, probs, info, maps[0] if maps else None)
         if regions is not None:
             write_regions(folder, regions)
-    except (DataError, OSError, tf.errors.DataLossError) as e:   # DataLoss: an image shard cut short
+    except (DataError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     written = ([FEATURES_FILE] + ([PROBS_FILE] if probs is not None else []) + [INFO_FILE]
