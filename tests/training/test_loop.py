@@ -55,6 +55,25 @@ def test_resume_mid_epoch_continues_exactly(low_rank_dataset, tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_a_resumed_run_keeps_its_earlier_epochs_and_names_changed_settings(low_rank_dataset, tmp_path, caplog):
+    run = tmp_path / "run"
+    _, first = fit(*_configs(run, low_rank_dataset, epochs=2))
+    assert [h["epoch"] for h in first["history"]] == [0, 1]
+    with caplog.at_level("WARNING"):
+        _, longer = fit(*_configs(run, low_rank_dataset, epochs=3, learning_rate=0.1))
+    assert [h["epoch"] for h in longer["history"]] == [0, 1, 2]
+    assert longer["history"][:2] == first["history"]
+    assert longer["train_seconds"] >= first["train_seconds"]
+    assert "train.learning_rate: 0.05 → 0.1" in caplog.text and "train.epochs: 2 → 3" in caplog.text
+    assert json.load(open(run / "config.json"))["train"]["learning_rate"] == 0.1
+    caplog.clear()
+    with caplog.at_level("WARNING"):   # the same command again: nothing to train, nothing lost
+        _, again = fit(*_configs(run, low_rank_dataset, epochs=3, learning_rate=0.1))
+    assert again["history"] == longer["history"] and again["train_seconds"] >= longer["train_seconds"]
+    assert "resuming with settings" not in caplog.text
+    assert json.load(open(run / "summary.json"))["history"] == longer["history"]
+
+
 def _saved_numbers(monkeypatch):
     """Every checkpoint number the runs of the test save, in order."""
     numbers, save = [], tf.train.CheckpointManager.save

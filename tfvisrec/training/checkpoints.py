@@ -10,6 +10,7 @@
 import json
 import os
 import sys
+from typing import List, Tuple
 
 import tensorflow as tf
 from google.protobuf import text_encoding
@@ -125,6 +126,31 @@ def check_resumable(model_dir: str, model_config) -> None:
     if saved != model_config.model:
         raise DataError(f"this folder holds a {saved} run, not {model_config.model}: train "
                         f"{model_config.model} in another --model_dir", model_dir)
+
+
+def changed_settings(model_dir: str, model_config, train_config) -> List[str]:
+    """`section.name: old → new` for each setting the run's config.json records otherwise (a
+    resumed call trains on with the new ones; config.json then records those)."""
+    if not os.path.exists(os.path.join(model_dir, CONFIG_FILE)):
+        return []
+    saved = _read_raw_configs(model_dir)
+    now = json.loads(json.dumps({"model": config_lib.to_dict(model_config),
+                                 "train": config_lib.to_dict(train_config)}))
+    return [f"{section}.{name}: {saved[section][name]!r} → {value!r}"
+            for section in ("model", "train") for name, value in now[section].items()
+            if name in saved.get(section, {}) and saved[section][name] != value]
+
+
+def earlier_calls(model_dir: str) -> Tuple[List[dict], float]:
+    """(epoch records, training seconds) summary.json holds from the run's earlier calls;
+    ([], 0) when it has none or it cannot be read (the epochs' numbers are in logs/ too)."""
+    try:
+        with open(os.path.join(model_dir, SUMMARY_FILE), encoding="utf-8") as f:
+            summary = json.load(f)
+        history = [r for r in summary["history"] if isinstance(r, dict) and isinstance(r.get("epoch"), int)]
+        return history, float(summary["train_seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return [], 0.0
 
 
 def interrupted_note(model_dir: str) -> str:

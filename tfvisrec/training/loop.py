@@ -14,6 +14,7 @@ import time
 
 import tensorflow as tf
 import tf_keras as keras
+from absl import logging
 
 from tfvisrec import atomic, image_sheets
 from tfvisrec.data.dataset import load_dataset
@@ -54,9 +55,15 @@ def fit(model_config, train_config, dataset=None, strategy=None):
     latest = tf.train.CheckpointManager(ckpt, os.path.join(write_dir, checkpoints.LATEST_DIR), max_to_keep=3)
     best = checkpoints.BestCheckpoint(os.path.join(write_dir, checkpoints.BEST_DIR))
     resumed_from = None
+    earlier_history, earlier_seconds = [], 0.0
     resume_path = checkpoints.latest_readable(latest) if train_config.resume else None
     if resume_path:
         checkpoints.check_resumable(model_dir, model_config)
+        changed = checkpoints.changed_settings(model_dir, model_config, train_config)
+        if chief and changed:
+            logging.warning("resuming with settings other than those config.json records (it records "
+                            "the new ones from now on): %s", "; ".join(changed))
+        earlier_history, earlier_seconds = checkpoints.earlier_calls(model_dir)
         try:
             ckpt.restore(resume_path)
         except ValueError as e:   # variables of other shapes: the run was of other settings
@@ -76,6 +83,9 @@ def fit(model_config, train_config, dataset=None, strategy=None):
                  item_table, model_config, quiet, os.path.join(write_dir, checkpoints.SAMPLES_DIR))
     started = time.time()
     history = loop.run()
+    # a resumed call keeps the earlier calls' epochs, less those it trained again
+    first_new_epoch = history[0]["epoch"] if history else float("inf")
+    history = [r for r in earlier_history if r["epoch"] < first_new_epoch] + history
     summary = {
         "model": model_config.model,
         "dataset": dataset.path,
@@ -86,7 +96,7 @@ def fit(model_config, train_config, dataset=None, strategy=None):
         "validation_metric": model.validation_metric,
         "stopped_early": loop.stopped_early,
         "resumed_from_step": resumed_from,
-        "train_seconds": round(time.time() - started, 3),
+        "train_seconds": round(earlier_seconds + time.time() - started, 3),
         "num_replicas": strategy.num_replicas_in_sync,
         "history": history,
     }
