@@ -13,7 +13,8 @@ names of the serving contract (`tfvisrec.serving.signatures`). Calls have a dead
 restarting, unreachable) and CANCELLED (a call that reached a server in the instant it stopped;
 every call of this client only reads, so it is safe to send again) are retried with exponential
 backoff; every other failure raises the exception of its status code: `NotFound`
-(model/version), `InvalidArgument` (bad input, unknown id, bad k, undecodable image),
+(model/version), `InvalidArgument` (bad input, unknown id, bad k, undecodable image; its
+`NotAnImage`: a file given by path that is not a JPEG, PNG, GIF, BMP or WebP, refused unsent),
 `MissingSignature` (a `FailedPrecondition`: the model does not export the signature called),
 `DeadlineExceeded`, `ResourceExhausted` (message too big).
 `explain` (an `Explanation` record; `explain_image` for a photo) is served by SAERS exports,
@@ -30,10 +31,10 @@ from tfvisrec.client.explanation import Explanation
 from tfvisrec.client.designs import Design, Tailoring, TailoringStep
 from tfvisrec.client.recommender import Recommendation, RecommenderClient
 from tfvisrec.client.status import (Cancelled, DeadlineExceeded, FailedPrecondition, Internal,
-                                    InvalidArgument, MissingSignature, NotFound,
+                                    InvalidArgument, MissingSignature, NotAnImage, NotFound,
                                     ResourceExhausted, ServingError, Unavailable, Unimplemented)
 
 __all__ = ["RecommenderClient", "Recommendation", "Explanation", "Design", "Tailoring", "TailoringStep",
-           "ServingError", "InvalidArgument", "NotFound",
+           "ServingError", "InvalidArgument", "NotAnImage", "NotFound",
            "FailedPrecondition", "MissingSignature", "Unavailable", "DeadlineExceeded",
            "ResourceExhausted", "Unimplemented", "Internal", "Cancelled", "run"]

@@ -16,7 +16,8 @@ by PAN / FHN exports. Calling a signature the model does not export fails with
 "model '...' does not export the '...' signature".
 
 Exit status: 0 on success, 1 when the server answers with an error (printed as
-`error: CODE: message`), 2 on bad command-line use or an unreadable image file.
+`error: CODE: message`), 2 on bad command-line use or an image file that cannot be read or is
+not a JPEG, PNG, GIF, BMP or WebP file (`error: FILE: ...`; checked before anything is sent).
 """
 import argparse
 import base64
@@ -27,8 +28,9 @@ from typing import List, Optional
 
 import numpy as np
 
+from tfvisrec.client.image_files import read_image
 from tfvisrec.client.recommender import RecommenderClient
-from tfvisrec.client.status import ServingError
+from tfvisrec.client.status import NotAnImage, ServingError
 
 PROG = "python -m tfvisrec.client"
 
@@ -112,11 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _read(paths):
-    out = []
-    for path in paths:
-        with open(path, "rb") as f:
-            out.append(f.read())
-    return out
+    """The bytes of image files, each checked to be an image (`image_files.read_image`)."""
+    return [read_image(path) for path in paths]
 
 
 def _write_png(folder: str, name: str, png: bytes) -> str:
@@ -212,6 +211,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                            retries=args.retries) as client:
         try:
             result = run_command(client, args)
+        except NotAnImage as e:
+            print(f"error: {e.message}", file=sys.stderr)
+            return 2
         except ServingError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1

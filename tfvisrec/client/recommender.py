@@ -12,6 +12,7 @@ from tfvisrec.client import designs, status
 from tfvisrec.client.designs import Design, Tailoring
 from tfvisrec.client.explanation import OUTPUTS as EXPLANATION_OUTPUTS
 from tfvisrec.client.explanation import Explanation
+from tfvisrec.client.image_files import read_image
 from tfvisrec.client.protos import (get_model_metadata_pb2, get_model_status_pb2,
                                     model_service_pb2_grpc, predict_pb2,
                                     prediction_service_pb2_grpc)
@@ -129,8 +130,9 @@ class RecommenderClient:
     def outfit_score_images(self, user: str, photos: Sequence[Union[bytes, str, os.PathLike]]) -> float:
         """PAN / FHN exports holding their backbone: `outfit_score` of an outfit given by
         photos, one per slot (JPEG/PNG bytes, or the path of an image file; "" / b"" = empty
-        slot), items the model may never have seen."""
-        encoded = [p if isinstance(p, bytes) else _read_file(p) if os.fspath(p) else b"" for p in photos]
+        slot), items the model may never have seen. A file that is not an image raises
+        NotAnImage (an InvalidArgument) naming it, before anything is sent."""
+        encoded = [p if isinstance(p, bytes) else read_image(p) if os.fspath(p) else b"" for p in photos]
         out = self.predict("outfit_score_images", {"user": _strings([user]), "images": _strings([encoded])})
         return float(np.asarray(_require(out, "outfit_score_images", "scores")["scores"]).reshape(-1)[0])
 
@@ -259,11 +261,6 @@ def _require(outputs: Dict[str, np.ndarray], signature: str, *names: str):
                            f"{sorted(outputs)}); is the model a tfvisrec export?",
                            grpc.StatusCode.UNKNOWN)
     return outputs
-
-
-def _read_file(path) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def _strings(values) -> np.ndarray:

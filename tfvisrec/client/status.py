@@ -44,6 +44,10 @@ class MissingSignature(FailedPrecondition):
     """Client side: the served model does not export the signature that was called."""
 
 
+class NotAnImage(InvalidArgument):
+    """Client side: a file that is not an image the server decodes, refused before sending."""
+
+
 class Unavailable(ServingError):
     """Server unreachable or shutting down (the client retries these)."""
     code = grpc.StatusCode.UNAVAILABLE
