@@ -1,4 +1,4 @@
-"""Progress of long work (training epochs, feature extraction) on stdout: a live bar on a terminal, one line per epoch elsewhere.
+"""Progress of long work (training epochs, feature extraction on stdout; reading images at ingest on stderr): a live bar on a terminal, one line per epoch elsewhere.
 
 `EpochProgress` takes the calls of `keras.utils.Progbar` (`update(current, values)`) plus a
 `close()` at the end of the epoch, which writes the epoch's one line. By `verbose`:
@@ -11,7 +11,8 @@
     epoch 3/20 - 12s - loss: 0.4123 - val: 0.8123
 
 Metrics named in `stateful_metrics` show their last value; the others (the loss) their
-mean over the epoch's batches, each batch weighted once, as in Keras.
+mean over the epoch's batches, each batch weighted once, as in Keras. An epoch closed before
+`target` says where it stopped (`batch 7/12`; `unit` names what is counted).
 """
 import sys
 import time
@@ -27,13 +28,14 @@ class EpochProgress:
     def __init__(self, target: int, verbose: int = 1, epoch: Optional[int] = None,
                  num_epochs: Optional[int] = None,
                  stateful_metrics: Iterable[str] = ("val",), stream=None,
-                 label: Optional[str] = None):
+                 label: Optional[str] = None, unit: str = "batch"):
         self.target = int(target)
         self.verbose = int(verbose)
         self.stream = stream if stream is not None else sys.stdout
         self.live = self.verbose == 1 and _is_terminal(self.stream)
         self.label = label if label is not None else "epoch" if epoch is None else (
             f"epoch {epoch + 1}" + (f"/{num_epochs}" if num_epochs else ""))
+        self.unit = unit
         self.stateful = set(stateful_metrics)
         self.started = time.time()
         self.current: Optional[int] = None
@@ -63,7 +65,7 @@ class EpochProgress:
             return
         self.closed = True
         cut_short = self.current is not None and self.current < self.target  # max_steps
-        line = " - ".join([self.label] + ([f"batch {self.current}/{self.target}"] if cut_short else [])
+        line = " - ".join([self.label] + ([f"{self.unit} {self.current}/{self.target}"] if cut_short else [])
                           + [_seconds(time.time() - self.started)] + self._metrics())
         if self.live:  # replace the bar by the line
             line = "\r" + line.ljust(self.drawn_width)

@@ -14,6 +14,7 @@ from typing import Callable, Dict, Iterator, Optional, Sequence, Tuple
 from PIL import Image, UnidentifiedImageError
 
 from tfvisrec.data.errors import DataError
+from tfvisrec.progress import EpochProgress
 
 JPEG_QUALITY = 95
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -154,20 +155,19 @@ def _normalise_member(name: str) -> str:
 
 
 class Progress:
-    """A carriage-return counter on stderr (about a hundred updates in all)."""
+    """Images done of `total`, on stderr (or `stream`) as `tfvisrec.progress` shows an epoch: a
+    bar redrawn in place on a terminal, only the closing line (`reading images - 3s`) in a
+    file or a pipe. Nothing is written before the first image."""
 
-    def __init__(self, total: int, label: str):
-        self.total, self.label, self.done, self.shown = total, label, 0, False
-        self.every = max(1, total // 100)
+    def __init__(self, total: int, label: str, stream=None):
+        self.done = 0
+        self.bar = EpochProgress(total, label=label, unit="image",
+                                 stream=stream if stream is not None else sys.stderr)
 
     def step(self):
         self.done += 1
-        if self.done % self.every == 0 or self.done == self.total:
-            sys.stderr.write(f"\r{self.label}: {self.done}/{self.total}")
-            sys.stderr.flush()
-            self.shown = True
+        self.bar.update(self.done)
 
     def close(self):
-        if self.shown:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        if self.done:
+            self.bar.close()
