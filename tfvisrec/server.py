@@ -26,6 +26,7 @@ from tfvisrec.serving import batching_config, model_config, session_config
 from tfvisrec.serving.model_server import ModelServer
 
 FLAGS = flags.FLAGS
+MAX_MESSAGE_MB = 2047   # gRPC's message limits are int32 bytes
 
 
 def define_flags():
@@ -97,6 +98,22 @@ def set_tensorflow_threads():
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.tensorflow_inter_op_parallelism)
 
 
+def flag_problems():
+    """What is wrong with the numeric flags, before anything starts (gRPC would otherwise take
+    the port modulo 65536, or start a server whose every message is too large)."""
+    problems = []
+    if not 0 <= FLAGS.port <= 65535:
+        problems.append(f"--port must be in 0..65535, got {FLAGS.port}")
+    if FLAGS.grpc_max_threads < 1:
+        problems.append(f"--grpc_max_threads must be at least 1, got {FLAGS.grpc_max_threads}")
+    if not 1 <= FLAGS.max_message_mb <= MAX_MESSAGE_MB:
+        problems.append(f"--max_message_mb must be in 1..{MAX_MESSAGE_MB}, got {FLAGS.max_message_mb}")
+    for name in ("file_system_poll_wait_seconds", "grace_seconds", "lame_duck_seconds"):
+        if FLAGS[name].value < 0:
+            problems.append(f"--{name} must be >= 0, got {FLAGS[name].value:g}")
+    return problems
+
+
 def main(argv):
     del argv
     try:
@@ -106,8 +123,9 @@ def main(argv):
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if FLAGS.grace_seconds < 0 or FLAGS.lame_duck_seconds < 0:
-        print("error: --grace_seconds and --lame_duck_seconds must be >= 0", file=sys.stderr)
+    problems = flag_problems()
+    if problems:
+        print(f"error: {'; '.join(problems)}", file=sys.stderr)
         return 2
     server = ModelServer(config, port=FLAGS.port, host=FLAGS.host,
                          max_workers=FLAGS.grpc_max_threads,

@@ -93,11 +93,21 @@ def test_server_flags_to_config(tmp_path):
         flags.FLAGS.unparse_flags()
 
 
-def test_server_refuses_negative_shutdown_times(tmp_path, capsys):
+@pytest.mark.parametrize("flag, message", [
+    ("--lame_duck_seconds=-1", "--lame_duck_seconds must be >= 0, got -1"),
+    ("--grace_seconds=-5", "--grace_seconds must be >= 0, got -5"),
+    ("--file_system_poll_wait_seconds=-1", "--file_system_poll_wait_seconds must be >= 0, got -1"),
+    ("--port=99999", "--port must be in 0..65535, got 99999"),   # gRPC took it modulo 65536
+    ("--port=-5", "--port must be in 0..65535, got -5"),
+    ("--grpc_max_threads=0", "--grpc_max_threads must be at least 1, got 0"),
+    ("--max_message_mb=0", "--max_message_mb must be in 1..2047, got 0"),   # every message refused
+    ("--max_message_mb=4096", "--max_message_mb must be in 1..2047, got 4096"),
+])
+def test_server_refuses_out_of_range_numbers_before_it_starts(tmp_path, capsys, flag, message):
     server_cli.define_flags()
     try:
-        flags.FLAGS(["server", f"--model_base_path={tmp_path}/shop", "--lame_duck_seconds=-1"])
+        flags.FLAGS(["server", f"--model_base_path={tmp_path}/shop", flag])
         assert server_cli.main([]) == 2
-        assert "--lame_duck_seconds must be >= 0" in capsys.readouterr().err
+        assert capsys.readouterr().err == f"error: {message}\n"
     finally:
         flags.FLAGS.unparse_flags()
