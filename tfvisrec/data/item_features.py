@@ -17,6 +17,8 @@ from tfvisrec.data.attribute_probs import MAKE_COMMAND, read_attribute_probs
 from tfvisrec.data.feature_files import FEATURES_FILE, PROBS_FILE
 from tfvisrec.data.region_file import read_regions, regions_path
 
+_NPY_MAGIC = b"\x93NUMPY"
+
 
 class ItemFeatureTable:
     """Looks up the item features a model declares in `item_feature_keys`."""
@@ -130,17 +132,35 @@ def read_feature_matrix(path: str) -> np.ndarray:
     """[items, F] from a `.npy` matrix or an `attribute_probs.npz` (its columns in order)."""
     if path.endswith(".npz"):
         return read_attribute_probs(path)[0]
-    return np.load(path)
+    return _read_npy(path)
 
 
 def stored_feature_dim(dataset, features_file: str = "", default_name: str = FEATURES_FILE) -> int:
     """F of the stored [items, F] features (for a .npy, read from its header only)."""
     path = features_path(dataset, features_file, default_name)
-    shape = read_feature_matrix(path).shape if path.endswith(".npz") else np.load(path, mmap_mode="r").shape
+    shape = read_feature_matrix(path).shape if path.endswith(".npz") else _read_npy(path, mmap_mode="r").shape
     if len(shape) != 2 or shape[0] != dataset.num_items:
         raise DataError(f"item features have shape {tuple(shape)}, expected "
                         f"[{dataset.num_items}, F]", path)
     return int(shape[1])
+
+
+def _read_npy(path: str, mmap_mode=None) -> np.ndarray:
+    """np.load of a feature matrix; DataError naming the file when it is cut short, pickled or
+    not a .npy file at all (numpy's own words would not say which file)."""
+    remedy = "extract the features again with `python -m tfvisrec.vision.features`"
+    try:
+        with open(path, "rb") as f:
+            is_npy = f.read(len(_NPY_MAGIC)) == _NPY_MAGIC
+    except OSError as e:
+        raise DataError(f"cannot read the feature matrix ({e.strerror or e})", path) from None
+    if not is_npy:
+        raise DataError(f"not a .npy file: {remedy}", path)
+    try:
+        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise DataError(f"the feature matrix is cut short or damaged ({str(e).splitlines()[0]}): {remedy}",
+                        path) from None
 
 
 def _load_features(dataset, features, features_file, default_name):
