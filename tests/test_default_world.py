@@ -178,6 +178,22 @@ def test_train_without_dataset_uses_the_default_world(tmp_path):
         assert json.load(f)["dataset"].startswith(cache)
 
 
+@pytest.mark.parametrize("flag, message", [
+    ("--epochs=0", "--epochs must be at least 1, got 0"),
+    ("--strategy=mirorred", "--strategy must be one of default, mirrored, multi_worker, got 'mirorred'"),
+    ("--optimizer=adamw", "--optimizer must be one of adam, sgd, adagrad, rmsprop, got 'adamw'"),
+])
+def test_a_bad_setting_is_named_before_the_default_world_is_built(tmp_path, flag, message):
+    cache = str(tmp_path / "cache")
+    command = [sys.executable, "-m", "tfvisrec.train", "--flagfile=configs/vbpr.cfg", flag,
+               f"--default_world_cache={cache}", f"--model_dir={tmp_path / 'run'}"]
+    run = subprocess.run(command, cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=REPO_ROOT),
+                         capture_output=True, text=True, timeout=300)
+    assert (run.returncode, run.stderr.strip().splitlines()[-1]) == (2, f"error: {message}")
+    assert "default dataset" not in run.stdout
+    assert not os.path.exists(cache) and not os.path.exists(tmp_path / "run")
+
+
 def test_the_cost_note_describes_the_run_as_configured():
     """A CNN model's note on the default world: purchases or batches per epoch as the flags set
     them, "no early stopping" for patience 0, the GAN's epochs over photos, DVBPR's estimate."""

@@ -33,7 +33,7 @@ def main(argv):
         return 0
     import tensorflow as tf
     from tfvisrec.data.errors import DataError
-    from tfvisrec.training import checkpoints, describe_best, fit, strategy as strategy_lib
+    from tfvisrec.training import check_settings, checkpoints, describe_best, fit, strategy as strategy_lib
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
     if FLAGS.deterministic:
@@ -41,6 +41,7 @@ def main(argv):
     train_config = config_lib.from_flags(config_lib.TrainConfig)
     try:
         model_config = model_flags.model_config_from_flags()
+        check_settings(model_config, train_config)   # before the default world is built
         if not train_config.dataset:
             model_config, train_config = default_world.configs_for_default_world(
                 model_config, train_config, cache_dir=FLAGS.default_world_cache,

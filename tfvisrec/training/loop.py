@@ -21,15 +21,25 @@ from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.item_features import ItemFeatureTable
 from tfvisrec.training import building, checkpoints, strategy as strategy_lib
-from tfvisrec.training.optimizers import make_optimizer
+from tfvisrec.training.optimizers import OPTIMIZERS, make_optimizer
 from tfvisrec.progress import EpochProgress
+
+
+def check_settings(model_config, train_config) -> None:
+    """ValueError naming every out-of-range setting (each by its flag), before anything is read,
+    built or written."""
+    problems = model_config.problems() + train_config.problems()
+    if train_config.strategy not in strategy_lib.STRATEGIES:
+        problems.append(f"--strategy must be one of {', '.join(strategy_lib.STRATEGIES)}, got {train_config.strategy!r}")
+    if train_config.optimizer not in OPTIMIZERS:
+        problems.append(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {train_config.optimizer!r}")
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def fit(model_config, train_config, dataset=None, strategy=None):
     """Train `model_config.model` as `train_config` says → (model, summary dict)."""
-    problems = model_config.problems() + train_config.problems()
-    if problems:   # before anything is read or written
-        raise ValueError("; ".join(problems))
+    check_settings(model_config, train_config)
     dataset = dataset if dataset is not None else load_dataset(train_config.dataset)
     strategy = strategy or strategy_lib.make_strategy(train_config.strategy, train_config.num_cpu_devices)
     chief = strategy_lib.is_chief(strategy)
