@@ -40,9 +40,10 @@ def runs(tmp_path_factory):
 
 
 def _main(root, *args):
+    # --k given: in a process that imported `tfvisrec.interactive` first, its --k (default 10) is the one defined
     with flagsaver.flagsaver():
         flags.FLAGS(["design", f"--gan_dir={root / 'gan'}", f"--dvbpr_dir={root / 'dvbpr'}",
-                     "--restarts=4", "--steps=10", "--record_every=5", *args])
+                     "--restarts=4", "--steps=10", "--record_every=5", "--k=3", *args])
         return design_cli.main(["design"])
 
 
