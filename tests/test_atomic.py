@@ -30,3 +30,20 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
         atomic.write_with(str(path), fail)
     assert path.read_text() == '{\n  "a": 1\n}'
     assert os.listdir(tmp_path) == ["table.json"]
+
+
+def test_outputs_a_command_cannot_write_are_named_before_its_work(tmp_path):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("keep me")
+    assert atomic.file_output_problem(str(tmp_path / "new" / "a.png")) is None
+    assert atomic.folder_output_problem(str(tmp_path / "new" / "deeper")) is None
+    assert atomic.folder_output_problem(str(tmp_path)) is None
+    assert atomic.file_output_problem(str(tmp_path)) == f"{tmp_path} is a folder; give a file name"
+    assert atomic.folder_output_problem(str(blocker)) == f"{blocker} is a file, not a folder"
+    under = str(blocker / "sub" / "a.png")
+    assert atomic.file_output_problem(under) == f"cannot write {under}: {blocker} is a file, not a folder"
+    assert atomic.folder_output_problem(under) == f"cannot write {under}: {blocker} is a file, not a folder"
+    with pytest.raises(ValueError, match=f"^--out: {blocker} is a file, not a folder$"):
+        atomic.require_writable(str(blocker), "--out", folder=True)
+    atomic.require_writable(str(tmp_path / "fine.png"), "--out")
+    assert blocker.read_text() == "keep me" and sorted(os.listdir(tmp_path)) == ["notes.txt"]

@@ -101,12 +101,15 @@ def test_a_photo_gets_the_regions_the_catalogue_stored(explain_run, trained, tmp
     (["--user=u01", "--image=PHOTO", "--backbone_weights=/no/classifier"], "/no/classifier: no attribute classifier there"),
     (["--user=u01", "--item=item-001", "--out=why.jpg"], "--out must name a .png file"),
     (["--user=u01", "--image=CUT"], "cannot be decoded as an image: the file is cut short or damaged"),
+    (["--user=u01", "--item=item-001", "--out=BLOCKED/why.png"], "--out: cannot write"),   # before the model loads
 ])
 def test_bad_requests_name_what_is_wrong(explain_run, tmp_path, capsys, args, message):
     jpeg = load_dataset(explain_run.dataset_dir).image_bytes()[0]
     (tmp_path / "photo.jpg").write_bytes(jpeg)
     (tmp_path / "cut.jpg").write_bytes(jpeg[:len(jpeg) // 3])
-    args = [a.replace("PHOTO", str(tmp_path / "photo.jpg")).replace("CUT", str(tmp_path / "cut.jpg")) for a in args]
+    (tmp_path / "blocked").write_text("a file where a folder would go")
+    args = [a.replace("PHOTO", str(tmp_path / "photo.jpg")).replace("CUT", str(tmp_path / "cut.jpg"))
+            .replace("BLOCKED", str(tmp_path / "blocked")) for a in args]
     assert _main(f"--model_dir={explain_run.model_dir}", f"--out={tmp_path / 'x.png'}", *args) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()

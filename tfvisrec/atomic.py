@@ -55,7 +55,27 @@ def file_output_problem(path: str):
     not writable), or None: for command lines to say so before their long work."""
     if os.path.isdir(path):
         return f"{path} is a folder; give a file name"
-    folder = os.path.dirname(os.path.abspath(path))
+    return _nearest_folder_problem(path, os.path.dirname(os.path.abspath(path)))
+
+
+def folder_output_problem(path: str):
+    """Why files cannot be written into a folder at `path` (it, or a folder on its way, is a
+    file, or not writable), or None: for command lines to say so before their long work."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        return f"{path} is a file, not a folder"
+    return _nearest_folder_problem(path, os.path.abspath(path))
+
+
+def require_writable(path: str, flag: str, folder: bool = False) -> None:
+    """ValueError "`flag`: why" when the file (or, with `folder`, the folder) `path` cannot be
+    written: what a command line checks before its long work."""
+    problem = folder_output_problem(path) if folder else file_output_problem(path)
+    if problem:
+        raise ValueError(f"{flag}: {problem}")
+
+
+def _nearest_folder_problem(path: str, folder: str):
+    """The problem of the nearest existing folder at or above `folder`, where `path` would go."""
     while not os.path.exists(folder):
         folder = os.path.dirname(folder)
     if not os.path.isdir(folder):

@@ -119,7 +119,7 @@ def main(argv):
         raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)
-    from tfvisrec.atomic import write_json
+    from tfvisrec.atomic import require_writable, write_json
     from tfvisrec import default_world
     from tfvisrec.data.errors import DataError
     from tfvisrec.data.synthetic import load_truth
@@ -130,6 +130,7 @@ def main(argv):
     settings = default_world.WorldSettings(FLAGS.num_users, FLAGS.num_items, FLAGS.seed)
     try:
         demo_models.check_models(FLAGS.models, configs_dir)
+        require_writable(FLAGS.work_dir, "--work_dir", folder=True)
         world, visual = prepare_world(settings, FLAGS.cache_dir, FLAGS.models, FLAGS.fresh)
         print(f"[2/5] dataset {world.dataset_dir}: {world.info['users']} users, {world.info['items']} "
               f"items, {world.info['train_interactions']} training purchases, {world.info['cold_items']} "

@@ -183,8 +183,10 @@ def main(argv):
         raise UsageError("--model_dir and --user are required")
     if bool(FLAGS.item) == bool(FLAGS.image):
         raise UsageError("give one of --item (a catalogue item) or --image (a photo file)")
+    from tfvisrec.atomic import require_writable
     from tfvisrec.data.errors import DataError
     try:
+        require_writable(FLAGS.out or "explain.png", "--out")   # before the model is loaded
         # `or`: another command line of the same process may have defined --out with another default
         png, json_path, record = explain(FLAGS.model_dir, FLAGS.user, FLAGS.item, FLAGS.image,
                                          FLAGS.out or "explain.png", FLAGS.backbone_weights, FLAGS.checkpoint)

@@ -24,6 +24,7 @@ from absl import app, flags, logging
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 
+from tfvisrec.atomic import require_writable
 from tfvisrec.data.errors import DataError
 from tfvisrec.serving import catalogue, layout, model_config, signatures, warmup
 from tfvisrec.serving.servable import Servable
@@ -191,6 +192,7 @@ def main(argv):
     config_path = FLAGS.models_config or os.path.join(
         os.path.dirname(os.path.abspath(FLAGS.export_base)), "models.config")
     try:
+        require_writable(FLAGS.export_base, "--export_base", folder=True)   # before the model is loaded
         model, dataset = checkpoints.load_trained(FLAGS.model_dir, which=FLAGS.which,
                                                   dataset_dir=FLAGS.dataset_dir or None)
         design = _design_export(model) if FLAGS.gan_dir else None

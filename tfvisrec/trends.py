@@ -96,8 +96,10 @@ def main(argv):
     if FLAGS.out.lower().endswith((".png", ".csv")):
         raise UsageError(f"--out names the folder trends.csv and trends.png go into, got the file name {FLAGS.out!r}")
     from tfvisrec.data.errors import DataError
+    from tfvisrec.atomic import require_writable
     from tfvisrec.interpretable_run import load_interpretable_run
     try:
+        require_writable(FLAGS.out, "--out", folder=True)
         trained = load_interpretable_run(FLAGS.model_dir, FLAGS.checkpoint)
         if not trained.is_temporal:
             raise DataError(f"is a {trained.model.registered_name} run; trends need a temporal model (itvbpr)",

@@ -13,6 +13,7 @@ import sys
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags
 
+from tfvisrec.atomic import require_writable
 from tfvisrec.config import UsageError, define_once
 from tfvisrec.data.errors import DataError
 
@@ -55,6 +56,7 @@ def main(argv):
         raise UsageError(f"--record_every ({FLAGS.record_every}) must divide --steps ({FLAGS.steps})")
     import tensorflow as tf
     try:
+        require_writable(FLAGS.out or "design.png", "--out")   # before the models are loaded
         return _design()
     except (DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -146,6 +146,8 @@ def main(argv):
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)   # our own output is the progress bar
     try:
+        if FLAGS.output_dir:
+            atomic.require_writable(FLAGS.output_dir, "--output_dir", folder=True)   # before the extraction
         dataset = load_dataset(FLAGS.dataset)
         regions = None
         if FLAGS.regions:
@@ -165,7 +167,7 @@ def main(argv):
         write_outputs(folder, features, probs, info, maps[0] if maps else None)
         if regions is not None:
             write_regions(folder, regions)
-    except (DataError, OSError) as e:
+    except (DataError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     written = ([FEATURES_FILE] + ([PROBS_FILE] if probs is not None else []) + [INFO_FILE]
