@@ -6,7 +6,8 @@ On a trained I-TVBPR run, computes influence_k(t) = θ̄ᵀ((1 + w(t)) ⊙ W_k +
 for every named feature k and time epoch t (the I-VBPR seed, eq. 8; `models/trends.py`) and
 writes, each atomically (temporary file, then rename):
 
-- `<out>/trends.csv`: one row per epoch (epoch, start, end in unix seconds), one column per feature;
+- `<out>/trends.csv`: one row per epoch (epoch, start, end in unix seconds, empty at the open
+  ends of the first and last epochs), one column per feature;
 - `<out>/trends.png`: the influence over the epochs of the --top features that move most
   (--rank_by variation: largest max − min over epochs) or weigh most (magnitude: largest mean |·|).
 
