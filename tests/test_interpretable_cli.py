@@ -130,6 +130,10 @@ def test_unknown_names_print_the_closest_and_exit_2(run_dir, args, message, caps
 def test_bad_flags_and_folders(run_dir, tmp_path, capsys):
     with pytest.raises(app.UsageError, match="give one of --more, --less, not both"):
         _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--more=tone=dark", "--reduce=shape=slim")
+    with pytest.raises(app.UsageError, match=r"--more \(or its old name --boost\) is given 2 times: give it once"):
+        _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--boost=tone=dark", "--more=tone=light")
+    with pytest.raises(app.UsageError, match=r"--like \(or its old name --toward_item\) is given 2 times"):
+        _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--like=i001", "--like=i002")
     with pytest.raises(app.UsageError, match=r"--strength must lie in \[0, 1\] with --like"):
         _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--toward_item=i001", "--strength=2")
     with pytest.raises(app.UsageError, match="--strength must be a finite number ≥ 0, got -5") as refused:

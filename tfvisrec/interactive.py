@@ -33,7 +33,8 @@ define_once(flags.DEFINE_string, "user", "", "The shopper (a user id of the run'
 define_once(flags.DEFINE_string, "like", "", "Steer toward this item's looks, e.g. I123 (seed eq. 6).")
 define_once(flags.DEFINE_string, "more", "", "Steer toward this named feature, e.g. colour=black (seed eq. 7).")
 define_once(flags.DEFINE_string, "less", "", "Steer away from this named feature (seed eq. 7).")
-for _old, _new in (("toward_item", "like"), ("boost", "more"), ("reduce", "less")):
+OLD_NAMES = {"like": "toward_item", "more": "boost", "less": "reduce"}
+for _new, _old in OLD_NAMES.items():
     if _old not in flags.FLAGS:
         flags.DEFINE_alias(_old, _new)
 define_once(flags.DEFINE_float, "strength", 0.5, "λ: for --like in [0, 1]; for --more / --less in "
@@ -48,7 +49,11 @@ FLAGS = flags.FLAGS
 
 def steering_from_flags():
     """The steering steps [(kind, target)] the flags ask for: --like first, then --more or
-    --less; UsageError for both --more and --less."""
+    --less; UsageError for both --more and --less, or a step given twice (absl would keep the
+    last silently, e.g. of `--boost a --more b`)."""
+    for name, old in OLD_NAMES.items():
+        if FLAGS[name].present > 1:
+            raise UsageError(f"--{name} (or its old name --{old}) is given {FLAGS[name].present} times: give it once")
     if FLAGS.more and FLAGS.less:
         raise UsageError("give one of --more, --less, not both")
     given = [(kind, value) for kind, value in (("like", FLAGS.like), ("more", FLAGS.more),
