@@ -36,12 +36,21 @@ def test_the_demo_trains_evaluates_and_serves(tmp_path):
 
 
 @pytest.mark.parametrize("model, refusal", [("pan", "scores outfits"), ("gan", "generates garment images"),
-                                            ("attributes", "classifies photos"), ("nosuch", "no flagfile")])
+                                            ("attributes", "classifies photos"),
+                                            ("bprfm", "unknown model 'bprfm'; registered models: .*bprmf")])
 def test_models_the_table_cannot_hold_are_named(model, refusal):
     from tfvisrec import demo_models
     with pytest.raises(ValueError, match=refusal):
         demo_models.check_models(["poprank", model], os.path.join(REPO_ROOT, "configs"))
     demo_models.check_models(["poprank", "vbpr", "saers", "dvbpr"], os.path.join(REPO_ROOT, "configs"))
+
+
+def test_no_models_or_no_flagfile_is_named(tmp_path):
+    from tfvisrec import demo_models
+    with pytest.raises(ValueError, match="--models names no model"):
+        demo_models.check_models([], os.path.join(REPO_ROOT, "configs"))
+    with pytest.raises(ValueError, match=f"no flagfile {tmp_path}/poprank.cfg for model 'poprank'"):
+        demo_models.check_models(["poprank"], str(tmp_path))
 
 
 def test_a_refused_model_stops_the_demo_before_any_work(tmp_path):

@@ -12,11 +12,13 @@ def check_models(models, configs_dir):
     """ValueError unless every name is a registered model that ranks items for shoppers and
     has its flagfile."""
     from tfvisrec.models import registry
+    if not models:
+        raise ValueError("--models names no model: give one or more, e.g. --models=poprank,bprmf")
     for name in models:
+        pipeline = registry.get(name).train_pipeline   # ValueError naming the registered models
         flagfile = os.path.join(configs_dir, f"{name}.cfg")
         if not os.path.exists(flagfile):
             raise ValueError(f"no flagfile {flagfile} for model {name!r}")
-        pipeline = registry.get(name).train_pipeline   # ValueError for an unknown name
         if pipeline in _NOT_ITEM_RANKERS:
             raise ValueError(f"{name} {_NOT_ITEM_RANKERS[pipeline]}, and the demo compares models that "
                              f"rank items for shoppers: train it on its own with `python -m tfvisrec.train "
