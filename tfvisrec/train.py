@@ -54,6 +54,8 @@ def main(argv):
         _, summary = fit(model_config, train_config, strategy=strategy)
     except (DataError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
+        # a refused checkpoint warns of its unrestored values when it is collected, after this line
+        tf.get_logger().setLevel("ERROR")
         return 2
     except KeyboardInterrupt:
         print("\n" + checkpoints.interrupted_note(train_config.model_dir), file=sys.stderr)

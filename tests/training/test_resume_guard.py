@@ -43,3 +43,18 @@ def test_a_garbled_checkpoint_state_file_resumes_from_the_newest_checkpoint_file
                                        batch_size=64, verbose=0))
     assert again["resumed_from_step"] == first["steps"] and again["epochs_completed"] == 2
     assert "lists no checkpoint" in capfd.readouterr().err
+
+
+def test_the_command_line_refuses_a_checkpoint_of_other_settings_in_one_line(low_rank_dataset, tmp_path):
+    """No warning before it (of settings the refused run would record) nor after it (TensorFlow's
+    of the refused checkpoint's unrestored values, as it is collected)."""
+    import subprocess
+    from cli_runs import run, train_command
+    model_dir = str(tmp_path / "run")
+    run(train_command(low_rank_dataset, model_dir, "--epochs=1"))
+    refused = subprocess.run(train_command(low_rank_dataset, model_dir, "--epochs=2", "--embedding_dim=8"),
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        line for line in refused.stderr.strip().splitlines() if line.startswith("error: ")], refused.stderr
+    assert "does not fit bprmf as configured" in refused.stderr

@@ -69,17 +69,17 @@ def fit(model_config, train_config, dataset=None, strategy=None):
     resume_path = checkpoints.latest_readable(latest) if train_config.resume else None
     if resume_path:
         checkpoints.check_resumable(model_dir, model_config)
-        changed = checkpoints.changed_settings(model_dir, model_config, train_config)
-        if chief and changed:
-            logging.warning("resuming with settings other than those config.json records (it records "
-                            "the new ones from now on): %s", "; ".join(changed))
-        earlier_history, earlier_seconds = checkpoints.earlier_calls(model_dir)
         try:
             ckpt.restore(resume_path)
         except ValueError as e:   # variables of other shapes: the run was of other settings
             raise DataError(f"its checkpoint {os.path.basename(resume_path)} does not fit {model_config.model} "
                             f"as configured ({str(e).splitlines()[0]}): train in another --model_dir, or "
                             "resume with the settings of its config.json", model_dir) from None
+        changed = checkpoints.changed_settings(model_dir, model_config, train_config)
+        if chief and changed:
+            logging.warning("resuming with settings other than those config.json records (it records "
+                            "the new ones from now on): %s", "; ".join(changed))
+        earlier_history, earlier_seconds = checkpoints.earlier_calls(model_dir)
         resumed_from = int(state.step.numpy())
         if chief and train_config.verbose:
             print(f"resuming from {resume_path} (step {resumed_from}, epoch "
