@@ -25,6 +25,7 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 
 from tfvisrec.atomic import require_writable
+from tfvisrec.config import UsageError
 from tfvisrec.data.errors import DataError
 from tfvisrec.serving import catalogue, layout, model_config, signatures, warmup
 from tfvisrec.serving.servable import Servable
@@ -177,8 +178,7 @@ def main(argv):
     del argv
     from tfvisrec.training import checkpoints  # the trainer owns checkpoint loading
     if not FLAGS.model_dir or not FLAGS.export_base:
-        print("error: --model_dir and --export_base are required", file=sys.stderr)
-        return 2
+        raise UsageError("--model_dir and --export_base are required")
     for wrong, problem in ((FLAGS.which not in ("best", "latest"), f"--which must be best or latest, got {FLAGS.which!r}"),
                            (FLAGS.top_k < 1, f"--top_k must be at least 1, got {FLAGS.top_k}"),
                            (FLAGS.version < 0, f"--version must be 0 (the next free one) or more, got {FLAGS.version}"),

@@ -22,6 +22,7 @@ from absl import app, flags, logging
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 from tfvisrec.data.errors import DataError
+from tfvisrec.config import UsageError
 from tfvisrec.serving import batching_config, model_config, session_config
 from tfvisrec.serving.model_server import ModelServer
 
@@ -58,9 +59,9 @@ def define_flags():
 def server_config():
     """The ModelServerConfig the flags describe, and the local roots standing for /models."""
     if bool(FLAGS.model_config_file) == bool(FLAGS.model_base_path):
-        raise DataError("pass exactly one of --model_config_file and --model_base_path")
+        raise UsageError("pass exactly one of --model_config_file and --model_base_path")
     if FLAGS.model_config_file and FLAGS.model_name:
-        raise DataError("--model_name names the model of --model_base_path; with --model_config_file "
+        raise UsageError("--model_name names the model of --model_base_path; with --model_config_file "
                         "the names are the file's")
     if FLAGS.model_config_file:
         config = model_config.load(FLAGS.model_config_file)
@@ -79,7 +80,7 @@ def batching_options():
     """The BatchingOptions of --enable_batching / --batching_parameters_file (None = off)."""
     if not FLAGS.enable_batching:
         if FLAGS.batching_parameters_file:  # TF Serving refuses this too (server.cc)
-            raise DataError("--batching_parameters_file is set without --enable_batching")
+            raise UsageError("--batching_parameters_file is set without --enable_batching")
         return None
     return batching_config.load(FLAGS.batching_parameters_file)
 

@@ -193,3 +193,15 @@ def test_export_model_refuses_a_bad_k_or_version_before_creating_the_folder(worl
         with pytest.raises(ValueError, match="top_k|version"):
             export.export_model(models["mf"], dataset, str(tmp_path / "shop"), **settings)
         assert not (tmp_path / "shop").exists()
+
+
+@pytest.mark.parametrize("command, message", [
+    (["tfvisrec.export", "--model_dir=runs/x"], "--model_dir and --export_base are required"),
+    (["tfvisrec.server"], "pass exactly one of --model_config_file and --model_base_path"),
+])
+def test_a_missing_flag_prints_the_usage_then_the_message(command, message):
+    """README: bad use (a missing or contradictory flag) prints the command's usage, then the
+    message, and exits 2."""
+    done = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 2
+    assert f"python -m {command[0]}" in done.stderr and done.stderr.rstrip().endswith(message), done.stderr

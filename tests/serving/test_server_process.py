@@ -13,7 +13,7 @@ from absl import flags
 from tfvisrec import server as server_cli
 from tfvisrec.client import RecommenderClient
 from tfvisrec.client.status import ServingError, Unavailable
-from tfvisrec.data.errors import DataError
+from tfvisrec.config import UsageError
 import serving_world
 
 pytestmark = pytest.mark.xdist_group("serving")  # share the session world and server
@@ -79,15 +79,15 @@ def test_server_flags_to_config(tmp_path):
         entry = config.model_config_list.config[0]
         assert (entry.name, entry.base_path, roots) == ("shop", f"{tmp_path}/shop", [])
         flags.FLAGS(["server", f"--model_base_path={tmp_path}/shop", "--model_config_file=x"])
-        with pytest.raises(DataError, match="exactly one"):
+        with pytest.raises(UsageError, match="exactly one"):
             server_cli.server_config()
         flags.FLAGS.unparse_flags()
         flags.FLAGS(["server", "--model_config_file=x", "--model_name=shop"])
-        with pytest.raises(DataError, match="the names are the file's"):
+        with pytest.raises(UsageError, match="the names are the file's"):
             server_cli.server_config()
         flags.FLAGS.unparse_flags()
         flags.FLAGS(["server", f"--model_base_path={tmp_path}", "--batching_parameters_file=x"])
-        with pytest.raises(DataError, match="without --enable_batching"):  # as TF Serving
+        with pytest.raises(UsageError, match="without --enable_batching"):  # as TF Serving
             server_cli.batching_options()
     finally:
         flags.FLAGS.unparse_flags()
