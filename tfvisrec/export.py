@@ -172,6 +172,8 @@ def define_flags():
     ]:
         if name not in FLAGS:
             definer(name, default, help_text)
+    if "dataset" not in FLAGS:   # the name train, evaluate and vision.features give the flag
+        flags.DEFINE_alias("dataset", "dataset_dir")
 
 
 def main(argv):

@@ -197,6 +197,7 @@ def test_export_model_refuses_a_bad_k_or_version_before_creating_the_folder(worl
 
 @pytest.mark.parametrize("command, message", [
     (["tfvisrec.export", "--model_dir=runs/x"], "--model_dir and --export_base are required"),
+    (["tfvisrec.export", "--dataset=data/d"], "--model_dir and --export_base are required"),  # --dataset_dir's other name
     (["tfvisrec.server"], "pass exactly one of --model_config_file and --model_base_path"),
 ])
 def test_a_missing_flag_prints_the_usage_then_the_message(command, message):
