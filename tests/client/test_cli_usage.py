@@ -11,6 +11,8 @@ from tfvisrec.client.cli import main
     (["recommend", "--user", "u", "--timeout", "nan"], "--timeout must be a positive number of seconds"),
     (["recommend", "--user", "u", "--retries", "-1"], "--retries must be 0 or more"),
     (["--target", " ", "recommend", "--user", "u"], "--target is empty"),
+    (["--target", "localhost", "recommend", "--user", "u"], "--target 'localhost' has no port: pass host:port, e.g. localhost:8500"),
+    (["--target", "::1", "recommend", "--user", "u"], "e.g. [::1]:8500"),   # gRPC would dial port 443
     (["generate", "--user", "u", "--category", "top", "--n", "0"], "--n must be at least 1"),
     (["status", "--version", "2", "--label", "stable"], "pass --version or --label, not both"),
 ])
@@ -20,3 +22,9 @@ def test_bad_use_exits_2_naming_the_option(args, message, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("target", ["localhost:8500", "[::1]:8500", "dns:///shop.example:8500", "unix:/run/tfs.sock"])
+def test_targets_with_a_port_or_a_grpc_scheme_pass(target):
+    from tfvisrec.client.cli import _lacks_port
+    assert not _lacks_port(target)

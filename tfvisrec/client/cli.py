@@ -113,6 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _lacks_port(target: str) -> bool:
+    """A plain host name or address without `:port` (gRPC's own schemes, `dns:///…`, `unix:…`,
+    `ipv4:…`, are left to gRPC)."""
+    if "://" in target or target.startswith(("unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:")):
+        return False
+    if target.startswith("["):   # [IPv6]:port
+        return not target.rsplit("]", 1)[-1].startswith(":")
+    return target.count(":") != 1
+
+
 def _read(paths):
     """The bytes of image files, each checked to be an image (`image_files.read_image`)."""
     return [read_image(path) for path in paths]
@@ -202,6 +212,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error(f"--k must be at least 1, got {args.k}")
     if not args.target.strip():
         parser.error("--target is empty: pass the server's host:port, e.g. localhost:8500")
+    if _lacks_port(args.target):   # gRPC would take port 443, TF Serving's is 8500
+        host = args.target if args.target.count(":") < 2 or args.target.startswith("[") else f"[{args.target}]"
+        parser.error(f"--target {args.target!r} has no port: pass host:port, e.g. {host}:8500")
     if not args.timeout > 0:
         parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
     if args.retries < 0:
