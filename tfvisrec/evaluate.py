@@ -40,15 +40,13 @@ def main(argv):
         raise UsageError(str(err))
     if FLAGS.trials < 1:
         raise UsageError("--trials must be at least 1")
-    from tfvisrec.atomic import file_output_problem
+    from tfvisrec.atomic import require_writable
     from tfvisrec.training.checkpoints import checkpoint_used, load_trained
     which = checkpoint_used(FLAGS.model_dir, FLAGS.checkpoint)   # best falls back to latest
     output = FLAGS.output or os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{which}.json")
-    problem = file_output_problem(output) if FLAGS.output else None   # before the evaluation
-    if problem:
-        print(f"error: --output: {problem}", file=sys.stderr)
-        return 2
     try:
+        if FLAGS.output:
+            require_writable(output, "--output")   # before the evaluation
         model, dataset = load_trained(FLAGS.model_dir, which=FLAGS.checkpoint,
                                       dataset_dir=FLAGS.dataset or None)
         names = list(FLAGS.protocols)

@@ -185,11 +185,12 @@ def main(argv):
         raise UsageError("give one of --item (a catalogue item) or --image (a photo file)")
     from tfvisrec.atomic import require_writable
     from tfvisrec.data.errors import DataError
+    # `or`: another command line of the same process may have defined --out with another default
+    out = FLAGS.out or "explain.png"
     try:
-        require_writable(FLAGS.out or "explain.png", "--out")   # before the model is loaded
-        # `or`: another command line of the same process may have defined --out with another default
+        require_writable(out, "--out")   # before the model is loaded
         png, json_path, record = explain(FLAGS.model_dir, FLAGS.user, FLAGS.item, FLAGS.image,
-                                         FLAGS.out or "explain.png", FLAGS.backbone_weights, FLAGS.checkpoint)
+                                         out, FLAGS.backbone_weights, FLAGS.checkpoint)
     except (DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
