@@ -87,10 +87,7 @@ def batching_options():
 
 def set_tensorflow_threads():
     """TF Serving's --tensorflow_session_config_file, then --tensorflow_{intra,inter}_op_parallelism
-    over it, before any model is loaded."""
-    if FLAGS.tensorflow_intra_op_parallelism < 0 or FLAGS.tensorflow_inter_op_parallelism < 0:
-        raise DataError("--tensorflow_intra_op_parallelism and --tensorflow_inter_op_parallelism "
-                        "must be >= 0 (0 = TensorFlow's choice)")
+    over it, before any model is loaded (their range checked by `flag_problems`)."""
     if FLAGS.tensorflow_session_config_file:
         session_config.apply(session_config.load(FLAGS.tensorflow_session_config_file))
     if FLAGS.tensorflow_intra_op_parallelism:
@@ -109,7 +106,8 @@ def flag_problems():
         problems.append(f"--grpc_max_threads must be at least 1, got {FLAGS.grpc_max_threads}")
     if not 1 <= FLAGS.max_message_mb <= MAX_MESSAGE_MB:
         problems.append(f"--max_message_mb must be in 1..{MAX_MESSAGE_MB}, got {FLAGS.max_message_mb}")
-    for name in ("file_system_poll_wait_seconds", "grace_seconds", "lame_duck_seconds"):
+    for name in ("file_system_poll_wait_seconds", "grace_seconds", "lame_duck_seconds",
+                 "tensorflow_intra_op_parallelism", "tensorflow_inter_op_parallelism"):
         if FLAGS[name].value < 0:
             problems.append(f"--{name} must be >= 0, got {FLAGS[name].value:g}")
     return problems
@@ -117,16 +115,16 @@ def flag_problems():
 
 def main(argv):
     del argv
+    problems = flag_problems()
+    if problems:
+        print(f"error: {'; '.join(problems)}", file=sys.stderr)
+        return 2
     try:
         config, roots = server_config()
         batching = batching_options()
         set_tensorflow_threads()
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    problems = flag_problems()
-    if problems:
-        print(f"error: {'; '.join(problems)}", file=sys.stderr)
         return 2
     server = ModelServer(config, port=FLAGS.port, host=FLAGS.host,
                          max_workers=FLAGS.grpc_max_threads,
