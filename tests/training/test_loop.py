@@ -74,6 +74,26 @@ def test_a_resumed_run_keeps_its_earlier_epochs_and_names_changed_settings(low_r
     assert json.load(open(run / "summary.json"))["history"] == longer["history"]
 
 
+def test_a_call_killed_mid_run_leaves_the_summary_of_its_finished_epochs(low_rank_dataset, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    end_epoch = BPRMF.end_epoch
+
+    def killed_in_the_third_epoch(model, epoch):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return end_epoch(model, epoch)
+    monkeypatch.setattr(BPRMF, "end_epoch", killed_in_the_third_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        fit(*_configs(run, low_rank_dataset, epochs=4))
+    killed = json.load(open(run / "summary.json"))
+    assert [h["epoch"] for h in killed["history"]] == [0, 1] and killed["epochs_completed"] == 2
+    monkeypatch.setattr(BPRMF, "end_epoch", end_epoch)
+    _, resumed = fit(*_configs(run, low_rank_dataset, epochs=4))
+    assert [h["epoch"] for h in resumed["history"]] == [0, 1, 2, 3]
+    assert resumed["history"][:2] == killed["history"]
+    assert resumed["train_seconds"] >= killed["train_seconds"]
+
+
 def _saved_numbers(monkeypatch):
     """Every checkpoint number the runs of the test save, in order."""
     numbers, save = [], tf.train.CheckpointManager.save

@@ -5,7 +5,7 @@
     model_dir/best/            the checkpoint with the best validation score
     model_dir/logs/            TensorBoard scalars (and images)
     model_dir/samples/         per-epoch pictures of models that make them (a GAN's samples)
-    model_dir/summary.json     the run summary
+    model_dir/summary.json     the run summary (rewritten after every epoch)
 """
 import json
 import os

@@ -89,27 +89,37 @@ def fit(model_config, train_config, dataset=None, strategy=None):
     writer = tf.summary.create_file_writer(os.path.join(write_dir, checkpoints.LOGS_DIR))
 
     quiet = train_config if chief else dataclasses.replace(train_config, verbose=0)
-    loop = _Loop(model, optimizers, base_rates, strategy, state, latest, best, writer, dataset,
-                 item_table, model_config, quiet, os.path.join(write_dir, checkpoints.SAMPLES_DIR))
     started = time.time()
+
+    def summarise(history):
+        """The run summary after `history` (this call's epoch records so far); a resumed call
+        keeps the earlier calls' epochs, less those it trained again."""
+        first_new_epoch = history[0]["epoch"] if history else float("inf")
+        return {
+            "model": model_config.model,
+            "dataset": dataset.path,
+            "steps": int(state.step.numpy()),
+            "epochs_completed": int(state.epoch.numpy()),
+            "best_epoch": int(state.best_epoch.numpy()),
+            "best_validation": float(state.best_score.numpy()),
+            "validation_metric": model.validation_metric,
+            "stopped_early": loop.stopped_early,
+            "resumed_from_step": resumed_from,
+            "train_seconds": round(earlier_seconds + time.time() - started, 3),
+            "num_replicas": strategy.num_replicas_in_sync,
+            "history": [r for r in earlier_history if r["epoch"] < first_new_epoch] + history,
+        }
+
+    def write_summary(history):
+        # after every epoch too, so that a call killed later keeps its finished epochs
+        if chief:
+            atomic.write_json(os.path.join(model_dir, checkpoints.SUMMARY_FILE), summarise(history))
+
+    loop = _Loop(model, optimizers, base_rates, strategy, state, latest, best, writer, dataset,
+                 item_table, model_config, quiet, os.path.join(write_dir, checkpoints.SAMPLES_DIR),
+                 write_summary)
     history = loop.run()
-    # a resumed call keeps the earlier calls' epochs, less those it trained again
-    first_new_epoch = history[0]["epoch"] if history else float("inf")
-    history = [r for r in earlier_history if r["epoch"] < first_new_epoch] + history
-    summary = {
-        "model": model_config.model,
-        "dataset": dataset.path,
-        "steps": int(state.step.numpy()),
-        "epochs_completed": int(state.epoch.numpy()),
-        "best_epoch": int(state.best_epoch.numpy()),
-        "best_validation": float(state.best_score.numpy()),
-        "validation_metric": model.validation_metric,
-        "stopped_early": loop.stopped_early,
-        "resumed_from_step": resumed_from,
-        "train_seconds": round(earlier_seconds + time.time() - started, 3),
-        "num_replicas": strategy.num_replicas_in_sync,
-        "history": history,
-    }
+    summary = summarise(history)
     if best.latest_checkpoint:
         tf.train.Checkpoint(model=model).read(best.latest_checkpoint).expect_partial()
     if chief:
@@ -132,8 +142,9 @@ def describe_best(summary) -> str:
 
 class _Loop:
     def __init__(self, model, optimizers, base_rates, strategy, state, latest, best, writer,
-                 dataset, item_table, model_config, train_config, samples_dir):
+                 dataset, item_table, model_config, train_config, samples_dir, on_epoch):
         self.samples_dir = samples_dir
+        self.on_epoch = on_epoch   # called with the call's epoch records after each epoch
         self.model, self.optimizers, self.strategy, self.state = model, optimizers, strategy, state
         self.base_rates = base_rates
         self.latest, self.best, self.writer = latest, best, writer
@@ -183,6 +194,7 @@ class _Loop:
         while not self.stopped_early and int(state.epoch.numpy()) < cfg.epochs and not self._out_of_steps():
             record = self._run_epoch()
             history.append(record)
+            self.on_epoch(history)
             if self.stopped_early or self._out_of_steps():
                 break
         return history
