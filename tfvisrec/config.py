@@ -11,6 +11,10 @@ from typing import Any, Dict, Iterable, List, Optional, Type
 
 from absl import app, flags
 
+# `define_flags` and `define_once` define flags on behalf of their caller: absl then counts the
+# flags as the calling command's own (key flags), so its `--help` lists them, not this module's.
+flags.disclaim_key_flags()
+
 
 class UsageError(app.UsageError):
     """Bad command-line use (a missing or contradictory flag): absl prints the command's usage

@@ -19,6 +19,8 @@ from tfvisrec.models import model_flags
 config_lib.define_flags(config_lib.TrainConfig)
 model_flags.define_model_flags()
 default_world.define_flags()
+flags.adopt_module_key_flags(default_world)   # --default_world_* in --help too
+flags.declare_key_flag("model")                # the model flags: --helpfull, by family
 flags.DEFINE_bool("list_models", False, "Print the registered model names and exit.")
 flags.DEFINE_bool("deterministic", False, "Enable TensorFlow op determinism (bit-exact reruns; slower).")
 FLAGS = flags.FLAGS
