@@ -15,6 +15,10 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | caller | hook | default |
 |---|---|---|
 | everyone | `config_class` | `ModelConfig`: the family's hyper-parameters (a dataclass; they become flags) |
+| everyone | `item_feature_keys`, `factorised` | `("item",)`: the item features the pipelines attach; True: x̂ = `user_vectors` · `item_vectors` |
+| trainer | `train_pipeline`, `validation_metric` | `"bpr_triplets"` (a pipeline of `data/pipelines.py`); `"auc"`: what early stopping watches |
+| trainer | `trainable_by_gradient` | True (False: fitted in `prepare`, validated once, no steps: random, PopRank, VisRank) |
+| trainer | `regularization(batch)` | 0: the papers' λ terms, which the default `compute_loss` adds |
 | building | `item_feature_specs()`, `build_variables()` | specs from `DataInfo` + config; one `score` call on two dummy rows |
 | trainer | `prepare(dataset)` | nothing |
 | trainer | `create_optimizers(make)`, `train_step(batch, optimizers)` | one optimizer; BPR on `compute_loss` |
@@ -28,6 +32,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | evaluator (outfit models) | `outfit_scores(users, outfits, binary)` | TypeError: not an outfit model |
 | evaluator (outfit models) | `splits_outfit_scores`, `outfit_score_parts(users, outfits, binary)` | False: no (g, α p) split of eq. 4; TypeError |
 | servable | `catalogue_state`, `extra_signatures`, `image_size`, `features_file`, `default_features_file` | item vectors if factorising, else item features; no extra signature; `features.npy` |
+| building, export, explain | `regions_file` | '' = the dataset's `regions.npz` (models with `regions` among their item features) |
 | servable | `scores_outfits` | False: scores single items (True: `outfit_scores` only, no catalogue top-K) |
 | servable (outfit models) | `feature_maps_source`, `outfit_scores_from_maps(users, maps, filled)` | None: reads no fixed feature maps; TypeError |
 | servable (outfit models) | `photo_feature_maps()` | None: no backbone of its own (photos → maps by the one `feature_maps_source` records) |
