@@ -29,8 +29,10 @@ flags.DEFINE_multi_string("server", [
     "echo=echo", "canned=canned", "server=server",
     "session.config=server --tensorflow_session_config_file=serving/session.config"],
                           "Modes beside `direct`: LABEL=KIND [server flags] (module doc).")
-flags.DEFINE_integer("rounds", 5, "Rounds; each measures every mode once, order alternating.")
 FLAGS = flags.FLAGS
+# serving_load.py defines --rounds too (the same idea: modes measured in alternating rounds);
+# here each round measures every mode once, 5 by default.
+FLAGS.set_default("rounds", 5)
 OVERHEAD_SERVERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "overhead_servers.py")
 KINDS = {"server": ("-m", "tfvisrec.server"), "echo": (OVERHEAD_SERVERS, "--mode=echo"),
          "canned": (OVERHEAD_SERVERS, "--mode=canned")}
