@@ -15,8 +15,9 @@ or after the command. explain is answered by SAERS exports, generate and tailor 
 by PAN / FHN exports. Calling a signature the model does not export fails with
 "model '...' does not export the '...' signature".
 
-Exit status: 0 on success, 1 when the server answers with an error (printed as
-`error: CODE: message`), 2 on bad command-line use or an image file that cannot be read or is
+Exit status: 0 on success, 1 when the call fails with a gRPC status (printed as
+`error: CODE: message`): an error the server answered, or UNAVAILABLE / DEADLINE_EXCEEDED
+when no server answered in --timeout, 2 on bad command-line use or an image file that cannot be read or is
 not a JPEG, PNG, GIF, BMP or WebP file (`error: FILE: ...`; checked before anything is sent).
 """
 import argparse
