@@ -3,7 +3,9 @@
 absl's `--help` shows the key flags of the main module, i.e. the flags defined by its code. The
 commands define most of theirs through `tfvisrec.config` (`define_flags`, `define_once`), which
 absl used to count as that module's: `evaluate --help`, `trends --help`, `explain --help` and
-`design --help` listed no flag at all and `train --help` two of its ~25.
+`design --help` listed no flag at all and `train --help` two of its ~25. Once listed,
+`vision.features` showed every CNN and training flag, most of which it ignored: it defines only
+those it reads now.
 """
 import os
 import subprocess
@@ -22,6 +24,9 @@ EXPECTED = {
     "tfvisrec.interactive": ["model_dir", "user", "more", "less", "like", "k", "json"],
     "tfvisrec.vision.features": ["backbone_weights", "dataset", "regions", "feature_maps", "image_size"],
 }
+
+# flags a command must not offer: it would accept and ignore them
+ABSENT = {"tfvisrec.vision.features": ["epochs", "learning_rate", "model_dir", "resume", "strategy", "dropout"]}
 
 
 def _listed(help_text: str):
@@ -43,4 +48,7 @@ def test_help_lists_each_commands_own_flags():
         absent = sorted(set(EXPECTED[module]) - _listed(out))
         if absent:
             missing[module] = absent
+        offered = sorted(set(ABSENT.get(module, ())) & _listed(out))
+        if offered:
+            missing[module + " (ignored flags offered)"] = offered
     assert not missing, f"--help does not list: {missing}"
