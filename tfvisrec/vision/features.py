@@ -31,24 +31,20 @@ from tfvisrec import atomic
 from tfvisrec import config as config_lib
 from tfvisrec.data.feature_files import FEATURE_MAPS_FILE, FEATURES_FILE, INFO_FILE, PROBS_FILE, REGIONS_FILE
 from tfvisrec.data.region_file import REGION_FEATURES
+from tfvisrec.vision.cnn_config import CNNConfig
 
-# Only the flags this command reads (it used to take every CNN and training flag and ignore most).
-_define = config_lib.define_once
-_define(flags.DEFINE_string, "dataset", "", "Dataset folder whose item images are run through the backbone (required).")
-_define(flags.DEFINE_string, "backbone_weights", "", "The pretrained backbone (required): an attribute classifier's "
-        "run folder (configs/attributes.cfg) or checkpoint, or a Keras weights file.")
-_define(flags.DEFINE_string, "backbone", "", "cnnf | alexnet | resnet50; needed only for a bare Keras weights "
-        "file (default: the checkpoint's; a value that disagrees with it is refused).")
-_define(flags.DEFINE_integer, "image_size", 0, "Input size; needed only for a bare Keras weights file "
-        "(default: the checkpoint's; a value that disagrees with it is refused).")
-_define(flags.DEFINE_integer, "fc_width", 0, "Width of CNN-F's / AlexNet's fc6 and fc7; needed only for a bare "
-        "Keras weights file (default: the checkpoint's; a value that disagrees with it is refused).")
-_define(flags.DEFINE_integer, "batch_size", 256, "Images per forward pass.")
-_define(flags.DEFINE_enum, "image_cache", "auto", "Decoded image cache: memory | decode | auto (memory when it "
-        "fits in --image_cache_mb).", enum_values=["memory", "decode", "auto"])
-_define(flags.DEFINE_integer, "image_cache_mb", 4096, "Largest in-memory uint8 image cache for --image_cache=auto.")
-_define(flags.DEFINE_integer, "verbose", 1, "0 = quiet, 1 = a live progress bar on a terminal (one line per "
-        "pass when stdout is a file or pipe), 2 = one line per pass.")
+# Only the CNN and training flags this command reads, from their dataclasses: a process that
+# also imports `train` (tests, the demo) then has one definition of each, whichever comes first.
+_READ = ("backbone_weights", "backbone", "image_size", "fc_width", "batch_size",
+         "image_cache", "image_cache_mb", "verbose")
+_FROM_THE_CHECKPOINT = (" Here: needed only for a bare Keras weights file (default: the checkpoint's; "
+                        "a value that disagrees with it is refused).")
+config_lib.define_once(flags.DEFINE_string, "dataset", "", "Dataset folder whose item images are run "
+                       "through the backbone (required).")
+config_lib.define_flags(CNNConfig, config_lib.TrainConfig, only=_READ, help_suffix={
+    "backbone_weights": " Required.",
+    "backbone": _FROM_THE_CHECKPOINT, "image_size": _FROM_THE_CHECKPOINT, "fc_width": _FROM_THE_CHECKPOINT,
+    "batch_size": " Here: images per forward pass."})
 flags.DEFINE_string("output_dir", "", "Where to write the features (default: the dataset folder).")
 flags.DEFINE_bool("regions", False, "Also write regions.npz: per item and attribute the Grad-AAM region's box, "
                   "predicted class with its probability, and ROI-pooled conv features (SAERS); needs an attribute classifier.")
@@ -152,8 +148,10 @@ def main(argv):
         raise config_lib.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.dataset or not FLAGS.backbone_weights:
         raise config_lib.UsageError("--dataset and --backbone_weights are required")
-    if FLAGS.batch_size < 1:
-        raise config_lib.UsageError(f"--batch_size must be at least 1, got {FLAGS.batch_size}")
+    settings = config_lib.TrainConfig(**{k: FLAGS[k].value for k in ("batch_size", "image_cache",
+                                                                     "image_cache_mb", "verbose")})
+    if settings.problems():
+        raise config_lib.UsageError("; ".join(settings.problems()))
     import tensorflow as tf
     from tfvisrec.data.dataset import load_dataset
     from tfvisrec.data.errors import DataError
