@@ -88,3 +88,11 @@ def test_synthetic_is_dispatched(tmp_path):
                "--image_size=16", "--min_interactions=3", "--mean_interactions=4")
     assert done.returncode == 0, done.stderr
     assert os.path.isdir(out) and os.listdir(out)
+
+
+def test_synthetic_through_the_data_command_lists_and_checks_its_own_flags():
+    helped = cli("synthetic", "--help")
+    assert "--num_users" in helped.stdout and "--image_size" in helped.stdout, helped.stdout[-2000:]
+    unknown = cli("synthetic", "--out=x", "--no_such_flag=1")
+    assert unknown.returncode == 2, (unknown.returncode, unknown.stderr)
+    assert "error: Unknown command line flag 'no_such_flag'" in unknown.stderr

@@ -278,7 +278,9 @@ def run_synthetic(argv):
         print(f"error: the synthetic world ({SYNTHETIC_MODULE}) is not available in this "
               "installation", file=sys.stderr)
         sys.exit(2)
-    app.run(module.main, argv=[f"{argv[0]} synthetic"] + list(argv[2:]))
+    flags.adopt_module_key_flags(module)   # its flags in `synthetic --help`
+    app.run(module.main, argv=[f"{argv[0]} synthetic"] + list(argv[2:]),
+            flags_parser=module.parse_flags)
 
 
 def run(argv=None):

@@ -52,7 +52,8 @@ def main(argv):
     print(summary(folder))
 
 
-def _parse_flags(argv):
+def parse_flags(argv):
+    """absl flag parsing with this command's errors: `error: …`, exit status 2."""
     try:
         return FLAGS(argv)
     except flags.Error as e:
@@ -65,7 +66,7 @@ def _fail(message):
 
 
 def run():
-    app.run(main, flags_parser=_parse_flags)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":
