@@ -5,6 +5,7 @@ TF Model Garden); the dataclasses give models and the trainer typed, testable co
 Adding a hyper-parameter = adding one field, with its help text, to the dataclass that reads
 it: `TrainConfig` here for the training loop, a model family's config beside its model.
 """
+import contextlib
 import dataclasses
 import math
 from typing import Any, Dict, Iterable, List, Optional, Type
@@ -23,6 +24,40 @@ class UsageError(app.UsageError):
 
     def __init__(self, message, exitcode=2):
         super().__init__(message, exitcode)
+
+
+HELP_FLAGS = ("help", "helpshort", "helpfull", "helpxml", "?")
+
+
+def asked_for_help(argv) -> bool:
+    """Whether the command line `argv` (program name first) asks for absl's help."""
+    return any(arg.lstrip("-").split("=", 1)[0] in HELP_FLAGS for arg in argv[1:] if arg.startswith("-"))
+
+
+@contextlib.contextmanager
+def help_exits_zero(argv):
+    """absl's help flags print the help, then exit with status 1: here with 0, as every other
+    command line's `--help` does."""
+    try:
+        yield
+    except SystemExit as e:
+        if e.code == 1 and asked_for_help(argv):
+            raise SystemExit(0) from None
+        raise
+
+
+def parse_flags(argv):
+    """The `flags_parser` of every absl command line (`app.run(main, flags_parser=parse_flags)`):
+    absl's own parsing and messages, with the exit statuses README promises: 0 after `--help`,
+    `--helpshort` or `--helpfull`, and 2 for an unknown flag or a bad value, as for any other
+    bad use (absl exits 1 for both)."""
+    with help_exits_zero(argv):
+        try:
+            return app.parse_flags_with_usage(argv)
+        except SystemExit as e:
+            if e.code == 1 and not asked_for_help(argv):
+                raise SystemExit(2) from None
+            raise
 
 
 def field(default, help_text: str):

@@ -14,7 +14,7 @@ import time
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags, logging
 
-from tfvisrec.config import UsageError
+from tfvisrec.config import UsageError, parse_flags
 
 flags.DEFINE_string("work_dir", "demo", "Where the runs, exports and results go.")
 flags.DEFINE_string("cache_dir", "", "Where the world is built once (default: the default dataset's "
@@ -164,7 +164,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import sys
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags
 
-from tfvisrec.config import UsageError, define_once as _define
+from tfvisrec.config import UsageError, define_once as _define, parse_flags
 from tfvisrec.data.errors import DataError
 
 FLAGS = flags.FLAGS
@@ -72,7 +72,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import sys
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags
 
-from tfvisrec.config import UsageError, define_once
+from tfvisrec.config import UsageError, define_once, parse_flags
 
 define_once(flags.DEFINE_string, "model_dir", "", "Folder of a trained SAERS run (saers, saers_fixed, saf_only, vbpr_saf).")
 define_once(flags.DEFINE_string, "user", "", "The shopper (a user id of the run's dataset).")
@@ -204,7 +204,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 
 from tfvisrec.atomic import require_writable
-from tfvisrec.config import UsageError
+from tfvisrec.config import UsageError, parse_flags
 from tfvisrec.data.errors import DataError
 from tfvisrec.serving import catalogue, layout, model_config, signatures, warmup
 from tfvisrec.serving.servable import Servable
@@ -274,7 +274,7 @@ def _design_export(model):
 
 def run():
     define_flags()
-    app.run(lambda argv: sys.exit(main(argv)))
+    app.run(lambda argv: sys.exit(main(argv)), flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from absl import app, flags, logging
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 from tfvisrec.data.errors import DataError
-from tfvisrec.config import UsageError
+from tfvisrec.config import UsageError, parse_flags
 from tfvisrec.serving import batching_config, model_config, session_config
 from tfvisrec.serving.model_server import ModelServer
 
@@ -157,7 +157,7 @@ def main(argv):
 
 def run():
     define_flags()
-    app.run(lambda argv: sys.exit(main(argv)))
+    app.run(lambda argv: sys.exit(main(argv)), flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

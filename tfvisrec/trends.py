@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags
 
-from tfvisrec.config import UsageError, define_once
+from tfvisrec.config import UsageError, define_once, parse_flags
 
 define_once(flags.DEFINE_string, "model_dir", "", "Folder of a trained itvbpr run.")
 define_once(flags.DEFINE_string, "out", "", "Folder to write trends.csv and trends.png into.")
@@ -115,7 +115,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

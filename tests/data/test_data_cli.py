@@ -74,8 +74,11 @@ def test_usage_errors(tmp_path):
     assert missing.returncode == 2 and "--hm_dir is required" in missing.stderr
     for flag in ("--image_shards=0", "--seed=-1", "--min_user_interactions=0", "--cold_threshold=-1"):
         out_of_range = cli("ingest", f"--interactions={tmp_path / 'i.csv'}", f"--out={tmp_path / 'y'}", flag)
-        assert out_of_range.returncode == 1 and f"flag {flag}" in out_of_range.stderr, out_of_range.stderr
+        assert out_of_range.returncode == 2 and f"flag {flag}" in out_of_range.stderr, out_of_range.stderr
         assert "Traceback" not in out_of_range.stderr and not os.path.exists(tmp_path / "y")
+    unknown_flag = cli("info", "--no_such_flag", str(tmp_path))
+    assert unknown_flag.returncode == 2 and "Unknown command line flag 'no_such_flag'" in unknown_flag.stderr
+    assert cli("ingest", "--helpfull").returncode == 0
     not_a_dataset = cli("info", str(tmp_path))
     assert not_a_dataset.returncode == 2 and "not a dataset folder" in not_a_dataset.stderr
 
@@ -92,6 +95,7 @@ def test_synthetic_is_dispatched(tmp_path):
 
 def test_synthetic_through_the_data_command_lists_and_checks_its_own_flags():
     helped = cli("synthetic", "--help")
+    assert helped.returncode == 0, helped.stderr
     assert "--num_users" in helped.stdout and "--image_size" in helped.stdout, helped.stdout[-2000:]
     unknown = cli("synthetic", "--out=x", "--no_such_flag=1")
     assert unknown.returncode == 2, (unknown.returncode, unknown.stderr)

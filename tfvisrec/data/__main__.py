@@ -27,7 +27,7 @@ import sys
 
 from absl import app, flags
 
-from tfvisrec.config import UsageError
+from tfvisrec.config import UsageError, parse_flags
 from tfvisrec.data.errors import DataError
 
 FLAGS = flags.FLAGS
@@ -290,7 +290,7 @@ def run(argv=None):
         run_synthetic(argv)
         return
     define_flags()
-    app.run(main, argv=argv)
+    app.run(main, argv=argv, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import app, flags
 
 from tfvisrec.atomic import require_writable
-from tfvisrec.config import UsageError, define_once
+from tfvisrec.config import UsageError, define_once, parse_flags
 from tfvisrec.data.errors import DataError
 
 FLAGS = flags.FLAGS
@@ -133,7 +133,7 @@ def _read_query(path, size):
 
 
 def run():
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

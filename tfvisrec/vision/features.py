@@ -192,7 +192,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    app.run(main, flags_parser=config_lib.parse_flags)
 
 
 if __name__ == "__main__":

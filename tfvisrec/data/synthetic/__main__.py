@@ -53,11 +53,12 @@ def main(argv):
 
 
 def parse_flags(argv):
-    """absl flag parsing with this command's errors: `error: …`, exit status 2."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        _fail(str(e))
+    """absl flag parsing with this command's errors: `error: …`, exit status 2 (0 after --help)."""
+    with config_lib.help_exits_zero(argv):
+        try:
+            return FLAGS(argv)
+        except flags.Error as e:
+            _fail(str(e))
 
 
 def _fail(message):
