@@ -111,6 +111,9 @@ def test_recommend_outfit_item_ranks_the_slot_by_the_models_score(exported, targ
     with RecommenderClient(target, model="pan") as client:
         served = client.recommend_outfit_item(dataset.user_ids[1], ["top002", "bottom001", ""], "shoes", k=3)
         assert [r.item_id for r in served] == [i.decode() for i in out["item_ids"].numpy()[0] if i]
+        # shoes given in the slot asked for are left out: the answer replaces them
+        instead = client.recommend_outfit_item(dataset.user_ids[1], ["top002", "bottom001", "shoes003"], "shoes", k=3)
+        assert instead == served
         with pytest.raises(InvalidArgument, match="unknown slot"):
             client.recommend_outfit_item(dataset.user_ids[1], ["top002", "bottom001", ""], "hats")
 

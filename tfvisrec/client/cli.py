@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     outfit.add_argument("--images", nargs="+", help="JPEG/PNG files, items maybe never seen (outfit_score_images; "
                                                     "exports holding the backbone of the model's feature maps)")
     p = command("outfit-item", "PAN / FHN exports: the items of --slot that best complete an "
-                               "outfit (--items with \"\" in that slot) for a user")
+                               "outfit (--items with \"\" in that slot; an item given there is left out) for a user")
     p.add_argument("--user", required=True)
     p.add_argument("--items", nargs="+", required=True)
     p.add_argument("--slot", required=True, help="the slot to fill, e.g. shoes")

@@ -139,7 +139,8 @@ class RecommenderClient:
     def recommend_outfit_item(self, user: str, items: Sequence[str], slot: str,
                               k: int = 10) -> List[Recommendation]:
         """PAN / FHN: the catalogue items of `slot` that best complete the outfit `items` (one
-        id per slot, "" for the slot asked for) for `user`, best first."""
+        id per slot, "" for the slot asked for; an item given there is left out, as the answer
+        replaces it) for `user`, best first."""
         out = self.predict("recommend_outfit_item", {
             "user": _strings([user]), "items": _strings([items]), "slot": _strings([slot]),
             "k": np.asarray([k], np.int32)})

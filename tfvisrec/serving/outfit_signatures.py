@@ -6,7 +6,8 @@
 - `recommend_outfit_item`: user [B], items [B, S] (the other slots filled, the one asked for
   left ""), slot [B] string (its name), k [B] int32 -> item_ids [B, max k], scores [B, max k]:
   the catalogue items of that slot that best complete the outfit for the user ("what shoes
-  go with this for me"); k <= K, fixed at export.
+  go with this for me"); k <= K, fixed at export. An item given in the slot asked for is left
+  out of the outfit (the answer replaces it: "what shoes instead").
 
 An item in a slot it does not belong to, an unknown id or slot name, a wrong width, fewer than
 two items in an outfit, or a bad k is INVALID_ARGUMENT.
