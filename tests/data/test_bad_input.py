@@ -147,6 +147,16 @@ def test_empty_timestamp_and_empty_id(world):
     _fails(world, r"interactions\.csv, row 6 \(the header is row 1\): empty 'user_id'")
 
 
+def test_an_id_with_a_line_break_names_its_row(world):
+    """users.txt / items.txt hold one id a line: a quoted id spanning lines would make the
+    dataset unloadable ("damaged: ingest it again"), so ingest refuses it."""
+    _replace(world / "interactions.csv", "u2,c,2020-01-05", '"u\n2",c,2020-01-05')
+    _fails(world, r"interactions\.csv, row 6 \(the header is row 1\): user_id 'u\\n2' has a line break inside")
+    _replace(world / "interactions.csv", '"u\n2",c', 'u2,c')
+    _replace(world / "items.csv", "d,d.jpg", '"d\r\nx",d.jpg')
+    _fails(world, r"items\.csv, row 5 \(the header is row 1\): item_id 'd\\r\\nx' has a line break inside")
+
+
 def test_temporal_needs_timestamps(world):
     (world / "interactions.csv").write_text(
         "\n".join(line.rsplit(",", 1)[0] for line in INTERACTIONS.splitlines()) + "\n")

@@ -87,6 +87,16 @@ def read_csv(path: str, what: str, required: Sequence[str],
     return frame
 
 
+def refuse_line_breaks(frame: pd.DataFrame, column: str, path: str) -> None:
+    """DataError naming the first id of `column` with a line break inside (a quoted value
+    spanning lines): the dataset folder keeps its ids one a line (users.txt, items.txt)."""
+    broken = frame[column].str.contains("[\r\n]", regex=True)
+    if broken.any():
+        k = int(np.flatnonzero(broken.to_numpy())[0])
+        raise DataError(f"{column} {frame[column].iloc[k]!r} has a line break inside; ids must "
+                        "be on one line", path, int(frame["row"].iloc[k]))
+
+
 def parse_times(values: pd.Series, rows: pd.Series, path: str, column: str) -> np.ndarray:
     """Timestamps (unix seconds, or ISO dates/datetimes) → int64 unix seconds.
 
@@ -136,6 +146,8 @@ def read_interactions(path: str, user_column: str = "user_id", item_column: str 
     """`interactions.csv` (user_id, item_id[, timestamp]) → Interactions, one row per record."""
     frame = read_csv(path, "interactions", (user_column, item_column))
     path = os.path.abspath(path)
+    for column in (user_column, item_column):
+        refuse_line_breaks(frame, column, path)
     has_time = time_column in frame.columns
     if has_time:
         times = parse_times(frame[time_column], frame["row"], path, time_column)
@@ -161,6 +173,7 @@ def read_items(path: str, id_column: str = "item_id", image_column: Optional[str
     required += list(attribute_columns or [])
     frame = read_csv(path, "items", required, non_empty=[id_column])
     path = os.path.abspath(path)
+    refuse_line_breaks(frame, id_column, path)
     duplicated = frame[id_column].duplicated(keep="first")
     if duplicated.any():
         dup_id = frame[id_column][duplicated].iloc[0]
