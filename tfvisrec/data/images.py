@@ -10,9 +10,20 @@ def decode_to_uint8(jpeg_bytes, image_size: int):
     """JPEG/PNG bytes (scalar string) → uint8 [image_size, image_size, 3], aspect kept by padding."""
     image = tf.io.decode_image(jpeg_bytes, channels=3, expand_animations=False)
     image.set_shape([None, None, 3])
-    image = tf.image.resize_with_pad(tf.cast(image, tf.float32), image_size, image_size,
-                                     antialias=True)
+    image = tf.image.resize_with_pad(tf.cast(_widen_thin_side(image, image_size), tf.float32),
+                                     image_size, image_size, antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
+
+
+def _widen_thin_side(image, image_size: int):
+    """An image whose short side would shrink below one pixel (a 3000 × 2 banner at 64 px),
+    on which resize_with_pad fails ("output dimensions must be positive"), stretched (nearest
+    neighbour, its colours kept) to the short side that shrinks to one pixel. Others are
+    unchanged: nearest-neighbour resizing to their own size copies them."""
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    short_min = (tf.maximum(height, width) + image_size - 1) // image_size
+    return tf.image.resize(image, [tf.maximum(height, short_min), tf.maximum(width, short_min)],
+                           method="nearest")
 
 
 def normalise(uint8_images):
