@@ -92,6 +92,23 @@ def test_ingest_vocabularies_labels_and_images(tmp_path):
     np.testing.assert_allclose(decoded.reshape(-1, 3).mean(0), [40, 100, 200], atol=3)
 
 
+def test_a_photo_with_an_exif_orientation_is_stored_turned(tmp_path):
+    """A camera held upright stores landscape pixels and EXIF orientation 6 (turn 90°
+    clockwise to view); TensorFlow's decoders ignore EXIF, so ingest stores it turned."""
+    root, images = write_world(tmp_path)
+    photo = Image.new("RGB", (30, 45), (40, 100, 200))
+    photo.paste((250, 250, 0), (0, 0, 30, 10))            # yellow along the stored top edge
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo.save(os.path.join(images, "a/007.jpg"), exif=exif, quality=95)
+    ds = load_dataset(ingest(os.path.join(root, "interactions.csv"), os.path.join(root, "items.csv"),
+                             images, str(tmp_path / "ds"), min_user_interactions=3))
+    with Image.open(io.BytesIO(ds.image_bytes()[1])) as stored:
+        assert stored.size == (45, 30) and stored.getexif().get(0x0112) in (None, 1)
+        blue = np.asarray(stored.convert("RGB"), np.float32)[..., 2]
+    assert blue[:, -8:].mean() < 30 and blue[:, :8].mean() > 170  # the yellow edge is on the right
+
+
 def test_leave_one_out_is_seeded_and_complete(tmp_path):
     root, images = write_world(tmp_path, with_time=False)
     args = (os.path.join(root, "interactions.csv"),)

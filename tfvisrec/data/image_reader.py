@@ -3,7 +3,9 @@
 Images are read as bytes and fully decoded once with Pillow, so a corrupt or truncated
 file is reported at ingest time (naming the item's row) instead of deep inside a training
 pipeline. JPEG files in RGB or grayscale are kept byte for byte; anything else (PNG, GIF,
-CMYK JPEG, …) is re-encoded as an RGB JPEG, transparent pixels composited on white.
+CMYK JPEG, …) is re-encoded as an RGB JPEG, transparent pixels composited on white. A photo
+whose EXIF orientation says it is to be shown turned (a camera held upright) is turned as
+an image viewer shows it, then re-encoded: TensorFlow's decoders ignore EXIF.
 """
 import io
 import os
@@ -11,13 +13,15 @@ import sys
 import tarfile
 from typing import Callable, Dict, Iterator, Optional, Sequence, Tuple
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tfvisrec.data.errors import DataError
 from tfvisrec.progress import EpochProgress
 
 JPEG_QUALITY = 95
 _JPEG_MAGIC = b"\xff\xd8\xff"
+_EXIF_ORIENTATION = 0x0112
+_TURNED = range(2, 9)  # orientations other than 1, upright as stored
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
 
@@ -89,10 +93,11 @@ def to_jpeg(data: bytes) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
+            turned = image.getexif().get(_EXIF_ORIENTATION) in _TURNED
             if (image.format == "JPEG" and image.mode in ("RGB", "L")
-                    and data.startswith(_JPEG_MAGIC)):
+                    and data.startswith(_JPEG_MAGIC) and not turned):
                 return data
-            rgb = _to_rgb(image)
+            rgb = _to_rgb(ImageOps.exif_transpose(image) if turned else image)
     except UnidentifiedImageError:
         raise ValueError("not an image format Pillow can read") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
