@@ -168,7 +168,8 @@ def test_items_without_image_allowed_unless_required(tmp_path):
                              os.path.join(root, "items.csv"), images, str(tmp_path / "o"),
                              min_user_interactions=3, image_shards=2))
     assert ds.has_images and ds.meta["num_images"] == 4
-    with pytest.raises(DataError, match=r"1 items have no image \(first: '100'\)"):
+    with pytest.raises(DataError, match=r"1 of the 5 items have no image \(first: '100'\); .* name one "
+                                        r"in the items file for each and ingest again \(with --require_images"):
         ds.image_bytes()
 
 

@@ -117,7 +117,10 @@ class Dataset:
                                 shard) from None
         missing = [self.item_ids[i] for i, b in enumerate(images) if b is None]
         if missing:
-            raise DataError(f"{len(missing)} items have no image (first: {missing[0]!r})", self.path)
+            raise DataError(f"{len(missing)} of the {self.num_items} items have no image (first: "
+                            f"{missing[0]!r}); models that look at photos need one for every item: "
+                            "name one in the items file for each and ingest again (with --require_images "
+                            "ingest names the row of the first without)", self.path)
         return images  # type: ignore[return-value]
 
 
