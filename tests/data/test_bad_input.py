@@ -140,6 +140,16 @@ def test_invalid_timestamp_names_row(world, value):
     _fails(world, rf"interactions\.csv, row 6 \(the header is row 1\): invalid 'timestamp' '{value}'")
 
 
+def test_a_column_of_dates_in_no_supported_format_names_both_formats(world):
+    """A shop's export with day-first dates: no value fits, so neither format is "the
+    column's"; the message used to say "expected unix seconds" alone."""
+    text = (world / "interactions.csv").read_text()
+    (world / "interactions.csv").write_text(re.sub(r"2020-01-0(\d)", r"0\1.01.2020", text))
+    _fails(world, r"interactions\.csv, row 2 \(the header is row 1\): invalid 'timestamp' '01\.01\.2020': "
+                  r"neither a finite number nor an ISO date; expected unix seconds or ISO dates/datetimes "
+                  r"such as 2020-09-22")
+
+
 def test_empty_timestamp_and_empty_id(world):
     _replace(world / "interactions.csv", "u2,c,2020-01-05", "u2,c,")
     _fails(world, r"interactions\.csv, row 6 \(the header is row 1\): empty 'timestamp'")

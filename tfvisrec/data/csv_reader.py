@@ -114,7 +114,9 @@ def parse_times(values: pd.Series, rows: pd.Series, path: str, column: str) -> n
                            format="ISO8601")
     is_date = np.zeros(len(values), bool)
     is_date[~is_number] = dates.notna().to_numpy()
-    if is_number.sum() >= is_date.sum():
+    if not (is_number.any() or is_date.any()):
+        expected, wrong = f"unix seconds or {ISO_EXAMPLES}", ~is_number
+    elif is_number.sum() >= is_date.sum():
         expected, wrong = "unix seconds", ~is_number
     else:
         expected, wrong = ISO_EXAMPLES, ~is_date
