@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfvisrec.data import images
+from tfvisrec.data import image_reader, images
 
 
 def _png(width, height, colour=(200, 30, 30)):
@@ -32,3 +32,19 @@ def test_other_images_decode_as_resize_with_pad_alone(width, height):
     expected = tf.image.resize_with_pad(tf.constant(pixels, tf.float32), 64, 64, antialias=True)
     expected = tf.cast(tf.clip_by_value(tf.round(expected), 0.0, 255.0), tf.uint8)
     np.testing.assert_array_equal(images.decode_to_uint8(out.getvalue(), 64).numpy(), expected.numpy())
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_a_transparent_cut_out_decodes_on_white_as_ingest_stores_it(mode):
+    """Served photos (score_images) go through this decoding; ingest composites transparent
+    pixels on white, so a PNG cut-out must not come out on black here."""
+    pixels = np.zeros((40, 30, 4), np.uint8)                 # transparent black around…
+    pixels[10:30, 8:22] = (30, 60, 200, 255)                 # …an opaque blue garment
+    cut_out = Image.fromarray(pixels, "RGBA")
+    cut_out = cut_out.convert("P") if mode == "P" else cut_out.convert(mode)
+    out = io.BytesIO()
+    cut_out.save(out, format="PNG", **({"transparency": 0} if mode == "P" else {}))
+    served = images.decode_to_uint8(out.getvalue(), 64).numpy().astype(np.int32)
+    stored = images.decode_to_uint8(image_reader.to_jpeg(out.getvalue()), 64).numpy().astype(np.int32)
+    assert (served[:, 32] == 255).all(axis=-1).sum() > 10     # background white, not black
+    assert np.abs(served - stored).mean() < 3

@@ -8,11 +8,23 @@ import tensorflow as tf
 
 def decode_to_uint8(jpeg_bytes, image_size: int):
     """JPEG/PNG bytes (scalar string) → uint8 [image_size, image_size, 3], aspect kept by padding."""
-    image = tf.io.decode_image(jpeg_bytes, channels=3, expand_animations=False)
-    image.set_shape([None, None, 3])
-    image = tf.image.resize_with_pad(tf.cast(_widen_thin_side(image, image_size), tf.float32),
+    image = tf.image.resize_with_pad(_widen_thin_side(_decode_on_white(jpeg_bytes), image_size),
                                      image_size, image_size, antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
+
+
+def _decode_on_white(encoded):
+    """Encoded image bytes → float32 RGB [H, W, 3] in 0..255, transparent pixels composited on
+    white as ingest stores a photo with alpha (`image_reader.to_jpeg`): a PNG cut-out sent to a
+    served model looks as it did in the catalogue, not on black. Opaque images as decoded."""
+    image = tf.io.decode_image(encoded, expand_animations=False)   # 1 to 4 channels, as stored
+    channels = tf.shape(image)[-1]
+    has_alpha = tf.equal(channels % 2, 0)                            # grey + alpha, RGBA
+    colour = image[..., :channels - tf.cast(has_alpha, tf.int32)]
+    rgb = tf.cast(tf.tile(colour, [1, 1, 3 // tf.shape(colour)[-1]]), tf.float32)
+    rgb.set_shape([None, None, 3])
+    opacity = tf.where(has_alpha, tf.cast(image[..., channels - 1:], tf.float32) / 255.0, 1.0)
+    return rgb * opacity + 255.0 * (1.0 - opacity)
 
 
 def _widen_thin_side(image, image_size: int):
