@@ -4,6 +4,8 @@ Images are read as bytes and fully decoded once with Pillow, so a corrupt or tru
 file is reported at ingest time (naming the item's row) instead of deep inside a training
 pipeline. JPEG files in RGB or grayscale are kept byte for byte; anything else (PNG, GIF,
 CMYK JPEG, …) is re-encoded as an RGB JPEG, transparent pixels composited on white. A photo
+longer than MAX_STORED_SIDE pixels (a camera's 4000 × 6000) is stored scaled down to it: the
+models read at most 224 px, and every later stage decodes each stored photo again. A photo
 whose EXIF orientation says it is to be shown turned (a camera held upright) is turned as
 an image viewer shows it, then re-encoded: TensorFlow's decoders ignore EXIF.
 """
@@ -19,6 +21,7 @@ from tfvisrec.data.errors import DataError
 from tfvisrec.progress import EpochProgress
 
 JPEG_QUALITY = 95
+MAX_STORED_SIDE = 1024  # pixels, the longer side of a stored photo
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _EXIF_ORIENTATION = 0x0112
 _TURNED = range(2, 9)  # orientations other than 1, upright as stored
@@ -92,12 +95,17 @@ def to_jpeg(data: bytes) -> bytes:
     """Bytes of any image Pillow reads → JPEG bytes; raises ValueError when they do not decode."""
     try:
         with Image.open(io.BytesIO(data)) as image:
+            too_big = max(image.size) > MAX_STORED_SIDE
+            if too_big:   # a JPEG decodes at 1/2, 1/4 or 1/8 scale, still ≥ MAX_STORED_SIDE: 6x faster
+                image.draft(None, (MAX_STORED_SIDE, MAX_STORED_SIDE))
             image.load()
             turned = image.getexif().get(_EXIF_ORIENTATION) in _TURNED
             if (image.format == "JPEG" and image.mode in ("RGB", "L")
-                    and data.startswith(_JPEG_MAGIC) and not turned):
+                    and data.startswith(_JPEG_MAGIC) and not turned and not too_big):
                 return data
             rgb = _to_rgb(ImageOps.exif_transpose(image) if turned else image)
+            if too_big:
+                rgb.thumbnail((MAX_STORED_SIDE, MAX_STORED_SIDE), Image.LANCZOS)
     except UnidentifiedImageError:
         raise ValueError("not an image format Pillow can read") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
