@@ -230,6 +230,19 @@ def test_catalogue_missing_label_column(tmp_path):
     assert os.listdir(tmp_path) == ["labels.csv"]
 
 
+def test_catalogue_label_column_without_any_value(tmp_path):
+    """Ingest used to accept it and the attribute classifier refuse the dataset later with
+    "attribute cardinalities (2, 0)", naming neither the column nor the file."""
+    from tfvisrec.data.adapters.catalogue import ingest_catalogue
+    Image.new("RGB", (5, 7)).save(tmp_path / "1.jpg")
+    (tmp_path / "labels.csv").write_text("product_id,masterCategory,season,image\n1,Apparel,,1.jpg\n2,Shoes,,1.jpg\n")
+    with pytest.raises(DataError, match=r"labels\.csv, row 1 \(the header\): label column 'season' is empty "
+                                        r"in every row: leave it out of --label_columns"):
+        ingest_catalogue(str(tmp_path / "labels.csv"), None, str(tmp_path / "o"),
+                         label_columns=["masterCategory", "season"])
+    assert sorted(os.listdir(tmp_path)) == ["1.jpg", "labels.csv"]
+
+
 def _write_npy(path, train, items, itemnum):
     data = np.empty(6, dtype=object)
     data[:] = [train, {}, {}, items, len(train), itemnum]

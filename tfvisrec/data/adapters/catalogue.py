@@ -10,7 +10,7 @@ classification, e.g. the multi-task pretraining of image backbones.
 import os
 from typing import Optional, Sequence
 
-from tfvisrec.data.csv_reader import read_items
+from tfvisrec.data.csv_reader import HEADER_ROW, read_items
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.image_reader import FolderImages, open_images
 from tfvisrec.data.ingest import check_output, write_items_dataset
@@ -49,6 +49,7 @@ def ingest_catalogue(labels_csv: str, images: Optional[str], out_dir: str, *,
     if isinstance(source, FolderImages):
         table.frame["image"] = _relative_to_folder(table.frame["image"], source.root)
     labels = item_labels(item_ids, table)
+    check_every_label_column_has_values(labels, table.path)
     item_bytes = item_images(item_ids, table, source, require_images, progress=progress)
     holdout = holdout_split(len(item_ids), holdout_fractions, seed)
     meta = {"name": name or os.path.basename(os.path.abspath(out_dir)),
@@ -61,6 +62,14 @@ def ingest_catalogue(labels_csv: str, images: Optional[str], out_dir: str, *,
     return write_items_dataset(out_dir, meta, [], item_ids, empty_splits(), labels,
                                item_bytes, cold_threshold=0, image_shards=image_shards,
                                overwrite=overwrite, extra_item_arrays={"holdout_split": holdout})
+
+
+def check_every_label_column_has_values(labels, path: str) -> None:
+    """A label column empty in every row gives the attribute classifier a head of no classes."""
+    for name, values in zip(labels.attribute_names, labels.attribute_values):
+        if not values:
+            raise DataError(f"label column {name!r} is empty in every row: leave it out of "
+                            "--label_columns", path, HEADER_ROW)
 
 
 def _relative_to_folder(refs, root):
