@@ -153,6 +153,23 @@ def test_timestamp_formats(tmp_path, time_format):
     assert set(zip(ds.test.users.tolist(), ds.test.items.tolist(), ds.test.times.tolist())) == expected
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be"])
+def test_text_encodings_with_a_byte_order_mark(tmp_path, encoding):
+    """CSVs saved with a byte-order mark (Excel's UTF-8, PowerShell's UTF-16 `>`) and CRLF
+    read as the plain UTF-8 file; UTF-16 used to be refused as "not UTF-8 text"."""
+    root, images = write_world(tmp_path)
+    for name in ("interactions.csv", "items.csv"):
+        path = os.path.join(root, name)
+        with open(path, encoding="utf-8") as f:
+            text = f.read().replace("u1,", "Zoë 李,")
+        with open(path, "w", encoding=encoding, newline="\r\n") as f:
+            f.write(("\ufeff" if encoding == "utf-16-be" else "") + text)
+    ds = load_dataset(ingest(os.path.join(root, "interactions.csv"), os.path.join(root, "items.csv"),
+                             images, str(tmp_path / "ds"), min_user_interactions=3))
+    assert ds.user_ids == ["Zoë 李", "u0", "u2"]
+    assert ds.item_ids == ["0042", "007", "100", "200", "300"] and ds.meta["num_images"] == 5
+
+
 def test_images_from_tar_and_default_folder(tmp_path):
     root, images = write_world(tmp_path)
     archive = str(tmp_path / "images.tar.gz")

@@ -53,6 +53,8 @@ def read_records(path: str, what: str) -> Tuple[List[str], List[List[str]], List
 def _decode(path: str, what: str) -> str:
     with open(path, "rb") as f:
         data = f.read()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _decode_utf16(data, path, what)
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     try:
@@ -65,6 +67,17 @@ def _decode(path: str, what: str) -> str:
         raise DataError(f"the {what} file is not UTF-8 text: byte {data[e.start:e.end]!r} at "
                         f"character {e.start - start + 1} of {line[:_SHOWN_CHARS]!r}",
                         path, row) from None
+
+
+def _decode_utf16(data: bytes, path: str, what: str) -> str:
+    """A file that opens with a UTF-16 byte-order mark (PowerShell's `>`, Excel's "Unicode
+    Text") is read as UTF-16."""
+    try:
+        return data.decode("utf-16")
+    except UnicodeDecodeError as e:
+        row = data[:e.start].decode("utf-16", errors="replace").count("\n") + 1
+        raise DataError(f"the {what} file opens with a UTF-16 byte-order mark but is not UTF-16 "
+                        f"text ({e.reason}): save it as UTF-8", path, row) from None
 
 
 def _column_names(record: List[str]) -> List[str]:
