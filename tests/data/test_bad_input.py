@@ -75,6 +75,14 @@ def test_missing_column(world):
                   r"user_id, product, timestamp\)")
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_file_separated_otherwise_says_so(world, separator):
+    """A spreadsheet saved with `;` (European locales) or tabs is one column to a CSV reader."""
+    (world / "interactions.csv").write_text(INTERACTIONS.replace(",", separator))
+    _fails(world, rf"interactions\.csv, row 1 \(the header\): missing column 'user_id' .*; its columns are "
+                  rf"separated by {re.escape(repr(separator))}: save the file comma-separated")
+
+
 def test_missing_image_column_in_items(world):
     _replace(world / "items.csv", "item_id,image,", "item_id,picture,")
     _fails(world, r"items\.csv, row 1 \(the header\): missing column 'image'")

@@ -74,7 +74,7 @@ def read_csv(path: str, what: str, required: Sequence[str],
     for column in required:
         if column not in frame.columns:
             raise DataError(f"missing column {column!r} (the header has: "
-                            f"{', '.join(frame.columns)})", path, HEADER_ROW)
+                            f"{', '.join(frame.columns)}){_separator_hint(header)}", path, HEADER_ROW)
     if "row" in frame.columns:
         frame = frame.rename(columns={"row": "row_"})
     frame["row"] = np.asarray(rows, dtype=np.int64)
@@ -85,6 +85,16 @@ def read_csv(path: str, what: str, required: Sequence[str],
         if empty.any():
             raise DataError(f"empty {column!r}", path, int(frame["row"][empty].iloc[0]))
     return frame
+
+
+def _separator_hint(header: Sequence[str]) -> str:
+    """What to do when the header is one column holding another separator (a spreadsheet
+    saved with `;` or tabs), else ""."""
+    if len(header) == 1:
+        for separator in (";", "\t", "|"):
+            if separator in header[0]:
+                return f"; its columns are separated by {separator!r}: save the file comma-separated"
+    return ""
 
 
 def refuse_line_breaks(frame: pd.DataFrame, column: str, path: str) -> None:
