@@ -121,6 +121,13 @@ def test_interacted_item_missing_from_items(world):
     _fails(world, r"interactions\.csv, row 7 \(the header is row 1\): item 'd' has no row in the items file .*items\.csv")
 
 
+def test_an_id_that_lost_its_leading_zeros_says_so(world):
+    """A spreadsheet that read one file's ids as numbers drops their zeros (H&M: 0108775015)."""
+    _replace(world / "items.csv", "d,d.jpg", "00d,d.jpg")
+    _fails(world, r"interactions\.csv, row 7 \(the header is row 1\): item 'd' has no row in the items "
+                  r"file .*; the items file has '00d': leading zeros were lost")
+
+
 def test_duplicate_item_ids(world):
     _replace(world / "items.csv", "d,d.jpg,shoe", "b,d.jpg,shoe")
     _fails(world, r"items\.csv, row 5 \(the header is row 1\): duplicate item_id 'b' \(rows 3 and 5\)")

@@ -138,8 +138,19 @@ def check_items_listed(records: Interactions, items: ItemTable) -> None:
         first = records.frame[~listed].iloc[0]
         missing = records.frame.loc[~listed, "item_id"].nunique()
         raise DataError(f"item {first['item_id']!r} has no row in the items file {items.path} "
-                        f"({missing} interacted items are missing from it)",
+                        f"({missing} interacted items are missing from it)"
+                        f"{_leading_zeros_hint(first['item_id'], items.frame['item_id'])}",
                         records.path, int(first["row"]))
+
+
+def _leading_zeros_hint(item_id: str, listed_ids) -> str:
+    """When the items file lists `item_id` with other leading zeros (a spreadsheet read the ids
+    as numbers), says so; else ""."""
+    same_number = [i for i in listed_ids if i.lstrip("0") == item_id.lstrip("0")]
+    if not same_number:
+        return ""
+    return (f"; the items file has {same_number[0]!r}: leading zeros were lost (a spreadsheet "
+            "read the ids as numbers?), keep the ids as text in both files")
 
 
 def check_splittable(frame: pd.DataFrame, path: str, min_user_interactions: int,
