@@ -4,6 +4,7 @@
 place at the end, so a reader never sees a half-written dataset.
 """
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -152,6 +153,20 @@ def load_dataset(path: str) -> Dataset:
     table = read_npz(os.path.join(path, schema.ITEM_TABLE_FILE), _DAMAGED_ARRAYS,
                      ["category", "attributes", "train_count", "is_cold"], optional=["holdout_split"])
     return Dataset(path=path, meta=meta, user_ids=user_ids, item_ids=item_ids, **splits, **table)
+
+
+def fingerprint(dataset: Dataset) -> str:
+    """A digest of what a trained model's weights are tied to: the user and item ids, in index
+    order, and the three splits. Ingesting other data, or the same with another --seed, changes
+    it; the same ingest again, or a copy of the folder, does not."""
+    digest = hashlib.sha256()
+    for ids in (dataset.user_ids, dataset.item_ids):
+        digest.update("\n".join(ids).encode("utf-8") + b"\0")
+    for name in schema.SPLITS:
+        split = dataset.split(name)
+        for indices in (split.users, split.items):
+            digest.update(np.ascontiguousarray(indices, np.int64).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def load_texts(path: str) -> Optional[List[str]]:

@@ -18,7 +18,7 @@ from google.protobuf import text_encoding
 from tfvisrec import atomic, config as config_lib
 from tfvisrec.checkpoint_files import checkpoint_in
 from tfvisrec.data import schema
-from tfvisrec.data.dataset import load_dataset
+from tfvisrec.data.dataset import fingerprint, load_dataset
 from tfvisrec.data.errors import DataError
 
 CONFIG_FILE = "config.json"
@@ -170,9 +170,23 @@ def _checkpoint_files(directory: str):
     return [p for _, p in sorted(numbered)]
 
 
-def save_configs(model_dir: str, model_config, train_config) -> None:
-    atomic.write_json(os.path.join(model_dir, CONFIG_FILE), {
-        "model": config_lib.to_dict(model_config), "train": config_lib.to_dict(train_config)})
+def save_configs(model_dir: str, model_config, train_config, dataset=None) -> None:
+    """config.json: the configs and, with `dataset`, the fingerprint of the data it trains on."""
+    configs = {"model": config_lib.to_dict(model_config), "train": config_lib.to_dict(train_config)}
+    if dataset is not None:
+        configs["dataset_fingerprint"] = fingerprint(dataset)
+    atomic.write_json(os.path.join(model_dir, CONFIG_FILE), configs)
+
+
+def check_same_dataset(model_dir: str, dataset, remedy: str) -> None:
+    """DataError when `dataset` is not the data the run in `model_dir` trained on (other user or
+    item ids, or another split): its weights would belong to other shoppers and items, silently.
+    Runs saved before config.json recorded a fingerprint are not checked."""
+    trained_on = _read_raw_configs(model_dir).get("dataset_fingerprint")
+    if trained_on is not None and trained_on != fingerprint(dataset):
+        raise DataError(f"the run in {model_dir} was trained on other data than the dataset here "
+                        "(other user or item ids, or another split: ingested again since?); "
+                        f"{remedy}", dataset.path)
 
 
 def read_configs(model_dir: str):
@@ -261,4 +275,5 @@ def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
     except (tf.errors.OpError, IndexError) as e:   # IndexError: a data file cut short
         raise DataError(f"the checkpoint does not read back whole ({_last_line(e)}): its files are damaged; "
                         "try the other checkpoint (best or latest) or train again", path) from None
+    check_same_dataset(model_dir, dataset, "train again on it, or give the dataset it was trained on")
     return model, dataset

@@ -69,6 +69,8 @@ def fit(model_config, train_config, dataset=None, strategy=None):
     resume_path = checkpoints.latest_readable(latest) if train_config.resume else None
     if resume_path:
         checkpoints.check_resumable(model_dir, model_config)
+        checkpoints.check_same_dataset(model_dir, dataset, "train in another --model_dir, or start "
+                                       "over here with --noresume")
         try:
             ckpt.restore(resume_path)
         except ValueError as e:   # variables of other shapes: the run was of other settings
@@ -85,7 +87,7 @@ def fit(model_config, train_config, dataset=None, strategy=None):
             print(f"resuming from {resume_path} (step {resumed_from}, epoch "
                   f"{int(state.epoch.numpy())}, batch {int(state.batch_in_epoch.numpy())})")
     if chief:
-        checkpoints.save_configs(model_dir, model_config, train_config)
+        checkpoints.save_configs(model_dir, model_config, train_config, dataset)
     writer = tf.summary.create_file_writer(os.path.join(write_dir, checkpoints.LOGS_DIR))
 
     quiet = train_config if chief else dataclasses.replace(train_config, verbose=0)
