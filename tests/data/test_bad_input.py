@@ -210,6 +210,14 @@ def test_existing_output_needs_overwrite(world):
     assert os.listdir(world / "work") == ["out"] and os.listdir(out) == ["keep.txt"]
 
 
+def test_an_output_below_a_file_is_named(world):
+    """It used to end in "[Errno 17] File exists", after the images were read."""
+    (world / "work" / "notes").write_text("not a folder")
+    with pytest.raises(DataError, match=r"cannot write .*work/notes/out: .*work/notes is a file, not a folder"):
+        _ingest(world, out_dir=str(world / "work" / "notes" / "out"))
+    assert os.listdir(world / "work") == ["notes"]
+
+
 def test_failure_while_writing_leaves_no_temp_folder(world, monkeypatch):
     def broken_writer(folder, images, num_shards):
         raise OSError("disk full")

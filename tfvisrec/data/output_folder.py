@@ -3,6 +3,7 @@ this tool wrote there (or an empty folder), never a folder of someone's other fi
 import os
 from typing import Sequence
 
+from tfvisrec.atomic import folder_output_problem
 from tfvisrec.data.errors import DataError
 
 
@@ -12,6 +13,9 @@ def check_replaceable(path: str, overwrite: bool, markers: Sequence[str], what: 
     and `empty_is_free`), or `overwrite` is set and it is an empty folder or one holding any of
     `markers` (the files only `what` has)."""
     if not os.path.exists(path):
+        problem = folder_output_problem(path)   # a file on its way, a folder not writable
+        if problem:
+            raise DataError(problem)
         return
     if not os.path.isdir(path):
         raise DataError("output path exists and is not a folder", path)
