@@ -32,7 +32,7 @@ class EpochProgress:
         self.target = int(target)
         self.verbose = int(verbose)
         self.stream = stream if stream is not None else sys.stdout
-        self.live = self.verbose == 1 and _is_terminal(self.stream)
+        self.live = self.verbose == 1 and is_terminal(self.stream)
         self.label = label if label is not None else "epoch" if epoch is None else (
             f"epoch {epoch + 1}" + (f"/{num_epochs}" if num_epochs else ""))
         self.unit = unit
@@ -88,7 +88,7 @@ class EpochProgress:
         self.drawn_at, self.drawn_width = time.time(), len(text)
 
 
-def _is_terminal(stream) -> bool:
+def is_terminal(stream) -> bool:
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # no isatty, or a closed stream

@@ -73,3 +73,19 @@ def test_ingest_reading_piped_to_a_log_writes_one_line(capsys):
     assert len(images) == TOTAL and all(images)
     err = capsys.readouterr().err
     assert "\r" not in err and _untimed(err) == "reading images - <t>\n"
+
+
+@pytest.mark.parametrize("stream,shown", [(Terminal, True), (io.StringIO, False)])
+def test_decoding_a_catalogue_shows_a_bar_on_a_terminal_only(stream, shown):
+    """Every visual command decodes the whole catalogue before its own progress starts (30 s for
+    20k photos): a terminal sees it go; logs and pipes keep only the command's own lines."""
+    import numpy as np
+    from tfvisrec.data import images as images_lib
+    from tfvisrec.data.item_features import decode_catalogue
+    jpegs = [MemoryImages(1).jpeg] * 1500
+    out = stream()
+    decoded = decode_catalogue(jpegs, 8, stream=out)
+    assert decoded.shape == (1500, 8, 8, 3)
+    np.testing.assert_array_equal(decoded[-1], images_lib.decode_to_uint8(jpegs[0], 8))
+    text = out.getvalue()
+    assert (_untimed(text.rsplit("\r", 1)[-1].rstrip()) == "decoding images at 8px - <t>") if shown else text == ""

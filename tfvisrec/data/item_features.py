@@ -5,6 +5,7 @@ Images come from an in-memory uint8 cache when the catalogue fits (decoded once,
 parallel), or are decoded from JPEG bytes per lookup otherwise.
 """
 import os
+import sys
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -16,6 +17,7 @@ from tfvisrec.data.errors import DataError
 from tfvisrec.data.attribute_probs import MAKE_COMMAND, read_attribute_probs
 from tfvisrec.data.feature_files import FEATURES_FILE, PROBS_FILE
 from tfvisrec.data.region_file import read_regions, regions_path
+from tfvisrec.progress import EpochProgress, is_terminal
 
 _NPY_MAGIC = b"\x93NUMPY"
 
@@ -107,13 +109,24 @@ class ItemFeatureTable:
             yield ids, self.lookup(ids)
 
 
-def decode_catalogue(jpegs, image_size: int) -> tf.Tensor:
-    """Decode every image once, in parallel, into a uint8 [items, S, S, 3] tensor."""
+def decode_catalogue(jpegs, image_size: int, stream=None) -> tf.Tensor:
+    """Decode every image once, in parallel, into a uint8 [items, S, S, 3] tensor; on a terminal
+    (`stream`, default stderr) with a bar, as this takes ~1.5 ms an image (30 s for 20k items)
+    before a command's own progress starts. Logs and pipes get nothing."""
     logging.info("decoding %d images at %dpx into memory", len(jpegs), image_size)
+    stream = stream if stream is not None else sys.stderr
+    progress = EpochProgress(len(jpegs), verbose=1 if is_terminal(stream) else 0, stream=stream,
+                             label=f"decoding images at {image_size}px", unit="image")
     ds = tf.data.Dataset.from_tensor_slices(tf.constant(jpegs, tf.string))
     ds = ds.map(lambda b: images.decode_to_uint8(b, image_size),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(1024)
-    return tf.concat(list(ds), axis=0)
+    batches, done = [], 0
+    for batch in ds:
+        batches.append(batch)
+        done += int(batch.shape[0])
+        progress.update(done)
+    progress.close()
+    return tf.concat(batches, axis=0)
 
 
 def features_path(dataset, features_file: str = "", default_name: str = FEATURES_FILE) -> str:
