@@ -34,3 +34,21 @@ def test_a_dataset_ingested_again_with_another_split_is_refused(tmp_path):
         _train(dataset, model_dir, epochs=2)
     _train(dataset, model_dir, resume=False)                 # starting over is allowed
     checkpoints.load_trained(model_dir)
+
+
+def test_a_dataset_ingested_again_with_other_items_is_named_in_one_message(tmp_path, caplog):
+    """The checkpoint no longer fits: the message says why, and TensorFlow's warnings about the
+    values it did not restore (17 lines after the `error:` line) are not logged."""
+    import gc
+    from tiny_worlds import write_low_rank_dataset
+    dataset, model_dir = str(tmp_path / "data"), str(tmp_path / "run")
+    write_low_rank_dataset(dataset)
+    _train(dataset, model_dir)
+    shutil.rmtree(dataset)
+    write_low_rank_dataset(dataset, num_items=41)
+    caplog.clear()
+    with pytest.raises(DataError, match=r"does not fit the model .*; .*data was ingested again since "
+                                        r"training, with other users or items: train again on it"):
+        checkpoints.load_trained(model_dir)
+    gc.collect()
+    assert not [r for r in caplog.records if "could not be found" in r.getMessage()]

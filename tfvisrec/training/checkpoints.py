@@ -7,6 +7,8 @@
     model_dir/samples/         per-epoch pictures of models that make them (a GAN's samples)
     model_dir/summary.json     the run summary (rewritten after every epoch)
 """
+import contextlib
+import gc
 import json
 import os
 import sys
@@ -178,12 +180,16 @@ def save_configs(model_dir: str, model_config, train_config, dataset=None) -> No
     atomic.write_json(os.path.join(model_dir, CONFIG_FILE), configs)
 
 
+def _trained_on_other_data(model_dir: str, dataset) -> bool:
+    trained_on = _read_raw_configs(model_dir).get("dataset_fingerprint")
+    return trained_on is not None and trained_on != fingerprint(dataset)
+
+
 def check_same_dataset(model_dir: str, dataset, remedy: str) -> None:
     """DataError when `dataset` is not the data the run in `model_dir` trained on (other user or
     item ids, or another split): its weights would belong to other shoppers and items, silently.
     Runs saved before config.json recorded a fingerprint are not checked."""
-    trained_on = _read_raw_configs(model_dir).get("dataset_fingerprint")
-    if trained_on is not None and trained_on != fingerprint(dataset):
+    if _trained_on_other_data(model_dir, dataset):
         raise DataError(f"the run in {model_dir} was trained on other data than the dataset here "
                         "(other user or item ids, or another split: ingested again since?); "
                         f"{remedy}", dataset.path)
@@ -199,6 +205,33 @@ def read_configs(model_dir: str):
     model_values = raw["model"]
     model_cls = registry.config_class(model_values["model"])
     return _config(model_cls, model_values), _config(config_lib.TrainConfig, raw["train"])
+
+
+def _misfit_hint(model_dir: str, train_config, dataset, dataset_dir) -> str:
+    """Why a run's checkpoint may not fit the model its dataset builds now."""
+    if dataset_dir and _sizes(dataset_dir) != _sizes(train_config.dataset):
+        return (f"the run was trained on {train_config.dataset}, and --dataset {dataset_dir} has "
+                f"{dataset.num_users} users and {dataset.num_items} items")
+    if _trained_on_other_data(model_dir, dataset):
+        return (f"{dataset.path} was ingested again since training, with other users or items: train "
+                "again on it")
+    # e.g. regions.npz remade with another --region_feature: E^k follows it
+    return "were the dataset's item features or regions remade since training (features.npy, regions.npz)?"
+
+
+@contextlib.contextmanager
+def _failed_restore_forgotten():
+    """TensorFlow's logger held to errors while a restore runs and after, until what a failed
+    one leaves is collected: it logs a warning per value it did not restore (17 lines around
+    the command's one `error:` line for a BPR-MF run that no longer fits its dataset)."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        yield
+    finally:
+        gc.collect()
+        logger.setLevel(level)
 
 
 def _sizes(dataset_dir: str):
@@ -262,18 +295,17 @@ def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
     path, _ = _chosen_checkpoint(model_dir, which)
     if path is None:
         raise DataError("no checkpoint found", model_dir)
-    try:
-        tf.train.Checkpoint(model=model).read(path).expect_partial()
-    except ValueError as e:
-        hint = ("were the dataset's item features or regions remade since training (features.npy, "
-                "regions.npz)?")   # e.g. regions.npz remade with another --region_feature: E^k follows it
-        if dataset_dir and _sizes(dataset_dir) != _sizes(train_config.dataset):
-            hint = (f"the run was trained on {train_config.dataset}, and --dataset {dataset_dir} has "
-                    f"{dataset.num_users} users and {dataset.num_items} items")
+    misfit = None
+    with _failed_restore_forgotten():
+        try:
+            tf.train.Checkpoint(model=model).read(path).expect_partial()
+        except ValueError as e:
+            misfit = str(e).splitlines()[0]
+        except (tf.errors.OpError, IndexError) as e:   # IndexError: a data file cut short
+            raise DataError(f"the checkpoint does not read back whole ({_last_line(e)}): its files are damaged; "
+                            "try the other checkpoint (best or latest) or train again", path) from None
+    if misfit is not None:
         raise DataError(f"the checkpoint does not fit the model built from the run's config and dataset "
-                        f"({str(e).splitlines()[0]}); {hint}", path) from None
-    except (tf.errors.OpError, IndexError) as e:   # IndexError: a data file cut short
-        raise DataError(f"the checkpoint does not read back whole ({_last_line(e)}): its files are damaged; "
-                        "try the other checkpoint (best or latest) or train again", path) from None
+                        f"({misfit}); {_misfit_hint(model_dir, train_config, dataset, dataset_dir)}", path)
     check_same_dataset(model_dir, dataset, "train again on it, or give the dataset it was trained on")
     return model, dataset
