@@ -105,13 +105,24 @@ def _ranked(trained, affinity, base, seen, k):
     import numpy as np
     scores = interactive.interpretable_scores(affinity, trained.features.matrix, base)
     k = min(k, scores.shape[0] - len(seen))
+    telling = _telling_columns(trained.features.names)
     out = []
     for item in interactive.top_k(scores, k, exclude=seen):
         row = trained.features.matrix[item]
-        strongest = np.argsort(-row, kind="stable")[:2]
+        strongest = telling[np.argsort(-row[telling], kind="stable")[:2]]
         out.append({"item": trained.dataset.item_ids[item], "score": float(scores[item]),
                     "looks": [f"{trained.features.names[c]} {row[c]:.2f}" for c in strongest]})
     return out
+
+
+def _telling_columns(names):
+    """The feature columns (`attribute=value`) of the attributes with two values or more: an
+    attribute of one value (a shop of one brand) has it at 1.00 on every item and told nothing
+    of an item's looks, yet topped every item's list."""
+    import numpy as np
+    attributes = [name.split("=", 1)[0] for name in names]
+    telling = [c for c, attribute in enumerate(attributes) if attributes.count(attribute) > 1]
+    return np.asarray(telling or range(len(names)), np.int64)
 
 
 def format_tables(record, top_features=8) -> str:

@@ -219,3 +219,17 @@ def test_bad_inputs_raise_clear_errors(features, affinity):
         ia.recommend(affinity, features, 2, exclude=[ITEMS])
     with pytest.raises(ValueError, match="item 40 is out of range"):
         ia.nearest_items(features, ITEMS, 2)
+
+
+def test_an_attribute_of_one_value_is_not_an_items_look():
+    """A shop of one brand: `brand=acme` is 1.00 on every item and used to head every item's
+    looks in `python -m tfvisrec.interactive`; the looks are the attributes that tell items apart."""
+    from types import SimpleNamespace
+    from tfvisrec import interactive as command
+    names = ["brand=acme", "colour=red", "colour=blue", "pattern=plain", "pattern=dots"]
+    matrix = np.array([[1.0, 0.9, 0.1, 0.3, 0.7], [1.0, 0.2, 0.8, 0.6, 0.4]], np.float32)
+    trained = SimpleNamespace(features=SimpleNamespace(names=names, matrix=matrix),
+                              dataset=SimpleNamespace(item_ids=["a", "b"]))
+    ranked = command._ranked(trained, np.ones(5, np.float32), np.zeros(2, np.float32), set(), 2)
+    assert {r["item"]: r["looks"] for r in ranked} == {"a": ["colour=red 0.90", "pattern=dots 0.70"],
+                                                       "b": ["colour=blue 0.80", "pattern=plain 0.60"]}
