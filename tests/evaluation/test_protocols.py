@@ -191,6 +191,24 @@ def test_sampled_auc_is_unbiased_for_full_auc():
     np.testing.assert_allclose(sampled.values["auc"].mean(axis=0), [1 / 3, 1, 0, 0.5], atol=0.05)
 
 
+def test_negatives_drawn_with_replacement_are_reported(caplog):
+    """8 items, 2 to 4 never bought per user: 5 negatives repeat some; a small shop asking for
+    SAERS' sampled_500 got numbers without a word that they count repeats."""
+    ds = make_dataset()
+    q = queries_lib.held_out_queries(ds, "test")
+    scores = np.tile(np.arange(NUM_ITEMS, dtype=np.float32), (ds.num_users, 1))
+    for num_negatives, warned in ((5, True), (2, False)):
+        sampled = protocols.SampledRanking(q, num_negatives=num_negatives, seed=0, trials=2)
+        sampled.add(np.arange(len(q)), scores[q.users])
+        caplog.clear()
+        sampled.result()
+        messages = [r.getMessage() for r in caplog.records]
+        assert messages == (["sampled_5: 4 of 4 users have fewer than 5 items they never bought (the catalogue "
+                             "has 8), so their negatives were drawn with replacement and HR@k / NDCG@k count "
+                             "repeated items; full_auc ranks each held-out item against all of them"]
+                            if warned else [])
+
+
 def test_constant_scorer_hr_is_chance(low_rank_dataset):
     ds = dataset_lib.load_dataset(low_rank_dataset)
     got = protocols.evaluate_score_matrix(np.ones((ds.num_users, ds.num_items)), ds, ("sampled_10",))

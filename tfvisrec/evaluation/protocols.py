@@ -15,6 +15,7 @@ import re
 from typing import Callable, Dict, Sequence
 
 import numpy as np
+from absl import logging
 
 from tfvisrec import metrics
 from tfvisrec.evaluation.queries import Queries, held_out_queries, per_user_mean, sample_negatives
@@ -63,10 +64,12 @@ class SampledRanking:
         self.rngs = [np.random.default_rng([int(seed), t]) for t in range(trials)]
         names = ["auc"] + [f"{m}@{n}" for n in self.cutoffs for m in ("hr", "ndcg")]
         self.values = {name: np.full((trials, len(queries)), np.nan) for name in names}
+        self.short_rows = np.zeros(len(queries), bool)   # fewer candidates than num_negatives
 
     def add(self, rows: np.ndarray, scores: np.ndarray) -> None:
         q = self.queries
         excluded = q.excluded(rows)
+        self.short_rows[rows] = [q.num_items - e.size < self.num_negatives for e in excluded]
         pos_scores = scores[np.arange(rows.size), q.items[rows]]
         for trial, rng in enumerate(self.rngs):
             negatives = np.stack([sample_negatives(rng, e, q.num_items, self.num_negatives)
@@ -85,7 +88,20 @@ class SampledRanking:
         out["auc_cold"], out["auc_cold_std"] = metrics.mean_std(
             [per_user_mean(v, q.users, q.cold)[0] for v in self.values["auc"]])
         out["num_users"] = float(per_user_mean(self.values["auc"][0], q.users)[1])
+        self._warn_of_repeated_negatives()
         return out
+
+    def _warn_of_repeated_negatives(self) -> None:
+        """A catalogue too small for N negatives (a shop of 300 items under SAERS' 500): they are
+        drawn with replacement, and HR@k and NDCG@k count the repeats; say so, once."""
+        short_users = np.unique(self.queries.users[self.short_rows]).size
+        if short_users:
+            logging.warning(
+                "sampled_%d: %d of %d users have fewer than %d items they never bought (the catalogue "
+                "has %d), so their negatives were drawn with replacement and HR@k / NDCG@k count "
+                "repeated items; full_auc ranks each held-out item against all of them",
+                self.num_negatives, short_users, np.unique(self.queries.users).size,
+                self.num_negatives, self.queries.num_items)
 
 
 def _sampled(num_negatives: int) -> Callable:
