@@ -4,6 +4,8 @@ A model is a `tf_keras.Model` that scores aligned (user, item) pairs:
 
     score(users, items) -> x̂(u, i)         users: int [B]; items: dict of item features [B, ...]
 
+and, for a training batch's N negatives per positive, items [B, N, ...] → scores [B, N].
+
 Factorising models also expose `user_vectors(users)` and `item_vectors(items)` with
 x̂(u, i) = user_vectors(u) · item_vectors(i), so the catalogue is embedded once and top-K
 is a matrix product.
@@ -318,10 +320,14 @@ class Recommender(keras.Model):
 
     # ---- scoring -----------------------------------------------------------------------
     def score(self, users, items: Dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
+        """x̂(u, i) for users [B] and items [B] (→ [B]) or [B, N] (a batch's N negatives each,
+        → [B, N]). Default, for a factorising model: user_vectors · item_vectors."""
         if not self.factorised:
             raise TypeError(f"{type(self).__name__} is not factorising, so it must override score()")
         u = self.user_vectors(users, training=training)
         v = self.item_vectors(items, training=training)
+        if v.shape.rank == u.shape.rank + 1:   # N negatives per user
+            u = u[:, None, :]
         return tf.reduce_sum(u * v, axis=-1)
 
     def user_vectors(self, users, training: bool = False) -> tf.Tensor:
