@@ -131,3 +131,9 @@ def test_optimizer_names_may_not_shadow_the_checkpoint(low_rank_dataset, tmp_pat
                         lambda self, make: {"model": make()})
     with pytest.raises(ValueError, match="none of them 'model' or 'state'"):
         fit(*_configs(tmp_path / "bad", low_rank_dataset))
+
+
+def test_create_optimizers_returning_nothing_is_named(low_rank_dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr(AdversarialToy, "create_optimizers", lambda self, make: None)
+    with pytest.raises(ValueError, match=r"AdversarialToy.create_optimizers must return a dict .*\(got None\)"):
+        fit(*_configs(tmp_path / "none", low_rank_dataset))

@@ -37,6 +37,16 @@ def check_settings(model_config, train_config) -> None:
         raise ValueError("; ".join(problems))
 
 
+def check_optimizers(model, optimizers) -> None:
+    """A ValueError unless `create_optimizers` gave a dict of at least one optimizer by
+    checkpoint name, none of them 'model' or 'state' (the checkpoint's other entries)."""
+    is_dict = isinstance(optimizers, dict)
+    if not is_dict or not optimizers or {"model", "state"} & set(optimizers):
+        got = sorted(optimizers) if is_dict else repr(optimizers)
+        raise ValueError(f"{type(model).__name__}.create_optimizers must return a dict naming at least one "
+                         f"optimizer, none of them 'model' or 'state' (got {got})")
+
+
 def fit(model_config, train_config, dataset=None, strategy=None):
     """Train `model_config.model` as `train_config` says → (model, summary dict)."""
     check_settings(model_config, train_config)
@@ -53,10 +63,7 @@ def fit(model_config, train_config, dataset=None, strategy=None):
         optimizers = model.create_optimizers(
             lambda: make_optimizer(train_config.optimizer, train_config.learning_rate))
         state = checkpoints.TrainingState()
-    clashing = {"model", "state"} & set(optimizers)
-    if clashing or not optimizers:
-        raise ValueError(f"{type(model).__name__}.create_optimizers must name at least one "
-                         f"optimizer, none of them 'model' or 'state' (got {sorted(optimizers)})")
+    check_optimizers(model, optimizers)
     item_table = ItemFeatureTable.for_model(model, dataset, cache=train_config.image_cache,
                                             cache_mb=train_config.image_cache_mb)
     base_rates = {name: float(keras.backend.get_value(opt.learning_rate))
