@@ -87,3 +87,26 @@ def test_a_run_saved_with_every_models_hyper_parameters_still_loads(tmp_path):
     model_config, train_config = checkpoints.read_configs(str(tmp_path))
     assert model_config == registry.new_config("dvbpr", visual_dim=7)
     assert train_config.epochs == 2
+
+
+@dataclasses.dataclass
+class _ClashingConfig(config_lib.ModelConfig):
+    margin: str = config_lib.field("soft", "A margin kind (clashes with MM-MF's float --margin).")
+
+
+class _ClashingModel:
+    config_class = _ClashingConfig
+
+
+def test_a_field_declared_unlike_another_familys_is_named_with_the_fix(monkeypatch, tmp_path):
+    """One flag per name: without the check, --model=clash would silently get MM-MF's 1.0."""
+    registry.names()
+    monkeypatch.setitem(registry._REGISTRY, "test_clash", _ClashingModel)
+    path = tmp_path / "clash.cfg"
+    path.write_text("--model=test_clash\n")
+    expected = (r"--margin is declared as .* by tests?.*_ClashingConfig but as float = 1.0 by "
+                r"tfvisrec.models.mf.MFConfig.*hyperparameters.py")
+    with pytest.raises(ValueError, match=expected):
+        model_flags.configs_from_flagfile(str(path))
+    with pytest.raises(ValueError, match=expected):
+        _flag_values("--model=test_clash")

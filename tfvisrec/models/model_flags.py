@@ -24,8 +24,35 @@ def _field_names(cls: Type) -> List[str]:
     return [f.name for f in dataclasses.fields(cls)]
 
 
+def _declaration(f) -> Tuple[type, object]:
+    return config_lib.field_type(f), f.default
+
+
+def check_shared_fields() -> None:
+    """A ValueError naming a hyper-parameter that two families declare with another type or
+    default: it is one flag, defined by whichever family comes first, so the other would
+    silently train with that family's default (and parse the other's type)."""
+    first: Dict[str, Tuple[Type, object]] = {}
+    for cls in registry.config_classes():
+        for f in dataclasses.fields(cls):
+            other, other_field = first.setdefault(f.name, (cls, f))
+            if _declaration(f) != _declaration(other_field):
+                raise ValueError(
+                    f"--{f.name} is declared as {_described(f)} by {cls.__module__}.{cls.__name__} but as "
+                    f"{_described(other_field)} by {other.__module__}.{other.__name__}: a hyper-parameter "
+                    "of several families is one flag, so declare it with its definition in "
+                    "tfvisrec/models/hyperparameters.py (move it there if it has none), or rename yours")
+
+
+def _described(f) -> str:
+    kind, default = _declaration(f)
+    return f"{kind.__name__} = {default!r}"
+
+
 def readers() -> Dict[str, List[str]]:
-    """Each model hyper-parameter → the registered models that read it."""
+    """Each model hyper-parameter → the registered models that read it (a ValueError for a
+    hyper-parameter that two families declare differently: `check_shared_fields`)."""
+    check_shared_fields()
     out: Dict[str, List[str]] = {}
     for cls, models in registry.config_classes().items():
         for name in _field_names(cls):
