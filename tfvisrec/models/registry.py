@@ -49,7 +49,9 @@ def names() -> List[str]:
 def get(name: str) -> Type:
     _load_all()
     if name not in _REGISTRY:
-        raise ValueError(f"unknown model {name!r}; registered models: {', '.join(sorted(_REGISTRY))}")
+        raise ValueError(f"unknown model {name!r}; registered models: {', '.join(sorted(_REGISTRY))} "
+                         f"(a new model registers with @register({name!r}) on its class, in a module "
+                         "listed in MODEL_MODULES of tfvisrec/models/registry.py)")
     return _REGISTRY[name]
 
 
