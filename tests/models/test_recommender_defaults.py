@@ -1,5 +1,6 @@
 """The defaults of `models/base.py` that a new model relies on without overriding them."""
 import numpy as np
+import pytest
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 import tensorflow as tf
@@ -36,3 +37,22 @@ def test_default_score_takes_several_negatives_per_positive():
     pos_scores = np.sum(u[users] * v[pos], -1)
     loss = model.compute_loss({"user": users, "pos": {schema.ITEM: pos}, "neg": {schema.ITEM: neg}})
     np.testing.assert_allclose(loss, np.mean(np.logaddexp(0.0, neg_scores - pos_scores[:, None])), rtol=1e-5)
+
+
+class OneColumnScores(VectorsOnly):
+    def score(self, users, items, training=False):
+        return super().score(users, items, training=training)[:, None]
+
+
+class EveryUserByEveryItem(VectorsOnly):
+    def score(self, users, items, training=False):
+        return tf.matmul(self.user_vectors(users), self.item_vectors(items), transpose_b=True)
+
+
+@pytest.mark.parametrize("cls, shape", [(OneColumnScores, r"\[2, 1\]"), (EveryUserByEveryItem, r"\[2, 2\]")])
+def test_a_score_of_the_wrong_shape_is_named_when_the_model_is_built(cls, shape):
+    """Else training would fit [B, B] scores silently, and [B, 1] would pass until a reshape."""
+    model = cls(DataInfo(num_users=USERS, num_items=ITEMS), ModelConfig())
+    with pytest.raises(ValueError, match=rf"{cls.__name__}.score gave shape {shape} for 2 \(user, item\) pairs; "
+                                         r"it must give one score per pair: \[2\]"):
+        model.build_variables()

@@ -21,7 +21,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | trainer | `train_pipeline`, `validation_metric` | `"bpr_triplets"` (a pipeline of `data/pipelines.py`); `"auc"`: what early stopping watches |
 | trainer | `trainable_by_gradient` | True (False: fitted in `prepare`, validated once, no steps: random, PopRank, VisRank) |
 | trainer | `regularization(batch)` | 0: the papers' λ terms, which the default `compute_loss` adds |
-| building | `item_feature_specs()`, `build_variables()` | specs from `DataInfo` + config; one `score` call on two dummy rows |
+| building | `item_feature_specs()`, `build_variables()` | specs from `DataInfo` + config; one `score` call on two dummy rows, which must give shape [2] |
 | trainer | `prepare(dataset)` | nothing |
 | trainer | `create_optimizers(make)`, `train_step(batch, optimizers)` | one optimizer; BPR on `compute_loss` |
 | trainer | `begin_epoch(epoch, min_stage)`, `stage`, `num_stages`, `learning_rate_scale` | one stage |
@@ -159,14 +159,21 @@ class Recommender(keras.Model):
 
     def build_variables(self) -> None:
         """Create every variable from `DataInfo` and `item_feature_specs`, reading no data:
-        `score` on two rows of zeros (index 0 for users and items, the earliest known time).
-        A model whose `score` does not touch all its variables overrides this."""
+        `score` on two rows of zeros (index 0 for users and items, the earliest known time),
+        which must give one score per row. A model whose `score` does not touch all its
+        variables overrides this."""
         users = tf.zeros([2], tf.int64)
         items = {}
         for key, spec in self.item_feature_specs().items():
             fill = self.data_info.time_range[0] if key == schema.TIME else 0
             items[key] = tf.fill([2, *spec.shape], tf.constant(fill, spec.dtype))
-        self.score(users, items, training=False)
+        self._check_score_shape(self.score(users, items, training=False), rows=2)
+
+    def _check_score_shape(self, scores, rows: int) -> None:
+        shape = tf.convert_to_tensor(scores).shape.as_list()
+        if shape != [rows]:
+            raise ValueError(f"{type(self).__name__}.score gave shape {shape} for {rows} (user, item) pairs; "
+                             f"it must give one score per pair: [{rows}] (and [B, N] for items [B, N])")
 
     # ---- training ----------------------------------------------------------------------
     def prepare(self, dataset) -> None:
