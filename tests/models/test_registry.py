@@ -5,8 +5,9 @@ import pkgutil
 import pytest
 
 import tfvisrec.models
-from tfvisrec.models import registry
+from tfvisrec.models import model_flags, registry
 from tfvisrec.models.base import Recommender
+from tfvisrec.models.mf import MFConfig
 
 
 def _import_every_model_module():
@@ -42,3 +43,25 @@ def test_every_model_class_is_registered_or_the_base_of_one():
     unregistered = [f"{cls.__module__}.{cls.__name__}" for cls in shipped
                     if not any(issubclass(r, cls) for r in registered)]
     assert not unregistered, f"{unregistered}: decorate with @register(\"name\") (tfvisrec.models.registry)"
+
+
+def test_a_config_class_without_dataclass_is_named_when_registered():
+    class UndecoratedConfig(MFConfig):
+        margin_kind: str = "soft"
+
+    class Model(Recommender):
+        config_class = UndecoratedConfig
+
+    with pytest.raises(TypeError, match=r"UndecoratedConfig, the config_class of 'test_undecorated', "
+                                        r"needs @dataclasses.dataclass"):
+        registry.register("test_undecorated")(Model)
+    assert "test_undecorated" not in registry.names()
+
+
+def test_a_flag_the_model_does_not_read_names_its_config_class(tmp_path):
+    """What a model whose config_class was left at ModelConfig meets first."""
+    path = tmp_path / "m.cfg"
+    path.write_text("--model=poprank\n--embedding_dim=8\n")
+    with pytest.raises(ValueError, match=r"poprank does not read the .*m.cfg flag --embedding_dim \(.*\): it reads the "
+                                         r"fields of its config_class, tfvisrec\.config\.ModelConfig: model, seed"):
+        model_flags.configs_from_flagfile(str(path))

@@ -92,8 +92,10 @@ def _check_applies(model: str, foreign, what: str) -> None:
     if foreign:
         by_field = readers()
         detail = "; ".join(f"--{name} is read by {', '.join(by_field[name])}" for name in sorted(foreign))
+        cls = registry.config_class(model)
         raise ValueError(f"{model} does not read the {what}{'s' if len(foreign) > 1 else ''} "
-                         f"{', '.join('--' + n for n in sorted(foreign))} ({detail})")
+                         f"{', '.join('--' + n for n in sorted(foreign))} ({detail}): it reads the fields "
+                         f"of its config_class, {cls.__module__}.{cls.__name__}: {', '.join(_field_names(cls))}")
 
 
 def configs_from_flagfile(path: str, **overrides) -> Tuple[object, config_lib.TrainConfig]:

@@ -27,6 +27,7 @@ def register(name: str) -> Callable[[Type], Type]:
     """Class decorator: `@register("bprmf") class BPRMF(Recommender): ...`."""
 
     def decorate(cls):
+        _check_config_class(name, cls.config_class)
         if name in _REGISTRY and _REGISTRY[name] is not cls:
             raise ValueError(f"model name {name!r} registered twice")
         _REGISTRY[name] = cls
@@ -34,6 +35,14 @@ def register(name: str) -> Callable[[Type], Type]:
         return cls
 
     return decorate
+
+
+def _check_config_class(name: str, config_class: Type) -> None:
+    """A TypeError for a config_class not declared as a dataclass itself (a subclass of one
+    without `@dataclasses.dataclass`): its own fields would silently not be hyper-parameters."""
+    if "__dataclass_fields__" not in vars(config_class):
+        raise TypeError(f"{config_class.__module__}.{config_class.__name__}, the config_class of {name!r}, "
+                        "needs @dataclasses.dataclass: without it its fields are no hyper-parameters")
 
 
 def _load_all():
