@@ -8,7 +8,6 @@
     model_dir/summary.json     the run summary (rewritten after every epoch)
 """
 import contextlib
-import gc
 import json
 import os
 import sys
@@ -221,9 +220,9 @@ def _misfit_hint(model_dir: str, train_config, dataset, dataset_dir) -> str:
 
 @contextlib.contextmanager
 def _tensorflow_logs_held_to_errors():
-    """TensorFlow's logger held to errors: a failed restore logs a warning per value it did not
-    restore when what it leaves is collected (17 lines around the command's one `error:` line
-    for a BPR-MF run that no longer fits its dataset)."""
+    """TensorFlow's logger held to errors while a restore runs: a failed one logs a warning per
+    value it did not restore (17 lines around the command's one `error:` line for a BPR-MF run
+    that no longer fits its dataset)."""
     logger = tf.get_logger()
     level = logger.level
     logger.setLevel("ERROR")
@@ -303,8 +302,6 @@ def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
         except (tf.errors.OpError, IndexError) as e:   # IndexError: a data file cut short
             raise DataError(f"the checkpoint does not read back whole ({_last_line(e)}): its files are damaged; "
                             "try the other checkpoint (best or latest) or train again", path) from None
-        if misfit is not None:
-            gc.collect()   # only then: a full collection in a long-lived process can take seconds
     if misfit is not None:
         raise DataError(f"the checkpoint does not fit the model built from the run's config and dataset "
                         f"({misfit}); {_misfit_hint(model_dir, train_config, dataset, dataset_dir)}", path)
