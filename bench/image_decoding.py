@@ -1,0 +1,108 @@
+"""How long `tfvisrec.data.images.decode_to_uint8` takes per photo, by kind of photo, beside the
+bare decode + resize it wraps.
+
+    python bench/image_decoding.py [--hm_dir ../shared/data/hm] [--count 2000] [--image_size 64] [--rounds 5]
+
+Every training pipeline that decodes photos (`--image_cache decode`, or the in-memory cache's
+one pass) and every `score_images` / `explain_images` request runs `decode_to_uint8`: it
+composites transparent pixels on white and widens a banner thinner than one output pixel,
+both behind a branch that an opaque RGB photo skips. The H&M photos (120 × 180 JPEGs) are
+read from the archive and also re-encoded with Pillow as grey JPEGs and as RGBA PNGs (the
+alpha of a cut-out: opaque garment, transparent margin). Each row is timed through a one-thread
+`tf.data` map, the same photos in every row, and the table gives the median of `--rounds`
+runs; "bare" is `tf.io.decode_image(channels=3)` + `tf.image.resize_with_pad` alone.
+"""
+import io
+import os
+import statistics
+import sys
+import tarfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+
+from bench.hm_common import DEFAULT_HM_DIR  # noqa: E402
+
+flags.DEFINE_string("hm_dir", DEFAULT_HM_DIR, "Folder with H&M's images_120x180.tar.")
+flags.DEFINE_integer("count", 2000, "Photos to decode in each row.")
+flags.DEFINE_integer("image_size", 64, "Output size (the models' input).")
+flags.DEFINE_integer("rounds", 5, "Timed passes per row (the median is printed).")
+FLAGS = flags.FLAGS
+
+
+def read_photos(archive: str, count: int):
+    """The first `count` JPEG files of the archive, as bytes."""
+    photos = []
+    with tarfile.open(archive) as tar:
+        for member in tar:
+            if member.isfile() and member.name.endswith(".jpg"):
+                photos.append(tar.extractfile(member).read())
+                if len(photos) == count:
+                    break
+    return photos
+
+
+def reencoded(photos, kind: str):
+    """The photos as grey JPEGs or as RGBA PNGs whose near-white margin is transparent."""
+    from PIL import Image
+    out = []
+    for data in photos:
+        with Image.open(io.BytesIO(data)) as image:
+            buffer = io.BytesIO()
+            if kind == "grey":
+                image.convert("L").save(buffer, "JPEG", quality=95)
+            else:
+                rgba = image.convert("RGBA")
+                alpha = image.convert("L").point(lambda v: 0 if v > 240 else 255)
+                rgba.putalpha(alpha)
+                rgba.save(buffer, "PNG")
+            out.append(buffer.getvalue())
+    return out
+
+
+def median_seconds(photos, decode, rounds: int) -> float:
+    import tensorflow as tf
+    data = tf.data.Dataset.from_tensor_slices(photos).map(decode, num_parallel_calls=1).batch(256)
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in data:
+            pass
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    archive = os.path.join(FLAGS.hm_dir, "images_120x180.tar")
+    if not os.path.exists(archive):
+        raise app.UsageError(f"{archive} not found: pass --hm_dir (see ../shared/data/README.md)")
+    import tensorflow as tf
+    from tfvisrec.data.images import decode_to_uint8
+    size = FLAGS.image_size
+
+    def bare(data):
+        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+        image.set_shape([None, None, 3])
+        resized = tf.image.resize_with_pad(tf.cast(image, tf.float32), size, size, antialias=True)
+        return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
+
+    photos = read_photos(archive, FLAGS.count)
+    kinds = {"RGB JPEG (as stored)": photos, "grey JPEG": reencoded(photos, "grey"),
+             "RGBA PNG": reencoded(photos, "rgba")}
+    print(f"{len(photos)} H&M photos at {size} px, median of {FLAGS.rounds} passes, one thread\n")
+    print("| photos | decode | seconds | ms / photo | × bare |")
+    print("|---|---|---:|---:|---:|")
+    for kind, encoded in kinds.items():
+        reference = median_seconds(encoded, bare, FLAGS.rounds)
+        ours = median_seconds(encoded, lambda b: decode_to_uint8(b, size), FLAGS.rounds)
+        for name, seconds in (("bare", reference), ("decode_to_uint8", ours)):
+            print(f"| {kind} | {name} | {seconds:.2f} | {1000 * seconds / len(encoded):.2f} | "
+                  f"{seconds / reference:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    app.run(main)
