@@ -51,13 +51,12 @@ def parse_flags(argv):
     absl's own parsing and messages, with the exit statuses README promises: 0 after `--help`,
     `--helpshort` or `--helpfull`, and 2 for an unknown flag or a bad value, as for any other
     bad use (absl exits 1 for both)."""
-    with help_exits_zero(argv):
-        try:
-            return app.parse_flags_with_usage(argv)
-        except SystemExit as e:
-            if e.code == 1 and not asked_for_help(argv):
-                raise SystemExit(2) from None
-            raise
+    try:
+        return app.parse_flags_with_usage(argv)
+    except SystemExit as e:
+        if e.code == 1:
+            raise SystemExit(0 if asked_for_help(argv) else 2) from None
+        raise
 
 
 def field(default, help_text: str):
