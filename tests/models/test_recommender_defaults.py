@@ -49,10 +49,26 @@ class EveryUserByEveryItem(VectorsOnly):
         return tf.matmul(self.user_vectors(users), self.item_vectors(items), transpose_b=True)
 
 
-@pytest.mark.parametrize("cls, shape", [(OneColumnScores, r"\[2, 1\]"), (EveryUserByEveryItem, r"\[2, 2\]")])
-def test_a_score_of_the_wrong_shape_is_named_when_the_model_is_built(cls, shape):
-    """Else training would fit [B, B] scores silently, and [B, 1] would pass until a reshape."""
-    model = cls(DataInfo(num_users=USERS, num_items=ITEMS), ModelConfig())
-    with pytest.raises(ValueError, match=rf"{cls.__name__}.score gave shape {shape} for 2 \(user, item\) pairs; "
-                                         r"it must give one score per pair: \[2\]"):
+class OneScorePerRow(VectorsOnly):
+    """Sums over the negatives: right for items [B], silently wrong for items [B, N]."""
+
+    def score(self, users, items, training=False):
+        scores = super().score(users, items, training=training)
+        return tf.reduce_sum(scores, -1) if scores.shape.rank == 2 else scores
+
+
+@pytest.mark.parametrize("cls, negatives, shape, items", [
+    (OneColumnScores, 1, r"\[2, 1\]", r"\[2\]"),
+    (EveryUserByEveryItem, 1, r"\[2, 2\]", r"\[2\]"),
+    (OneScorePerRow, 3, r"\[2\]", r"\[2, 3\]")])
+def test_a_score_of_the_wrong_shape_is_named_when_the_model_is_built(cls, negatives, shape, items):
+    """Else training would fit [B, B] scores silently, [B, 1] would pass until a reshape, and
+    [B] for N negatives would compare each positive with the sum of its negatives."""
+    model = cls(DataInfo(num_users=USERS, num_items=ITEMS), ModelConfig(num_negatives=negatives))
+    with pytest.raises(ValueError, match=rf"{cls.__name__}.score gave shape {shape} for items {items}; "
+                                         r"it must give one score per \(user, item\) pair"):
         model.build_variables()
+
+
+def test_a_score_right_for_one_negative_builds_when_one_is_asked():
+    OneScorePerRow(DataInfo(num_users=USERS, num_items=ITEMS), ModelConfig(num_negatives=1)).build_variables()

@@ -160,20 +160,28 @@ class Recommender(keras.Model):
     def build_variables(self) -> None:
         """Create every variable from `DataInfo` and `item_feature_specs`, reading no data:
         `score` on two rows of zeros (index 0 for users and items, the earliest known time),
-        which must give one score per row. A model whose `score` does not touch all its
-        variables overrides this."""
+        which must give one score per row; with `num_negatives` N > 1 also on items [2, N],
+        which must give [2, N] (a [2] there would silently train a wrong loss). A model
+        whose `score` does not touch all its variables overrides this."""
         users = tf.zeros([2], tf.int64)
+        self._check_score_shape(self.score(users, self._zero_items([2]), training=False), [2])
+        if self.num_negatives > 1:
+            shape = [2, self.num_negatives]
+            self._check_score_shape(self.score(users, self._zero_items(shape), training=False), shape)
+
+    def _zero_items(self, leading: list) -> dict:
         items = {}
         for key, spec in self.item_feature_specs().items():
             fill = self.data_info.time_range[0] if key == schema.TIME else 0
-            items[key] = tf.fill([2, *spec.shape], tf.constant(fill, spec.dtype))
-        self._check_score_shape(self.score(users, items, training=False), rows=2)
+            items[key] = tf.fill([*leading, *spec.shape], tf.constant(fill, spec.dtype))
+        return items
 
-    def _check_score_shape(self, scores, rows: int) -> None:
+    def _check_score_shape(self, scores, expected: list) -> None:
         shape = tf.convert_to_tensor(scores).shape.as_list()
-        if shape != [rows]:
-            raise ValueError(f"{type(self).__name__}.score gave shape {shape} for {rows} (user, item) pairs; "
-                             f"it must give one score per pair: [{rows}] (and [B, N] for items [B, N])")
+        if shape != expected:
+            raise ValueError(f"{type(self).__name__}.score gave shape {shape} for items {expected}; "
+                             f"it must give one score per (user, item) pair: [B] for items [B] "
+                             f"and [B, N] for items [B, N] (--num_negatives N)")
 
     # ---- training ----------------------------------------------------------------------
     def prepare(self, dataset) -> None:
