@@ -18,6 +18,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
+from tfvisrec.config import parse_flags  # noqa: E402  (--help exits 0, a flag error 2)
 from absl import app, flags  # noqa: E402
 
 from bench import design_common  # noqa: E402
@@ -69,4 +70,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -20,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
+from tfvisrec.config import parse_flags  # noqa: E402  (--help exits 0, a flag error 2)
 from absl import app, flags  # noqa: E402
 
 flags.DEFINE_multi_string("panel", [], "title|run folder|epoch (repeat: one panel each, top to bottom)")
@@ -79,4 +80,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -22,6 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
+from tfvisrec.config import parse_flags  # noqa: E402  (--help exits 0, a flag error 2)
 
 from bench.hm_common import DEFAULT_HM_DIR  # noqa: E402
 
@@ -105,4 +106,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

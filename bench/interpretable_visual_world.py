@@ -18,6 +18,7 @@ sys.path.insert(0, REPO_ROOT)
 sys.path.insert(0, os.path.join(REPO_ROOT, "tests"))
 
 import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
+from tfvisrec.config import parse_flags  # noqa: E402  (--help exits 0, a flag error 2)
 from absl import app, flags, logging  # noqa: E402
 
 flags.DEFINE_list("models", ["ivbpr", "itvbpr"], "Flagfiles in configs/ to train.")
@@ -76,4 +77,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

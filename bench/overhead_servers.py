@@ -23,6 +23,7 @@ from absl import app, flags
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 import tfvisrec  # noqa: E402,F401
+from tfvisrec.config import parse_flags  # noqa: E402  (--help exits 0, a flag error 2)
 from tfvisrec import server as server_cli  # noqa: E402
 from tfvisrec.serving.loaded import LoadedVersion  # noqa: E402
 
@@ -88,4 +89,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(lambda argv: sys.exit(main(argv)))
+    app.run(lambda argv: sys.exit(main(argv)), flags_parser=parse_flags)

@@ -29,6 +29,7 @@ sys.path.insert(0, REPO_ROOT)
 sys.path.insert(0, os.path.join(REPO_ROOT, "bench"))
 
 import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
+from tfvisrec.config import parse_flags  # noqa: E402  (--help exits 0, a flag error 2)
 from absl import app, flags  # noqa: E402
 
 flags.DEFINE_string("work_dir", "/tmp/tfvisrec-bench/saers-small-cnn", "Folder of the two worlds.")
@@ -185,4 +186,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

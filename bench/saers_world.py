@@ -63,6 +63,7 @@ sys.path.insert(0, REPO_ROOT)
 sys.path.insert(0, os.path.join(REPO_ROOT, "tests"))
 
 import tfvisrec  # noqa: E402,F401  (selects Keras 2 before TensorFlow loads)
+from tfvisrec.config import parse_flags  # noqa: E402  (--help exits 0, a flag error 2)
 from absl import app, flags, logging  # noqa: E402
 
 from region_truth import iou, true_regions  # noqa: E402
@@ -474,4 +475,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -41,6 +41,7 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load_generator  # noqa: E402
 import tfvisrec  # noqa: E402,F401
+from tfvisrec.config import parse_flags  # noqa: E402  (--help exits 0, a flag error 2)
 import tensorflow as tf  # noqa: E402
 
 from tfvisrec.data import schema  # noqa: E402
@@ -346,4 +347,4 @@ def print_table(results):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

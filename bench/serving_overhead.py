@@ -24,6 +24,7 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serving_load  # noqa: E402  (its flags: --num_items, --dim, --top_k, --seconds, ...)
 import load_generator  # noqa: E402
+from tfvisrec.config import parse_flags  # noqa: E402  (--help exits 0, a flag error 2)
 
 flags.DEFINE_multi_string("server", [
     "echo=echo", "canned=canned", "server=server",
@@ -109,4 +110,4 @@ def print_table(labels, results):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -23,6 +23,7 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tfvisrec  # noqa: E402,F401
+from tfvisrec.config import parse_flags  # noqa: E402  (--help exits 0, a flag error 2)
 import tensorflow as tf  # noqa: E402
 try:
     import tensorflow_recommenders as tfrs  # noqa: E402  (bench/requirements.txt)
@@ -103,4 +104,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)
