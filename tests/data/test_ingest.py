@@ -232,3 +232,19 @@ def test_overwrite_replaces_only_a_dataset(tmp_path):
     ingest(os.path.join(root, "interactions.csv"), out_dir=str(tmp_path / "empty"), min_user_interactions=3,
            overwrite=True)
     assert os.path.exists(tmp_path / "empty" / schema.META_FILE)
+
+
+def test_attributes_keeps_only_the_named_columns(tmp_path):
+    """A shop's items.csv has columns that are no attribute (a price, a stock count)."""
+    root, images = write_world(tmp_path)
+    args = (os.path.join(root, "interactions.csv"), os.path.join(root, "items.csv"), images)
+    kw = dict(min_user_interactions=3, cold_threshold=2)
+    ds = load_dataset(ingest(*args, str(tmp_path / "pattern"), attribute_columns=["pattern"], **kw))
+    assert ds.attribute_names == ["pattern"] and ds.attribute_values == [["dots", "plain"]]
+    np.testing.assert_array_equal(ds.attributes, [[-1], [1], [0], [1], [0]])
+    assert load_dataset(ingest(*args, str(tmp_path / "none"), attribute_columns=[], **kw)).attribute_names == []
+    with pytest.raises(DataError, match="missing column 'price'"):
+        ingest(*args, str(tmp_path / "price"), attribute_columns=["price"], **kw)
+    with pytest.raises(DataError, match="column 'category' cannot be an attribute"):
+        ingest(*args, str(tmp_path / "category"), attribute_columns=["colour", "category"], **kw)
+    assert not os.path.exists(tmp_path / "price") and not os.path.exists(tmp_path / "category")

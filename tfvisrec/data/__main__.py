@@ -56,6 +56,8 @@ def define_flags():
     d.DEFINE_bool("progress", True, "Show an image-reading counter on stderr.")
     d.DEFINE_string("interactions", None, "ingest: interactions.csv (user_id,item_id[,timestamp]).")
     d.DEFINE_string("items", None, "ingest: items.csv (item_id,image[,category][,attributes…][,text]).")
+    d.DEFINE_list("attributes", None, "ingest: the items.csv columns kept as item attributes (default: every "
+                  "column that is not item_id, image, category or a text column; --attributes= keeps none).")
     d.DEFINE_string("images", None, "ingest/catalogue: image folder or tar archive (default: "
                     "the folder of the CSV).")
     d.DEFINE_string("hm_dir", None, "hm: folder with the H&M transactions, articles and images tar.")
@@ -109,7 +111,7 @@ def cmd_ingest(args):
                   cold_threshold=FLAGS.cold_threshold, seed=FLAGS.seed,
                   image_shards=FLAGS.image_shards, overwrite=FLAGS.overwrite,
                   require_images=_require_images(False), name=FLAGS.name,
-                  progress=FLAGS.progress)
+                  progress=FLAGS.progress, attribute_columns=FLAGS.attributes)
 
 
 def cmd_hm(args):

@@ -195,9 +195,12 @@ def read_items(path: str, id_column: str = "item_id", image_column: Optional[str
     texts = [c for c in text_columns if c in frame.columns]
     if category_column and category_column not in frame.columns:
         category_column = None
+    taken = {id_column, image_column, category_column, "row", *texts} - {None}
     if attribute_columns is None:
-        taken = {id_column, image_column, category_column, "row", *texts}
         attribute_columns = [c for c in frame.columns if c not in taken]
+    elif set(attribute_columns) & taken:
+        raise DataError(f"column {sorted(set(attribute_columns) & taken)[0]!r} cannot be an attribute: "
+                        f"it is the file's id, image, category or text column", path)
     out = pd.DataFrame({
         "item_id": frame[id_column].to_numpy(),
         "row": frame["row"].to_numpy(),

@@ -26,18 +26,22 @@ def ingest(interactions_csv: str, items_csv: Optional[str] = None,
            split: str = "leave_one_out", min_user_interactions: int = 5,
            cold_threshold: int = 5, seed: int = 0, image_shards: int = 4,
            overwrite: bool = False, require_images: bool = False,
-           name: Optional[str] = None, progress: bool = False) -> str:
+           name: Optional[str] = None, progress: bool = False,
+           attribute_columns: Optional[Sequence[str]] = None) -> str:
     """Ingest canonical CSVs into the dataset folder `out_dir`; returns its absolute path.
 
     interactions.csv: user_id,item_id[,timestamp]; items.csv: item_id,image[,category]
     [,attribute columns…][,text]; image paths are relative to `images_dir` (a folder or a
-    tar archive; default: the folder of items.csv).
+    tar archive; default: the folder of items.csv). `attribute_columns` names the columns
+    kept as attributes (None: every other column).
     """
     if not out_dir:
         raise DataError("no output folder given (--out)")
     check_output(out_dir, overwrite)
     records = read_interactions(interactions_csv)
-    items = read_items(items_csv) if items_csv else None
+    if attribute_columns is not None and not items_csv:
+        raise DataError("attribute columns were named without items.csv, which holds them")
+    items = read_items(items_csv, attribute_columns=attribute_columns) if items_csv else None
     if items_csv is None and images_dir:
         raise DataError("an images folder was given without items.csv, which maps items to "
                         "image files", images_dir)
