@@ -204,6 +204,29 @@ def test_items_without_image_allowed_unless_required(tmp_path):
         ds.image_bytes()
 
 
+def test_blank_photos_give_items_without_one_a_plain_grey_photo(tmp_path):
+    """So that a shop with a few items not yet photographed can train the visual models."""
+    root, images = write_world(tmp_path)
+    with open(os.path.join(root, "items.csv")) as f:
+        lines = f.read().splitlines()
+    lines[3] = lines[3].replace("b/100.jpg", "")
+    with open(os.path.join(root, "items.csv"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    args = (os.path.join(root, "interactions.csv"), os.path.join(root, "items.csv"), images)
+    ds = load_dataset(ingest(*args, str(tmp_path / "o"), min_user_interactions=3, blank_photos=True))
+    assert ds.meta["num_images"] == 5 and ds.meta["num_blank_photos"] == 1
+    stored = ds.image_bytes()
+    blank = np.asarray(Image.open(io.BytesIO(stored[ds.item_ids.index("100")])))
+    assert blank.shape == (64, 64, 3) and np.abs(blank.astype(int) - 238).max() <= 1
+    with open(os.path.join(images, "a/007.jpg"), "rb") as f:
+        assert stored[ds.item_ids.index("007")] == f.read()
+    with pytest.raises(DataError, match="--blank_photos and --require_images contradict each other"):
+        ingest(*args, str(tmp_path / "both"), min_user_interactions=3, blank_photos=True, require_images=True)
+    with pytest.raises(DataError, match="no item names a photo"):
+        ingest(args[0], None, None, str(tmp_path / "none"), min_user_interactions=3, blank_photos=True)
+    assert not os.path.exists(tmp_path / "both") and not os.path.exists(tmp_path / "none")
+
+
 def test_overwrite_replaces_folder(tmp_path):
     root, _ = write_world(tmp_path, with_time=False)
     out = str(tmp_path / "o")

@@ -53,6 +53,8 @@ def define_flags():
     d.DEFINE_integer("image_shards", 4, "Number of TFRecord image shards.", lower_bound=1)
     d.DEFINE_bool("require_images", None, "Every item must have a usable image (default: "
                   "off for ingest, on for hm, dvbpr_npy and catalogue).")
+    d.DEFINE_bool("blank_photos", False, "ingest: give each item without a photo a plain light-grey one "
+                  "(counted in meta.json), so that the models that look at photos accept the dataset.")
     d.DEFINE_bool("progress", True, "Show an image-reading counter on stderr.")
     d.DEFINE_string("interactions", None, "ingest: interactions.csv (user_id,item_id[,timestamp]).")
     d.DEFINE_string("items", None, "ingest: items.csv (item_id,image[,category][,attributes…][,text]).")
@@ -111,7 +113,8 @@ def cmd_ingest(args):
                   cold_threshold=FLAGS.cold_threshold, seed=FLAGS.seed,
                   image_shards=FLAGS.image_shards, overwrite=FLAGS.overwrite,
                   require_images=_require_images(False), name=FLAGS.name,
-                  progress=FLAGS.progress, attribute_columns=FLAGS.attributes)
+                  progress=FLAGS.progress, attribute_columns=FLAGS.attributes,
+                  blank_photos=FLAGS.blank_photos)
 
 
 def cmd_hm(args):
@@ -230,7 +233,8 @@ def describe(ds) -> str:
              f"kind: {meta.get('kind', 'interactions')}, split: {meta.get('split')} "
              f"(seed {meta.get('seed')})",
              f"users: {ds.num_users}  items: {ds.num_items}  cold items: {int(ds.is_cold.sum())}"
-             f"  images: {meta.get('num_images', ds.num_items if ds.has_images else 0)}",
+             f"  images: {meta.get('num_images', ds.num_items if ds.has_images else 0)}"
+             + (f" ({meta['num_blank_photos']} blank: --blank_photos)" if meta.get("num_blank_photos") else ""),
              f"interactions: train {len(ds.train)}  valid {len(ds.valid)}  test {len(ds.test)}"
              f"  (cold test items: {int(ds.is_cold[ds.test.items].sum())})",
              f"categories ({len(ds.categories)}): {', '.join(ds.categories[:20])}"

@@ -121,7 +121,8 @@ class Dataset:
             raise DataError(f"{len(missing)} of the {self.num_items} items have no image (first: "
                             f"{missing[0]!r}); models that look at photos need one for every item: "
                             "name one in the items file for each and ingest again (with --require_images "
-                            "ingest names the row of the first without)", self.path)
+                            "ingest names the row of the first without), or ingest again with --blank_photos "
+                            "to give each a plain grey one", self.path)
         return images  # type: ignore[return-value]
 
 

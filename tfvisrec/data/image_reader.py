@@ -22,6 +22,7 @@ from tfvisrec.progress import EpochProgress
 
 JPEG_QUALITY = 95
 MAX_STORED_SIDE = 1024  # pixels, the longer side of a stored photo
+BLANK_SIDE, BLANK_GREY = 64, (238, 238, 238)   # the photo of an item without one (--blank_photos)
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _EXIF_ORIENTATION = 0x0112
 _TURNED = range(2, 9)  # orientations other than 1, upright as stored
@@ -112,6 +113,14 @@ def to_jpeg(data: bytes) -> bytes:
         raise ValueError(str(e) or type(e).__name__) from None
     out = io.BytesIO()
     rgb.save(out, format="JPEG", quality=JPEG_QUALITY)
+    return out.getvalue()
+
+
+def blank_photo() -> bytes:
+    """A plain light-grey JPEG (BLANK_SIDE square), stored for an item without a photo when
+    ingest is asked to (`--blank_photos`)."""
+    out = io.BytesIO()
+    Image.new("RGB", (BLANK_SIDE, BLANK_SIDE), BLANK_GREY).save(out, format="JPEG", quality=JPEG_QUALITY)
     return out.getvalue()
 
 

@@ -18,7 +18,7 @@ from tfvisrec.data.csv_reader import (HEADER_ROW, Interactions, ItemTable, read_
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.output_folder import check_replaceable
 from tfvisrec.data.image_reader import open_images
-from tfvisrec.data.item_encoding import ItemLabels, item_images, item_labels
+from tfvisrec.data.item_encoding import ItemLabels, item_images, item_labels, with_blank_photos
 
 
 def ingest(interactions_csv: str, items_csv: Optional[str] = None,
@@ -27,13 +27,14 @@ def ingest(interactions_csv: str, items_csv: Optional[str] = None,
            cold_threshold: int = 5, seed: int = 0, image_shards: int = 4,
            overwrite: bool = False, require_images: bool = False,
            name: Optional[str] = None, progress: bool = False,
-           attribute_columns: Optional[Sequence[str]] = None) -> str:
+           attribute_columns: Optional[Sequence[str]] = None, blank_photos: bool = False) -> str:
     """Ingest canonical CSVs into the dataset folder `out_dir`; returns its absolute path.
 
     interactions.csv: user_id,item_id[,timestamp]; items.csv: item_id,image[,category]
     [,attribute columns…][,text]; image paths are relative to `images_dir` (a folder or a
     tar archive; default: the folder of items.csv). `attribute_columns` names the columns
-    kept as attributes (None: every other column).
+    kept as attributes (None: every other column); `blank_photos` gives each item without a
+    photo a plain grey one, so that models that look at photos accept the dataset.
     """
     if not out_dir:
         raise DataError("no output folder given (--out)")
@@ -50,7 +51,7 @@ def ingest(interactions_csv: str, items_csv: Optional[str] = None,
         records, out_dir, items=items, image_source=source, split=split,
         min_user_interactions=min_user_interactions, cold_threshold=cold_threshold, seed=seed,
         image_shards=image_shards, overwrite=overwrite, require_images=require_images,
-        meta={"name": name or os.path.basename(os.path.abspath(out_dir)),
+        blank_photos=blank_photos, meta={"name": name or os.path.basename(os.path.abspath(out_dir)),
               "source": os.path.abspath(interactions_csv)},
         progress=progress)
 
@@ -60,7 +61,8 @@ def ingest_records(records: Interactions, out_dir: str, *, items: Optional[ItemT
                    min_user_interactions: int = 5, cold_threshold: int = 5, seed: int = 0,
                    image_shards: int = 4, overwrite: bool = False,
                    require_images: bool = False, meta: Optional[Dict] = None,
-                   progress: bool = False, extra_npz: Optional[Dict[str, Dict[str, np.ndarray]]] = None) -> str:
+                   progress: bool = False, extra_npz: Optional[Dict[str, Dict[str, np.ndarray]]] = None,
+                   blank_photos: bool = False) -> str:
     """Filter users, index ids, split, encode item labels and images, and write `out_dir`
     (with the further .npz files `extra_npz` names, e.g. how labels were predicted).
 
@@ -68,6 +70,9 @@ def ingest_records(records: Interactions, out_dir: str, *, items: Optional[ItemT
     their distinct items when they have at least `min_user_interactions` of them.
     """
     check_output(out_dir, overwrite)
+    if blank_photos and require_images:
+        raise DataError("--blank_photos and --require_images contradict each other: the first gives "
+                        "items without a photo a blank one, the second refuses them")
     if split not in schema.SPLIT_PROTOCOLS:
         raise DataError(f"unknown split {split!r}; expected one of {schema.SPLIT_PROTOCOLS}")
     if split == "temporal" and not records.has_time:
@@ -93,6 +98,8 @@ def ingest_records(records: Interactions, out_dir: str, *, items: Optional[ItemT
     labels = item_labels(item_ids, items)
     images = item_images(item_ids, items, image_source, require_images, progress=progress)
     meta = dict(meta or {})
+    if blank_photos:
+        images, meta["num_blank_photos"] = with_blank_photos(images, items.path if items is not None else None)
     meta.update(kind="interactions", split=split, seed=seed,
                 min_user_interactions=min_user_interactions, has_time=records.has_time,
                 num_raw_interactions=int(len(records.frame)), num_raw_users=int(raw_users))
