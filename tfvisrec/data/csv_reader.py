@@ -195,12 +195,14 @@ def read_items(path: str, id_column: str = "item_id", image_column: Optional[str
     texts = [c for c in text_columns if c in frame.columns]
     if category_column and category_column not in frame.columns:
         category_column = None
-    taken = {id_column, image_column, category_column, "row", *texts} - {None}
     if attribute_columns is None:
+        taken = {id_column, image_column, category_column, "row", *texts}
         attribute_columns = [c for c in frame.columns if c not in taken]
-    elif set(attribute_columns) & taken:
-        raise DataError(f"column {sorted(set(attribute_columns) & taken)[0]!r} cannot be an attribute: "
-                        f"it is the file's id, image, category or text column", path)
+    else:   # the category may also be an attribute (the H&M catalogue's product type is both)
+        reserved = sorted(set(attribute_columns) & ({id_column, image_column, "row", *texts} - {None}))
+        if reserved:
+            raise DataError(f"column {reserved[0]!r} cannot be an attribute: it is the file's id, "
+                            f"image or text column", path)
     out = pd.DataFrame({
         "item_id": frame[id_column].to_numpy(),
         "row": frame["row"].to_numpy(),
