@@ -5,10 +5,11 @@ bare decode + resize it wraps.
 
 Every training pipeline that decodes photos (`--image_cache decode`, or the in-memory cache's
 one pass) and every `score_images` / `explain_images` request runs `decode_to_uint8`: it
-composites transparent pixels on white and widens a banner thinner than one output pixel,
-both behind a branch that an opaque RGB photo skips. The H&M photos (120 × 180 JPEGs) are
-read from the archive and also re-encoded with Pillow as grey JPEGs and as RGBA PNGs (the
-alpha of a cut-out: opaque garment, transparent margin). Each row is timed through a one-thread
+turns a photo by its EXIF orientation, composites transparent pixels on white and widens a
+banner thinner than one output pixel, each behind a branch that an upright opaque RGB photo
+skips. The H&M photos (120 × 180 JPEGs) are read from the archive and also re-encoded with
+Pillow as grey JPEGs, as phone JPEGs (EXIF orientation 6) and as RGBA PNGs (the alpha of a
+cut-out: opaque garment, transparent margin). Each row is timed through a one-thread
 `tf.data` map, the same photos in every row, and the table gives the median of `--rounds`
 runs; "bare" is `tf.io.decode_image(channels=3)` + `tf.image.resize_with_pad` alone.
 """
@@ -46,7 +47,8 @@ def read_photos(archive: str, count: int):
 
 
 def reencoded(photos, kind: str):
-    """The photos as grey JPEGs or as RGBA PNGs whose near-white margin is transparent."""
+    """The photos as grey JPEGs, as phone JPEGs (EXIF orientation 6: turn 90° to view) or as
+    RGBA PNGs whose near-white margin is transparent."""
     from PIL import Image
     out = []
     for data in photos:
@@ -54,6 +56,10 @@ def reencoded(photos, kind: str):
             buffer = io.BytesIO()
             if kind == "grey":
                 image.convert("L").save(buffer, "JPEG", quality=95)
+            elif kind == "phone":
+                exif = Image.Exif()
+                exif[0x0112] = 6
+                image.save(buffer, "JPEG", quality=95, exif=exif)
             else:
                 rgba = image.convert("RGBA")
                 alpha = image.convert("L").point(lambda v: 0 if v > 240 else 255)
@@ -93,7 +99,7 @@ def main(argv):
 
     photos = read_photos(archive, FLAGS.count)
     kinds = {"RGB JPEG (as stored)": photos, "grey JPEG": reencoded(photos, "grey"),
-             "RGBA PNG": reencoded(photos, "rgba")}
+             "phone JPEG (EXIF orientation 6)": reencoded(photos, "phone"), "RGBA PNG": reencoded(photos, "rgba")}
     print(f"{len(photos)} H&M photos at {size} px, median of {FLAGS.rounds} passes, one thread\n")
     print("| photos | decode | seconds | ms / photo | × bare |")
     print("|---|---|---:|---:|---:|")

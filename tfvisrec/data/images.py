@@ -5,11 +5,15 @@ Images keep their aspect ratio: they are resized to fit a square and padded, the
 """
 import tensorflow as tf
 
+from tfvisrec.data import exif_orientation
+
 
 def decode_to_uint8(jpeg_bytes, image_size: int):
-    """JPEG/PNG bytes (scalar string) → uint8 [image_size, image_size, 3], aspect kept by padding."""
-    image = tf.image.resize_with_pad(_widen_thin_side(_decode_on_white(jpeg_bytes), image_size),
-                                     image_size, image_size, antialias=True)
+    """JPEG/PNG bytes (scalar string) → uint8 [image_size, image_size, 3], aspect kept by padding,
+    turned as its EXIF orientation says (as ingest stores a photo: a served model's photo from a
+    phone held upright is not scored sideways)."""
+    image = exif_orientation.upright(_decode_on_white(jpeg_bytes), jpeg_bytes)
+    image = tf.image.resize_with_pad(_widen_thin_side(image, image_size), image_size, image_size, antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
 
 
