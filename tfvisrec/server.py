@@ -41,6 +41,8 @@ def define_flags():
         (flags.DEFINE_float, "file_system_poll_wait_seconds", 1.0, "Seconds between polls for new versions (0 = load once)."),
         (flags.DEFINE_integer, "grpc_max_threads", 16, "Concurrent requests served."),
         (flags.DEFINE_integer, "max_message_mb", 512, "Largest request/response message in MiB (gRPC's default is 4)."),
+        (flags.DEFINE_integer, "max_num_load_retries", 5, "Retries of a version that failed to load, before giving up on it (TF Serving's flag)."),
+        (flags.DEFINE_integer, "load_retry_interval_micros", 60 * 1000 * 1000, "Microseconds between the retries of a version that failed to load (negative = no wait; TF Serving's flag: one minute, time for a version folder being copied in)."),
         (flags.DEFINE_bool, "enable_model_warmup", True, "Replay assets.extra/tf_serving_warmup_requests before serving a version."),
         (flags.DEFINE_string, "local_models_root", "", "Local folder standing for the container's /models (default: beside the config file, then export/)."),
         (flags.DEFINE_string, "container_models_root", model_config.CONTAINER_MODELS_ROOT, "Container path prefix of base paths in models.config."),
@@ -106,7 +108,7 @@ def flag_problems():
         problems.append(f"--grpc_max_threads must be at least 1, got {FLAGS.grpc_max_threads}")
     if not 1 <= FLAGS.max_message_mb <= MAX_MESSAGE_MB:
         problems.append(f"--max_message_mb must be in 1..{MAX_MESSAGE_MB}, got {FLAGS.max_message_mb}")
-    for name in ("file_system_poll_wait_seconds", "grace_seconds", "lame_duck_seconds",
+    for name in ("file_system_poll_wait_seconds", "grace_seconds", "lame_duck_seconds", "max_num_load_retries",
                  "tensorflow_intra_op_parallelism", "tensorflow_inter_op_parallelism"):
         if FLAGS[name].value < 0:
             problems.append(f"--{name} must be >= 0, got {FLAGS[name].value:g}")
@@ -133,7 +135,9 @@ def main(argv):
                          local_models_roots=roots,
                          container_models_root=FLAGS.container_models_root,
                          warmup=FLAGS.enable_model_warmup,
-                         lame_duck_seconds=FLAGS.lame_duck_seconds, batching=batching)
+                         lame_duck_seconds=FLAGS.lame_duck_seconds, batching=batching,
+                         max_load_retries=FLAGS.max_num_load_retries,
+                         load_retry_interval_seconds=max(0, FLAGS.load_retry_interval_micros) / 1e6)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

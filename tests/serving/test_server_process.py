@@ -103,6 +103,7 @@ def test_server_flags_to_config(tmp_path):
     ("--max_message_mb=0", "--max_message_mb must be in 1..2047, got 0"),   # every message refused
     ("--max_message_mb=4096", "--max_message_mb must be in 1..2047, got 4096"),
     ("--tensorflow_intra_op_parallelism=-1", "--tensorflow_intra_op_parallelism must be >= 0, got -1"),
+    ("--max_num_load_retries=-1", "--max_num_load_retries must be >= 0, got -1"),
 ])
 def test_server_refuses_out_of_range_numbers_before_it_starts(tmp_path, capsys, flag, message):
     server_cli.define_flags()

@@ -44,7 +44,8 @@ class ModelServer:
                  poll_wait_seconds: float = 1.0, local_models_roots: Sequence[str] = (),
                  container_models_root: str = model_config.CONTAINER_MODELS_ROOT,
                  warmup: bool = True, lame_duck_seconds: float = 0.5,
-                 batching: Optional[BatchingOptions] = None):
+                 batching: Optional[BatchingOptions] = None, max_load_retries: int = 5,
+                 load_retry_interval_seconds: float = 60.0):
         self.host = host
         self.requested_port = port
         self.port: Optional[int] = None
@@ -54,7 +55,8 @@ class ModelServer:
         self.repository = ModelRepository(config, poll_wait_seconds=poll_wait_seconds,
                                           local_models_roots=local_models_roots,
                                           container_models_root=container_models_root,
-                                          warmup=warmup,
+                                          warmup=warmup, max_load_retries=max_load_retries,
+                                          load_retry_interval_seconds=load_retry_interval_seconds,
                                           loader=functools.partial(LoadedVersion,
                                                                    batcher=self.batcher))
         self.health = health.HealthServicer(experimental_non_blocking=True)

@@ -4,14 +4,17 @@ Mirrors TF Serving's ServerCore with its default, availability-preserving policy
 `poll_wait_seconds` each model's base path is listed; versions the model_version_policy
 wants are loaded (and warmed up) *before* versions it no longer wants are unloaded, and the
 served map is swapped atomically. A request holds a reference to the version it resolved, so
-an unload never fails a request in flight. A version that fails to load is retried on later
-polls up to `max_load_retries` times while the old version keeps serving.
+an unload never fails a request in flight. A version that fails to load is retried up to
+`max_load_retries` times, `load_retry_interval_seconds` apart (TF Serving's 5 and one minute:
+a version folder still being copied in gets minutes to complete, not the seconds of a few
+polls), while the old version keeps serving.
 """
 import dataclasses
 import gc
 import logging
 import os
 import threading
+import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from tensorflow_serving.apis import get_model_status_pb2
@@ -39,19 +42,23 @@ class ModelRepository:
                  poll_wait_seconds: float = 1.0, local_models_roots: Sequence[str] = (),
                  container_models_root: str = model_config.CONTAINER_MODELS_ROOT,
                  warmup: bool = True, max_load_retries: int = 5,
-                 loader: Callable[[str, int, str], LoadedVersion] = LoadedVersion):
+                 load_retry_interval_seconds: float = 60.0,
+                 loader: Callable[[str, int, str], LoadedVersion] = LoadedVersion,
+                 clock: Callable[[], float] = time.monotonic):
         self.poll_wait_seconds = poll_wait_seconds
         self.local_models_roots = tuple(local_models_roots)
         self.container_models_root = container_models_root
         self.warmup = warmup
         self.max_load_retries = max_load_retries
+        self.load_retry_interval_seconds = load_retry_interval_seconds
         self._loader = loader
+        self._clock = clock
         self._lock = threading.Lock()          # guards the maps below
         self._poll_lock = threading.Lock()     # one poll (or reload) at a time
         self._configs: Dict[str, model_server_config_pb2.ModelConfig] = {}
         self._served: Dict[str, Dict[int, LoadedVersion]] = {}
         self._status: Dict[str, Dict[int, VersionStatus]] = {}
-        self._failures: Dict[Tuple[str, int], int] = {}
+        self._failures: Dict[Tuple[str, int], Tuple[int, float]] = {}  # (failed loads, when last)
         self._missing = set()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -137,7 +144,7 @@ class ModelRepository:
         wanted = model_config.served_versions(config.model_version_policy, available)
         current = dict(self._served.get(name, {}))
         for version in sorted(wanted - set(current)):
-            if self._failures.get((name, version), 0) > self.max_load_retries:
+            if not self._may_try(name, version):
                 continue
             loaded = self._load(name, version, available[version])
             if loaded is not None:
@@ -157,15 +164,28 @@ class ModelRepository:
             replayed = loaded.warmup() if self.warmup else 0
         except Exception as e:  # a bad version must not take the server down
             code = e.code.value[0] if isinstance(e, ServingError) else 2  # 2 = UNKNOWN
-            self._failures[(name, version)] = self._failures.get((name, version), 0) + 1
+            failures = self._failures.get((name, version), (0, 0.0))[0] + 1
+            self._failures[(name, version)] = (failures, self._clock())
             self._set_status(name, version, VersionStatus(State.END, code,
                                                           f"loading {path} failed: {e}"))
-            log.error("loading model %s version %d from %s failed: %s", name, version, path, e)
+            retries_left = self.max_load_retries - failures + 1
+            then = (f"retrying in {self.load_retry_interval_seconds:g} s ({retries_left} "
+                    f"retr{'y' if retries_left == 1 else 'ies'} left)" if retries_left > 0 else
+                    "giving up on it (export it again as a new version, or restart the server)")
+            log.error("loading model %s version %d from %s failed: %s; %s", name, version, path,
+                      e, then)
             return None
         self._set_status(name, version, VersionStatus(State.AVAILABLE))
         log.info("model %s version %d loaded from %s (%d warmup requests)", name, version,
                  path, replayed)
         return loaded
+
+    def _may_try(self, name: str, version: int) -> bool:
+        """Whether a load of this version is due: never tried, or failed fewer than
+        1 + max_load_retries times and last `load_retry_interval_seconds` ago or more."""
+        failures, last = self._failures.get((name, version), (0, 0.0))
+        return failures == 0 or (failures <= self.max_load_retries and
+                                 self._clock() - last >= self.load_retry_interval_seconds)
 
     def _unload(self, name: str, versions) -> None:
         for version in versions:
