@@ -6,7 +6,7 @@ written for the container start with `/models/` (export/ is mounted there); the 
 server maps that prefix to a local folder (`resolve_base_path`).
 """
 import os
-from typing import Iterable, List, Sequence, Set
+from typing import Iterable, List, Optional, Sequence, Set
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
@@ -25,17 +25,25 @@ def parse(text: str, path: str = "<models.config>") -> model_server_config_pb2.M
         raise DataError(f"not a valid ModelServerConfig text proto: {e}", path) from None
     if not config.HasField("model_config_list"):
         raise DataError("expected a model_config_list { config { ... } }", path)
+    wrong = problem(config)
+    if wrong:
+        raise DataError(wrong, path)
+    return config
+
+
+def problem(config: model_server_config_pb2.ModelServerConfig) -> Optional[str]:
+    """What is wrong with the entries of a model_config_list (None when nothing is): read from
+    a file, or sent to HandleReloadConfigRequest."""
     names = [c.name for c in config.model_config_list.config]
     for c in config.model_config_list.config:
         if not c.name or not c.base_path:
-            raise DataError("every config needs a name and a base_path", path)
+            return "every config needs a name and a base_path"
         if c.model_platform not in ("", "tensorflow"):
-            raise DataError(f"model {c.name!r}: platform {c.model_platform!r} is not "
-                            "'tensorflow'", path)
+            return f"model {c.name!r}: platform {c.model_platform!r} is not 'tensorflow'"
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise DataError(f"model name(s) configured twice: {duplicates}", path)
-    return config
+        return f"model name(s) configured twice: {duplicates}"
+    return None
 
 
 def load(path: str) -> model_server_config_pb2.ModelServerConfig:

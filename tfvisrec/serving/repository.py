@@ -78,10 +78,12 @@ class ModelRepository:
         if self._thread is not None:
             self._thread.join()
 
-    def reload(self, config: model_server_config_pb2.ModelServerConfig) -> None:
+    def reload(self, config: model_server_config_pb2.ModelServerConfig) -> Dict[str, str]:
         """Apply a new ModelServerConfig (HandleReloadConfigRequest): models added are loaded,
-        models removed are unloaded, synchronously."""
+        models removed are unloaded, synchronously. Returns {model: why} of the models this
+        config added that serve no version (TF Serving answers such a reload with an error)."""
         with self._poll_lock:
+            added = [c.name for c in config.model_config_list.config if c.name not in self._configs]
             self._set_config(config)
             removed = [name for name in self._served if name not in self._configs]
             for name in removed:
@@ -89,6 +91,16 @@ class ModelRepository:
                 with self._lock:
                     del self._served[name]
         self.poll()
+        waiting = set(self.waiting_models())
+        return {name: self._not_serving_note(name) for name in added if name in waiting}
+
+    def _not_serving_note(self, name: str) -> str:
+        """Why a configured model serves no version: its failed loads, or no version found."""
+        with self._lock:
+            failed = [f"version {v}: {s.error_message}" for v, s in sorted(self._status.get(name, {}).items())
+                      if s.error_message]
+            config = self._configs[name]
+        return "; ".join(failed) if failed else self._missing_note(config)
 
     def _set_config(self, config):
         configs = {c.name: c for c in config.model_config_list.config}

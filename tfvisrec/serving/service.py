@@ -12,6 +12,7 @@ from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb
                                      prediction_service_pb2_grpc, status_pb2)
 
 from tfvisrec.client.status import DeadlineExceeded, InvalidArgument, ServingError, Unimplemented
+from tfvisrec.serving import model_config
 from tfvisrec.serving.repository import ModelRepository
 
 SIGNATURE_DEF_FIELD = "signature_def"
@@ -109,5 +110,15 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         if not request.config.HasField("model_config_list"):
             raise InvalidArgument("ModelServerConfig must hold a model_config_list "
                                   "(custom_model_config is not supported)")
-        self.repository.reload(request.config)
+        wrong = model_config.problem(request.config)
+        if wrong:   # refused before anything changes, as TF Serving's ValidateModelConfigList
+            log.error("model config reload refused: %s", wrong)
+            raise InvalidArgument(wrong)
+        not_serving = self.repository.reload(request.config)
+        if not_serving:   # applied, but not serving: TF Serving's WaitUntilModelsAvailable error
+            message = (f"{len(not_serving)} model(s) did not become available: "
+                       + "; ".join(f"{{{name}: {why}}}" for name, why in not_serving.items()))
+            log.error("model config reloaded, but %s", message)
+            raise ServingError(message)
+        log.info("reloaded the model config: serving %s", ", ".join(self.repository.model_names()))
         return model_management_pb2.ReloadConfigResponse(status=status_pb2.StatusProto())
