@@ -1,6 +1,7 @@
 """A configured model with no versions yet: the warning names every folder looked in, the
 server says it waits for it, and the model is served once a version appears (TF Serving's
-behaviour: it keeps polling)."""
+behaviour: it keeps polling); a `specific` version policy naming a version not on disk says so
+(TF Serving warns too) instead of a silent "(no version loaded yet)"."""
 import logging
 import os
 
@@ -46,3 +47,22 @@ def test_an_existing_folder_without_versions_says_what_a_version_is(tmp_path, ca
         repository.start()
     assert "versions are folders named by integers" in caplog.text, caplog.text
     assert repository.waiting_models() == ["shop"]
+
+
+def test_a_specific_version_not_on_disk_is_named_once(tmp_path, caplog):
+    for version in ("1", "2"):
+        os.makedirs(tmp_path / "shop" / version)
+    config = model_config.single_model("shop", str(tmp_path / "shop"))
+    entry = config.model_config_list.config[0]
+    entry.model_version_policy.specific.versions.append(3)
+    repository = ModelRepository(config, poll_wait_seconds=0, loader=_Loaded)
+    with caplog.at_level(logging.WARNING):
+        repository.start()
+        repository.poll()
+    assert caplog.text.count("version(s) 3 of its 'specific' version policy not found") == 1, caplog.text
+    assert "(versions there: 1, 2)" in caplog.text, caplog.text
+    assert repository.waiting_models() == ["shop"]
+
+    os.makedirs(tmp_path / "shop" / "3")
+    repository.poll()
+    assert repository.get(model_pb2.ModelSpec(name="shop")).path == str(tmp_path / "shop" / "3")

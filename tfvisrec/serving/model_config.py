@@ -122,3 +122,11 @@ def served_versions(policy, available: Iterable[int]) -> Set[int]:
         return set(policy.specific.versions) & set(available)
     count = policy.latest.num_versions if which == "latest" and policy.latest.num_versions else 1
     return set(available[-count:]) if available else set()
+
+
+def absent_versions(policy, available: Iterable[int]) -> List[int]:
+    """The versions a `specific` policy names that are not among `available` (TF Serving warns
+    of each: AspireSpecificVersions); none for the other policies."""
+    if policy.WhichOneof("policy_choice") != "specific":
+        return []
+    return sorted(set(policy.specific.versions) - set(available))

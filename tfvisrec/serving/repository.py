@@ -59,7 +59,7 @@ class ModelRepository:
         self._served: Dict[str, Dict[int, LoadedVersion]] = {}
         self._status: Dict[str, Dict[int, VersionStatus]] = {}
         self._failures: Dict[Tuple[str, int], Tuple[int, float]] = {}  # (failed loads, when last)
-        self._missing = set()
+        self._notes: Dict[str, Optional[str]] = {}   # the last warning about a model's versions
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._set_config(config)
@@ -100,7 +100,7 @@ class ModelRepository:
             failed = [f"version {v}: {s.error_message}" for v, s in sorted(self._status.get(name, {}).items())
                       if s.error_message]
             config = self._configs[name]
-        return "; ".join(failed) if failed else self._missing_note(config)
+        return "; ".join(failed) if failed else self._notes.get(name) or self._missing_note(config)
 
     def _set_config(self, config):
         configs = {c.name: c for c in config.model_config_list.config}
@@ -140,6 +140,15 @@ class ModelRepository:
         return (f"no versions of model {config.name}: its base path {path} does not exist{also}; "
                 "it is served once a version appears there")
 
+    def _absent_note(self, config, available) -> Optional[str]:
+        """The versions a `specific` version policy names that are not on disk, or None."""
+        absent = model_config.absent_versions(config.model_version_policy, available)
+        if not absent:
+            return None
+        return (f"model {config.name}: version(s) {', '.join(map(str, absent))} of its 'specific' "
+                f"version policy not found under {self.base_path(config)} (versions there: "
+                f"{', '.join(map(str, sorted(available)))}); each is served once it appears")
+
     def waiting_models(self) -> List[str]:
         """The configured models with no version loaded."""
         with self._lock:
@@ -148,11 +157,10 @@ class ModelRepository:
     def _sync(self, config) -> None:
         name = config.name
         available = layout.version_dirs(self.base_path(config))
-        if not available and name not in self._missing:
-            self._missing.add(name)  # warn once, not at every poll
-            log.warning("%s", self._missing_note(config))
-        elif available:
-            self._missing.discard(name)
+        note = self._missing_note(config) if not available else self._absent_note(config, available)
+        if note and note != self._notes.get(name):  # warn once, not at every poll
+            log.warning("%s", note)
+        self._notes[name] = note
         wanted = model_config.served_versions(config.model_version_policy, available)
         current = dict(self._served.get(name, {}))
         for version in sorted(wanted - set(current)):
