@@ -8,7 +8,8 @@ the same client (`tfvisrec.client`) talks to both. Flags follow tensorflow_model
 names where it has one. Base paths under /models/ (the container mount of export/) are
 looked up locally under --local_models_root, or else beside the config file and in export/.
 SIGTERM/SIGINT shut down gracefully: health turns NOT_SERVING, new requests get UNAVAILABLE
-for --lame_duck_seconds (clients retry elsewhere), in-flight ones finish within --grace_seconds.
+for --lame_duck_seconds (clients retry elsewhere), in-flight ones finish within --grace_seconds;
+while the models still load, they stop the server there, before it listens.
 --enable_batching merges concurrent Predict calls as TF Serving does, with the same
 BatchingParameters file (serving/batching.config) given as --batching_parameters_file.
 """
@@ -115,6 +116,14 @@ def flag_problems():
     return problems
 
 
+class StoppedWhileStarting(BaseException):
+    """SIGTERM/SIGINT while the models load (a BaseException: no load failure catches it)."""
+
+
+def _interrupt_start(*_):
+    raise StoppedWhileStarting()
+
+
 def main(argv):
     del argv
     problems = flag_problems()
@@ -138,14 +147,22 @@ def main(argv):
                          lame_duck_seconds=FLAGS.lame_duck_seconds, batching=batching,
                          max_load_retries=FLAGS.max_num_load_retries,
                          load_retry_interval_seconds=max(0, FLAGS.load_retry_interval_micros) / 1e6)
+    for signum in (signal.SIGTERM, signal.SIGINT):   # while the models load: stop at once
+        signal.signal(signum, _interrupt_start)
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     try:
         port = server.start()
+        for signum in (signal.SIGTERM, signal.SIGINT):   # serving: shut down gracefully
+            signal.signal(signum, lambda *_: stop.set())
     except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except StoppedWhileStarting:
+        for signum in (signal.SIGTERM, signal.SIGINT):   # a second signal ends it at once
+            signal.signal(signum, signal.SIG_DFL)
+        server.stop(0.0)
+        print("tfvisrec.server: stopped before serving (signal while loading the models)", flush=True)
+        return 0
     waiting = server.repository.waiting_models()
     print(f"tfvisrec.server: serving {','.join(server.repository.model_names())} on {FLAGS.host}:{port}"
           + (f" (no version loaded yet: {','.join(waiting)})" if waiting else ""), flush=True)

@@ -113,3 +113,44 @@ def test_server_refuses_out_of_range_numbers_before_it_starts(tmp_path, capsys, 
         assert capsys.readouterr().err == f"error: {message}\n"
     finally:
         flags.FLAGS.unparse_flags()
+
+
+class _SlowStartingServer:
+    """A ModelServer whose model loading is interrupted by a SIGTERM (sent to this process)."""
+    listened = stopped = False
+
+    def __init__(self, *args, **kwargs):
+        self.repository = self
+
+    def model_names(self):
+        return ["shop"]
+
+    def waiting_models(self):
+        return []
+
+    def start(self):
+        os.kill(os.getpid(), signal.SIGTERM)   # the operator stops the server while it loads
+        for _ in range(1000):                  # ... the rest of the loading (Python bytecode)
+            pass
+        _SlowStartingServer.listened = True
+        return 8500
+
+    def stop(self, grace=10.0):
+        _SlowStartingServer.stopped = True
+
+
+def test_a_signal_while_the_models_load_stops_the_server_before_it_listens(tmp_path, capsys, monkeypatch):
+    server_cli.define_flags()
+    _SlowStartingServer.listened = _SlowStartingServer.stopped = False
+    monkeypatch.setattr(server_cli, "ModelServer", _SlowStartingServer)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        flags.FLAGS(["server", f"--model_base_path={tmp_path}/shop"])
+        assert server_cli.main([]) == 0
+    finally:
+        flags.FLAGS.unparse_flags()
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    out = capsys.readouterr().out
+    assert not _SlowStartingServer.listened and _SlowStartingServer.stopped
+    assert out == "tfvisrec.server: stopped before serving (signal while loading the models)\n"
