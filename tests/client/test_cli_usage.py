@@ -13,6 +13,10 @@ from tfvisrec.client.cli import main
     (["--target", " ", "recommend", "--user", "u"], "--target is empty"),
     (["--target", "localhost", "recommend", "--user", "u"], "--target 'localhost' has no port: pass host:port, e.g. localhost:8500"),
     (["--target", "::1", "recommend", "--user", "u"], "e.g. [::1]:8500"),   # gRPC would dial port 443
+    (["--target", "http://shop.example:8500", "status"],   # gRPC: 'Misformatted domain name'
+     "--target 'http://shop.example:8500' is a URL: pass the gRPC server's host:port, e.g. shop.example:8500"),
+    (["--target", "http://localhost:8501/v1/models/dvbpr", "status"],
+     "is a URL: pass the gRPC server's host:port, e.g. localhost:8500 (8501 is TF Serving's REST port)"),
     (["generate", "--user", "u", "--category", "top", "--n", "0"], "--n must be at least 1"),
     (["status", "--version", "2", "--label", "stable"], "pass --version or --label, not both"),
 ])

@@ -24,6 +24,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import sys
 from typing import List, Optional
 
@@ -124,6 +125,13 @@ def _lacks_port(target: str) -> bool:
     return target.count(":") != 1
 
 
+def _url_host_port(target: str) -> Optional[str]:
+    """The host:port of a URL given as target (http://, https://, grpc://: a REST address or a
+    copied link, which gRPC takes for a host name); None for anything else."""
+    match = re.match(r"(?i)(?:https?|grpcs?)://([^/?#]*)", target)
+    return match.group(1) if match else None
+
+
 def _read(paths):
     """The bytes of image files, each checked to be an image (`image_files.read_image`)."""
     return [read_image(path) for path in paths]
@@ -213,6 +221,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error(f"--k must be at least 1, got {args.k}")
     if not args.target.strip():
         parser.error("--target is empty: pass the server's host:port, e.g. localhost:8500")
+    url_host = _url_host_port(args.target)
+    if url_host is not None:
+        rest = url_host.endswith(":8501")   # TF Serving's REST port, where its URLs point
+        suggestion = (f"{url_host[:-4]}8500 (8501 is TF Serving's REST port)" if rest else
+                      f"{url_host or 'localhost'}:8500" if _lacks_port(url_host or "x") else url_host)
+        parser.error(f"--target {args.target!r} is a URL: pass the gRPC server's host:port, "
+                     f"e.g. {suggestion}")
     if _lacks_port(args.target):   # gRPC would take port 443, TF Serving's is 8500
         host = args.target if args.target.count(":") < 2 or args.target.startswith("[") else f"[{args.target}]"
         parser.error(f"--target {args.target!r} has no port: pass host:port, e.g. {host}:8500")
