@@ -190,7 +190,10 @@ class RecommenderClient:
                  "error": s.status.error_message} for s in response.model_version_status]
 
     def wait_until_ready(self, timeout: float = 30.0) -> None:
-        """Block until the server's health check says SERVING (raises DeadlineExceeded)."""
+        """Block until the server's health check says SERVING (raises DeadlineExceeded). A
+        server without the health service (TF Serving without --enable_grpc_healthcheck_service
+        answers UNIMPLEMENTED) is ready once it answers: TF Serving listens only once its models
+        are loaded."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -198,8 +201,9 @@ class RecommenderClient:
                                            timeout=max(0.1, min(1.0, deadline - time.monotonic())))
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
                     return
-            except grpc.RpcError:
-                pass
+            except grpc.RpcError as e:
+                if e.code() == grpc.StatusCode.UNIMPLEMENTED:
+                    return
             if time.monotonic() >= deadline:
                 raise DeadlineExceeded(f"server not SERVING after {timeout:.1f} s")
             time.sleep(0.05)
