@@ -5,8 +5,9 @@
     ...
     server.stop()              # health NOT_SERVING, lame duck, drain in-flight RPCs, stop
 
-Health (`grpc.health.v1.Health`) reports SERVING for "" and for both TF Serving services
-once the initial models are loaded, NOT_SERVING from the start of a shutdown. During the
+Health (`grpc.health.v1.Health`) reports SERVING for "" and for both TF Serving services (by
+their full names and by the short ones TF Serving's health service uses) once the initial
+models are loaded, NOT_SERVING from the start of a shutdown. During the
 shutdown new RPCs are answered UNAVAILABLE (see `drain.py`) while admitted ones finish.
 With `batching` (TF Serving's BatchingParameters), concurrent Predict calls of one version
 and signature are merged into one signature call (`batching.py`).
@@ -31,6 +32,9 @@ from tfvisrec.serving.service import ModelServicer, PredictionServicer
 
 PREDICTION_SERVICE = "tensorflow.serving.PredictionService"
 MODEL_SERVICE = "tensorflow.serving.ModelService"
+# The names TF Serving's own health service reports (--enable_grpc_healthcheck_service,
+# server.cc), so one probe configuration fits both servers.
+TF_SERVING_HEALTH_NAMES = ("ModelService", "PredictionService")
 DEFAULT_MAX_MESSAGE_BYTES = 512 * 1024 * 1024
 
 log = logging.getLogger("tfvisrec.server")
@@ -86,7 +90,7 @@ class ModelServer:
             raise OSError(f"cannot listen on {address}: {e}") from None
         server.start()
         self._server, self.port = server, port
-        for service in ("", PREDICTION_SERVICE, MODEL_SERVICE):
+        for service in ("", PREDICTION_SERVICE, MODEL_SERVICE, *TF_SERVING_HEALTH_NAMES):
             self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         log.info("serving %s on %s:%d", ", ".join(self.repository.model_names()), self.host, port)
         return port
