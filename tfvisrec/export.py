@@ -8,7 +8,7 @@ version. It holds the signatures of `tfvisrec.serving.signatures` that apply to 
 `assets.extra/tf_serving_warmup_requests` (one Predict per signature) and
 `assets.extra/tfvisrec_export.json` (what was exported, how). The model's entry is added to
 `models.config` beside the model folders (`export/models.config`), with the container path
-`/models/<name>` as base_path.
+`/models/<name>` as base_path; an entry there already keeps its version policy and labels.
 """
 import contextlib
 import json
@@ -89,7 +89,12 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
                  ", ".join(sorted(functions)))
     if models_config:
         base_path = container_models_root.rstrip("/") + "/" + os.path.basename(export_base)
-        model_config.upsert(models_config, model_config.model_entry(name, base_path))
+        entry = model_config.upsert(models_config, model_config.model_entry(name, base_path))
+        if version not in model_config.served_versions(entry.model_version_policy,
+                                                        layout.version_dirs(export_base)):
+            logging.warning("%s: model %s's version policy (%s) does not serve version %d; "
+                            "edit it there to serve that version", models_config, name,
+                            model_config.one_line(entry.model_version_policy) or "latest 1", version)
     return final
 
 

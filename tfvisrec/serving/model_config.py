@@ -57,6 +57,11 @@ def to_text(config: model_server_config_pb2.ModelServerConfig) -> str:
     return text_format.MessageToString(config)
 
 
+def one_line(message) -> str:
+    """A config message as text on one line (for log lines)."""
+    return text_format.MessageToString(message, as_one_line=True)
+
+
 def model_entry(name: str, base_path: str, num_versions: int = 1,
                 labels=None) -> model_server_config_pb2.ModelConfig:
     """One `config { name base_path model_platform model_version_policy }` entry."""
@@ -75,19 +80,28 @@ def single_model(name: str, base_path: str) -> model_server_config_pb2.ModelServ
     return config
 
 
-def upsert(path: str, entry: model_server_config_pb2.ModelConfig) -> str:
-    """Add `entry` to the config file at `path` (replacing one of the same name); atomic."""
+def upsert(path: str, entry: model_server_config_pb2.ModelConfig) -> model_server_config_pb2.ModelConfig:
+    """Add `entry` to the config file at `path`, replacing one of the same name: that one keeps
+    what else it sets (an operator's version policy, e.g. a rollback pinned by `specific`,
+    and version labels) and takes `entry`'s base_path and platform; atomic. Returns the entry
+    written."""
     if os.path.exists(path):
         config = load(path)
     else:
         config = model_server_config_pb2.ModelServerConfig()
         config.model_config_list.SetInParent()
     entries = config.model_config_list.config
+    old = next((c for c in entries if c.name == entry.name), None)
+    if old is not None:
+        merged = model_server_config_pb2.ModelConfig()
+        merged.CopyFrom(old)
+        merged.base_path, merged.model_platform = entry.base_path, entry.model_platform
+        entry = merged
     kept = [c for c in entries if c.name != entry.name]
     del entries[:]
     entries.extend(kept + [entry])
     atomic.write_text(path, to_text(config))
-    return path
+    return entry
 
 
 def resolve_base_path(base_path: str, local_models_roots: Sequence[str] = (),
