@@ -1,7 +1,8 @@
 """A configured model with no versions yet: the warning names every folder looked in, the
 server says it waits for it, and the model is served once a version appears (TF Serving's
 behaviour: it keeps polling); a `specific` version policy naming a version not on disk says so
-(TF Serving warns too) instead of a silent "(no version loaded yet)"."""
+(TF Serving warns too) instead of a silent "(no version loaded yet)"; a served version deleted
+from disk, kept serving, is not called unserved."""
 import logging
 import os
 
@@ -66,3 +67,16 @@ def test_a_specific_version_not_on_disk_is_named_once(tmp_path, caplog):
     os.makedirs(tmp_path / "shop" / "3")
     repository.poll()
     assert repository.get(model_pb2.ModelSpec(name="shop")).path == str(tmp_path / "shop" / "3")
+
+
+def test_a_served_version_deleted_from_disk_is_said_to_be_still_served(tmp_path, caplog):
+    os.makedirs(tmp_path / "shop" / "1")
+    repository = _repository(str(tmp_path / "shop"), [])
+    repository.start()
+    os.rmdir(tmp_path / "shop" / "1")
+    with caplog.at_level(logging.WARNING):
+        repository.poll()
+        repository.poll()
+    assert caplog.text.count("version(s) 1 no longer under") == 1, caplog.text
+    assert "still served from memory" in caplog.text and "it is served once" not in caplog.text, caplog.text
+    assert repository.get(model_pb2.ModelSpec(name="shop")).path == str(tmp_path / "shop" / "1")

@@ -140,6 +140,12 @@ class ModelRepository:
         return (f"no versions of model {config.name}: its base path {path} does not exist{also}; "
                 "it is served once a version appears there")
 
+    def _kept_note(self, config, versions) -> str:
+        """Served versions whose folders were deleted, kept as nothing else could replace them."""
+        return (f"model {config.name}: version(s) {', '.join(map(str, versions))} no longer under "
+                f"{self.base_path(config)} but still served from memory, as no version its policy "
+                "serves could replace them")
+
     def _absent_note(self, config, available) -> Optional[str]:
         """The versions a `specific` version policy names that are not on disk, or None."""
         absent = model_config.absent_versions(config.model_version_policy, available)
@@ -157,10 +163,6 @@ class ModelRepository:
     def _sync(self, config) -> None:
         name = config.name
         available = layout.version_dirs(self.base_path(config))
-        note = self._missing_note(config) if not available else self._absent_note(config, available)
-        if note and note != self._notes.get(name):  # warn once, not at every poll
-            log.warning("%s", note)
-        self._notes[name] = note
         wanted = model_config.served_versions(config.model_version_policy, available)
         current = dict(self._served.get(name, {}))
         for version in sorted(wanted - set(current)):
@@ -176,6 +178,16 @@ class ModelRepository:
             stale = set()  # availability first: keep the old version if no new one loaded
         if stale:
             self._unload(name, stale)
+        kept_gone = sorted(set(current) - stale - set(available))
+        if kept_gone:
+            note = self._kept_note(config, kept_gone)
+        elif not available:
+            note = self._missing_note(config)
+        else:
+            note = self._absent_note(config, available)
+        if note and note != self._notes.get(name):  # warn once, not at every poll
+            log.warning("%s", note)
+        self._notes[name] = note
 
     def _load(self, name: str, version: int, path: str) -> Optional[LoadedVersion]:
         self._set_status(name, version, VersionStatus(State.LOADING))
