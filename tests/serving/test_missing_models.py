@@ -2,7 +2,8 @@
 server says it waits for it, and the model is served once a version appears (TF Serving's
 behaviour: it keeps polling); a `specific` version policy naming a version not on disk says so
 (TF Serving warns too) instead of a silent "(no version loaded yet)"; a served version deleted
-from disk, kept serving, is not called unserved."""
+from disk, kept serving, is not called unserved; a base path that is a version folder itself
+names the folder to pass."""
 import logging
 import os
 
@@ -80,3 +81,13 @@ def test_a_served_version_deleted_from_disk_is_said_to_be_still_served(tmp_path,
     assert caplog.text.count("version(s) 1 no longer under") == 1, caplog.text
     assert "still served from memory" in caplog.text and "it is served once" not in caplog.text, caplog.text
     assert repository.get(model_pb2.ModelSpec(name="shop")).path == str(tmp_path / "shop" / "1")
+
+
+def test_a_base_path_that_is_a_version_folder_names_the_folder_to_pass(tmp_path, caplog):
+    os.makedirs(tmp_path / "shop" / "1" / "variables")
+    (tmp_path / "shop" / "1" / "saved_model.pb").write_bytes(b"")
+    repository = _repository(str(tmp_path / "shop" / "1"), [])
+    with caplog.at_level(logging.WARNING):
+        repository.start()
+    assert (f"{tmp_path}/shop/1 is one version itself (it holds saved_model.pb); the base path is "
+            f"the folder of the versions, {tmp_path}/shop") in caplog.text, caplog.text

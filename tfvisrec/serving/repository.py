@@ -131,6 +131,10 @@ class ModelRepository:
     def _missing_note(self, config) -> str:
         """Why model `config.name` has no versions, naming every folder looked in."""
         path = self.base_path(config)
+        if os.path.isfile(os.path.join(path, layout.SAVED_MODEL_FILE)):
+            return (f"no versions of model {config.name}: {path} is one version itself (it holds "
+                    f"{layout.SAVED_MODEL_FILE}); the base path is the folder of the versions, "
+                    f"{os.path.dirname(path.rstrip('/'))}")
         if os.path.isdir(path):
             return (f"no versions of model {config.name} found under {path} (versions are folders "
                     f"named by integers, e.g. {os.path.join(path, '1')}); it is served once one appears")
