@@ -15,6 +15,7 @@ and signature are merged into one signature call (`batching.py`).
 import concurrent.futures
 import functools
 import logging
+import socket
 import time
 from typing import Optional, Sequence
 
@@ -69,7 +70,13 @@ class ModelServer:
         self._server: Optional[grpc.Server] = None
 
     def start(self) -> int:
-        """Load the configured models, then listen; returns the bound port."""
+        """Load the configured models, then listen; returns the bound port. A port taken by
+        another process is refused before the (maybe long) loading, not after it."""
+        address = f"{self.host}:{self.requested_port}"
+        problem = bind_problem(self.host, self.requested_port) if self.requested_port else None
+        if problem:
+            raise OSError(f"cannot listen on {address}: {problem} (stop the process listening "
+                          "there, or choose another port: --port, 0 = any free one)")
         self.repository.start()
         options = [("grpc.max_receive_message_length", self.max_message_bytes),
                    ("grpc.max_send_message_length", self.max_message_bytes),
@@ -82,7 +89,6 @@ class ModelServer:
         model_service_pb2_grpc.add_ModelServiceServicer_to_server(
             ModelServicer(self.repository), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        address = f"{self.host}:{self.requested_port}"
         try:
             port = server.add_insecure_port(address)
         except RuntimeError as e:
@@ -116,3 +122,20 @@ class ModelServer:
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         return self._server.wait_for_termination(timeout) if self._server else True
+
+
+def bind_problem(host: str, port: int) -> Optional[str]:
+    """Why a listening socket cannot be bound to host:port now (e.g. "Address already in use"),
+    or None. Binds as gRPC does (SO_REUSEADDR) and lets go at once."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as e:
+        return str(e)
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as e:
+            return e.strerror or str(e)
+    return None
