@@ -10,7 +10,8 @@ looked up locally under --local_models_root, or else beside the config file and 
 SIGTERM/SIGINT shut down gracefully: health turns NOT_SERVING, new requests get UNAVAILABLE
 for --lame_duck_seconds (clients retry elsewhere), in-flight ones finish within --grace_seconds;
 while the models still load, they stop the server there, before it listens.
---enable_batching merges concurrent Predict calls as TF Serving does, with the same
+--model_config_file_poll_wait_seconds re-reads the config file and applies a changed one, as
+TF Serving does. --enable_batching merges concurrent Predict calls as TF Serving does, with the same
 BatchingParameters file (serving/batching.config) given as --batching_parameters_file.
 """
 import os
@@ -25,6 +26,7 @@ import tensorflow as tf
 from tfvisrec.data.errors import DataError
 from tfvisrec.config import UsageError, parse_flags
 from tfvisrec.serving import batching_config, model_config, session_config
+from tfvisrec.serving.config_watch import ConfigFileWatcher
 from tfvisrec.serving.model_server import ModelServer
 
 FLAGS = flags.FLAGS
@@ -39,6 +41,7 @@ def define_flags():
         (flags.DEFINE_string, "model_config_file", "", "ModelServerConfig text proto (serving/models.config)."),
         (flags.DEFINE_string, "model_name", "", "Served model name with --model_base_path (default: its folder name)."),
         (flags.DEFINE_string, "model_base_path", "", "One model's folder of versions, e.g. export/dvbpr."),
+        (flags.DEFINE_integer, "model_config_file_poll_wait_seconds", 0, "Seconds between re-reads of --model_config_file; a changed file is applied as a reload (0 = read once; TF Serving's flag)."),
         (flags.DEFINE_float, "file_system_poll_wait_seconds", 1.0, "Seconds between polls for new versions (0 = load once)."),
         (flags.DEFINE_integer, "grpc_max_threads", 16, "Concurrent requests served."),
         (flags.DEFINE_integer, "max_message_mb", 512, "Largest request/response message in MiB (gRPC's default is 4)."),
@@ -63,6 +66,8 @@ def server_config():
     """The ModelServerConfig the flags describe, and the local roots standing for /models."""
     if bool(FLAGS.model_config_file) == bool(FLAGS.model_base_path):
         raise UsageError("pass exactly one of --model_config_file and --model_base_path")
+    if FLAGS.model_config_file_poll_wait_seconds and not FLAGS.model_config_file:
+        raise UsageError("--model_config_file_poll_wait_seconds goes with --model_config_file")
     if FLAGS.model_config_file and FLAGS.model_name:
         raise UsageError("--model_name names the model of --model_base_path; with --model_config_file "
                         "the names are the file's")
@@ -109,7 +114,8 @@ def flag_problems():
         problems.append(f"--grpc_max_threads must be at least 1, got {FLAGS.grpc_max_threads}")
     if not 1 <= FLAGS.max_message_mb <= MAX_MESSAGE_MB:
         problems.append(f"--max_message_mb must be in 1..{MAX_MESSAGE_MB}, got {FLAGS.max_message_mb}")
-    for name in ("file_system_poll_wait_seconds", "grace_seconds", "lame_duck_seconds", "max_num_load_retries",
+    for name in ("file_system_poll_wait_seconds", "model_config_file_poll_wait_seconds",
+                 "grace_seconds", "lame_duck_seconds", "max_num_load_retries",
                  "tensorflow_intra_op_parallelism", "tensorflow_inter_op_parallelism"):
         if FLAGS[name].value < 0:
             problems.append(f"--{name} must be >= 0, got {FLAGS[name].value:g}")
@@ -147,6 +153,9 @@ def main(argv):
                          lame_duck_seconds=FLAGS.lame_duck_seconds, batching=batching,
                          max_load_retries=FLAGS.max_num_load_retries,
                          load_retry_interval_seconds=max(0, FLAGS.load_retry_interval_micros) / 1e6)
+    watcher = (ConfigFileWatcher(FLAGS.model_config_file, server.repository.reload,
+                                 FLAGS.model_config_file_poll_wait_seconds)
+               if FLAGS.model_config_file_poll_wait_seconds else None)   # reads the file now
     for signum in (signal.SIGTERM, signal.SIGINT):   # while the models load: stop at once
         signal.signal(signum, _interrupt_start)
     stop = threading.Event()
@@ -168,9 +177,13 @@ def main(argv):
           + (f" (no version loaded yet: {','.join(waiting)})" if waiting else ""), flush=True)
     if batching is not None:
         logging.info("batching: %s", batching)
+    if watcher is not None:
+        watcher.start()
     while not stop.wait(1.0):
         pass
     logging.info("shutting down (grace %.1f s)", FLAGS.grace_seconds)
+    if watcher is not None:
+        watcher.stop()
     server.stop(FLAGS.grace_seconds)
     print("tfvisrec.server: stopped", flush=True)
     return 0

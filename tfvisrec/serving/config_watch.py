@@ -1,0 +1,75 @@
+"""`--model_config_file_poll_wait_seconds`: the models.config re-read while serving.
+
+As TF Serving's flag of that name: every `poll_wait_seconds` the file is read again and, when
+its text changed, applied like a HandleReloadConfigRequest (models added are loaded, models
+removed are unloaded, policies and labels take effect), so a model `python -m tfvisrec.export`
+adds to `export/models.config` is served without a restart. A file that no longer parses is
+logged once and changes nothing; the models keep serving as configured before.
+"""
+import logging
+import threading
+from typing import Callable, Dict, Optional, Tuple
+
+from tensorflow_serving.config import model_server_config_pb2
+
+from tfvisrec.data.errors import DataError
+from tfvisrec.serving import model_config
+
+log = logging.getLogger("tfvisrec.server")
+
+
+class ConfigFileWatcher:
+    """Applies `path`'s config through `apply` (ModelRepository.reload) when its text changes."""
+
+    def __init__(self, path: str, apply: Callable[[model_server_config_pb2.ModelServerConfig],
+                                                  Dict[str, str]],
+                 poll_wait_seconds: float):
+        self.path = path
+        self.poll_wait_seconds = poll_wait_seconds
+        self._apply = apply
+        self._seen = self._read()[0]     # the text the server started with
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def _read(self) -> Tuple[Optional[str], str]:
+        """(the file's text, "") or (None, why it cannot be read)."""
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                return f.read(), ""
+        except (OSError, UnicodeDecodeError) as e:
+            return None, str(e)
+
+    def check(self) -> None:
+        """Read the file once; apply it if its text changed since the last check."""
+        text, problem = self._read()
+        if text == self._seen:
+            return
+        self._seen = text
+        try:
+            if problem:
+                raise DataError(f"cannot be read: {problem}", self.path)
+            config = model_config.parse(text, self.path)
+        except DataError as e:
+            log.error("model config not reloaded, the models serve as before: %s", e)
+            return
+        not_serving = self._apply(config)
+        log.info("model config %s reloaded: serving %s", self.path,
+                 ", ".join(c.name for c in config.model_config_list.config))
+        for name, why in not_serving.items():
+            log.error("model %s of %s serves no version: %s", name, self.path, why)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="model-config-poller", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_wait_seconds):
+            try:
+                self.check()
+            except Exception:  # keep serving what is loaded; the next poll retries
+                log.exception("model config poll failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
