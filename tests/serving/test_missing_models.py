@@ -3,7 +3,7 @@ server says it waits for it, and the model is served once a version appears (TF 
 behaviour: it keeps polling); a `specific` version policy naming a version not on disk says so
 (TF Serving warns too) instead of a silent "(no version loaded yet)"; a served version deleted
 from disk, kept serving, is not called unserved; a base path that is a version folder itself
-names the folder to pass."""
+names the folder to pass; with polling off, the warning says a restart is needed."""
 import logging
 import os
 
@@ -91,3 +91,13 @@ def test_a_base_path_that_is_a_version_folder_names_the_folder_to_pass(tmp_path,
         repository.start()
     assert (f"{tmp_path}/shop/1 is one version itself (it holds saved_model.pb); the base path is "
             f"the folder of the versions, {tmp_path}/shop") in caplog.text, caplog.text
+
+
+def test_without_polling_the_warning_says_a_restart_is_needed(tmp_path, caplog):
+    os.makedirs(tmp_path / "shop")
+    repository = _repository(str(tmp_path / "shop"), [])   # poll_wait_seconds=0: load once
+    with caplog.at_level(logging.WARNING):
+        repository.start()
+    assert "it is not served if one appears later: versions are not polled (poll wait 0); " \
+           "restart the server then" in caplog.text, caplog.text
+    assert "served once" not in caplog.text, caplog.text

@@ -137,12 +137,19 @@ class ModelRepository:
                     f"{os.path.dirname(path.rstrip('/'))}")
         if os.path.isdir(path):
             return (f"no versions of model {config.name} found under {path} (versions are folders "
-                    f"named by integers, e.g. {os.path.join(path, '1')}); it is served once one appears")
+                    f"named by integers, e.g. {os.path.join(path, '1')}); {self._when('one appears')}")
         local = [os.path.abspath(p) for p in model_config.local_candidates(
             config.base_path, self.local_models_roots, self.container_models_root)]
         also = f", nor do the local folders tried for it: {', '.join(local)}" if local else ""
         return (f"no versions of model {config.name}: its base path {path} does not exist{also}; "
-                "it is served once a version appears there")
+                f"{self._when('a version appears there')}")
+
+    def _when(self, event: str, subject: str = "it is") -> str:
+        """When a version not there yet is served: at the next poll, or (polling off) never."""
+        if self.poll_wait_seconds > 0:
+            return f"{subject} served once {event}"
+        return (f"{subject} not served if {event} later: versions are not polled (poll wait 0); "
+                "restart the server then")
 
     def _kept_note(self, config, versions) -> str:
         """Served versions whose folders were deleted, kept as nothing else could replace them."""
@@ -157,7 +164,7 @@ class ModelRepository:
             return None
         return (f"model {config.name}: version(s) {', '.join(map(str, absent))} of its 'specific' "
                 f"version policy not found under {self.base_path(config)} (versions there: "
-                f"{', '.join(map(str, sorted(available)))}); each is served once it appears")
+                f"{', '.join(map(str, sorted(available)))}); {self._when('it appears', 'each is')}")
 
     def waiting_models(self) -> List[str]:
         """The configured models with no version loaded."""
