@@ -13,8 +13,10 @@ from tfvisrec.serving.service import ModelServicer
 
 
 class _Loaded:
+    repaired = False
+
     def __init__(self, name, version, path):
-        if "broken" in path:
+        if "broken" in path and not _Loaded.repaired:
             raise OSError("not a SavedModel")
         self.path = path
 
@@ -95,3 +97,17 @@ def test_a_reload_whose_models_serve_answers_ok(servicer, tmp_path):
     assert response.status.error_code == 0
     assert repository.model_names() == ["new"] and _serves(repository, "new")
     assert not _serves(repository, "shop")
+
+
+def test_a_model_removed_and_added_again_is_loaded_afresh(servicer, tmp_path):
+    service, repository = servicer
+    repository.max_load_retries = 0                      # one failed load: given up
+    _reload(service, _request(tmp_path, "shop", "broken"))
+    _Loaded.repaired = True                              # the operator repairs the model ...
+    try:
+        _reload(service, _request(tmp_path, "shop"))           # ... removes it from the config
+        response = _reload(service, _request(tmp_path, "shop", "broken"))   # ... and adds it back
+    finally:
+        _Loaded.repaired = False
+    assert not isinstance(response, _Context), response.message
+    assert _serves(repository, "broken")

@@ -90,6 +90,10 @@ class ModelRepository:
                 self._unload(name, set(self._served[name]))
                 with self._lock:
                     del self._served[name]
+            # a model removed starts afresh when added again (as in TF Serving): its given-up
+            # versions are tried again, its warnings given again
+            self._failures = {key: n for key, n in self._failures.items() if key[0] in self._configs}
+            self._notes = {name: note for name, note in self._notes.items() if name in self._configs}
         self.poll()
         waiting = set(self.waiting_models())
         return {name: self._not_serving_note(name) for name in added if name in waiting}
@@ -214,7 +218,8 @@ class ModelRepository:
             retries_left = self.max_load_retries - failures + 1
             then = (f"retrying in {self.load_retry_interval_seconds:g} s ({retries_left} "
                     f"retr{'y' if retries_left == 1 else 'ies'} left)" if retries_left > 0 else
-                    "giving up on it (export it again as a new version, or restart the server)")
+                    "giving up on it (export it again as a new version, reload the config without "
+                    "the model and then with it, or restart the server)")
             log.error("loading model %s version %d from %s failed: %s; %s", name, version, path,
                       e, then)
             return None
