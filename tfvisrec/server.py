@@ -154,7 +154,8 @@ def main(argv):
                          max_load_retries=FLAGS.max_num_load_retries,
                          load_retry_interval_seconds=max(0, FLAGS.load_retry_interval_micros) / 1e6)
     watcher = (ConfigFileWatcher(FLAGS.model_config_file, server.repository.reload,
-                                 FLAGS.model_config_file_poll_wait_seconds)
+                                 FLAGS.model_config_file_poll_wait_seconds,
+                                 server.repository.label_problem)
                if FLAGS.model_config_file_poll_wait_seconds else None)   # reads the file now
     for signum in (signal.SIGTERM, signal.SIGINT):   # while the models load: stop at once
         signal.signal(signum, _interrupt_start)

@@ -1,6 +1,7 @@
 """--model_config_file_poll_wait_seconds (TF Serving's flag, in the Docker files): a models.config
 changed while serving (a model `export` added) is applied as a reload, so the new model is
-served without a restart; a file that no longer parses is logged once and changes nothing."""
+served without a restart; a file that no longer parses is logged once and changes nothing, one
+that labels a version not served yet is logged once and applied once that version is served."""
 import logging
 import os
 
@@ -9,6 +10,7 @@ import pytest
 from tensorflow_serving.apis import model_pb2
 
 from tfvisrec import server as server_cli
+from tfvisrec.client.status import InvalidArgument
 from tfvisrec.config import UsageError
 from tfvisrec.serving import model_config
 from tfvisrec.serving.config_watch import ConfigFileWatcher
@@ -76,3 +78,23 @@ def test_the_poll_flag_goes_with_a_config_file(tmp_path):
             server_cli.server_config()
     finally:
         flags.FLAGS.unparse_flags()
+
+
+def test_a_label_on_a_version_not_served_waits_for_it(served, caplog):
+    path, repository, _ = served
+    watcher = ConfigFileWatcher(path, repository.reload, 60, repository.label_problem)
+    config = model_config.load(path)
+    config.model_config_list.config[0].version_labels["stable"] = 7
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(model_config.to_text(config))
+    with caplog.at_level(logging.ERROR, logger="tfvisrec.server"):
+        watcher.check()
+        watcher.check()
+    assert caplog.text.count("label to version 7 of model shop, which is not currently available") == 1, \
+        caplog.text
+    with pytest.raises(InvalidArgument, match="Unrecognized servable version label: stable"):
+        repository.get(model_pb2.ModelSpec(name="shop", version_label="stable"))
+    os.makedirs(os.path.join(os.path.dirname(path), "shop", "7"))   # version 7 arrives ...
+    repository.poll()
+    watcher.check()                                                 # ... and the label applies
+    assert repository.get(model_pb2.ModelSpec(name="shop", version_label="stable")).path.endswith("7")

@@ -1,7 +1,8 @@
 """HandleReloadConfigRequest answers as TF Serving's (ServerCore::ReloadConfig): a config it
 would refuse from a file (a model listed twice) is INVALID_ARGUMENT and changes nothing, and a
 model the config adds that does not become available makes the reload fail (UNKNOWN, naming
-the model and why) instead of answering OK to a deploy script that then finds nothing served."""
+the model and why) instead of answering OK to a deploy script that then finds nothing served;
+a version label naming a version not served is FAILED_PRECONDITION and changes nothing."""
 import grpc
 import pytest
 from tensorflow_serving.apis import model_management_pb2, model_pb2
@@ -111,3 +112,17 @@ def test_a_model_removed_and_added_again_is_loaded_afresh(servicer, tmp_path):
         _Loaded.repaired = False
     assert not isinstance(response, _Context), response.message
     assert _serves(repository, "broken")
+
+
+def test_a_label_on_a_version_not_served_is_refused_and_changes_nothing(servicer, tmp_path):
+    service, repository = servicer
+    request = _request(tmp_path, "shop", "new")
+    request.config.model_config_list.config[0].version_labels["stable"] = 2
+    answer = _reload(service, request)
+    assert isinstance(answer, _Context), "the reload answered OK"
+    assert answer.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert answer.message == ("Request to assign label to version 2 of model shop, which is not "
+                              "currently available for inference (label 'stable')")
+    assert repository.model_names() == ["shop"]
+    request.config.model_config_list.config[0].version_labels["stable"] = 1
+    assert not isinstance(_reload(service, request), _Context)

@@ -98,6 +98,18 @@ class ModelRepository:
         waiting = set(self.waiting_models())
         return {name: self._not_serving_note(name) for name in added if name in waiting}
 
+    def label_problem(self, config: model_server_config_pb2.ModelServerConfig) -> Optional[str]:
+        """A version label of `config` naming a version not served now (TF Serving refuses such
+        a reload: ServerCore::UpdateModelVersionLabelMap), or None."""
+        with self._lock:
+            served = {name: set(versions) for name, versions in self._served.items()}
+        for c in config.model_config_list.config:
+            for label, version in sorted(c.version_labels.items()):
+                if version not in served.get(c.name, ()):
+                    return (f"Request to assign label to version {version} of model {c.name}, "
+                            f"which is not currently available for inference (label {label!r})")
+        return None
+
     def _not_serving_note(self, name: str) -> str:
         """Why a configured model serves no version: its failed loads, or no version found."""
         with self._lock:

@@ -11,7 +11,8 @@ from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb
                                      model_management_pb2, model_service_pb2_grpc,
                                      prediction_service_pb2_grpc, status_pb2)
 
-from tfvisrec.client.status import DeadlineExceeded, InvalidArgument, ServingError, Unimplemented
+from tfvisrec.client.status import (DeadlineExceeded, FailedPrecondition, InvalidArgument,
+                                    ServingError, Unimplemented)
 from tfvisrec.serving import model_config
 from tfvisrec.serving.repository import ModelRepository
 
@@ -114,6 +115,10 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         if wrong:   # refused before anything changes, as TF Serving's ValidateModelConfigList
             log.error("model config reload refused: %s", wrong)
             raise InvalidArgument(wrong)
+        wrong = self.repository.label_problem(request.config)
+        if wrong:   # as TF Serving's UpdateModelVersionLabelMap
+            log.error("model config reload refused: %s", wrong)
+            raise FailedPrecondition(wrong)
         not_serving = self.repository.reload(request.config)
         if not_serving:   # applied, but not serving: TF Serving's WaitUntilModelsAvailable error
             message = (f"{len(not_serving)} model(s) did not become available: "
