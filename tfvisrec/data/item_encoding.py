@@ -79,21 +79,6 @@ def item_images(item_ids: Sequence[str], table: Optional[ItemTable], source,
     `source` defaults to the folder of the table's file. With `require_images` every item
     must name an image; the first that does not is reported with its row.
     """
-    return _read_item_images(item_ids, table, source, require_images, progress)
-
-
-def with_blank_photos(images: Optional[List[Optional[bytes]]],
-                      items_path: Optional[str]) -> Tuple[List[bytes], int]:
-    """`images` with `blank_photo()` for every item without one (ingest `--blank_photos`),
-    and how many got it."""
-    if images is None:
-        raise DataError("--blank_photos fills the gaps of a catalogue with photos, but no item names "
-                        "a photo (an items file with an 'image' column)", items_path)
-    blank = blank_photo()
-    return [blank if image is None else image for image in images], sum(image is None for image in images)
-
-
-def _read_item_images(item_ids, table, source, require_images, progress):
     if table is None:
         if require_images:
             raise DataError("images are required (--require_images) but no items file with an "
@@ -118,3 +103,14 @@ def _read_item_images(item_ids, table, source, require_images, progress):
     if source is None:
         source = FolderImages(os.path.dirname(table.path))
     return read_item_images(refs, source, where, progress=progress)
+
+
+def with_blank_photos(images: Optional[List[Optional[bytes]]],
+                      items_path: Optional[str]) -> Tuple[List[bytes], int]:
+    """`images` with `blank_photo()` for every item without one (ingest `--blank_photos`),
+    and how many got it."""
+    if images is None:
+        raise DataError("--blank_photos fills the gaps of a catalogue with photos, but no item names "
+                        "a photo (an items file with an 'image' column)", items_path)
+    blank = blank_photo()
+    return [blank if image is None else image for image in images], sum(image is None for image in images)
