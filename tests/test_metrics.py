@@ -186,6 +186,43 @@ def test_fitb_matches_reference_with_ties():
     assert metrics.fitb_accuracy(np.zeros((5, 4)), np.zeros(5, int)) == pytest.approx(0.25)
 
 
+def grouped_reference(scores, labels, groups, n):
+    """Per group: AUC over (positive, negative) pairs, ties 0.5; NDCG@n averaged over every
+    order of the tied scores (all permutations); then the mean over groups."""
+    import itertools
+    aucs, ndcgs = [], []
+    for g in np.unique(groups):
+        s, y = scores[groups == g], labels[groups == g]
+        if y.all() or not y.any():
+            continue
+        aucs.append(np.mean([1.0 if p > q else 0.5 if p == q else 0.0
+                             for p in s[y] for q in s[~y]]))
+        gains = [sum(y[k] / math.log2(r + 2) for r, k in enumerate(order[:n]))
+                 for order in itertools.permutations(range(len(s)))
+                 if all(s[a] >= s[b] for a, b in zip(order, order[1:]))]
+        ideal = sum(1 / math.log2(r + 2) for r in range(min(int(y.sum()), n)))
+        ndcgs.append(np.mean(gains) / ideal)
+    return np.mean(aucs), np.mean(ndcgs), len(aucs)
+
+
+def test_grouped_auc_ndcg_matches_reference_and_nan_is_not_a_loss():
+    rng = np.random.default_rng(7)
+    groups = np.repeat(np.arange(4), 6)
+    labels = np.tile([True, True, False, False, False, False], 4)
+    scores = rng.integers(0, 3, size=24).astype(float)
+    out = metrics.grouped_auc_ndcg(scores, labels, groups, n=3)
+    auc, ndcg, count = grouped_reference(scores, labels, groups, 3)
+    assert (out["auc"], out["ndcg@3"], out["groups"]) == (pytest.approx(auc), pytest.approx(ndcg), count)
+    # A diverged model's NaN score is no wrongly ranked pair: the result is NaN, not a low AUC.
+    for row in (0, 3):   # a positive, a negative
+        broken = scores.copy()
+        broken[row] = np.nan
+        out = metrics.grouped_auc_ndcg(broken, labels, groups, n=3)
+        assert math.isnan(out["auc"]) and math.isnan(out["ndcg@3"]) and out["groups"] == 4
+    out = metrics.grouped_auc_ndcg(np.full(24, np.nan), labels, groups, n=3)
+    assert math.isnan(out["auc"]) and math.isnan(out["ndcg@3"])
+
+
 def test_inception_score_matches_reference():
     rng = np.random.default_rng(5)
     logits = rng.normal(size=(60, 7)) * 3

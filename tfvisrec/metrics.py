@@ -203,7 +203,8 @@ def grouped_auc_ndcg(scores, labels, groups, n: int = 10) -> Dict[str, float]:
     FHN's `evaluate-rank` and PAN's Table 1: per group, AUC = the share of (positive,
     negative) pairs ranked right (ties 0.5), NDCG@n of the binary relevance ranked by score
     (ties broken by the expected gain over their random order); averaged over the groups
-    that have both a positive and a negative. → {"auc", "ndcg@n", "groups"}."""
+    that have both a positive and a negative. A group with a NaN score gets NaN for both, so
+    the averages are NaN too. → {"auc", "ndcg@n", "groups"}."""
     scores = np.asarray(scores, np.float64)
     labels = np.asarray(labels, bool)
     groups = np.asarray(groups)
@@ -212,6 +213,10 @@ def grouped_auc_ndcg(scores, labels, groups, n: int = 10) -> Dict[str, float]:
         rows = groups == g
         s, y = scores[rows], labels[rows]
         if y.all() or not y.any():
+            continue
+        if np.isnan(s).any():   # NaN compares false both ways: it would count as a loss
+            aucs.append(float("nan"))
+            ndcgs.append(float("nan"))
             continue
         pos, neg = s[y][:, None], s[~y][None, :]
         aucs.append(float(np.mean((pos > neg) + 0.5 * (pos == neg))))
