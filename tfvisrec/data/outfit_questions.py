@@ -72,6 +72,22 @@ def fitb_questions(table: OutfitTable, split: str, seed: int = 0, candidates: in
     return pos.users[keep].astype(np.int64), questions[keep].astype(np.int64)
 
 
+def distinct_pairs(users, outfits):
+    """The distinct (user, outfit) rows of users [N] and outfits [N, S] → (users [M],
+    outfits [M, S], back [N]) with users[back], outfits[back] the rows given.
+
+    Scorers score each distinct pair once: the same outfit can be a user's positive and,
+    chosen by another user too, her negative, and TensorFlow's kernels may round one pair's
+    score differently in another place of a batch, which would turn that tie (0.5) into a
+    win or a loss."""
+    users, outfits = np.asarray(users, np.int64), np.asarray(outfits, np.int64)
+    if not len(users):
+        return users, outfits, np.zeros(0, np.int64)
+    pairs, back = np.unique(np.concatenate([users[:, None], outfits.reshape(len(users), -1)], axis=1),
+                            axis=0, return_inverse=True)
+    return pairs[:, 0], pairs[:, 1:], back.reshape(-1)
+
+
 def _join(users, outfits, labels, num_slots) -> Pairs:
     if not users:
         return np.zeros(0, np.int64), np.zeros((0, num_slots), np.int64), np.zeros(0, bool)

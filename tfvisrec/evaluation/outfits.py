@@ -59,13 +59,14 @@ def outfit_score_parts(model, users, outfits, binary: bool = False):
 
 def _in_batches(call, users, outfits, width: int):
     """`call(users [b], outfits [b, S])` → `width` tensors [b], over users [N] and outfits
-    [N, S] in batches of BATCH → `width` float64 arrays [N]."""
-    users, outfits = np.asarray(users, np.int64), np.asarray(outfits, np.int64)
+    [N, S] in batches of BATCH → `width` float64 arrays [N]. Each distinct (user, outfit) is
+    scored once (`outfit_questions.distinct_pairs`), so repeats of a pair tie exactly."""
+    users, outfits, back = outfit_questions.distinct_pairs(users, outfits)
     parts = [[t.numpy() for t in call(tf.constant(users[k:k + BATCH]), tf.constant(outfits[k:k + BATCH]))]
              for k in range(0, len(users), BATCH)]
     if not parts:
         return tuple(np.zeros(0) for _ in range(width))
-    return tuple(np.concatenate(column).astype(np.float64) for column in zip(*parts))
+    return tuple(np.concatenate(column).astype(np.float64)[back] for column in zip(*parts))
 
 
 def _fitb(scores) -> float:

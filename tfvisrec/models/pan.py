@@ -349,9 +349,11 @@ def _codes(encoded):
 
 
 def _scores(model, users, outfits, batch: int = 4096) -> np.ndarray:
+    """y(u, O) of each row, each distinct pair scored once, as `evaluation.outfits` does."""
+    users, outfits, back = outfit_questions.distinct_pairs(users, outfits)
     out = [model.outfit_scores(tf.constant(users[k:k + batch]), tf.constant(outfits[k:k + batch])).numpy()
            for k in range(0, len(users), batch)]
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
+    return np.concatenate(out)[back] if out else np.zeros(0, np.float32)
 
 
 @register("pan_ul")
