@@ -226,3 +226,15 @@ def test_patience_ends_the_first_stage_and_the_second_starts_from_the_best_weigh
         np.testing.assert_allclose(final, best)
     reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path / "run" / checkpoints.LATEST_DIR)))
     assert reader.get_tensor("state/min_stage/.ATTRIBUTES/VARIABLE_VALUE") == 1
+
+
+def test_a_nan_validation_is_never_kept_over_a_number(low_rank_dataset, tmp_path, monkeypatch):
+    # A diverged first epoch (NaN validation: the metrics never count NaN as a score) is the
+    # best only until a number comes: NaN compares false with everything, so it stayed.
+    scores = iter([float("nan"), 0.6, 0.7, 0.65])
+    monkeypatch.setattr(BPRMF, "validation_score", lambda self, dataset: next(scores))
+    model_config, train_config = _configs(tmp_path / "run", low_rank_dataset, epochs=4)
+    _, summary = fit(model_config, train_config)
+    validation = np.array([h["validation"] for h in summary["history"]], np.float64)
+    expected = int(np.nanargmax(validation))   # numpy reference: the best non-NaN epoch
+    assert (summary["best_epoch"], summary["best_validation"]) == (expected, 0.7) == (2, 0.7)

@@ -7,6 +7,7 @@ scalars, the progress bar, the best-on-validation checkpoint, early stopping, st
 and the run summary.
 """
 import dataclasses
+import math
 import os
 import shutil
 import tempfile
@@ -302,7 +303,9 @@ class _Loop:
         score = self._validate()
         with self.writer.as_default(step=int(state.step.numpy())):
             tf.summary.scalar(f"validation/{self.model.validation_metric}", score)
-        if int(state.best_epoch.numpy()) < 0 or score > float(state.best_score.numpy()):
+        best = float(state.best_score.numpy())
+        # NaN (a diverged epoch) beats nothing, and any number beats a NaN kept as the best
+        if int(state.best_epoch.numpy()) < 0 or score > best or (math.isnan(best) and not math.isnan(score)):
             state.best_score.assign(score)
             state.best_epoch.assign(epoch)
             state.bad_epochs.assign(0)
