@@ -6,6 +6,7 @@ checkpoints (the model and every optimizer, every N steps and at each epoch end)
 scalars, the progress bar, the best-on-validation checkpoint, early stopping, staged training
 and the run summary.
 """
+import contextlib
 import dataclasses
 import math
 import os
@@ -21,7 +22,7 @@ from tfvisrec import atomic, image_sheets
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.item_features import ItemFeatureTable
-from tfvisrec.training import building, checkpoints, strategy as strategy_lib
+from tfvisrec.training import building, checkpoints, run_lock, strategy as strategy_lib
 from tfvisrec.training.optimizers import OPTIMIZERS, make_optimizer
 from tfvisrec.progress import EpochProgress
 
@@ -54,6 +55,12 @@ def fit(model_config, train_config, dataset=None, strategy=None):
     dataset = dataset if dataset is not None else load_dataset(train_config.dataset)
     strategy = strategy or strategy_lib.make_strategy(train_config.strategy, train_config.num_cpu_devices)
     chief = strategy_lib.is_chief(strategy)
+    # the chief alone writes the run folder: a second training there is refused, not interleaved
+    with run_lock.training_lock(train_config.model_dir) if chief else contextlib.nullcontext():
+        return _fit(model_config, train_config, dataset, strategy, chief)
+
+
+def _fit(model_config, train_config, dataset, strategy, chief):
     model_dir = train_config.model_dir
     write_dir = model_dir if chief else tempfile.mkdtemp(prefix="tfvisrec-worker-")
     # initialisers without their own seed draw from the global generators: seeded here, a run's
