@@ -10,6 +10,8 @@
 import contextlib
 import json
 import os
+import re
+import shutil
 import sys
 from typing import List, Tuple
 
@@ -85,6 +87,20 @@ class BestCheckpoint:
             if not os.path.basename(old).startswith(name + "."):
                 tf.io.gfile.remove(old)
         return os.path.join(self.directory, name)
+
+
+def save_latest(manager: tf.train.CheckpointManager, number: int) -> str:
+    """`manager.save(checkpoint_number=number)` → its prefix. A checkpoint TensorFlow cannot
+    write (a full disk, a folder made read-only) is an OSError naming it and why, in one line,
+    its partial files removed; the checkpoints before it are untouched."""
+    try:
+        return manager.save(checkpoint_number=number)
+    except tf.errors.OpError as e:
+        prefix = os.path.join(manager.directory, f"ckpt-{number}")
+        shutil.rmtree(prefix + "_temp", ignore_errors=True)   # TensorFlow's half-written shards
+        reason = re.sub(r"\s*\[Op:\w+\]$", "", _last_line(e)).split("; ")[-1]
+        raise OSError(f"cannot write the checkpoint {prefix} ({reason}): make room or fix the folder, "
+                      "then run the same command again to resume from the checkpoint before it") from None
 
 
 def latest_readable(manager: tf.train.CheckpointManager):

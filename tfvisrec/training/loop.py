@@ -203,7 +203,7 @@ class _Loop:
             state.best_score.assign(score)
             state.best_epoch.assign(0)
             state.epoch.assign(1)
-            self.best.keep(self.latest.save(checkpoint_number=0))
+            self.best.keep(checkpoints.save_latest(self.latest, 0))
             return [{"epoch": 0, "validation": score}]
         if self.stopped_early and cfg.verbose:
             print(f"this run stopped early after epoch {int(state.epoch.numpy())} (no validation "
@@ -257,7 +257,7 @@ class _Loop:
             # rewrite the same .index in place, and a kill meanwhile would leave it truncated.
             continues = batch < total and not self._out_of_steps()
             if cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0 and continues:
-                self.latest.save(checkpoint_number=step)
+                checkpoints.save_latest(self.latest, step)
         finished_epoch = batch >= total
         if finished_epoch:
             self.model.end_epoch(epoch)
@@ -274,7 +274,7 @@ class _Loop:
         for note in self._notes:   # after the epoch's line, not inside the bar
             print(note)
         self._notes.clear()
-        saved = self.latest.save(checkpoint_number=int(state.step.numpy()))
+        saved = checkpoints.save_latest(self.latest, int(state.step.numpy()))
         if self._improved:
             self.best.keep(saved)
             self._improved = False
