@@ -1,6 +1,7 @@
 """Write-then-rename helpers: a reader never sees a half-written file or folder."""
 import json
 import os
+import re
 import shutil
 import tempfile
 from typing import BinaryIO, Callable
@@ -83,6 +84,13 @@ def _nearest_folder_problem(path: str, folder: str):
     if not os.access(folder, os.W_OK):
         return f"cannot write {path}: {folder} is not writable"
     return None
+
+
+def write_error_reason(error) -> str:
+    """Why TensorFlow could not write a file, from its OpError: the cause its message ends with
+    ("No space left on device"), without the op's name and the temporary file's path."""
+    lines = str(getattr(error, "message", error)).strip().splitlines() or [type(error).__name__]
+    return re.sub(r"\s*\[Op:\w+\]$", "", lines[-1]).split("; ")[-1]
 
 
 def _umask() -> int:

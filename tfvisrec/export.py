@@ -24,6 +24,7 @@ from absl import app, flags, logging
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 
+from tfvisrec import atomic
 from tfvisrec.atomic import require_writable
 from tfvisrec.config import UsageError, parse_flags
 from tfvisrec.data.errors import DataError
@@ -74,6 +75,7 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
         jpeg=catalogue.example_jpeg(servable.image_size),
         category=dataset.categories[0] if dataset.categories else None)
 
+    made_base = not os.path.exists(export_base)
     os.makedirs(export_base, exist_ok=True)   # only now: a failure above leaves no empty folder
     tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base)
     try:
@@ -82,8 +84,12 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
         warmup.write_warmup(tmp, name, signatures.example_inputs(servable, examples))
         _write_info(tmp, name, version, servable, sorted(functions), model)
         os.rename(tmp, final)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if made_base and not os.listdir(export_base):   # nor does a failure here
+            os.rmdir(export_base)
+        if isinstance(e, tf.errors.OpError):   # e.g. a full disk: one line, not TF's traceback
+            raise OSError(f"cannot write the export {final} ({atomic.write_error_reason(e)})") from None
         raise
     logging.info("exported %s version %d to %s (signatures: %s)", name, version, final,
                  ", ".join(sorted(functions)))

@@ -49,7 +49,27 @@ def test_failed_export_leaves_no_version(world, tmp_path, monkeypatch):
     monkeypatch.setattr(tf.saved_model, "save", broken_save)
     with pytest.raises(OSError, match="disk full"):
         export.export_model(models["mf"], dataset, base, top_k=5)
-    assert os.listdir(base) == []
+    assert not os.path.exists(base)   # nor the folder it made for the version
+    os.makedirs(base)
+    with pytest.raises(OSError, match="disk full"):
+        export.export_model(models["mf"], dataset, base, top_k=5)
+    assert os.listdir(base) == []      # a folder that was there stays
+
+
+def test_a_full_disk_is_one_error_line_naming_the_version(world, tmp_path, monkeypatch):
+    dataset, models = world
+    base = str(tmp_path / "mf")
+
+    def full_disk(servable, path, **kwargs):   # what TF's SaveV2 raises, its shard half-written
+        raise tf.errors.ResourceExhaustedError(
+            None, None, "{{function_node __wrapped__SaveV2_dtypes_8}} " + path + "/variables/variables_temp/"
+            "part-00000-of-00001.data-00000-of-00001.tempstate1; No space left on device [Op:SaveV2]")
+
+    monkeypatch.setattr(tf.saved_model, "save", full_disk)
+    with pytest.raises(OSError) as raised:
+        export.export_model(models["mf"], dataset, base, top_k=5)
+    assert str(raised.value) == f"cannot write the export {base}/1 (No space left on device)"
+    assert not os.path.exists(base)
 
 
 def test_a_cut_short_image_shard_is_named_and_nothing_is_written(world, tmp_path):

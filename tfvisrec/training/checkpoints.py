@@ -10,7 +10,6 @@
 import contextlib
 import json
 import os
-import re
 import shutil
 import sys
 from typing import List, Tuple
@@ -98,8 +97,7 @@ def save_latest(manager: tf.train.CheckpointManager, number: int) -> str:
     except tf.errors.OpError as e:
         prefix = os.path.join(manager.directory, f"ckpt-{number}")
         shutil.rmtree(prefix + "_temp", ignore_errors=True)   # TensorFlow's half-written shards
-        reason = re.sub(r"\s*\[Op:\w+\]$", "", _last_line(e)).split("; ")[-1]
-        raise OSError(f"cannot write the checkpoint {prefix} ({reason}): make room or fix the folder, "
+        raise OSError(f"cannot write the checkpoint {prefix} ({atomic.write_error_reason(e)}): make room or fix the folder, "
                       "then run the same command again to resume from the checkpoint before it") from None
 
 
