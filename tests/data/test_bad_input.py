@@ -316,3 +316,13 @@ def test_a_damaged_dataset_names_its_file(world, damage, file, pattern):
     with pytest.raises(DataError, match=pattern) as info:
         dataset_io.load_dataset(folder)
     assert os.path.join(folder, file) in str(info.value) and "ingest it again" in str(info.value)
+
+
+def test_a_full_disk_names_the_dataset_and_leaves_nothing(world, monkeypatch):
+    def full_disk(*args, **kwargs):   # numpy's own error names no file
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(np, "savez", full_disk)
+    with pytest.raises(OSError) as raised:
+        _ingest(world)
+    assert str(raised.value) == f"cannot write the dataset {world / 'work' / 'out'} (No space left on device)"
+    assert os.listdir(world / "work") == []

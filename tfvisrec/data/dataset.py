@@ -259,8 +259,10 @@ def write_dataset(path: str, meta: Dict, user_ids: Sequence[str], item_ids: Sequ
         with open(os.path.join(tmp, schema.META_FILE), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2, sort_keys=True)
         publish_folder(tmp, path)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError) and e.filename is None:   # numpy's writes name no file (a full disk)
+            raise OSError(f"cannot write the dataset {path} ({e.strerror or e})") from None
         raise
     return path
 
