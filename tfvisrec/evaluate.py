@@ -4,6 +4,7 @@
 
 Prints a table and writes the results as JSON (atomically) to --output, by default
 `<model_dir>/eval_<split>_<checkpoint>.json`. Protocols: see `tfvisrec.evaluation.protocols`.
+On a terminal a bar on stderr follows the held-out queries (a minute or more for a large shop).
 Bad input (no trained model, no dataset) prints `error: …` and exits with status 2.
 """
 import os
@@ -53,7 +54,7 @@ def main(argv):
         if model.scores_outfits and not FLAGS["protocols"].present:
             names = [protocols.OUTFITS]
         results = protocols.evaluate(model, dataset, protocols=names, split=FLAGS.split,
-                                     seed=FLAGS.eval_seed, trials=FLAGS.trials)
+                                     seed=FLAGS.eval_seed, trials=FLAGS.trials, progress=sys.stderr)
     except (DataError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""Progress of long work (training epochs, feature extraction on stdout; reading images at ingest on stderr): a live bar on a terminal, one line per epoch elsewhere.
+"""Progress of long work (training epochs, feature extraction on stdout; reading images at ingest and evaluation on stderr): a live bar on a terminal, one line per epoch elsewhere.
 
 `EpochProgress` takes the calls of `keras.utils.Progbar` (`update(current, values)`) plus a
 `close()` at the end of the epoch, which writes the epoch's one line. By `verbose`:

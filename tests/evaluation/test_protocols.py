@@ -249,6 +249,28 @@ def test_factorised_and_pairwise_paths_agree_with_numpy(low_rank_dataset):
         expected, ds, split="valid")["full_auc/auc"]
 
 
+def test_a_terminal_gets_a_progress_bar_over_the_queries_and_a_pipe_nothing(low_rank_dataset, monkeypatch):
+    import io
+    import re
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    ds = dataset_lib.load_dataset(low_rank_dataset)
+    user_f, item_f = integer_factors(1, ds.num_users, ds.num_items)
+    monkeypatch.setattr(protocols, "BLOCK_ELEMENTS", 25 * ds.num_items)   # 25 queries a block
+    terminal, pipe = Terminal(), io.StringIO()
+    quiet = protocols.evaluate(Factorised(user_f, item_f), ds)
+    assert protocols.evaluate(Factorised(user_f, item_f), ds, progress=terminal) == quiet
+    assert protocols.evaluate(Factorised(user_f, item_f), ds, progress=pipe) == quiet
+    drawn = [re.sub(r" - \d+m?s", "", part).rstrip() for part in terminal.getvalue().split("\r") if part]
+    assert drawn[0] == "evaluating 25/60 [============>.................]"
+    assert drawn[-2:] == ["evaluating 60/60 [==============================]", "evaluating"]
+    assert terminal.getvalue().endswith("\n")   # the bar ends with its line
+    assert pipe.getvalue() == ""
+
+
 def test_the_item_half_is_embedded_once_per_catalogue_batch_for_every_user_block():
     ds = make_dataset()
     user_f, item_f = integer_factors(8, ds.num_users, NUM_ITEMS)
