@@ -16,7 +16,6 @@ import logging as logging_lib
 import os
 import shutil
 import sys
-import tempfile
 from typing import Optional
 
 from absl import app, flags, logging
@@ -77,7 +76,7 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
 
     made_base = not os.path.exists(export_base)
     os.makedirs(export_base, exist_ok=True)   # only now: a failure above leaves no empty folder
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base)
+    tmp = atomic.temp_folder(export_base, f".tmp-{version}-")   # readable as the server's user
     try:
         with _quiet_tensorflow_logs(), _without_keras_layer_traces():
             tf.saved_model.save(servable, tmp, signatures=functions)

@@ -39,6 +39,18 @@ def test_versions_are_integers_written_atomically(world, tmp_path):
     assert info["version"] == 2 and info["top_k"] == 5 and info["model_name"] == "mf"
 
 
+def test_a_version_folder_has_the_mode_a_plain_folder_gets(world, tmp_path):
+    # the version was built in a mkdtemp folder (0700): TF Serving running as another user than
+    # the exporter could not read it
+    dataset, models = world
+    umask = os.umask(0o022)
+    try:
+        path = export.export_model(models["mf"], dataset, str(tmp_path / "mf"), top_k=5)
+    finally:
+        os.umask(umask)
+    assert oct(os.stat(path).st_mode & 0o777) == oct(0o755)
+
+
 def test_failed_export_leaves_no_version(world, tmp_path, monkeypatch):
     dataset, models = world
     base = str(tmp_path / "mf")
