@@ -60,6 +60,15 @@ def test_same_seed_gives_identical_files(tmp_path):
         assert fa.read() != fc.read()
 
 
+def test_the_world_folder_has_the_mode_a_plain_folder_gets(tmp_path):
+    umask = os.umask(0o022)   # it was built in a mkdtemp folder, 0700: private to its maker
+    try:
+        path = generate_world(str(tmp_path / "w"), SyntheticConfig(seed=7, **TINY))
+    finally:
+        os.umask(umask)
+    assert oct(os.stat(path).st_mode & 0o777) == oct(0o755)
+
+
 def test_csvs_are_canonical_and_match_truth(world):
     truth = load_truth(world)
     items = _read_csv(os.path.join(world, "items.csv"))

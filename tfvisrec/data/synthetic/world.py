@@ -15,11 +15,10 @@ import datetime
 import json
 import os
 import shutil
-import tempfile
 
 import numpy as np
 
-from tfvisrec.atomic import publish_folder
+from tfvisrec.atomic import publish_folder, temp_folder
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.output_folder import check_replaceable
 from tfvisrec.data.synthetic import drawing
@@ -47,7 +46,7 @@ def generate_world(out_dir: str, config: SyntheticConfig, overwrite: bool = Fals
     check_replaceable(path, overwrite, (TRUTH_JSON,), "a synthetic world", empty_is_free=True)
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+    tmp = temp_folder(parent, f".{os.path.basename(path)}.tmp-")   # not mkdtemp's private mode
     try:
         _write_world(tmp, config)
         publish_folder(tmp, path)
