@@ -157,7 +157,7 @@ def define_flags():
     """Define the export flags (skipping any another CLI in this process defined already)."""
     for definer, name, default, help_text in [
         (flags.DEFINE_string, "model_dir", None, "Trained model folder (holds config.json and checkpoints)."),
-        (flags.DEFINE_string, "which", "best", "Checkpoint to export: best | latest."),
+        (flags.DEFINE_string, "which", "best", "Checkpoint to export: best | latest (a run without a best one, never validated, exports its latest, with a warning)."),
         (flags.DEFINE_string, "dataset_dir", "", "Dataset folder; default: the one the model was trained on."),
         (flags.DEFINE_string, "export_base", None, "Model folder in the repository, e.g. export/dvbpr (its name is the served model name)."),
         (flags.DEFINE_integer, "version", 0, "Version number to write; 0 = next free version."),
@@ -207,6 +207,10 @@ def main(argv):
         require_writable(FLAGS.export_base, "--export_base", folder=True)   # before the model is loaded
         model, dataset = checkpoints.load_trained(FLAGS.model_dir, which=FLAGS.which,
                                                   dataset_dir=FLAGS.dataset_dir or None)
+        if checkpoints.checkpoint_used(FLAGS.model_dir, FLAGS.which) != FLAGS.which:
+            print(f"warning: {FLAGS.model_dir} has no best checkpoint (it never validated: stopped "
+                  "before its first epoch ended, or still training); exporting its latest one",
+                  file=sys.stderr)
         design = _design_export(model) if FLAGS.gan_dir else None
         classifier = _explain_classifier(model, dataset)
         feature_backbone = _feature_backbone(model)

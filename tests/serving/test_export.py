@@ -201,6 +201,28 @@ def test_export_cli_plumbing(world, tmp_path, monkeypatch, capsys):
     assert [(c.name, c.base_path) for c in config.model_config_list.config] == [("shop", "/models/shop")]
 
 
+def test_exporting_a_run_that_never_validated_says_it_exports_the_latest_checkpoint(low_rank_dataset, tmp_path, capsys):
+    # a training killed (or still running) before its first epoch ended has no best checkpoint
+    from absl import flags
+    from tfvisrec.config import TrainConfig
+    from tfvisrec.models import registry
+    from tfvisrec.training import fit
+    run = str(tmp_path / "run")
+    fit(registry.new_config("bprmf", embedding_dim=4),
+        TrainConfig(dataset=low_rank_dataset, model_dir=run, batch_size=32, max_steps=5, verbose=0))
+    export.define_flags()
+    base = tmp_path / "export" / "shop"
+    flags.FLAGS(["export", f"--model_dir={run}", f"--export_base={base}", "--models_config=none"])
+    try:
+        assert export.main([]) == 0
+    finally:
+        flags.FLAGS.unparse_flags()
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(base / "1")
+    assert (f"warning: {run} has no best checkpoint (it never validated: stopped before its first epoch "
+            "ended, or still training); exporting its latest one") in captured.err
+
+
 @pytest.mark.parametrize("flag, message", [
     ("--top_k=0", "--top_k must be at least 1, got 0"), ("--version=-1", "--version must be 0"),
     ("--which=nonsense", "--which must be best or latest"), ("--export_batch_size=0", "--export_batch_size must be"),
