@@ -32,6 +32,25 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     assert os.listdir(tmp_path) == ["table.json"]
 
 
+def test_a_write_error_that_names_no_file_is_raised_naming_the_output(tmp_path):
+    path = tmp_path / "features.npy"
+
+    def full_disk(f):   # what np.save raises when the disk fills up
+        raise OSError("1624576 requested and 523232 written")
+
+    with pytest.raises(OSError) as raised:
+        atomic.write_with(str(path), full_disk)
+    assert str(raised.value) == f"cannot write {path} (1624576 requested and 523232 written)"
+    with pytest.raises(OSError) as raised:
+        atomic.write_with(str(path), lambda f: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    assert str(raised.value) == f"cannot write {path} (No space left on device)"
+    assert os.listdir(tmp_path) == []
+    named = OSError(13, "Permission denied", "/elsewhere")   # errors naming their file pass unchanged
+    with pytest.raises(OSError) as raised:
+        atomic.write_with(str(path), lambda f: (_ for _ in ()).throw(named))
+    assert raised.value is named
+
+
 def test_outputs_a_command_cannot_write_are_named_before_its_work(tmp_path):
     blocker = tmp_path / "notes.txt"
     blocker.write_text("keep me")

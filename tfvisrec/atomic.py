@@ -44,7 +44,9 @@ def write_bytes(path: str, data: bytes) -> None:
 
 def write_with(path: str, write: Callable[[BinaryIO], object]) -> None:
     """`write(f)` into a temporary file beside `path` (opened "wb"), then renamed to `path`.
-    The file gets the mode a plain `open` would give it (mkstemp's is private)."""
+    The file gets the mode a plain `open` would give it (mkstemp's is private). An OSError that
+    names no file (a full disk under numpy: "1624576 requested and 523232 written") is raised
+    again naming `path`."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-", dir=folder)
@@ -53,9 +55,11 @@ def write_with(path: str, write: Callable[[BinaryIO], object]) -> None:
             write(f)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.filename is None:
+            raise OSError(f"cannot write {path} ({e.strerror or e})") from None
         raise
 
 
