@@ -69,6 +69,17 @@ def test_the_world_folder_has_the_mode_a_plain_folder_gets(tmp_path):
     assert oct(os.stat(path).st_mode & 0o777) == oct(0o755)
 
 
+def test_a_full_disk_names_the_world_and_leaves_nothing(tmp_path, monkeypatch):
+    def full_disk(*args, **kwargs):   # numpy's and PIL's own errors name no file
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(np, "savez", full_disk)
+    monkeypatch.setattr(np, "savez_compressed", full_disk)
+    with pytest.raises(OSError) as raised:
+        generate_world(str(tmp_path / "w"), SyntheticConfig(seed=7, **TINY))
+    assert str(raised.value) == f"cannot write the world {tmp_path / 'w'} (No space left on device)"
+    assert os.listdir(tmp_path) == []
+
+
 def test_csvs_are_canonical_and_match_truth(world):
     truth = load_truth(world)
     items = _read_csv(os.path.join(world, "items.csv"))

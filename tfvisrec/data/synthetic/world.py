@@ -50,8 +50,10 @@ def generate_world(out_dir: str, config: SyntheticConfig, overwrite: bool = Fals
     try:
         _write_world(tmp, config)
         publish_folder(tmp, path)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError) and e.filename is None:   # a full disk under PIL or numpy
+            raise OSError(f"cannot write the world {path} ({e.strerror or e})") from None
         raise
     return path
 
