@@ -11,6 +11,7 @@ version. It holds the signatures of `tfvisrec.serving.signatures` that apply to 
 `/models/<name>` as base_path; an entry there already keeps its version policy and labels.
 """
 import contextlib
+import errno
 import json
 import logging as logging_lib
 import os
@@ -60,7 +61,8 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
         raise ValueError(f"version must be a non-negative integer, got {version}")
     export_base = os.path.abspath(export_base)
     name = model_name or os.path.basename(export_base)
-    version = layout.next_version(export_base) if version is None else int(version)
+    numbered_here = version is None
+    version = layout.next_version(export_base) if numbered_here else int(version)
     final = os.path.join(export_base, str(version))
     if os.path.exists(final):
         raise DataError("this version exists already; choose another --version", final)
@@ -82,7 +84,13 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
             tf.saved_model.save(servable, tmp, signatures=functions)
         warmup.write_warmup(tmp, name, signatures.example_inputs(servable, examples))
         _write_info(tmp, name, version, servable, sorted(functions), model)
-        os.rename(tmp, final)
+        while not _publish(tmp, final):   # another export took the version meanwhile
+            if not numbered_here:
+                raise DataError("this version was written meanwhile by another export; choose another "
+                                "--version", final)
+            version = layout.next_version(export_base)
+            final = os.path.join(export_base, str(version))
+            _write_info(tmp, name, version, servable, sorted(functions), model)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if made_base and not os.listdir(export_base):   # nor does a failure here
@@ -128,6 +136,17 @@ def _without_keras_layer_traces():
     except ImportError:
         return contextlib.nullcontext()
     return keras_saved_model_utils.keras_option_scope(save_traces=False, in_tf_saved_model_scope=True)
+
+
+def _publish(tmp: str, final: str) -> bool:
+    """Rename the finished version `tmp` to `final`; False when a version folder is there."""
+    try:
+        os.rename(tmp, final)
+        return True
+    except OSError as e:
+        if e.errno in (errno.ENOTEMPTY, errno.EEXIST) and os.path.isdir(final):
+            return False
+        raise
 
 
 def _write_info(saved_model_dir, name, version, servable, signature_names, model):

@@ -51,6 +51,29 @@ def test_a_version_folder_has_the_mode_a_plain_folder_gets(world, tmp_path):
     assert oct(os.stat(path).st_mode & 0o777) == oct(0o755)
 
 
+def test_two_exports_at_once_get_two_versions(world, tmp_path, monkeypatch):
+    # both number their version before either has written it; the second to finish found its
+    # number taken ("[Errno 39] Directory not empty") and lost its work
+    dataset, models = world
+    base = tmp_path / "mf"
+    save = tf.saved_model.save
+
+    def save_while_another_export_ends(servable, path, **kwargs):
+        save(servable, path, **kwargs)
+        os.makedirs(base / "1" / "variables", exist_ok=True)   # the other export's version 1
+
+    monkeypatch.setattr(tf.saved_model, "save", save_while_another_export_ends)
+    path = export.export_model(models["mf"], dataset, str(base), top_k=5)
+    assert os.path.basename(path) == "2" and sorted(os.listdir(base)) == ["1", "2"]
+    info = json.load(open(os.path.join(path, "assets.extra", export.EXPORT_INFO_FILE)))
+    assert info["version"] == 2
+    monkeypatch.setattr(tf.saved_model, "save", lambda servable, path, **kwargs: (
+        save(servable, path, **kwargs), os.makedirs(base / "9" / "variables")))
+    with pytest.raises(DataError, match="9: this version was written meanwhile by another export; choose another --version"):
+        export.export_model(models["mf"], dataset, str(base), version=9, top_k=5)
+    assert sorted(os.listdir(base)) == ["1", "2", "9"] and os.listdir(base / "9") == ["variables"]
+
+
 def test_failed_export_leaves_no_version(world, tmp_path, monkeypatch):
     dataset, models = world
     base = str(tmp_path / "mf")
