@@ -136,6 +136,17 @@ def test_resume_passes_over_a_truncated_latest_checkpoint(low_rank_dataset, tmp_
         fit(*_configs(tmp_path / "run", low_rank_dataset, epochs=4))
 
 
+def test_a_save_killed_midway_leaves_no_shard_behind_once_the_run_resumes(low_rank_dataset, tmp_path):
+    fit(*_configs(tmp_path / "run", low_rank_dataset, epochs=1))
+    ckpt_dir = tmp_path / "run" / checkpoints.LATEST_DIR
+    temp = ckpt_dir / "ckpt-10_temp"   # what a kill during TF's save of ckpt-10 leaves
+    temp.mkdir()
+    (temp / "part-00000-of-00001.data-00000-of-00001.tempstate6651096516576901953").write_bytes(b"x" * 100)
+    _, summary = fit(*_configs(tmp_path / "run", low_rank_dataset, epochs=2))
+    assert summary["resumed_from_step"] == 12
+    assert not temp.exists() and not list(ckpt_dir.glob("*_temp"))
+
+
 def test_early_stopping_and_best_checkpoint(low_rank_dataset, tmp_path):
     # A huge learning rate makes validation AUC stall, so patience 1 stops training early.
     model_config, train_config = _configs(tmp_path / "run", low_rank_dataset, epochs=30,

@@ -101,6 +101,16 @@ def save_latest(manager: tf.train.CheckpointManager, number: int) -> str:
                       "then run the same command again to resume from the checkpoint before it") from None
 
 
+def remove_partial_saves(directory: str) -> None:
+    """Remove the `ckpt-N_temp` folders saves killed midway left in `directory`: TensorFlow writes
+    a checkpoint's shards there (`….tempstate<random>`) before merging them into `ckpt-N.*`, and
+    saving that number again later does not remove another process's shard, so every kill during
+    a save left up to a checkpoint's size behind for good. Call with the run folder locked to
+    this training (`run_lock`): no other save can be under way there."""
+    for path in tf.io.gfile.glob(os.path.join(directory, "ckpt-*_temp")):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def latest_readable(manager: tf.train.CheckpointManager):
     """The newest of `manager`'s checkpoints whose files read back whole (every tensor), or
     None when it has none. A run killed or out of disk space while it wrote its latest

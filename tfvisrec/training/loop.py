@@ -81,6 +81,8 @@ def _fit(model_config, train_config, dataset, strategy, chief):
     best = checkpoints.BestCheckpoint(os.path.join(write_dir, checkpoints.BEST_DIR))
     resumed_from = None
     earlier_history, earlier_seconds = [], 0.0
+    if chief:
+        checkpoints.remove_partial_saves(latest.directory)
     resume_path = checkpoints.latest_readable(latest) if train_config.resume else None
     if resume_path:
         checkpoints.check_resumable(model_dir, model_config)
