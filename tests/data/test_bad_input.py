@@ -326,3 +326,20 @@ def test_a_full_disk_names_the_dataset_and_leaves_nothing(world, monkeypatch):
         _ingest(world)
     assert str(raised.value) == f"cannot write the dataset {world / 'work' / 'out'} (No space left on device)"
     assert os.listdir(world / "work") == []
+
+
+def test_a_dataset_written_meanwhile_by_another_ingest_is_not_replaced_without_overwrite(world, monkeypatch):
+    out = world / "work" / "out"
+    write_vocab = dataset_io._write_vocab
+
+    def while_another_ingest_ends(path, ids):   # it publishes `out` while this one writes
+        if not out.exists():
+            out.mkdir()
+            (out / "meta.json").write_text("{}")
+        write_vocab(path, ids)
+
+    monkeypatch.setattr(dataset_io, "_write_vocab", while_another_ingest_ends)
+    with pytest.raises(DataError, match="output folder exists already"):
+        _ingest(world)
+    assert os.listdir(world / "work") == ["out"] and os.listdir(out) == ["meta.json"]
+    assert _ingest(world, overwrite=True) == str(out)   # --overwrite replaces it

@@ -258,6 +258,8 @@ def write_dataset(path: str, meta: Dict, user_ids: Sequence[str], item_ids: Sequ
             _write_image_shards(tmp, images, meta["num_image_shards"])
         with open(os.path.join(tmp, schema.META_FILE), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2, sort_keys=True)
+        # again: another ingest into `path` may have finished meanwhile (replaced only with --overwrite)
+        check_replaceable(path, overwrite, (schema.META_FILE,), "a dataset")
         publish_folder(tmp, path)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
