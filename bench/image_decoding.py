@@ -11,7 +11,7 @@ skips. The H&M photos (120 × 180 JPEGs) are read from the archive and also re-e
 Pillow as grey JPEGs, as phone JPEGs (EXIF orientation 6) and as RGBA PNGs (the alpha of a
 cut-out: opaque garment, transparent margin). Each row is timed through a one-thread
 `tf.data` map, the same photos in every row, and the table gives the median of `--rounds`
-runs; "bare" is `tf.io.decode_image(channels=3)` + `tf.image.resize_with_pad` alone.
+runs (bare and ours in turn); "bare" is `tf.io.decode_image(channels=3)` + `tf.image.resize_with_pad` alone.
 """
 import io
 import os
@@ -69,16 +69,21 @@ def reencoded(photos, kind: str):
     return out
 
 
-def median_seconds(photos, decode, rounds: int) -> float:
+def median_seconds(photos, decodes, rounds: int):
+    """Median seconds of a pass over `photos` for each of `decodes`, their passes taken in
+    turn (one of each per round), so a machine that speeds up or slows down meanwhile weighs
+    on all of them alike."""
     import tensorflow as tf
-    data = tf.data.Dataset.from_tensor_slices(photos).map(decode, num_parallel_calls=1).batch(256)
-    times = []
+    passes = [tf.data.Dataset.from_tensor_slices(photos).map(decode, num_parallel_calls=1).batch(256)
+              for decode in decodes]
+    times = [[] for _ in decodes]
     for _ in range(rounds):
-        started = time.perf_counter()
-        for _ in data:
-            pass
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for data, took in zip(passes, times):
+            started = time.perf_counter()
+            for _ in data:
+                pass
+            took.append(time.perf_counter() - started)
+    return [statistics.median(took) for took in times]
 
 
 def main(argv):
@@ -104,8 +109,7 @@ def main(argv):
     print("| photos | decode | seconds | ms / photo | × bare |")
     print("|---|---|---:|---:|---:|")
     for kind, encoded in kinds.items():
-        reference = median_seconds(encoded, bare, FLAGS.rounds)
-        ours = median_seconds(encoded, lambda b: decode_to_uint8(b, size), FLAGS.rounds)
+        reference, ours = median_seconds(encoded, [bare, lambda b: decode_to_uint8(b, size)], FLAGS.rounds)
         for name, seconds in (("bare", reference), ("decode_to_uint8", ours)):
             print(f"| {kind} | {name} | {seconds:.2f} | {1000 * seconds / len(encoded):.2f} | "
                   f"{seconds / reference:.2f} |", flush=True)
