@@ -188,13 +188,18 @@ def test_images_from_tar_and_default_folder(tmp_path):
     assert from_tar.meta["num_images"] == 5 and len(from_tar.image_shards()) == 4
 
 
-def test_items_without_image_allowed_unless_required(tmp_path):
+def _world_with_item_100_photoless(tmp_path):
     root, images = write_world(tmp_path)
     with open(os.path.join(root, "items.csv")) as f:
         lines = f.read().splitlines()
     lines[3] = lines[3].replace("b/100.jpg", "")
     with open(os.path.join(root, "items.csv"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    return root, images
+
+
+def test_items_without_image_allowed_unless_required(tmp_path):
+    root, images = _world_with_item_100_photoless(tmp_path)
     ds = load_dataset(ingest(os.path.join(root, "interactions.csv"),
                              os.path.join(root, "items.csv"), images, str(tmp_path / "o"),
                              min_user_interactions=3, image_shards=2))
@@ -206,12 +211,7 @@ def test_items_without_image_allowed_unless_required(tmp_path):
 
 def test_blank_photos_give_items_without_one_a_plain_grey_photo(tmp_path):
     """So that a shop with a few items not yet photographed can train the visual models."""
-    root, images = write_world(tmp_path)
-    with open(os.path.join(root, "items.csv")) as f:
-        lines = f.read().splitlines()
-    lines[3] = lines[3].replace("b/100.jpg", "")
-    with open(os.path.join(root, "items.csv"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    root, images = _world_with_item_100_photoless(tmp_path)
     args = (os.path.join(root, "interactions.csv"), os.path.join(root, "items.csv"), images)
     ds = load_dataset(ingest(*args, str(tmp_path / "o"), min_user_interactions=3, blank_photos=True))
     assert ds.meta["num_images"] == 5 and ds.meta["num_blank_photos"] == 1
