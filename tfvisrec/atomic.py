@@ -58,9 +58,7 @@ def write_with(path: str, write: Callable[[BinaryIO], object]) -> None:
     except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
-        if isinstance(e, OSError) and e.filename is None:
-            raise OSError(f"cannot write {path} ({e.strerror or e})") from None
-        raise
+        raise_naming(e, path)
 
 
 def file_output_problem(path: str):
@@ -96,6 +94,15 @@ def _nearest_folder_problem(path: str, folder: str):
     if not os.access(folder, os.W_OK):
         return f"cannot write {path}: {folder} is not writable"
     return None
+
+
+def raise_naming(error: BaseException, what: str) -> None:
+    """Re-raise `error` (call in an `except` clause), as an OSError naming `what` when it is one
+    that names no file: numpy's and PIL's writes on a full disk ("1624576 requested and 523232
+    written") say neither which output nor where."""
+    if isinstance(error, OSError) and error.filename is None:
+        raise OSError(f"cannot write {what} ({error.strerror or error})") from None
+    raise error
 
 
 def write_error_reason(error) -> str:

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from tfvisrec.atomic import publish_folder
+from tfvisrec.atomic import publish_folder, raise_naming
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.npz_file import read_npz
@@ -263,9 +263,7 @@ def write_dataset(path: str, meta: Dict, user_ids: Sequence[str], item_ids: Sequ
         publish_folder(tmp, path)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, OSError) and e.filename is None:   # numpy's writes name no file (a full disk)
-            raise OSError(f"cannot write the dataset {path} ({e.strerror or e})") from None
-        raise
+        raise_naming(e, f"the dataset {path}")
     return path
 
 

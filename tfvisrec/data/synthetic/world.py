@@ -18,7 +18,7 @@ import shutil
 
 import numpy as np
 
-from tfvisrec.atomic import publish_folder, temp_folder
+from tfvisrec.atomic import publish_folder, raise_naming, temp_folder
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.output_folder import check_replaceable
 from tfvisrec.data.synthetic import drawing
@@ -52,9 +52,7 @@ def generate_world(out_dir: str, config: SyntheticConfig, overwrite: bool = Fals
         publish_folder(tmp, path)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, OSError) and e.filename is None:   # a full disk under PIL or numpy
-            raise OSError(f"cannot write the world {path} ({e.strerror or e})") from None
-        raise
+        raise_naming(e, f"the world {path}")
     return path
 
 
