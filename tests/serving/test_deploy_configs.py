@@ -62,7 +62,11 @@ def test_mirrored_protos_reject_unknown_fields():
 def test_dockerfiles(name, base):
     text = _read(name)
     assert re.search(rf"^FROM {re.escape(base)}$", text, re.M)
-    assert "COPY export/ /models/" in text and 'ENTRYPOINT ["tensorflow_model_server"]' in text
+    assert "COPY export/ /models/" in text
+    # tini as PID 1 passes SIGTERM on: the server installs no handler, and as PID 1 it would
+    # ignore the signal until the grace period's SIGKILL
+    assert 'ENTRYPOINT ["/usr/bin/tini", "--", "tensorflow_model_server"]' in text
+    assert re.search(r"^RUN apt-get update && apt-get install -y --no-install-recommends tini ", text, re.M)
     assert REQUIRED_FLAGS <= set(_dockerfile_cmd(name))
     assert "!export/" in _read(f"{name}.dockerignore")
 
@@ -75,7 +79,7 @@ def test_compose_file():
     assert set(cpu["ports"]) == {"8500:8500", "8501:8501"}
     assert gpu["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
     for service in (cpu, gpu):
-        assert service["entrypoint"] == ["tensorflow_model_server"]
+        assert service["entrypoint"] == ["tensorflow_model_server"] and service["init"] is True
         assert REQUIRED_FLAGS <= set(service["command"])
         assert "../export:/models:ro" in service["volumes"]
         for volume in service["volumes"]:
@@ -92,6 +96,8 @@ def test_kubernetes_manifests():
     assert REQUIRED_FLAGS <= set(container["args"])
     assert {p["containerPort"] for p in container["ports"]} == {8500, 8501}
     assert container["readinessProbe"]["tcpSocket"]["port"] == "grpc"
+    sleep = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert sleep[0] == "sleep" and 0 < int(sleep[1]) < deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert deployment["spec"]["selector"]["matchLabels"] == labels == service["spec"]["selector"]
     assert {p["port"] for p in service["spec"]["ports"]} == {8500, 8501}
