@@ -10,7 +10,7 @@ PACKAGE_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 
 # Lowest first. A module may import its own layer and the ones below it.
 LAYERS = (
-    ("foundation", ("tfvisrec", "tfvisrec.atomic", "tfvisrec.config", "tfvisrec.losses",
+    ("foundation", ("tfvisrec", "tfvisrec.atomic", "tfvisrec.temp_folders", "tfvisrec.config", "tfvisrec.losses",
                     "tfvisrec.metrics", "tfvisrec.tensorflow_startup", "tfvisrec.progress",
                     "tfvisrec.image_sheets", "tfvisrec.explanation_picture", "tfvisrec.checkpoint_files")),
     ("data", ("tfvisrec.data",)),

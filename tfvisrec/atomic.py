@@ -19,14 +19,6 @@ def publish_folder(tmp: str, path: str) -> None:
         os.rename(tmp, path)
 
 
-def temp_folder(parent: str, prefix: str) -> str:
-    """A new folder in `parent` to build an output in before `publish_folder`: mkdtemp's, with
-    the mode a plain mkdir gives (mkdtemp's own is private, 0700, and would stay the output's)."""
-    tmp = tempfile.mkdtemp(prefix=prefix, dir=parent)
-    os.chmod(tmp, 0o777 & ~_umask())
-    return tmp
-
-
 def write_json(path: str, payload) -> None:
     """JSON to `path` through a temporary file in the same folder."""
     write_text(path, json.dumps(payload, indent=2, sort_keys=True, default=str))

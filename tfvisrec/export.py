@@ -4,7 +4,8 @@
 
 The SavedModel is written into `export/<name>/.tmp-<version>-*` and renamed into place at the
 end, so TF Serving (or the embedded server) polling `export/<name>` never sees a half-written
-version. It holds the signatures of `tfvisrec.serving.signatures` that apply to the model,
+version; the folder of an export killed before its rename is removed by the next export
+there (never that of an export still running: `tfvisrec.temp_folders`). It holds the signatures of `tfvisrec.serving.signatures` that apply to the model,
 `assets.extra/tf_serving_warmup_requests` (one Predict per signature) and
 `assets.extra/tfvisrec_export.json` (what was exported, how). The model's entry is added to
 `models.config` beside the model folders (`export/models.config`), with the container path
@@ -24,7 +25,7 @@ from absl import app, flags, logging
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 
-from tfvisrec import atomic
+from tfvisrec import atomic, temp_folders
 from tfvisrec.atomic import require_writable
 from tfvisrec.config import UsageError, parse_flags
 from tfvisrec.data.errors import DataError
@@ -78,26 +79,27 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
 
     made_base = not os.path.exists(export_base)
     os.makedirs(export_base, exist_ok=True)   # only now: a failure above leaves no empty folder
-    tmp = atomic.temp_folder(export_base, f".tmp-{version}-")   # readable as the server's user
-    try:
-        with _quiet_tensorflow_logs(), _without_keras_layer_traces():
-            tf.saved_model.save(servable, tmp, signatures=functions)
-        warmup.write_warmup(tmp, name, signatures.example_inputs(servable, examples))
-        _write_info(tmp, name, version, servable, sorted(functions), model)
-        while not _publish(tmp, final):   # another export took the version meanwhile
-            if not numbered_here:
-                raise DataError("this version was written meanwhile by another export; choose another "
-                                "--version", final)
-            version = layout.next_version(export_base)
-            final = os.path.join(export_base, str(version))
+    temp_folders.remove_abandoned(export_base, ".tmp-")   # of exports killed before their rename
+    with temp_folders.held_temp_folder(export_base, f".tmp-{version}-") as tmp:
+        try:
+            with _quiet_tensorflow_logs(), _without_keras_layer_traces():
+                tf.saved_model.save(servable, tmp, signatures=functions)
+            warmup.write_warmup(tmp, name, signatures.example_inputs(servable, examples))
             _write_info(tmp, name, version, servable, sorted(functions), model)
-    except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if made_base and not os.listdir(export_base):   # nor does a failure here
-            os.rmdir(export_base)
-        if isinstance(e, tf.errors.OpError):   # e.g. a full disk: one line, not TF's traceback
-            raise OSError(f"cannot write the export {final} ({atomic.write_error_reason(e)})") from None
-        raise
+            while not _publish(tmp, final):   # another export took the version meanwhile
+                if not numbered_here:
+                    raise DataError("this version was written meanwhile by another export; choose another "
+                                    "--version", final)
+                version = layout.next_version(export_base)
+                final = os.path.join(export_base, str(version))
+                _write_info(tmp, name, version, servable, sorted(functions), model)
+        except BaseException as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if made_base and not os.listdir(export_base):   # nor does a failure here
+                os.rmdir(export_base)
+            if isinstance(e, tf.errors.OpError):   # e.g. a full disk: one line, not TF's traceback
+                raise OSError(f"cannot write the export {final} ({atomic.write_error_reason(e)})") from None
+            raise
     logging.info("exported %s version %d to %s (signatures: %s)", name, version, final,
                  ", ".join(sorted(functions)))
     if models_config:

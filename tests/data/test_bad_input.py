@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 import tfvisrec  # noqa: F401
+from temp_writers import killed_writer_folder, running_writer
 from tfvisrec.data import dataset as dataset_io
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.ingest import ingest
@@ -226,6 +227,14 @@ def test_failure_while_writing_leaves_no_temp_folder(world, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         _ingest(world)
     assert os.listdir(world / "work") == []
+
+
+def test_an_ingest_removes_the_folder_a_killed_ingest_left_but_not_a_running_ones(world):
+    killed = killed_writer_folder(world / "work", ".out.tmp-")   # `python -m tfvisrec.data ingest` killed
+    with running_writer(world / "work", ".out.tmp-") as running:   # an ingest running beside
+        _ingest(world)
+        assert sorted(os.listdir(world / "work")) == sorted([os.path.basename(running), "out"])
+    assert not os.path.exists(killed)
 
 
 def test_dvbpr_npy_bad_files(tmp_path):

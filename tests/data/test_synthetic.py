@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from temp_writers import killed_writer_folder, running_writer
 from tfvisrec.data import dataset as dataset_lib
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.synthetic import (SyntheticConfig, generate_world, leave_one_out_oracle_auc,
@@ -67,6 +68,14 @@ def test_the_world_folder_has_the_mode_a_plain_folder_gets(tmp_path):
     finally:
         os.umask(umask)
     assert oct(os.stat(path).st_mode & 0o777) == oct(0o755)
+
+
+def test_a_run_removes_the_folder_a_killed_run_left_but_not_a_running_ones(tmp_path):
+    killed = killed_writer_folder(tmp_path, ".w.tmp-")   # `python -m tfvisrec.data synthetic` killed
+    with running_writer(tmp_path, ".w.tmp-") as running:
+        generate_world(str(tmp_path / "w"), SyntheticConfig(seed=7, **TINY))
+        assert sorted(os.listdir(tmp_path)) == sorted([os.path.basename(running), "w"])
+    assert not os.path.exists(killed)
 
 
 def test_a_full_disk_names_the_world_and_leaves_nothing(tmp_path, monkeypatch):

@@ -13,6 +13,7 @@ import tensorflow as tf
 from tensorflow_serving.config import model_server_config_pb2
 
 import serving_world as world_lib
+from temp_writers import killed_writer_folder, running_writer
 from tfvisrec import export
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.errors import DataError
@@ -72,6 +73,17 @@ def test_two_exports_at_once_get_two_versions(world, tmp_path, monkeypatch):
     with pytest.raises(DataError, match="9: this version was written meanwhile by another export; choose another --version"):
         export.export_model(models["mf"], dataset, str(base), version=9, top_k=5)
     assert sorted(os.listdir(base)) == ["1", "2", "9"] and os.listdir(base / "9") == ["variables"]
+
+
+def test_an_export_removes_the_folder_a_killed_export_left_but_not_a_running_ones(world, tmp_path):
+    dataset, models = world
+    base = tmp_path / "mf"
+    base.mkdir()
+    killed = killed_writer_folder(base, ".tmp-1-")   # `python -m tfvisrec.export` killed while saving
+    with running_writer(base, ".tmp-1-") as running:   # an export into the same base, saving
+        export.export_model(models["mf"], dataset, str(base), top_k=5)
+        assert sorted(os.listdir(base)) == sorted([os.path.basename(running), "1"])
+    assert not os.path.exists(killed)
 
 
 def test_failed_export_leaves_no_version(world, tmp_path, monkeypatch):

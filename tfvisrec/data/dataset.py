@@ -8,11 +8,11 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from tfvisrec import temp_folders
 from tfvisrec.atomic import publish_folder, raise_naming
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
@@ -228,42 +228,42 @@ def write_dataset(path: str, meta: Dict, user_ids: Sequence[str], item_ids: Sequ
     check_replaceable(path, overwrite, (schema.META_FILE,), "a dataset")
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
-    try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the renamed folder is shared data
-        meta = dict(meta)
-        meta.update(
-            format_version=schema.FORMAT_VERSION,
-            num_users=len(user_ids), num_items=len(item_ids),
-            **{f"num_{s}": int(len(splits[s])) for s in schema.SPLITS},
-            has_images=images is not None and any(b is not None for b in images),
-            num_images=0 if images is None else sum(b is not None for b in images),
-            num_image_shards=0 if images is None else min(num_shards, max(1, len(item_ids))),
-        )
-        _write_vocab(os.path.join(tmp, schema.USERS_FILE), user_ids)
-        _write_vocab(os.path.join(tmp, schema.ITEMS_FILE), item_ids)
-        arrays = {}
-        for s in schema.SPLITS:
-            arrays[f"{s}_users"] = np.asarray(splits[s].users, np.int64)
-            arrays[f"{s}_items"] = np.asarray(splits[s].items, np.int64)
-            arrays[f"{s}_times"] = np.asarray(splits[s].times, np.int64)
-        np.savez(os.path.join(tmp, schema.INTERACTIONS_FILE), **arrays)
-        np.savez(os.path.join(tmp, schema.ITEM_TABLE_FILE), **items)
-        for name, content in (extra_json or {}).items():
-            with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
-                json.dump(content, f, ensure_ascii=False)
-        for name, arrays_of_file in (extra_npz or {}).items():
-            np.savez(os.path.join(tmp, name), **arrays_of_file)
-        if images is not None:
-            _write_image_shards(tmp, images, meta["num_image_shards"])
-        with open(os.path.join(tmp, schema.META_FILE), "w", encoding="utf-8") as f:
-            json.dump(meta, f, indent=2, sort_keys=True)
-        # again: another ingest into `path` may have finished meanwhile (replaced only with --overwrite)
-        check_replaceable(path, overwrite, (schema.META_FILE,), "a dataset")
-        publish_folder(tmp, path)
-    except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise_naming(e, f"the dataset {path}")
+    temp_folders.remove_abandoned(parent, f".{os.path.basename(path)}.tmp-")   # of killed ingests
+    with temp_folders.held_temp_folder(parent, f".{os.path.basename(path)}.tmp-") as tmp:
+        try:
+            meta = dict(meta)
+            meta.update(
+                format_version=schema.FORMAT_VERSION,
+                num_users=len(user_ids), num_items=len(item_ids),
+                **{f"num_{s}": int(len(splits[s])) for s in schema.SPLITS},
+                has_images=images is not None and any(b is not None for b in images),
+                num_images=0 if images is None else sum(b is not None for b in images),
+                num_image_shards=0 if images is None else min(num_shards, max(1, len(item_ids))),
+            )
+            _write_vocab(os.path.join(tmp, schema.USERS_FILE), user_ids)
+            _write_vocab(os.path.join(tmp, schema.ITEMS_FILE), item_ids)
+            arrays = {}
+            for s in schema.SPLITS:
+                arrays[f"{s}_users"] = np.asarray(splits[s].users, np.int64)
+                arrays[f"{s}_items"] = np.asarray(splits[s].items, np.int64)
+                arrays[f"{s}_times"] = np.asarray(splits[s].times, np.int64)
+            np.savez(os.path.join(tmp, schema.INTERACTIONS_FILE), **arrays)
+            np.savez(os.path.join(tmp, schema.ITEM_TABLE_FILE), **items)
+            for name, content in (extra_json or {}).items():
+                with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
+                    json.dump(content, f, ensure_ascii=False)
+            for name, arrays_of_file in (extra_npz or {}).items():
+                np.savez(os.path.join(tmp, name), **arrays_of_file)
+            if images is not None:
+                _write_image_shards(tmp, images, meta["num_image_shards"])
+            with open(os.path.join(tmp, schema.META_FILE), "w", encoding="utf-8") as f:
+                json.dump(meta, f, indent=2, sort_keys=True)
+            # again: another ingest into `path` may have finished meanwhile (replaced only with --overwrite)
+            check_replaceable(path, overwrite, (schema.META_FILE,), "a dataset")
+            publish_folder(tmp, path)
+        except BaseException as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise_naming(e, f"the dataset {path}")
     return path
 
 

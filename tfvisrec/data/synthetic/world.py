@@ -18,7 +18,8 @@ import shutil
 
 import numpy as np
 
-from tfvisrec.atomic import publish_folder, raise_naming, temp_folder
+from tfvisrec import temp_folders
+from tfvisrec.atomic import publish_folder, raise_naming
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.output_folder import check_replaceable
 from tfvisrec.data.synthetic import drawing
@@ -46,13 +47,14 @@ def generate_world(out_dir: str, config: SyntheticConfig, overwrite: bool = Fals
     check_replaceable(path, overwrite, (TRUTH_JSON,), "a synthetic world", empty_is_free=True)
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
-    tmp = temp_folder(parent, f".{os.path.basename(path)}.tmp-")   # not mkdtemp's private mode
-    try:
-        _write_world(tmp, config)
-        publish_folder(tmp, path)
-    except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise_naming(e, f"the world {path}")
+    temp_folders.remove_abandoned(parent, f".{os.path.basename(path)}.tmp-")   # of killed runs
+    with temp_folders.held_temp_folder(parent, f".{os.path.basename(path)}.tmp-") as tmp:
+        try:
+            _write_world(tmp, config)
+            publish_folder(tmp, path)
+        except BaseException as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise_naming(e, f"the world {path}")
     return path
 
 

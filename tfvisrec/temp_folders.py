@@ -1,0 +1,101 @@
+"""Temporary output folders that the next run removes when their writer died, and only then.
+
+Outputs are built in a temporary sibling folder and renamed into place when complete. A writer
+killed before the rename (SIGKILL, the OOM killer, a power cut) cannot remove its folder, so
+the next run of the same command removes it (`remove_abandoned`) — but never the folder of a
+writer still running: two exports into one export folder, or two ingests beside each other,
+may run at once.
+
+Whether a writer is still running is read from two marks it leaves:
+
+- an exclusive `fcntl.flock` on the folder itself, held from just after its creation until
+  the writer publishes or removes it. The kernel drops it when the process ends, however it
+  ends, and it holds across containers sharing the volume (a pid of another pid namespace
+  means nothing here);
+- its pid and the process's start time (`/proc/<pid>/stat`, so a reused pid is not taken for
+  the writer) in the folder's name, `<prefix>p<pid>s<start>-<random>`: they cover the instant
+  between the folder's creation and its lock.
+
+A folder is removed only when neither says its writer runs. Folders without that mark in
+their name (made by an older version, or by hand) are left alone.
+"""
+import contextlib
+import fcntl
+import os
+import re
+import shutil
+import tempfile
+from typing import Iterator, Optional
+
+_OWNER = re.compile(r"p(\d+)s(\d+)-[a-z0-9_]+$")
+
+
+@contextlib.contextmanager
+def held_temp_folder(parent: str, prefix: str) -> Iterator[str]:
+    """A new folder in `parent`, named `prefix` + this process's mark, locked by this process
+    while the block runs (publish or remove it inside the block). It gets the mode a plain
+    mkdir gives (mkdtemp's own is private, 0700, and would stay the output's)."""
+    tmp = tempfile.mkdtemp(prefix=f"{prefix}p{os.getpid()}s{_start_time(os.getpid()) or 0}-", dir=parent)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:   # a file system without flock: the pid mark alone says it is in use
+            pass
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
+        yield tmp
+    finally:
+        os.close(fd)   # releases the lock
+
+
+def remove_abandoned(parent: str, prefix: str) -> None:
+    """Remove the folders in `parent` named `prefix`… by `held_temp_folder` whose writer has
+    ended without removing them (killed); those of running writers stay."""
+    try:
+        names = os.listdir(parent)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in names:
+        owner = _OWNER.search(name[len(prefix):]) if name.startswith(prefix) else None
+        if owner is None or _running(int(owner.group(1)), int(owner.group(2))):
+            continue
+        path = os.path.join(parent, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:   # removed meanwhile by another run, or not a folder
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:   # held: its writer runs (in another pid namespace, or on another host)
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+        finally:
+            os.close(fd)
+
+
+def _running(pid: int, start: int) -> bool:
+    """Whether process `pid`, started at `start` (0 = not recorded), still runs."""
+    if start and os.path.isdir("/proc/self"):
+        return _start_time(pid) == start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:   # it exists, as another user's
+        return True
+    return True
+
+
+def _start_time(pid: int) -> Optional[int]:
+    """The start time of process `pid` in clock ticks since boot, from /proc (None: no such
+    process, or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()   # after "pid (name) ": the name may hold spaces
+    return int(fields[19]) if len(fields) > 19 else None
