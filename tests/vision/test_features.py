@@ -65,6 +65,58 @@ def test_outputs_are_written_whole_and_a_stale_probability_file_is_removed(tmp_p
     assert sorted(os.listdir(tmp_path)) == ["features.json", "features.npy"]
 
 
+_KILLED_MIDWAY = """
+import os, signal, sys
+import numpy as np
+from tfvisrec.vision import features
+folder = sys.argv[1]
+with features.one_run(folder):   # another classifier's features, then killed before its probabilities
+    features.write_outputs(folder, np.ones((3, 2), np.float32), None, {"weights": "runB", "attributes": None})
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_files_of_a_run_killed_midway_are_refused_until_it_runs_again(tmp_path):
+    from types import SimpleNamespace
+    from tfvisrec.data.attribute_probs import read_attribute_probs
+    from tfvisrec.data.item_features import features_path
+    from tfvisrec.data.region_file import ItemRegions, regions_path
+    from tfvisrec.vision.region_features import classifier_path
+    dataset = SimpleNamespace(path=str(tmp_path), num_items=3)
+    probs = {"colour": np.full((3, 2), 0.5, np.float32)}
+    info = {"weights": str(tmp_path), "backbone": {"name": "cnnf"},
+            "attributes": {"names": ["colour"], "values": [["red", "blue"]]}}
+    regions = ItemRegions(np.zeros((3, 1, 2), np.float32), np.zeros((3, 1, 4), np.float32),
+                          np.zeros((3, 1), np.int32), ["colour"], [["red", "blue"]])
+
+    def run_a():
+        with features.one_run(str(tmp_path)):
+            features.write_outputs(str(tmp_path), np.zeros((3, 2), np.float32), probs, info,
+                                   np.zeros((3, 1, 1, 2), np.float16))
+            features.write_regions(str(tmp_path), regions)
+
+    def readers():
+        return [lambda: features_path(dataset), lambda: read_attribute_probs(str(tmp_path)),
+                lambda: regions_path(dataset), lambda: classifier_path(str(tmp_path)),
+                lambda: read_feature_maps(str(tmp_path / "feature_maps.npz"), 3)]
+
+    run_a()
+    assert "features.incomplete" not in os.listdir(tmp_path)
+    for read in readers():
+        read()
+    killed = subprocess.run([sys.executable, "-c", _KILLED_MIDWAY, str(tmp_path)], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert killed.returncode == -9, killed.stderr
+    # features.npy and features.json are B's now, attribute_probs.npz, regions.npz, feature_maps.npz A's
+    for read in readers():
+        with pytest.raises(DataError, match="tfvisrec.vision.features` run writing here did not finish .* "
+                                            "may be a mix of two runs; run it again"):
+            read()
+    run_a()
+    for read in readers():
+        read()
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "tfvisrec.vision.features", *args], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=120)
@@ -80,7 +132,7 @@ def test_cli_writes_into_the_dataset_and_fails_cleanly(trained_run, catalogue_di
     assert np.load(os.path.join(dataset_dir, "features.npy")).shape == (96, 32)
     with open(os.path.join(dataset_dir, "features.json")) as f:
         assert json.load(f)["backbone"]["name"] == "cnnf"
-    assert not [n for n in os.listdir(dataset_dir) if n.startswith(".")]
+    assert not [n for n in os.listdir(dataset_dir) if n.startswith(".") or n == "features.incomplete"]
     wrong = _cli(f"--backbone_weights={model_dir}", f"--dataset={dataset_dir}", "--fc_width=64")
     assert wrong.returncode == 2 and "error:" in wrong.stderr
     assert "fc_width is 32 in these weights, not 64" in wrong.stderr

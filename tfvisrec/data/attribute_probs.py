@@ -12,7 +12,7 @@ import numpy as np
 
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.npz_file import read_npz
-from tfvisrec.data.feature_files import PROBS_FILE
+from tfvisrec.data.feature_files import PROBS_FILE, require_one_run
 
 NAME_SEPARATOR = "="
 MAKE_COMMAND = ("python -m tfvisrec.vision.features --backbone_weights <attribute classifier> "
@@ -29,6 +29,7 @@ def read_attribute_probs(path: str) -> Tuple[np.ndarray, List[str]]:
     file `path` (or the folder holding it). DataError naming the file when it is missing
     (with the command that makes it), unreadable or inconsistent."""
     path = probs_path(path)
+    require_one_run(path)
     if not os.path.isfile(path):
         raise DataError(f"no attribute probabilities: run `{MAKE_COMMAND}`", path)
     arrays = read_npz(path, "not a readable .npz file ({error})")

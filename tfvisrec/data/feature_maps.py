@@ -19,7 +19,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 from tfvisrec.data.errors import DataError
-from tfvisrec.data.feature_files import INFO_FILE
+from tfvisrec.data.feature_files import INFO_FILE, require_one_run
 
 STORED_DTYPE = np.float16   # how the maps are stored (and what a served photo's maps are rounded through)
 
@@ -43,6 +43,7 @@ def maps_arrays(maps: np.ndarray, weights: str, backbone_spec: Dict) -> Dict[str
 def read_feature_maps(path: str, num_items: int) -> Tuple[np.ndarray, MapsSource]:
     """→ (maps float32 [items, h, w, C], their `MapsSource`); DataError for a missing file or
     maps of the wrong shape."""
+    require_one_run(path)
     if not os.path.exists(path):
         raise DataError("no item feature maps: write them with the outfit dataset or pass "
                         "--feature_maps_file", path)

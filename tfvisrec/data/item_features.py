@@ -15,7 +15,7 @@ from absl import logging
 from tfvisrec.data import images, schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.attribute_probs import MAKE_COMMAND, read_attribute_probs
-from tfvisrec.data.feature_files import FEATURES_FILE, PROBS_FILE
+from tfvisrec.data.feature_files import FEATURES_FILE, PROBS_FILE, require_one_run
 from tfvisrec.data.region_file import read_regions, regions_path
 from tfvisrec.progress import EpochProgress, is_terminal
 
@@ -133,6 +133,8 @@ def features_path(dataset, features_file: str = "", default_name: str = FEATURES
     """The precomputed features a model reads: `features_file`, else the dataset's own
     `default_name` (`features.npy`, or `attribute_probs.npz` for the interpretable models)."""
     path = features_file or (os.path.join(dataset.path, default_name) if dataset.path else "")
+    if path:
+        require_one_run(path)
     if not path or not os.path.exists(path):
         if default_name == PROBS_FILE and not features_file:
             raise DataError(f"no attribute probabilities: run `{MAKE_COMMAND}`", path or None)

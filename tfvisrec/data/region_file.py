@@ -23,7 +23,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from tfvisrec.data.errors import DataError
-from tfvisrec.data.feature_files import REGIONS_FILE
+from tfvisrec.data.feature_files import REGIONS_FILE, require_one_run
 
 ARRAYS = ("features", "boxes", "classes", "names")
 # f_a^k(i): the paper's ROI-pooled conv maps, or the classifier's softmax over attribute k's values
@@ -68,6 +68,8 @@ class ItemRegions:
 def regions_path(dataset, regions_file: str = "") -> str:
     """`regions_file`, else the dataset's own `regions.npz`; a DataError saying how to make it."""
     path = regions_file or (os.path.join(dataset.path, REGIONS_FILE) if dataset.path else "")
+    if path:
+        require_one_run(path)
     if not path or not os.path.exists(path):
         raise DataError("no attribute regions; run `python -m tfvisrec.vision.features --regions "
                         "--backbone_weights=<attribute classifier run> --dataset DIR` or pass --regions_file",

@@ -17,9 +17,14 @@ folder (or --output_dir), each file atomically (temp file, then rename):
   the weights and backbone spec that made them (`tfvisrec.data.feature_maps`; an outfit
   model's export loads that backbone to score photos, `outfit_score_images`).
 
+The files are one run's: `features.incomplete` is written beside them before the first and
+removed after the last, and while it is there (a run killed or failed midway, or still writing)
+readers refuse them, naming the remedy, run this again (`tfvisrec.data.feature_files`).
+
 CKPT is anything `tfvisrec.vision.pretrained` reads; the architecture comes from the
 checkpoint, or for a bare Keras .h5 file from --backbone / --image_size / --fc_width.
 """
+import contextlib
 import json
 import os
 import sys
@@ -29,7 +34,8 @@ from absl import app, flags, logging
 
 from tfvisrec import atomic
 from tfvisrec import config as config_lib
-from tfvisrec.data.feature_files import FEATURE_MAPS_FILE, FEATURES_FILE, INFO_FILE, PROBS_FILE, REGIONS_FILE
+from tfvisrec.data.feature_files import (FEATURE_MAPS_FILE, FEATURES_FILE, INCOMPLETE_FILE, INFO_FILE, PROBS_FILE,
+                                         REGIONS_FILE)
 from tfvisrec.data.region_file import REGION_FEATURES
 from tfvisrec.vision.cnn_config import CNNConfig
 
@@ -139,6 +145,18 @@ def write_outputs(folder: str, features, attribute_probs, info, feature_maps=Non
     _atomic(folder, INFO_FILE, lambda f: f.write(json.dumps(info, indent=2, sort_keys=True).encode("utf-8")))
 
 
+@contextlib.contextmanager
+def one_run(folder: str):
+    """`INCOMPLETE_FILE` in `folder` while the block writes a run's files, removed when it ends
+    well; kept when it fails midway (the folder may then hold files of two runs)."""
+    os.makedirs(folder, exist_ok=True)
+    marker = os.path.join(folder, INCOMPLETE_FILE)
+    atomic.write_text(marker, "`python -m tfvisrec.vision.features` is writing the feature files here, or was "
+                              "killed or failed while writing them: they may come from two runs. Run it again.\n")
+    yield
+    os.remove(marker)
+
+
 def _atomic(folder, name, write):
     atomic.write_with(os.path.join(folder, name), write)
 
@@ -177,9 +195,10 @@ def main(argv):
             regions = region_features.extract_regions(classifier, dataset, min(FLAGS.batch_size, 64),
                                                       verbose=FLAGS.verbose, region_feature=FLAGS.region_feature)
         folder = FLAGS.output_dir or dataset.path
-        write_outputs(folder, features, probs, info, maps[0] if maps else None)
-        if regions is not None:
-            write_regions(folder, regions)
+        with one_run(folder):
+            write_outputs(folder, features, probs, info, maps[0] if maps else None)
+            if regions is not None:
+                write_regions(folder, regions)
     except (DataError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

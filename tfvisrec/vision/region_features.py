@@ -16,7 +16,7 @@ import tensorflow as tf
 from tfvisrec.data import catalogue_pipeline, schema
 from tfvisrec.data import images as image_ops
 from tfvisrec.data.errors import DataError
-from tfvisrec.data.feature_files import INFO_FILE
+from tfvisrec.data.feature_files import INFO_FILE, require_one_run
 from tfvisrec.data.item_features import ItemFeatureTable
 from tfvisrec.data.region_file import ItemRegions
 from tfvisrec.progress import EpochProgress
@@ -98,6 +98,7 @@ def classifier_path(dataset_path: str, given: str = "", regions_file: str = "") 
     if info is None:
         raise DataError("cannot tell which attribute classifier made the regions (no features.json); "
                         "pass --backbone_weights", candidates[-1] if candidates else None)
+    require_one_run(info)
     with open(info, encoding="utf-8") as f:
         weights = json.load(f).get("weights", "")
     if not weights or not (os.path.exists(weights) or tf.io.gfile.exists(weights + ".index")):
