@@ -3,8 +3,12 @@
 `python -m tfvisrec.export` adds (or replaces) one `config { ... }` entry per exported model;
 TF Serving (`--model_config_file`) and the embedded server read the same file. Base paths
 written for the container start with `/models/` (export/ is mounted there); the embedded
-server maps that prefix to a local folder (`resolve_base_path`).
+server maps that prefix to a local folder (`resolve_base_path`). Exports into one export folder
+may run at once: `upsert` holds an `fcntl.flock` on `.models.config.lock` beside the file
+across its read, merge and rename, so each adds its entry.
 """
+import contextlib
+import fcntl
 import os
 from typing import Iterable, List, Optional, Sequence, Set
 
@@ -83,25 +87,38 @@ def single_model(name: str, base_path: str) -> model_server_config_pb2.ModelServ
 def upsert(path: str, entry: model_server_config_pb2.ModelConfig) -> model_server_config_pb2.ModelConfig:
     """Add `entry` to the config file at `path`, replacing one of the same name: that one keeps
     what else it sets (an operator's version policy, e.g. a rollback pinned by `specific`,
-    and version labels) and takes `entry`'s base_path and platform; atomic. Returns the entry
-    written."""
-    if os.path.exists(path):
-        config = load(path)
-    else:
-        config = model_server_config_pb2.ModelServerConfig()
-        config.model_config_list.SetInParent()
-    entries = config.model_config_list.config
-    old = next((c for c in entries if c.name == entry.name), None)
-    if old is not None:
-        merged = model_server_config_pb2.ModelConfig()
-        merged.CopyFrom(old)
-        merged.base_path, merged.model_platform = entry.base_path, entry.model_platform
-        entry = merged
-    kept = [c for c in entries if c.name != entry.name]
-    del entries[:]
-    entries.extend(kept + [entry])
-    atomic.write_text(path, to_text(config))
+    and version labels) and takes `entry`'s base_path and platform; atomic, and one update at
+    a time (another process's waits). Returns the entry written."""
+    with _updating(path):
+        if os.path.exists(path):
+            config = load(path)
+        else:
+            config = model_server_config_pb2.ModelServerConfig()
+            config.model_config_list.SetInParent()
+        entries = config.model_config_list.config
+        old = next((c for c in entries if c.name == entry.name), None)
+        if old is not None:
+            merged = model_server_config_pb2.ModelConfig()
+            merged.CopyFrom(old)
+            merged.base_path, merged.model_platform = entry.base_path, entry.model_platform
+            entry = merged
+        kept = [c for c in entries if c.name != entry.name]
+        del entries[:]
+        entries.extend(kept + [entry])
+        atomic.write_text(path, to_text(config))
     return entry
+
+
+@contextlib.contextmanager
+def _updating(path: str):
+    """An exclusive flock on `.<name>.lock` beside the config file `path` while the block runs.
+    Without it two exports each read the old file and the second's rename dropped the first's
+    entry. The lock file stays: removed, a third export could lock a new file while the second
+    still holds the old one."""
+    folder, name = os.path.split(os.path.abspath(path))
+    with open(os.path.join(folder, f".{name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # released when the file closes
+        yield
 
 
 def resolve_base_path(base_path: str, local_models_roots: Sequence[str] = (),
