@@ -12,9 +12,10 @@ import sys
 import time
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
-from absl import app, flags, logging
+from absl import flags, logging
 
-from tfvisrec.config import UsageError, parse_flags
+from tfvisrec.config import UsageError
+from tfvisrec.interruption import run_command
 
 flags.DEFINE_string("work_dir", "demo", "Where the runs, exports and results go.")
 flags.DEFINE_string("cache_dir", "", "Where the world is built once (default: the default dataset's "
@@ -41,6 +42,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The demo's DVBPR: the flagfile's model started from the pretrained CNN, its convolutions kept
 # as loaded (fc6, fc7 and the output layer train: configs/dvbpr.cfg measures 3.6x faster epochs).
 DVBPR_RUN = dict(batch_size=64, patience=0, trainable_backbone_layers=3)
+INTERRUPTED = ("interrupted: run the same command again to go on; what was finished (the world, its pretrained "
+               "CNN, each trained model) is reused, and the model in training resumes from its latest checkpoint")
 
 
 def prepare_world(settings, cache_dir, models, fresh=False):
@@ -164,7 +167,7 @@ def main(argv):
 
 
 def run():
-    app.run(main, flags_parser=parse_flags)
+    run_command(main, interrupted=INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ import os
 import sys
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
-from absl import app, flags
+from absl import flags
 
-from tfvisrec.config import UsageError, define_once as _define, parse_flags
+from tfvisrec.config import UsageError, define_once as _define
 from tfvisrec.data.errors import DataError
+from tfvisrec.interruption import run_command
 
 FLAGS = flags.FLAGS
 
@@ -73,7 +74,8 @@ def main(argv):
 
 
 def run():
-    app.run(main, flags_parser=parse_flags)
+    run_command(main, interrupted="interrupted: no results were written (they are written, whole, only when the "
+                "evaluation ends)")
 
 
 if __name__ == "__main__":

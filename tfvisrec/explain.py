@@ -26,9 +26,10 @@ import os
 import sys
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
-from absl import app, flags
+from absl import flags
 
-from tfvisrec.config import UsageError, define_once, parse_flags
+from tfvisrec.config import UsageError, define_once
+from tfvisrec.interruption import run_command
 
 define_once(flags.DEFINE_string, "model_dir", "", "Folder of a trained SAERS run (saers, saers_fixed, saf_only, vbpr_saf).")
 define_once(flags.DEFINE_string, "user", "", "The shopper (a user id of the run's dataset).")
@@ -204,7 +205,8 @@ def main(argv):
 
 
 def run():
-    app.run(main, flags_parser=parse_flags)
+    run_command(main, interrupted="interrupted: nothing partial was written (the picture and its record are "
+                "written at the end, each whole into a temporary file, then renamed)")
 
 
 if __name__ == "__main__":

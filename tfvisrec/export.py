@@ -20,15 +20,16 @@ import shutil
 import sys
 from typing import Optional
 
-from absl import app, flags, logging
+from absl import flags, logging
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 
 from tfvisrec import atomic, temp_folders
 from tfvisrec.atomic import require_writable
-from tfvisrec.config import UsageError, parse_flags
+from tfvisrec.config import UsageError
 from tfvisrec.data.errors import DataError
+from tfvisrec.interruption import run_command
 from tfvisrec.serving import catalogue, layout, model_config, signatures, warmup
 from tfvisrec.serving.servable import Servable
 
@@ -309,7 +310,8 @@ def _design_export(model):
 
 def run():
     define_flags()
-    app.run(lambda argv: sys.exit(main(argv)), flags_parser=parse_flags)
+    run_command(main, interrupted="interrupted: no version was published (it is written into a temporary folder, "
+                "now removed, and renamed into place only when complete)")
 
 
 if __name__ == "__main__":

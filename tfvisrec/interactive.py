@@ -24,9 +24,10 @@ import json
 import sys
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
-from absl import app, flags
+from absl import flags
 
-from tfvisrec.config import UsageError, define_once, parse_flags
+from tfvisrec.config import UsageError, define_once
+from tfvisrec.interruption import run_command
 
 define_once(flags.DEFINE_string, "model_dir", "", "Folder of a trained ivbpr / itvbpr run.")
 define_once(flags.DEFINE_string, "user", "", "The shopper (a user id of the run's dataset).")
@@ -181,7 +182,7 @@ def main(argv):
 
 
 def run():
-    app.run(main, flags_parser=parse_flags)
+    run_command(main, interrupted="interrupted (this command writes nothing)")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ import os
 import sys
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
-from absl import app, flags, logging
+from absl import flags, logging
 
 from tfvisrec import config as config_lib
 from tfvisrec import default_world
+from tfvisrec.interruption import Interrupted, run_command
 from tfvisrec.models import model_flags
 
 config_lib.define_flags(config_lib.TrainConfig)
@@ -60,15 +61,15 @@ def main(argv):
         tf.get_logger().setLevel("ERROR")
         return 2
     except KeyboardInterrupt:
-        print("\n" + checkpoints.interrupted_note(train_config.model_dir), file=sys.stderr)
-        return 130
+        raise Interrupted(checkpoints.interrupted_note(train_config.model_dir)) from None
     print(f"trained {summary['model']}: {summary['steps']} steps, best validation {describe_best(summary)}, "
           f"model in {train_config.model_dir}")
     return 0
 
 
 def run():
-    app.run(main, flags_parser=config_lib.parse_flags)
+    run_command(main, interrupted="interrupted before training started: nothing was written; run the same "
+                "command again")
 
 
 if __name__ == "__main__":

@@ -19,9 +19,10 @@ import sys
 from datetime import datetime, timezone
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
-from absl import app, flags
+from absl import flags
 
-from tfvisrec.config import UsageError, define_once, parse_flags
+from tfvisrec.config import UsageError, define_once
+from tfvisrec.interruption import run_command
 
 define_once(flags.DEFINE_string, "model_dir", "", "Folder of a trained itvbpr run.")
 define_once(flags.DEFINE_string, "out", "", "Folder to write trends.csv and trends.png into.")
@@ -115,7 +116,8 @@ def main(argv):
 
 
 def run():
-    app.run(main, flags_parser=parse_flags)
+    run_command(main, interrupted="interrupted: nothing partial was written (trends.csv and trends.png are written "
+                "at the end, each whole into a temporary file, then renamed)")
 
 
 if __name__ == "__main__":

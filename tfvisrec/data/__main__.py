@@ -25,15 +25,18 @@ import importlib
 import json
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from tfvisrec.config import UsageError, parse_flags
 from tfvisrec.data.errors import DataError
+from tfvisrec.interruption import run_command
 
 FLAGS = flags.FLAGS
 COMMANDS = ("ingest", "hm", "hm_catalogue", "hm_outfits", "dvbpr_npy", "catalogue", "fashion_mnist", "synthetic",
             "polyvore_u", "outfits_synthetic", "info")
 SYNTHETIC_MODULE = "tfvisrec.data.synthetic.__main__"
+INTERRUPTED = ("interrupted: nothing partial was written (a dataset or world is built in a temporary folder, "
+               "now removed, and renamed into place only when complete)")
 
 
 def define_flags():
@@ -285,8 +288,8 @@ def run_synthetic(argv):
               "installation", file=sys.stderr)
         sys.exit(2)
     flags.adopt_module_key_flags(module)   # its flags in `synthetic --help`
-    app.run(module.main, argv=[f"{argv[0]} synthetic"] + list(argv[2:]),
-            flags_parser=module.parse_flags)
+    run_command(module.main, interrupted=INTERRUPTED, argv=[f"{argv[0]} synthetic"] + list(argv[2:]),
+                flags_parser=module.parse_flags)
 
 
 def run(argv=None):
@@ -296,7 +299,7 @@ def run(argv=None):
         run_synthetic(argv)
         return
     define_flags()
-    app.run(main, argv=argv, flags_parser=parse_flags)
+    run_command(main, interrupted=INTERRUPTED, argv=argv, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ photo instead (eq. 12, then eq. 9-10). The GAN and the DVBPR must share the cate
 import sys
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
-from absl import app, flags
+from absl import flags
 
 from tfvisrec.atomic import require_writable
-from tfvisrec.config import UsageError, define_once, parse_flags
+from tfvisrec.config import UsageError, define_once
 from tfvisrec.data.errors import DataError
+from tfvisrec.interruption import run_command
 
 FLAGS = flags.FLAGS
 define_once(flags.DEFINE_string, "gan_dir", "", "Folder of a trained `gan` (python -m tfvisrec.train --flagfile=configs/gan.cfg).")
@@ -133,7 +134,8 @@ def _read_query(path, size):
 
 
 def run():
-    app.run(main, flags_parser=parse_flags)
+    run_command(main, interrupted="interrupted: no sheet was written (it is written at the end, whole into a "
+                "temporary file, then renamed)")
 
 
 if __name__ == "__main__":

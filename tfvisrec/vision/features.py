@@ -30,13 +30,14 @@ import os
 import sys
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
-from absl import app, flags, logging
+from absl import flags, logging
 
 from tfvisrec import atomic
 from tfvisrec import config as config_lib
 from tfvisrec.data.feature_files import (FEATURE_MAPS_FILE, FEATURES_FILE, INCOMPLETE_FILE, INFO_FILE, PROBS_FILE,
                                          REGIONS_FILE)
 from tfvisrec.data.region_file import REGION_FEATURES
+from tfvisrec.interruption import run_command
 from tfvisrec.vision.cnn_config import CNNConfig
 
 # Only the CNN and training flags this command reads, from their dataclasses: a process that
@@ -211,7 +212,8 @@ def main(argv):
 
 
 def run():
-    app.run(main, flags_parser=config_lib.parse_flags)
+    run_command(main, interrupted="interrupted: nothing partial was written (the feature files are written after "
+                "the extraction, each whole into a temporary file, then renamed)")
 
 
 if __name__ == "__main__":

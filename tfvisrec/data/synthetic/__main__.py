@@ -5,7 +5,7 @@ output folder → `error: ...` on stderr and exit status 2.
 """
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from tfvisrec import config as config_lib
 from tfvisrec.data.errors import DataError
@@ -13,12 +13,15 @@ from tfvisrec.data.synthetic.config import SyntheticConfig
 from tfvisrec.data.synthetic.oracle import leave_one_out_oracle_auc
 from tfvisrec.data.synthetic.truth import load_truth
 from tfvisrec.data.synthetic.world import generate_world
+from tfvisrec.interruption import run_command
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", None, "Output folder of the world (must not exist or be empty unless --overwrite).")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output folder that holds a synthetic world (truth.json).")
 config_lib.define_flags(SyntheticConfig)
 flags.adopt_module_key_flags(config_lib)   # list the world's flags in --help
+INTERRUPTED = ("interrupted: no world was written (it is built in a temporary folder, now removed, and renamed "
+               "into place only when complete)")
 
 
 def summary(folder: str) -> str:
@@ -67,7 +70,7 @@ def _fail(message):
 
 
 def run():
-    app.run(main, flags_parser=parse_flags)
+    run_command(main, interrupted=INTERRUPTED, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

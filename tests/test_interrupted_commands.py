@@ -1,0 +1,96 @@
+"""Ctrl-C in a long-running command: one line on stderr, exit status 130, no traceback, and
+nothing partial published (`tfvisrec/interruption.py`)."""
+import dataclasses
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from absl import flags
+
+from tfvisrec import interruption
+
+# A run started from a background job inherits SIGINT ignored; the launcher gives it Python's
+# own handler back (as tests/training/test_kill_resume.py does).
+LAUNCHER = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)")
+
+
+def _interrupt_once_working(module, args, work_sign):
+    """Run `python -m module args`, send SIGINT once `work_sign` (a glob) matches → (status, stderr)."""
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, module, *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while not glob.glob(work_sign) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, f"{module} ended before it could be interrupted: {proc.stderr.read()[-3000:]}"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+def test_synthetic_world_interrupted_while_drawing(tmp_path):
+    out = tmp_path / "world"
+    status, err = _interrupt_once_working(
+        "tfvisrec.data.synthetic", [f"--out={out}", "--num_users=3000", "--num_items=3000"],
+        str(tmp_path / ".world.tmp-*" / "*"))
+    assert status == interruption.INTERRUPTED_STATUS, err[-3000:]
+    assert "Traceback" not in err and err.strip().splitlines() == [err.strip()], err[-3000:]
+    assert err.startswith("interrupted: no world was written")
+    assert os.listdir(tmp_path) == []   # neither the world nor its temporary folder
+
+
+def test_export_interrupted_while_saving(tmp_path):
+    from tiny_worlds import write_low_rank_dataset
+    from tfvisrec.config import TrainConfig
+    from tfvisrec.models import registry
+    from tfvisrec.training import fit
+    dataset_dir = write_low_rank_dataset(str(tmp_path / "data"))
+    model_dir = str(tmp_path / "model")
+    fit(registry.new_config("bprmf", embedding_dim=4),
+        dataclasses.replace(TrainConfig(), dataset=dataset_dir, model_dir=model_dir, epochs=1,
+                            batch_size=32, verbose=0))
+    export_base = tmp_path / "export" / "bprmf"
+    status, err = _interrupt_once_working(
+        "tfvisrec.export", [f"--model_dir={model_dir}", f"--export_base={export_base}"],
+        str(export_base / ".tmp-*"))
+    assert status == interruption.INTERRUPTED_STATUS, err[-3000:]
+    assert "Traceback" not in err and "interrupted: no version was published" in err, err[-3000:]
+    assert not os.path.exists(export_base) or os.listdir(export_base) == []
+    assert not os.path.exists(tmp_path / "export" / "models.config")
+
+
+def _flags_left_as_they_are(argv):
+    """A flags_parser for in-process runs: other tests' flag values are kept."""
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+    return argv
+
+
+def _run_command_exit(main, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        interruption.run_command(main, interrupted="interrupted: the default line",
+                                 argv=["command"], flags_parser=_flags_left_as_they_are)
+    return stopped.value.code, capsys.readouterr()
+
+
+def test_run_command_turns_ctrl_c_into_its_line_and_status_130(capsys):
+    def main(argv):
+        raise KeyboardInterrupt
+    code, printed = _run_command_exit(main, capsys)
+    assert code == 130 and printed.err == "interrupted: the default line\n" and printed.out == ""
+
+
+def test_a_command_that_knows_more_says_it(capsys):
+    def main(argv):
+        raise interruption.Interrupted("interrupted: resume from ckpt-8")
+    code, printed = _run_command_exit(main, capsys)
+    assert code == 130 and printed.err == "interrupted: resume from ckpt-8\n"
+
+
+def test_a_command_that_ends_keeps_its_status(capsys):
+    code, printed = _run_command_exit(lambda argv: 3, capsys)
+    assert code == 3 and printed.err == ""

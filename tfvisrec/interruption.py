@@ -1,0 +1,40 @@
+"""Ctrl-C in a command line: one line on stderr and exit status 130, not Python's traceback.
+
+Every long-running absl command starts through `run_command(main, interrupted=…)`, where
+`interrupted` is the line its user reads after Ctrl-C: what stopped and what is left (the
+commands write their outputs to a temporary place and rename them when complete, so that line
+can say nothing partial was published). A command that knows more at the moment of the
+interruption (training: which checkpoint it resumes from) raises `Interrupted(line)` instead.
+"""
+import sys
+from typing import Callable, List, Optional
+
+from absl import app
+
+from tfvisrec.config import parse_flags
+from tfvisrec.progress import is_terminal
+
+INTERRUPTED_STATUS = 130   # 128 + SIGINT: what a shell reports for a command Ctrl-C stopped
+
+
+class Interrupted(KeyboardInterrupt):
+    """A Ctrl-C caught where the command can say more than its `run_command` line: `note`."""
+
+    def __init__(self, note: str):
+        super().__init__(note)
+        self.note = note
+
+
+def run_command(main: Callable[[List[str]], Optional[int]], interrupted: str,
+                flags_parser=parse_flags, argv: Optional[List[str]] = None) -> None:
+    """`app.run(main, argv, flags_parser)`; Ctrl-C (a KeyboardInterrupt anywhere in it) prints
+    `interrupted` (or an `Interrupted`'s note) on stderr and exits with status 130."""
+    try:
+        app.run(main, argv=argv, flags_parser=flags_parser)
+    except KeyboardInterrupt as e:
+        note = e.note if isinstance(e, Interrupted) else interrupted
+        # on a terminal the line starts below the ^C the terminal echoed (or a progress bar)
+        sys.stderr.write(("\n" if is_terminal(sys.stderr) else "") + note + "\n")
+        sys.stderr.flush()
+        sys.exit(INTERRUPTED_STATUS)
+
