@@ -103,7 +103,7 @@ class TrainConfig:
     image_cache_mb: int = field(4096, "Largest in-memory uint8 image cache for --image_cache=auto.")
     eval_negatives: int = field(0, "Validation protocol: 0 = full-catalogue AUC, N = sampled AUC with N negatives.")
     max_steps: int = field(0, "Stop after this many steps in total (0 = no limit); for tests and smoke runs.")
-    verbose: int = field(1, "0 = quiet, 1 = a live progress bar on a terminal (one line per epoch when stdout is a file or pipe), 2 = one line per epoch.")
+    verbose: int = field(1, "0 = quiet, 1 = a live progress bar on a terminal (one line per epoch when stdout is a file or pipe; the validation's bar on stderr when that is a terminal), 2 = one line per epoch.")
 
     def problems(self) -> List[str]:
         """What is out of range here ([] when nothing), each naming its flag."""

@@ -1,4 +1,4 @@
-"""Progress of long work (training epochs, feature extraction on stdout; reading images at ingest and evaluation on stderr): a live bar on a terminal, one line per epoch elsewhere.
+"""Progress of long work (training epochs, feature extraction on stdout; reading images at ingest, evaluation and training's validation on stderr): a live bar on a terminal, one line per epoch elsewhere.
 
 `EpochProgress` takes the calls of `keras.utils.Progbar` (`update(current, values)`) plus a
 `close()` at the end of the epoch, which writes the epoch's one line. By `verbose`:
@@ -13,6 +13,9 @@
 Metrics named in `stateful_metrics` show their last value; the others (the loss) their
 mean over the epoch's batches, each batch weighted once, as in Keras. An epoch closed before
 `target` says where it stopped (`batch 7/12`; `unit` names what is counted).
+
+A `transient` bar (a step inside another's epoch: training's validation, whose time the
+epoch's line counts) is erased when closed and writes no line of its own.
 """
 import sys
 import time
@@ -20,6 +23,7 @@ from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 BAR_WIDTH = 30
 REDRAW_SECONDS = 0.1
+ERASE_TO_LINE_END = "\x1b[K"   # a transient bar starts on a line another bar drew, maybe longer
 
 
 class EpochProgress:
@@ -28,8 +32,9 @@ class EpochProgress:
     def __init__(self, target: int, verbose: int = 1, epoch: Optional[int] = None,
                  num_epochs: Optional[int] = None,
                  stateful_metrics: Iterable[str] = ("val",), stream=None,
-                 label: Optional[str] = None, unit: str = "batch"):
+                 label: Optional[str] = None, unit: str = "batch", transient: bool = False):
         self.target = int(target)
+        self.transient = transient
         self.verbose = int(verbose)
         self.stream = stream if stream is not None else sys.stdout
         self.live = self.verbose == 1 and is_terminal(self.stream)
@@ -64,6 +69,11 @@ class EpochProgress:
         if self.closed or self.verbose == 0:
             return
         self.closed = True
+        if self.transient:
+            if self.drawn_at:
+                self.stream.write("\r" + ERASE_TO_LINE_END)
+                self.stream.flush()
+            return
         cut_short = self.current is not None and self.current < self.target  # max_steps
         line = " - ".join([self.label] + ([f"{self.unit} {self.current}/{self.target}"] if cut_short else [])
                           + [_seconds(time.time() - self.started)] + self._metrics())
@@ -83,7 +93,7 @@ class EpochProgress:
         width = len(str(self.target))
         text = " - ".join([f"{self.label} {done:{width}d}/{self.target} [{bar}]",
                            _seconds(time.time() - self.started)] + self._metrics())
-        self.stream.write("\r" + text.ljust(self.drawn_width))
+        self.stream.write("\r" + (text + ERASE_TO_LINE_END if self.transient else text.ljust(self.drawn_width)))
         self.stream.flush()
         self.drawn_at, self.drawn_width = time.time(), len(text)
 

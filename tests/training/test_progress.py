@@ -86,3 +86,33 @@ def test_fit_piped_to_a_file_prints_one_line_per_epoch(low_rank_dataset, tmp_pat
         match = EPOCH_LINE.match(line)
         assert match and match.groups() == (str(k + 1), "3"), line
         assert f"val: {summary['history'][k]['validation']:.4f}" in line
+
+
+def test_validation_shows_a_bar_on_a_terminal_stderr_erased_before_the_epochs_line(
+        low_rank_dataset, tmp_path, monkeypatch):
+    from tfvisrec.data.dataset import load_dataset
+    from tfvisrec.evaluation import protocols
+    from tfvisrec.progress import ERASE_TO_LINE_END
+    dataset = load_dataset(low_rank_dataset)
+    monkeypatch.setattr(protocols, "BLOCK_ELEMENTS", 20 * dataset.num_items)   # 20 queries a block
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    model_config = registry.new_config("bprmf", embedding_dim=4)
+    train = config_lib.TrainConfig(dataset=low_rank_dataset, model_dir=str(tmp_path / "run"),
+                                   epochs=1, batch_size=32, verbose=1, patience=0)
+    model, summary = fit(model_config, train)
+    drawn = [re.sub(r" - \d+m?s", "", part) for part in terminal.getvalue().split("\r") if part]
+    assert drawn[0] == f"validating 20/60 [==========>...................]{ERASE_TO_LINE_END}"
+    assert drawn[-2] == f"validating 60/60 [==============================]{ERASE_TO_LINE_END}"
+    assert drawn[-1] == ERASE_TO_LINE_END and "\n" not in terminal.getvalue()   # erased, no line
+    assert summary["history"][0]["validation"] == protocols.validate(model, dataset)
+
+
+def test_validation_in_a_pipe_or_at_verbose_2_shows_nothing(low_rank_dataset, tmp_path, monkeypatch):
+    terminal, pipe = Terminal(), io.StringIO()
+    model_config = registry.new_config("bprmf", embedding_dim=4)
+    for stderr, verbose in ((pipe, 1), (terminal, 2)):
+        monkeypatch.setattr("sys.stderr", stderr)
+        fit(model_config, config_lib.TrainConfig(dataset=low_rank_dataset, model_dir=str(tmp_path / f"run{verbose}"),
+                                                 epochs=1, batch_size=32, verbose=verbose, patience=0))
+    assert pipe.getvalue() == terminal.getvalue() == ""

@@ -137,10 +137,12 @@ def get_protocol(name: str) -> Callable:
 
 
 def _run(queries: Queries, score_rows: Callable[[np.ndarray], np.ndarray],
-         protocols: Sequence[str], seed: int, trials: int, progress=None) -> Dict[str, float]:
+         protocols: Sequence[str], seed: int, trials: int, progress=None,
+         validating: bool = False) -> Dict[str, float]:
     """Feed blocks of score rows to each named protocol; one flat result dict. `progress`: a
     stream (the command line's stderr) that gets a bar over the held-out queries when it is a
-    terminal (a large shop: 50,000 users × 100,000 items take a minute or more)."""
+    terminal (a large shop: 50,000 users × 100,000 items take a minute or more); `validating`:
+    training's validation, whose bar is erased when done (the epoch's line follows)."""
     if isinstance(protocols, str):
         protocols = [protocols]
     factories = {name: get_protocol(name) for name in protocols}
@@ -150,7 +152,7 @@ def _run(queries: Queries, score_rows: Callable[[np.ndarray], np.ndarray],
     block = max(1, BLOCK_ELEMENTS // max(1, queries.num_items))
     bar = None if progress is None else EpochProgress(
         len(queries), verbose=1 if is_terminal(progress) else 0, stream=progress,
-        label="evaluating", unit="query")
+        label="validating" if validating else "evaluating", unit="query", transient=validating)
     for start in range(0, len(queries), block):
         rows = np.arange(start, min(start + block, len(queries)))
         scores = score_rows(rows)
@@ -179,12 +181,14 @@ def evaluate_score_matrix(scores, dataset, protocols: Sequence[str] = ("full_auc
 
 
 def evaluate(model, dataset, protocols: Sequence[str] = ("full_auc",), split: str = "test",
-             seed: int = 0, trials: int = 5, item_table=None, progress=None) -> Dict[str, float]:
+             seed: int = 0, trials: int = 5, item_table=None, progress=None,
+             validating: bool = False) -> Dict[str, float]:
     """Evaluate a model under the named protocols → {"full_auc/auc": …, "sampled_100/hr@10": …}.
 
     `item_table` (an `ItemFeatureTable`) avoids rebuilding image/feature tables when the
     caller has one; otherwise it is built when the model needs more than item ids. `progress`:
-    a stream for a progress bar on a terminal (see `_run`).
+    a stream for a progress bar on a terminal, `validating` (training's validation) its kind
+    (see `_run`).
     """
     protocols = [protocols] if isinstance(protocols, str) else list(protocols)
     item_protocols = [p for p in protocols if p != OUTFITS]
@@ -202,16 +206,19 @@ def evaluate(model, dataset, protocols: Sequence[str] = ("full_auc",), split: st
     queries = held_out_queries(dataset, split)
     scorer = CatalogueScorer(model, dataset, item_table=item_table)
     results.update(_run(queries, lambda rows: scorer(queries.users[rows], queries.times[rows]),
-                        protocols, seed, trials, progress))
+                        protocols, seed, trials, progress, validating))
     return results
 
 
-def validate(model, dataset, num_negatives: int = 0, item_table=None, seed: int = 0) -> float:
+def validate(model, dataset, num_negatives: int = 0, item_table=None, seed: int = 0,
+             progress=None) -> float:
     """Validation AUC for early stopping: full AUC (num_negatives 0) or sampled, on the valid split.
 
     The sampled variant draws one fixed (seeded) set of negatives, the same at every epoch.
+    `progress`: a stream that gets a bar over the validation queries when it is a terminal,
+    erased when done.
     """
     name = "full_auc" if num_negatives == 0 else f"sampled_{int(num_negatives)}"
     results = evaluate(model, dataset, protocols=(name,), split="valid", seed=seed, trials=1,
-                       item_table=item_table)
+                       item_table=item_table, progress=progress, validating=True)
     return results[f"{name}/auc"]

@@ -11,6 +11,7 @@ import dataclasses
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 
@@ -349,5 +350,7 @@ class _Loop:
         if score is not None:
             return float(score)
         from tfvisrec.evaluation import protocols
+        # its bar on stderr (the epoch's is on stdout) when the epochs show a live bar
         return float(protocols.validate(self.model, self.dataset, num_negatives=self.cfg.eval_negatives,
-                                        item_table=self.item_table))
+                                        item_table=self.item_table,
+                                        progress=sys.stderr if self.cfg.verbose == 1 else None))
