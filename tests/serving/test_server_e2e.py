@@ -191,9 +191,22 @@ def test_client_cli(target, capsys, tmp_path):
     image.write_bytes(world_lib.jpeg(7))
     assert client_main(["--target", target, "--model", "visual", "score-images", "--user",
                         "u00", "--images", str(image)]) == 0
-    assert list(json.loads(capsys.readouterr().out)) == [str(image)]
+    assert [row["image"] for row in json.loads(capsys.readouterr().out)] == [str(image)]
     assert client_main(["--target", target, "--model", "mf", "recommend", "--user",
                         "nobody"]) == 1
     assert "INVALID_ARGUMENT" in capsys.readouterr().err
     with pytest.raises(InvalidArgument):
         RecommenderClient(target, model="mf").score("u00", ["no-such-item"])
+
+
+def test_client_scores_a_repeated_item_once_per_request_in_order(target, capsys):
+    items = ["item-001", "item-000", "item-001"]
+    with RecommenderClient(target, model="mf") as client:
+        scores = client.score("u00", items)
+    assert scores.shape == (3,)
+    np.testing.assert_allclose(scores[2], scores[0], rtol=1e-6)
+    assert client_main(["--target", target, "--model", "mf", "score", "--user", "u00",
+                        "--items", *items]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["item_id"] for row in rows] == items
+    np.testing.assert_allclose([row["score"] for row in rows], scores, rtol=1e-6)

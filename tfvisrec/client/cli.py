@@ -13,7 +13,9 @@ The connection options (--target, --model, --version, --label, --timeout, --retr
 or after the command. explain is answered by SAERS exports, generate and tailor by design exports
 (a DVBPR exported with the GAN: they write PNGs into --out_dir and print the scores), outfit-score
 by PAN / FHN exports. Calling a signature the model does not export fails with
-"model '...' does not export the '...' signature".
+"model '...' does not export the '...' signature". score, score-images and embed print a row
+per item or file given, in order (`[{"item_id": "a", "score": 1.2}, …]`): one named twice is
+answered twice, as the served signature and `RecommenderClient` do.
 
 Exit status: 0 on success, 1 when the call fails with a gRPC status (printed as
 `error: CODE: message`): an error the server answered, or UNAVAILABLE / DEADLINE_EXCEEDED
@@ -70,13 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("recommend", "top-k items for users")
     p.add_argument("--user", action="append", required=True, help="user id (repeatable)")
     p.add_argument("--k", type=int, default=10, help="items per user (default 10; at most the K fixed at export)")
-    p = command("score", "scores of catalogue items for a user")
+    p = command("score", "scores of catalogue items for a user: a row per item given, in order")
     p.add_argument("--user", required=True)
     p.add_argument("--items", nargs="+", required=True)
-    p = command("score-images", "scores of new items (image files) for a user")
+    p = command("score-images", "scores of new items (image files) for a user: a row per file given, in order")
     p.add_argument("--user", required=True)
     p.add_argument("--images", nargs="+", required=True, help="JPEG/PNG files")
-    p = command("embed", "item vectors of image files")
+    p = command("embed", "item vectors of image files: a row per file given, in order")
     p.add_argument("--images", nargs="+", required=True)
     p = command("explain", "why an item suits a user (SAERS exports): attention weight, predicted value (with the "
                            "attribute classifier's probability of it) and box per attribute, ranked by weight")
@@ -172,12 +174,17 @@ def run_command(client: RecommenderClient, args) -> object:
         rows = client.recommend_many(args.user, args.k)
         return {u: [{"item_id": r.item_id, "score": r.score} for r in row]
                 for u, row in zip(args.user, rows)}
+    # one row per item asked for, in order: an item named twice is scored twice, as by the
+    # signature (items [B, N] → scores [B, N]) and the client library
     if args.command == "score":
-        return dict(zip(args.items, client.score(args.user, args.items).tolist()))
+        return [{"item_id": item, "score": score}
+                for item, score in zip(args.items, client.score(args.user, args.items).tolist())]
     if args.command == "score-images":
-        return dict(zip(args.images, client.score_images(args.user, _read(args.images)).tolist()))
+        return [{"image": image, "score": score} for image, score in
+                zip(args.images, client.score_images(args.user, _read(args.images)).tolist())]
     if args.command == "embed":
-        return dict(zip(args.images, client.embed_items(_read(args.images)).tolist()))
+        return [{"image": image, "item_vector": vector} for image, vector in
+                zip(args.images, client.embed_items(_read(args.images)).tolist())]
     if args.command == "explain":
         if args.item is not None:
             return client.explain(args.user, args.item).to_dict()

@@ -69,12 +69,14 @@ class RecommenderClient:
                 for row_ids, row_scores in zip(ids, scores)]
 
     def score(self, user: str, items: Sequence[str]) -> np.ndarray:
-        """x̂(user, item) for catalogue items: float32 [len(items)]."""
+        """x̂(user, item) for catalogue items: float32 [len(items)], aligned with `items` (an
+        item given twice is scored twice)."""
         out = self.predict("score", {"user": _strings([user]), "items": _strings([items])})
         return _require(out, "score", "scores")["scores"][0, :len(items)]
 
     def score_images(self, user: str, jpeg_bytes: Sequence[bytes]) -> np.ndarray:
-        """x̂(user, new item) for items known only by their JPEG/PNG bytes: float32 [N]."""
+        """x̂(user, new item) for items known only by their JPEG/PNG bytes: float32 [N], aligned
+        with `jpeg_bytes`."""
         out = self.predict("score_images", {"user": _strings([user]),
                                             "images": _strings([list(jpeg_bytes)])})
         return _require(out, "score_images", "scores")["scores"][0, :len(jpeg_bytes)]
