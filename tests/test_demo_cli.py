@@ -58,3 +58,48 @@ def test_a_refused_model_stops_the_demo_before_any_work(tmp_path):
     assert run.returncode == 2 and "error: pan scores outfits" in run.stderr, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
     assert not os.path.exists(tmp_path / "cache") and not os.path.exists(tmp_path / "work")
+
+
+def _version(base, number, complete=True):
+    folder = base / str(number)
+    folder.mkdir(parents=True)
+    if complete:
+        (folder / "saved_model.pb").write_bytes(b"")
+    return str(folder)
+
+
+def test_a_rerun_serves_the_version_it_exported_when_the_model_is_unchanged(tmp_path):
+    from tfvisrec.demo_serving import version_to_reuse
+    base = tmp_path / "export" / "dvbpr"
+    assert version_to_reuse(str(base), None, "abc") is None   # never exported
+    first = _version(base, 1)
+    record = {"fingerprint": "abc", "version": 1}
+    assert version_to_reuse(str(base), record, "abc") == first
+    assert version_to_reuse(str(base), record, "retrained") is None
+    assert version_to_reuse(str(base), None, "abc") is None   # the record lost: export anew
+    _version(base, 2)   # exported since by someone else: the server serves that one
+    assert version_to_reuse(str(base), record, "abc") is None
+
+
+def test_a_removed_or_incomplete_version_is_exported_again(tmp_path):
+    from tfvisrec.demo_serving import version_to_reuse
+    base = tmp_path / "export" / "dvbpr"
+    _version(base, 3, complete=False)
+    assert version_to_reuse(str(base), {"fingerprint": "abc", "version": 3}, "abc") is None
+    assert version_to_reuse(str(base), {"fingerprint": "abc", "version": 4}, "abc") is None
+
+
+def test_the_export_fingerprint_follows_the_weights_the_data_and_top_k(low_rank_dataset):
+    import tensorflow as tf
+    from tfvisrec.data.dataset import load_dataset
+    from tfvisrec.demo_serving import export_fingerprint
+
+    class Weights:
+        weights = [tf.Variable([[1.0, 2.0]]), tf.Variable([3], dtype=tf.int64)]
+
+    model, dataset = Weights(), load_dataset(low_rank_dataset)
+    same = export_fingerprint(model, dataset, 10)
+    assert export_fingerprint(model, dataset, 10) == same
+    assert export_fingerprint(model, dataset, 20) != same
+    model.weights[0].assign([[1.0, 2.5]])
+    assert export_fingerprint(model, dataset, 10) != same

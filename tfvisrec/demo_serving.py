@@ -1,8 +1,16 @@
 """The demo's last step: export a trained model, serve it with the embedded TF-Serving-protocol
 server on a loopback port and call it through the gRPC client, checking each answer against
 the model in memory; a model that reads photos (DVBPR) also scores garments that are in no
-catalogue, from their JPEG bytes alone (`score_images`)."""
+catalogue, from their JPEG bytes alone (`score_images`).
+
+A re-run whose model is unchanged (resumed from its finished run: the same weights, dataset and
+export settings) serves the version it exported before instead of adding another copy of it
+(~10 MB each): `<work_dir>/export/<name>.demo.json` records what the demo exported last.
+"""
+import hashlib
+import json
 import os
+from typing import Optional
 
 import numpy as np
 
@@ -15,9 +23,18 @@ def serve_and_call(name, model, dataset, work_dir, world_dir, new_items=6, seed=
     from tfvisrec.export import export_model
     from tfvisrec.serving import model_config
     from tfvisrec.serving.model_server import ModelServer
+    from tfvisrec.atomic import write_json
     base = os.path.abspath(os.path.join(work_dir, "export", name))
-    path = export_model(model, dataset, base, top_k=max(k, 10))
-    print(f"[5/5] exported {name} to {shown_path(path)}; serving it over gRPC (TF Serving protocol)")
+    top_k = max(k, 10)
+    exported = {"fingerprint": export_fingerprint(model, dataset, top_k)}
+    path = version_to_reuse(base, _read_record(base + RECORD_SUFFIX), exported["fingerprint"])
+    if path is None:
+        path = export_model(model, dataset, base, top_k=top_k)
+        write_json(base + RECORD_SUFFIX, dict(exported, version=int(os.path.basename(path))))
+        print(f"[5/5] exported {name} to {shown_path(path)}; serving it over gRPC (TF Serving protocol)")
+    else:
+        print(f"[5/5] {name} is unchanged since its export {shown_path(path)}; serving that version again "
+              "over gRPC (TF Serving protocol; a model that changed is exported as a new version)")
     server = ModelServer(model_config.single_model(name, base), port=0, host="127.0.0.1")
     port = server.start()
     try:
@@ -34,6 +51,44 @@ def serve_and_call(name, model, dataset, work_dir, world_dir, new_items=6, seed=
                 _score_new_garments(client, model, dataset, user, work_dir, world_dir, new_items, seed)
     finally:
         server.stop()
+
+
+RECORD_SUFFIX = ".demo.json"   # beside the export's folder of versions, not in it
+
+
+def export_fingerprint(model, dataset, top_k: int) -> str:
+    """A digest of what an export of `model` holds: its weights (values, in order), the dataset
+    it serves (`data.dataset.fingerprint`) and the export setting the demo passes (top_k)."""
+    from tfvisrec.data.dataset import fingerprint
+    digest = hashlib.sha256(f"{fingerprint(dataset)} top_k={top_k}".encode("utf-8"))
+    for weight in model.weights:
+        value = np.ascontiguousarray(weight.numpy())
+        digest.update(f"{value.dtype}{value.shape}".encode("utf-8") + value.tobytes())
+    return digest.hexdigest()
+
+
+def version_to_reuse(base: str, record: Optional[dict], fingerprint: str) -> Optional[str]:
+    """The version folder under `base` a re-run serves again, or None to export anew: the one
+    `record` (what the demo exported last) names, when it holds an export of the same
+    `fingerprint`, is still there and is the newest version (the one the server serves)."""
+    from tfvisrec.serving import layout
+    if not record or record.get("fingerprint") != fingerprint:
+        return None
+    versions = layout.version_dirs(base)
+    version = record.get("version")
+    if not versions or version != max(versions):
+        return None
+    return versions[version] if os.path.isfile(os.path.join(versions[version], "saved_model.pb")) else None
+
+
+def _read_record(path: str) -> Optional[dict]:
+    """The demo's record of its last export, or None (none yet, or unreadable: export anew)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _own_top_k(model, dataset, k):
