@@ -1,6 +1,7 @@
 """Training progress: one plain line per epoch when stdout is not a terminal, a live bar on
 a terminal, nothing at verbose 0."""
 import io
+import logging
 import re
 
 import pytest
@@ -88,8 +89,19 @@ def test_fit_piped_to_a_file_prints_one_line_per_epoch(low_rank_dataset, tmp_pat
         assert f"val: {summary['history'][k]['validation']:.4f}" in line
 
 
+@pytest.fixture
+def quiet_tensorflow_log():
+    """TensorFlow's own warnings go to stderr too (a retracing notice, depending on what ran
+    before in the process): silenced, so stderr holds the bars alone."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    yield
+    logger.setLevel(level)
+
+
 def test_validation_shows_a_bar_on_a_terminal_stderr_erased_before_the_epochs_line(
-        low_rank_dataset, tmp_path, monkeypatch):
+        low_rank_dataset, tmp_path, monkeypatch, quiet_tensorflow_log):
     from tfvisrec.data.dataset import load_dataset
     from tfvisrec.evaluation import protocols
     from tfvisrec.progress import ERASE_TO_LINE_END
@@ -108,7 +120,8 @@ def test_validation_shows_a_bar_on_a_terminal_stderr_erased_before_the_epochs_li
     assert summary["history"][0]["validation"] == protocols.validate(model, dataset)
 
 
-def test_validation_in_a_pipe_or_at_verbose_2_shows_nothing(low_rank_dataset, tmp_path, monkeypatch):
+def test_validation_in_a_pipe_or_at_verbose_2_shows_nothing(low_rank_dataset, tmp_path, monkeypatch,
+                                                            quiet_tensorflow_log):
     terminal, pipe = Terminal(), io.StringIO()
     model_config = registry.new_config("bprmf", embedding_dim=4)
     for stderr, verbose in ((pipe, 1), (terminal, 2)):
