@@ -4,6 +4,7 @@ The table is built once from a dataset and looked up inside tf.data pipelines an
 Images come from an in-memory uint8 cache when the catalogue fits (decoded once, in
 parallel), or are decoded from JPEG bytes per lookup otherwise.
 """
+import contextlib
 import os
 import sys
 from typing import Dict, Optional, Sequence
@@ -16,7 +17,9 @@ from tfvisrec.data import images, schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.attribute_probs import MAKE_COMMAND, read_attribute_probs
 from tfvisrec.data.feature_files import FEATURES_FILE, PROBS_FILE, require_one_run
+from tfvisrec.data.host_matrix import host_matrix
 from tfvisrec.data.region_file import read_regions, regions_path
+from tfvisrec.data.row_blocks import array_blocks, npy_blocks
 from tfvisrec.progress import EpochProgress, is_terminal
 
 _NPY_MAGIC = b"\x93NUMPY"
@@ -32,15 +35,15 @@ class ItemFeatureTable:
         self.keys = tuple(k for k in keys if k != schema.TIME)
         self.num_items = dataset.num_items
         self.image_size = int(image_size)
-        self._tensors: Dict[str, tf.Tensor] = {}
+        self._tensors: Dict[str, tf.Tensor] = {}   # by item key; the precomputed features a variable (`host_matrix`)
         self._jpegs = None
         if schema.CATEGORY in self.keys:
             self._tensors[schema.CATEGORY] = tf.constant(dataset.category, tf.int32)
         if schema.ATTRIBUTES in self.keys:
             self._tensors[schema.ATTRIBUTES] = tf.constant(dataset.attributes, tf.int32)
         if schema.FEATURES in self.keys:
-            self._tensors[schema.FEATURES] = tf.constant(
-                _load_features(dataset, features, features_file, default_features_file), tf.float32)
+            self._tensors[schema.FEATURES] = _load_features(dataset, features, features_file,
+                                                            default_features_file)
         region_keys = [k for k in schema.REGION_KEYS if k in self.keys]
         if region_keys:
             regions = read_regions(regions_path(dataset, regions_file), dataset.num_items)
@@ -67,6 +70,12 @@ class ItemFeatureTable:
                    features_file=model.features_file,
                    default_features_file=model.default_features_file,
                    regions_file=model.regions_file)
+
+    def matrix(self, key: str):
+        """The stored [items, ...] table of item key `key` (not images decoded per lookup). The
+        precomputed features are a non-trainable CPU variable (`host_matrix`): read rows of it
+        with `tf.gather`; reading it whole copies it."""
+        return self._tensors[key]
 
     @property
     def feature_dim(self) -> int:
@@ -160,29 +169,54 @@ def stored_feature_dim(dataset, features_file: str = "", default_name: str = FEA
     return int(shape[1])
 
 
+_REMEDY = "extract the features again with `python -m tfvisrec.vision.features`"
+
+
 def _read_npy(path: str, mmap_mode=None) -> np.ndarray:
     """np.load of a feature matrix; DataError naming the file when it is cut short, pickled or
     not a .npy file at all (numpy's own words would not say which file)."""
-    remedy = "extract the features again with `python -m tfvisrec.vision.features`"
+    _check_npy(path)
+    with _npy_errors(path):
+        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+
+
+def _check_npy(path: str):
     try:
         with open(path, "rb") as f:
             is_npy = f.read(len(_NPY_MAGIC)) == _NPY_MAGIC
     except OSError as e:
         raise DataError(f"cannot read the feature matrix ({e.strerror or e})", path) from None
     if not is_npy:
-        raise DataError(f"not a .npy file: {remedy}", path)
+        raise DataError(f"not a .npy file: {_REMEDY}", path)
+
+
+@contextlib.contextmanager
+def _npy_errors(path: str):
+    """numpy's errors reading the .npy file at `path` inside the block, as a DataError naming it."""
     try:
-        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+        yield
     except (OSError, ValueError, EOFError) as e:
-        raise DataError(f"the feature matrix is cut short or damaged ({str(e).splitlines()[0]}): {remedy}",
+        raise DataError(f"the feature matrix is cut short or damaged ({str(e).splitlines()[0]}): {_REMEDY}",
                         path) from None
 
 
 def _load_features(dataset, features, features_file, default_name):
+    """The float32 [items, F] features as a `host_matrix`: a `.npy` file is read into it block
+    by block (never whole beside it)."""
+    path = None
     if features is None:
-        features = read_feature_matrix(features_path(dataset, features_file, default_name))
-    features = np.asarray(features, np.float32)
-    if features.ndim != 2 or features.shape[0] != dataset.num_items:
-        raise DataError(f"item features have shape {features.shape}, expected "
+        path = features_path(dataset, features_file, default_name)
+        if path.endswith(".npz"):
+            features, path = read_feature_matrix(path), None
+    if path:
+        _check_npy(path)
+        with _npy_errors(path):
+            shape, _, blocks = npy_blocks(path)
+    else:
+        features = np.asarray(features)
+        shape, blocks = features.shape, array_blocks(features)
+    if len(shape) != 2 or shape[0] != dataset.num_items:
+        raise DataError(f"item features have shape {shape}, expected "
                         f"[{dataset.num_items}, F]", features_file or None)
-    return features
+    with _npy_errors(path) if path else contextlib.nullcontext():
+        return host_matrix(shape, np.float32, blocks, name="item_features")
