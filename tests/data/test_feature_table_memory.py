@@ -108,3 +108,20 @@ def test_vbpr_scores_the_tables_features_as_numpy_does(world):
                 + np.sum(w["user_visual_factors"][users][:, None] * (f @ w["visual_projection"]), -1)
                 + f @ w["visual_bias"])
     np.testing.assert_allclose(model.score(users, table.lookup(items)), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_region_features_are_a_variable_of_the_files_numbers(world):
+    from tfvisrec.data import schema
+    from tfvisrec.data.region_file import ItemRegions
+    rng = np.random.default_rng(5)
+    regions = ItemRegions(rng.normal(size=(ITEMS, 2, 6)).astype(np.float32),
+                          rng.uniform(size=(ITEMS, 2, 4)).astype(np.float32),
+                          rng.integers(0, 2, (ITEMS, 2)).astype(np.int32), ["colour", "sleeve"],
+                          [["red", "blue"], ["long", "short"]])
+    np.savez(f"{world.path}/regions.npz", **regions.arrays())
+    table = ItemFeatureTable(world, (schema.ITEM,) + schema.REGION_KEYS)
+    out = table.lookup(np.arange(ITEMS))
+    np.testing.assert_array_equal(out[schema.REGIONS].numpy(), regions.features)
+    np.testing.assert_array_equal(out[schema.REGION_BOXES].numpy(), regions.boxes)
+    np.testing.assert_array_equal(out[schema.REGION_CLASSES].numpy(), regions.classes)
+    assert isinstance(table.matrix(schema.REGIONS), tf.Variable)

@@ -35,7 +35,7 @@ class ItemFeatureTable:
         self.keys = tuple(k for k in keys if k != schema.TIME)
         self.num_items = dataset.num_items
         self.image_size = int(image_size)
-        self._tensors: Dict[str, tf.Tensor] = {}   # by item key; the precomputed features a variable (`host_matrix`)
+        self._tensors: Dict[str, tf.Tensor] = {}   # by item key; features, regions: `host_matrix`
         self._jpegs = None
         if schema.CATEGORY in self.keys:
             self._tensors[schema.CATEGORY] = tf.constant(dataset.category, tf.int32)
@@ -51,7 +51,10 @@ class ItemFeatureTable:
                       schema.REGION_BOXES: (regions.boxes, tf.float32),
                       schema.REGION_CLASSES: (regions.classes, tf.int32)}
             for key in region_keys:
-                self._tensors[key] = tf.constant(*arrays[key])
+                array, dtype = arrays[key]
+                # f_a^k(i) [items, A, C] can be as large as the features: held once, as they are
+                self._tensors[key] = (host_matrix(array.shape, np.float32, array_blocks(array), name=key)
+                                      if key == schema.REGIONS else tf.constant(array, dtype))
         if schema.IMAGE in self.keys:
             if self.image_size < 1:
                 raise ValueError("an item table with images needs the model's image_size")
@@ -73,8 +76,8 @@ class ItemFeatureTable:
 
     def matrix(self, key: str):
         """The stored [items, ...] table of item key `key` (not images decoded per lookup). The
-        precomputed features are a non-trainable CPU variable (`host_matrix`): read rows of it
-        with `tf.gather`; reading it whole copies it."""
+        precomputed features and region features are non-trainable CPU variables
+        (`host_matrix`): read rows of them with `tf.gather`; reading one whole copies it."""
         return self._tensors[key]
 
     @property
