@@ -6,6 +6,7 @@ Images keep their aspect ratio: they are resized to fit a square and padded, the
 import tensorflow as tf
 
 from tfvisrec.data import exif_orientation
+from tfvisrec.map_fn import map_fn
 
 
 def decode_to_uint8(jpeg_bytes, image_size: int):
@@ -67,8 +68,8 @@ def decode_batch(jpeg_bytes, image_size: int):
 
 
 def _decode_batch(jpeg_bytes, image_size: int):
-    uint8 = tf.map_fn(lambda b: decode_to_uint8(b, image_size), jpeg_bytes,
-                      fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.uint8))
+    uint8 = map_fn(lambda b: decode_to_uint8(b, image_size), jpeg_bytes,
+                   fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.uint8))
     return normalise(uint8)
 
 

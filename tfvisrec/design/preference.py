@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfvisrec.data import schema
+from tfvisrec.map_fn import map_fn
 
 ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON = 0.9, 0.999, 1e-8
 
@@ -159,7 +160,7 @@ class PreferenceMaximiser(tf.Module):
         Adam steps → (images [B, k, S, S, 3], preference [B, k], objective [B, k]), the top k
         of each row by objective."""
         seeds = tf.cast(seeds, tf.int64)
-        starts = tf.map_fn(
+        starts = map_fn(
             lambda s: self.random_starts(restarts, tf.stack([s, tf.constant(0, tf.int64)])), seeds,
             fn_output_signature=tf.TensorSpec([restarts, self.latent_dim], tf.float32))
         row_users = tf.repeat(tf.cast(users, tf.int64), restarts)

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfvisrec.design.preference import PreferenceMaximiser, ascend
+from tfvisrec.map_fn import map_fn
 
 START_STREAM = 2   # the random starts of row b are random_starts(restarts, [seed_b, 2])
 
@@ -50,7 +51,7 @@ def tailor_batch(maximiser: PreferenceMaximiser, users, categories, queries, see
     latent, size = maximiser.latent_dim, maximiser.gan.image_size
     users = tf.cast(users, tf.int64)
     categories = tf.cast(categories, tf.int32)
-    starts = tf.map_fn(
+    starts = map_fn(
         lambda s: maximiser.random_starts(restarts, tf.stack([s, tf.constant(START_STREAM, tf.int64)])),
         tf.cast(seeds, tf.int64), fn_output_signature=tf.TensorSpec([restarts, latent], tf.float32))
     row_categories = tf.repeat(categories, restarts)

@@ -17,6 +17,7 @@ import tensorflow as tf
 from tfvisrec.data import images as image_ops
 from tfvisrec.design import tailoring
 from tfvisrec.design.preference import PreferenceMaximiser
+from tfvisrec.map_fn import map_fn
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +109,6 @@ def encode_png(images):
     """Images [B, K, s, s, 3] in [-1, 1] → PNG bytes [B, K]."""
     size = images.shape[2]
     pixels = tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0, 255), tf.uint8)
-    png = tf.map_fn(tf.io.encode_png, tf.reshape(pixels, [-1, size, size, 3]),
-                    fn_output_signature=tf.string)
+    png = map_fn(tf.io.encode_png, tf.reshape(pixels, [-1, size, size, 3]),
+                 fn_output_signature=tf.string)
     return tf.reshape(png, tf.shape(images)[:2])

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from tfvisrec.data import images as image_ops
 from tfvisrec.data import schema
+from tfvisrec.map_fn import map_fn
 from tfvisrec.models import base
 from tfvisrec.serving import catalogue
 from tfvisrec.serving.tables import dense_gather
@@ -178,7 +179,7 @@ class Servable(tf.Module):
             scores = self.model.score_catalogue(u[tf.newaxis], features, times)
             return tf.cast(scores[0], tf.float32)
 
-        return tf.map_fn(one_user, user_index, fn_output_signature=tf.float32)
+        return map_fn(one_user, user_index, fn_output_signature=tf.float32)
 
     def catalogue_item_features(self, item_index=None):
         """The stored item features of `item_index` (all items when None), images in [-1, 1]."""
