@@ -132,7 +132,8 @@ def test_cli_writes_into_the_dataset_and_fails_cleanly(trained_run, catalogue_di
     assert np.load(os.path.join(dataset_dir, "features.npy")).shape == (96, 32)
     with open(os.path.join(dataset_dir, "features.json")) as f:
         assert json.load(f)["backbone"]["name"] == "cnnf"
-    assert not [n for n in os.listdir(dataset_dir) if n.startswith(".") or n == "features.incomplete"]
+    assert not [n for n in os.listdir(dataset_dir)
+                if n.startswith(".") and n != ".features.lock" or n == "features.incomplete"]
     wrong = _cli(f"--backbone_weights={model_dir}", f"--dataset={dataset_dir}", "--fc_width=64")
     assert wrong.returncode == 2 and "error:" in wrong.stderr
     assert "fc_width is 32 in these weights, not 64" in wrong.stderr

@@ -18,6 +18,7 @@ INFO_FILE = "features.json"            # what made them (weights, backbone, attr
 REGIONS_FILE = "regions.npz"           # SAERS' attribute regions per item (features, boxes, classes)
 FEATURE_MAPS_FILE = "feature_maps.npz"  # `maps` [items, H, W, C]: a CNN's last convolutional maps (outfit models)
 INCOMPLETE_FILE = "features.incomplete"  # there while a run writes the files above (see the module docstring)
+RUN_LOCK_FILE = ".features.lock"        # flocked by the run writing them: a second run waits for it
 
 
 def require_one_run(path: str) -> None:

@@ -19,12 +19,15 @@ folder (or --output_dir), each file atomically (temp file, then rename):
 
 The files are one run's: `features.incomplete` is written beside them before the first and
 removed after the last, and while it is there (a run killed or failed midway, or still writing)
-readers refuse them, naming the remedy, run this again (`tfvisrec.data.feature_files`).
+readers refuse them, naming the remedy, run this again (`tfvisrec.data.feature_files`). Two
+runs into one folder write one after the other: the second waits for the first's files
+(`.features.lock`, an flock held across the marker's life).
 
 CKPT is anything `tfvisrec.vision.pretrained` reads; the architecture comes from the
 checkpoint, or for a bare Keras .h5 file from --backbone / --image_size / --fc_width.
 """
 import contextlib
+import fcntl
 import json
 import os
 import sys
@@ -35,7 +38,7 @@ from absl import flags, logging
 from tfvisrec import atomic
 from tfvisrec import config as config_lib
 from tfvisrec.data.feature_files import (FEATURE_MAPS_FILE, FEATURES_FILE, INCOMPLETE_FILE, INFO_FILE, PROBS_FILE,
-                                         REGIONS_FILE)
+                                         REGIONS_FILE, RUN_LOCK_FILE)
 from tfvisrec.data.region_file import REGION_FEATURES
 from tfvisrec.interruption import run_command
 from tfvisrec.vision.cnn_config import CNNConfig
@@ -149,13 +152,27 @@ def write_outputs(folder: str, features, attribute_probs, info, feature_maps=Non
 @contextlib.contextmanager
 def one_run(folder: str):
     """`INCOMPLETE_FILE` in `folder` while the block writes a run's files, removed when it ends
-    well; kept when it fails midway (the folder may then hold files of two runs)."""
+    well; kept when it fails midway (the folder may then hold files of two runs).
+
+    One run at a time: an exclusive flock on `RUN_LOCK_FILE` in `folder` is held across the
+    marker's whole life, and a second run waits for it (saying so on stderr). Without it, two
+    runs shared the one marker and the first to finish removed it while the second still wrote.
+    The second waits rather than being refused: it comes here after its long extraction, only
+    to write, and the folder then holds its files whole, as if it had started later. The lock
+    file stays (removed, a third run could lock a new file while the second holds the old)."""
     os.makedirs(folder, exist_ok=True)
-    marker = os.path.join(folder, INCOMPLETE_FILE)
-    atomic.write_text(marker, "`python -m tfvisrec.vision.features` is writing the feature files here, or was "
-                              "killed or failed while writing them: they may come from two runs. Run it again.\n")
-    yield
-    os.remove(marker)
+    with open(os.path.join(folder, RUN_LOCK_FILE), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another `python -m tfvisrec.vision.features` run to finish writing into {folder}",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)   # released when the file closes, however the process ends
+        marker = os.path.join(folder, INCOMPLETE_FILE)
+        atomic.write_text(marker, "`python -m tfvisrec.vision.features` is writing the feature files here, or was "
+                                  "killed or failed while writing them: they may come from two runs. Run it again.\n")
+        yield
+        os.remove(marker)
 
 
 def _atomic(folder, name, write):
