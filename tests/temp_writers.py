@@ -1,5 +1,6 @@
-"""Writers of `tfvisrec.temp_folders` temp folders in another process: one killed (SIGKILL)
-midway, as a killed export or ingest leaves its folder, and one still running."""
+"""Writers of `tfvisrec.temp_folders` temp folders (and of `atomic.write_with`'s temp files) in
+another process: one killed (SIGKILL) midway, as a killed export or ingest leaves its folder,
+and one still running."""
 import contextlib
 import os
 import subprocess
@@ -12,12 +13,20 @@ _WRITER = ("import sys, time\n"
            "    open(tmp + '/half-written', 'w').close()\n"
            "    print(tmp, flush=True)\n"
            "    time.sleep(600)\n")
+_FILE_WRITER = ("import sys, time\n"
+                "from tfvisrec import atomic\n"
+                "def write(f):\n"
+                "    f.write(b'half-written')\n"
+                "    f.flush()\n"
+                "    print(f.name, flush=True)\n"
+                "    time.sleep(600)\n"
+                "atomic.write_with(sys.argv[1], write)\n")
 
 
 @contextlib.contextmanager
-def running_writer(parent, prefix):
+def running_writer(parent, prefix, script=_WRITER):
     """Yield the temp folder a writer in another process holds (it runs while the block does)."""
-    process = subprocess.Popen([sys.executable, "-c", _WRITER, str(parent), prefix], stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-c", script, str(parent), prefix], stdout=subprocess.PIPE,
                                text=True, env={**os.environ, "PYTHONPATH": REPO_ROOT})
     try:
         yield process.stdout.readline().strip()
@@ -33,3 +42,18 @@ def killed_writer_folder(parent, prefix):
         pass
     assert os.path.isdir(folder), folder
     return folder
+
+
+@contextlib.contextmanager
+def running_file_writer(path):
+    """Yield the temp file of an `atomic.write_with(path, …)` in another process, midway."""
+    with running_writer(path, "", script=_FILE_WRITER) as tmp:
+        yield tmp
+
+
+def killed_file_writer_temp(path):
+    """The temp file of an `atomic.write_with(path, …)` killed (SIGKILL) midway: left behind."""
+    with running_file_writer(path) as tmp:
+        pass
+    assert os.path.isfile(tmp), tmp
+    return tmp

@@ -4,7 +4,8 @@ import stat
 
 import pytest
 
-from tfvisrec import atomic
+from temp_writers import killed_file_writer_temp, running_file_writer
+from tfvisrec import atomic, temp_folders
 
 
 def test_write_bytes_replaces_the_file_with_the_mode_open_would_give(tmp_path):
@@ -66,3 +67,27 @@ def test_outputs_a_command_cannot_write_are_named_before_its_work(tmp_path):
         atomic.require_writable(str(blocker), "--out", folder=True)
     atomic.require_writable(str(tmp_path / "fine.png"), "--out")
     assert blocker.read_text() == "keep me" and sorted(os.listdir(tmp_path)) == ["notes.txt"]
+
+
+def test_the_temp_file_of_a_killed_write_is_removed_by_the_next_and_a_running_ones_stays(tmp_path):
+    path = tmp_path / "table.json"
+    killed = killed_file_writer_temp(str(path))
+    with running_file_writer(str(path)) as running:
+        atomic.write_json(str(path), {"a": 1})
+        assert sorted(os.listdir(tmp_path)) == sorted(["table.json", os.path.basename(running)])
+        with open(running, "rb") as f:
+            assert f.read() == b"half-written"
+    assert not os.path.exists(killed)
+    atomic.write_json(str(path), {"a": 2})
+    assert os.listdir(tmp_path) == ["table.json"]
+
+
+def test_a_held_temp_file_stays_whatever_pid_its_name_says(tmp_path):
+    # a writer in another pid namespace (a container sharing the volume): its pid means nothing here
+    with temp_folders.held_temp_file(str(tmp_path), ".out.tmp-") as tmp:
+        elsewhere = str(tmp_path / ".out.tmp-p999999999s1-abcd1234")
+        os.rename(tmp, elsewhere)   # the lock follows the file
+        temp_folders.remove_abandoned(str(tmp_path), ".out.tmp-")
+        assert os.path.isfile(elsewhere)
+    temp_folders.remove_abandoned(str(tmp_path), ".out.tmp-")
+    assert os.listdir(tmp_path) == []

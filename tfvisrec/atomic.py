@@ -6,6 +6,8 @@ import shutil
 import tempfile
 from typing import BinaryIO, Callable
 
+from tfvisrec import temp_folders
+
 
 def publish_folder(tmp: str, path: str) -> None:
     """Move the finished folder `tmp` to `path`, replacing an existing `path` (same parent)."""
@@ -38,19 +40,22 @@ def write_with(path: str, write: Callable[[BinaryIO], object]) -> None:
     """`write(f)` into a temporary file beside `path` (opened "wb"), then renamed to `path`.
     The file gets the mode a plain `open` would give it (mkstemp's is private). An OSError that
     names no file (a full disk under numpy: "1624576 requested and 523232 written") is raised
-    again naming `path`."""
+    again naming `path`. The temporary files of `path` that killed writers left are removed
+    first, never that of a writer still running (`tfvisrec.temp_folders`)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise_naming(e, path)
+    prefix = f".{os.path.basename(path)}.tmp-"
+    temp_folders.remove_abandoned(folder, prefix)
+    with temp_folders.held_temp_file(folder, prefix) as tmp:
+        try:
+            with open(tmp, "wb") as f:
+                write(f)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+        except BaseException as e:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise_naming(e, path)
 
 
 def file_output_problem(path: str):

@@ -1,4 +1,4 @@
-"""Temporary output folders that the next run removes when their writer died, and only then.
+"""Temporary output folders (and files) that the next run removes when their writer died, and only then.
 
 Outputs are built in a temporary sibling folder and renamed into place when complete. A writer
 killed before the rename (SIGKILL, the OOM killer, a power cut) cannot remove its folder, so
@@ -17,7 +17,9 @@ Whether a writer is still running is read from two marks it leaves:
   between the folder's creation and its lock.
 
 A folder is removed only when neither says its writer runs. Folders without that mark in
-their name (made by an older version, or by hand) are left alone.
+their name (made by an older version, or by hand) are left alone. Temporary files
+(`held_temp_file`: `atomic.write_with`'s `.<name>.tmp-*` beside its output) carry the same two
+marks and are removed the same way.
 """
 import contextlib
 import fcntl
@@ -35,13 +37,10 @@ def held_temp_folder(parent: str, prefix: str) -> Iterator[str]:
     """A new folder in `parent`, named `prefix` + this process's mark, locked by this process
     while the block runs (publish or remove it inside the block). It gets the mode a plain
     mkdir gives (mkdtemp's own is private, 0700, and would stay the output's)."""
-    tmp = tempfile.mkdtemp(prefix=f"{prefix}p{os.getpid()}s{_start_time(os.getpid()) or 0}-", dir=parent)
+    tmp = tempfile.mkdtemp(prefix=prefix + _own_mark(), dir=parent)
     fd = os.open(tmp, os.O_RDONLY)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:   # a file system without flock: the pid mark alone says it is in use
-            pass
+        _lock(fd)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)
@@ -50,9 +49,23 @@ def held_temp_folder(parent: str, prefix: str) -> Iterator[str]:
         os.close(fd)   # releases the lock
 
 
+@contextlib.contextmanager
+def held_temp_file(parent: str, prefix: str) -> Iterator[str]:
+    """A new empty file in `parent` (mode 0600, mkstemp's), named `prefix` + this process's
+    mark, locked by this process while the block runs (write, then rename or remove it inside
+    the block: the lock is on the file itself, so it holds across the rename)."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix + _own_mark(), dir=parent)
+    try:
+        _lock(fd)
+        yield tmp
+    finally:
+        os.close(fd)   # releases the lock
+
+
 def remove_abandoned(parent: str, prefix: str) -> None:
-    """Remove the folders in `parent` named `prefix`… by `held_temp_folder` whose writer has
-    ended without removing them (killed); those of running writers stay."""
+    """Remove the folders and files in `parent` named `prefix`… by `held_temp_folder` or
+    `held_temp_file` whose writer has ended without removing them (killed); those of running
+    writers stay."""
     try:
         names = os.listdir(parent)
     except (FileNotFoundError, NotADirectoryError):
@@ -63,17 +76,34 @@ def remove_abandoned(parent: str, prefix: str) -> None:
             continue
         path = os.path.join(parent, name)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:   # removed meanwhile by another run, or not a folder
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:   # removed (or renamed into place) meanwhile, or not ours to read
             continue
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:   # held: its writer runs (in another pid namespace, or on another host)
                 continue
-            shutil.rmtree(path, ignore_errors=True)
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.remove(path)
         finally:
             os.close(fd)
+
+
+def _own_mark() -> str:
+    """This process's mark in a temp name: `p<pid>s<start time>-`."""
+    return f"p{os.getpid()}s{_start_time(os.getpid()) or 0}-"
+
+
+def _lock(fd: int) -> None:
+    """An exclusive flock on `fd`, the writer's mark for `remove_abandoned`."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:   # a file system without flock: the pid mark alone says it is in use
+        pass
 
 
 def _running(pid: int, start: int) -> bool:
