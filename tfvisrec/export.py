@@ -10,6 +10,9 @@ there (never that of an export still running: `tfvisrec.temp_folders`). It holds
 `assets.extra/tfvisrec_export.json` (what was exported, how). The model's entry is added to
 `models.config` beside the model folders (`export/models.config`), with the container path
 `/models/<name>` as base_path; an entry there already keeps its version policy and labels.
+A Ctrl-C while the version is renamed into place and its entry added waits until both are done
+(a version without its entry is served by nothing); after a SIGKILL there, the next export of
+the model adds the entry.
 """
 import contextlib
 import errno
@@ -29,7 +32,7 @@ from tfvisrec import atomic, temp_folders
 from tfvisrec.atomic import require_writable
 from tfvisrec.config import UsageError
 from tfvisrec.data.errors import DataError
-from tfvisrec.interruption import run_command
+from tfvisrec.interruption import Interrupted, interrupts_deferred, run_command
 from tfvisrec.serving import catalogue, layout, model_config, signatures, warmup
 from tfvisrec.serving.servable import Servable
 
@@ -81,20 +84,31 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
     made_base = not os.path.exists(export_base)
     os.makedirs(export_base, exist_ok=True)   # only now: a failure above leaves no empty folder
     temp_folders.remove_abandoned(export_base, ".tmp-")   # of exports killed before their rename
+    published = False
     with temp_folders.held_temp_folder(export_base, f".tmp-{version}-") as tmp:
         try:
             with _quiet_tensorflow_logs(), _without_keras_layer_traces():
                 tf.saved_model.save(servable, tmp, signatures=functions)
             warmup.write_warmup(tmp, name, signatures.example_inputs(servable, examples))
             _write_info(tmp, name, version, servable, sorted(functions), model)
-            while not _publish(tmp, final):   # another export took the version meanwhile
-                if not numbered_here:
-                    raise DataError("this version was written meanwhile by another export; choose another "
-                                    "--version", final)
-                version = layout.next_version(export_base)
-                final = os.path.join(export_base, str(version))
-                _write_info(tmp, name, version, servable, sorted(functions), model)
+            # a Ctrl-C between the rename and the models.config update left a first export's
+            # version served by nothing: it waits until both are done
+            with interrupts_deferred():
+                while not _publish(tmp, final):   # another export took the version meanwhile
+                    if not numbered_here:
+                        raise DataError("this version was written meanwhile by another export; choose another "
+                                        "--version", final)
+                    version = layout.next_version(export_base)
+                    final = os.path.join(export_base, str(version))
+                    _write_info(tmp, name, version, servable, sorted(functions), model)
+                if models_config:
+                    base_path = container_models_root.rstrip("/") + "/" + os.path.basename(export_base)
+                    entry = model_config.upsert(models_config, model_config.model_entry(name, base_path))
+                published = True
         except BaseException as e:
+            if published:   # a Ctrl-C held off while publishing: the version and its entry are in place
+                raise Interrupted(f"interrupted: {final} was published" + (
+                    f" and its entry added to {models_config}" if models_config else "")) from None
             shutil.rmtree(tmp, ignore_errors=True)
             if made_base and not os.listdir(export_base):   # nor does a failure here
                 os.rmdir(export_base)
@@ -104,8 +118,6 @@ def export_model(model, dataset, export_base: str, version: Optional[int] = None
     logging.info("exported %s version %d to %s (signatures: %s)", name, version, final,
                  ", ".join(sorted(functions)))
     if models_config:
-        base_path = container_models_root.rstrip("/") + "/" + os.path.basename(export_base)
-        entry = model_config.upsert(models_config, model_config.model_entry(name, base_path))
         if version not in model_config.served_versions(entry.model_version_policy,
                                                         layout.version_dirs(export_base)):
             logging.warning("%s: model %s's version policy (%s) does not serve version %d; "

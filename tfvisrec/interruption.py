@@ -5,8 +5,13 @@ Every long-running absl command starts through `run_command(main, interrupted=â€
 commands write their outputs to a temporary place and rename them when complete, so that line
 can say nothing partial was published). A command that knows more at the moment of the
 interruption (training: which checkpoint it resumes from) raises `Interrupted(line)` instead.
+Steps that must not be split by a Ctrl-C (publishing an export's version and adding its
+models.config entry) run inside `interrupts_deferred()`.
 """
+import contextlib
+import signal
 import sys
+import threading
 from typing import Callable, List, Optional
 
 from absl import app
@@ -38,3 +43,22 @@ def run_command(main: Callable[[List[str]], Optional[int]], interrupted: str,
         sys.stderr.flush()
         sys.exit(INTERRUPTED_STATUS)
 
+
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Ctrl-C (SIGINT) held off while the block runs, then raised as KeyboardInterrupt when it
+    ends well: for short steps that a Ctrl-C between them would leave half done. Outside the main
+    thread, or when SIGINT is not Python's default handler, the block runs as it is."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
