@@ -14,6 +14,8 @@ from typing import Optional
 
 import numpy as np
 
+from tfvisrec import atomic
+
 
 def serve_and_call(name, model, dataset, work_dir, world_dir, new_items=6, seed=0, k=5):
     """Export `model`, serve it, ask for one user's top-k (and, for a photo model, scores of
@@ -107,12 +109,9 @@ def _score_new_garments(client, model, dataset, user, work_dir, world_dir, count
     from tfvisrec.data.synthetic import new_items as new_items_lib
     values, jpegs = new_items_lib.draw_new_items(count, seed=seed + 1)
     folder = os.path.join(work_dir, "new_items")
-    os.makedirs(folder, exist_ok=True)
-    paths = []
-    for n, jpeg in enumerate(jpegs):
-        paths.append(os.path.join(folder, f"new{n + 1:02d}.jpg"))
-        with open(paths[-1], "wb") as f:
-            f.write(jpeg)
+    paths = [os.path.join(folder, f"new{n + 1:02d}.jpg") for n in range(len(jpegs))]
+    for path, jpeg in zip(paths, jpegs):   # whole or not at all, as every output
+        atomic.write_bytes(path, jpeg)
     served = np.asarray(client.score_images(user, jpegs), np.float64)
     pixels = images.decode_batch(tf.constant(jpegs), model.image_size)
     user_index = dataset.user_ids.index(user)
