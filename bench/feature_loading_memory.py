@@ -1,8 +1,10 @@
-"""Peak resident memory of loading a large `features.npy`, of training VBPR on it and of exporting it.
+"""Peak resident memory of loading a large `features.npy`, of training VBPR on it and of exporting it,
+and of fitting VisRank and training TVBPR (learned epochs) on it.
 
-    python bench/feature_loading_memory.py [--work_dir /tmp/tfvisrec-bench/feature-memory] [--num_items 50000] [--feature_dim 4096] [--steps 5]
+    python bench/feature_loading_memory.py [--work_dir /tmp/tfvisrec-bench/feature-memory] [--num_items 50000] [--feature_dim 4096] [--steps 5] [--rows visrank,tvbpr]
 
-Writes (once, cached in `--work_dir`) a world of `--num_items` items bought by 2,000 users and a
+Writes (once, cached in `--work_dir`) a world of `--num_items` items bought by 2,000 users (each
+purchase a day apart, the test item last) and a
 float32 `features.npy` of `--num_items` × `--feature_dim` random numbers (50,000 × 4,096: 0.82 GB),
 then runs each row in a fresh Python process and reads that process's peak resident set size
 (`ru_maxrss` of `os.wait4`, what `/usr/bin/time -v` prints as "Maximum resident set size"):
@@ -12,7 +14,11 @@ then runs each row in a fresh Python process and reads that process's peak resid
   (how `ItemFeatureTable` held them before `data/host_matrix.py`);
 - `ItemFeatureTable` and two batches of VBPR's training pipeline (`bpr_triplets`);
 - `python -m tfvisrec.train --flagfile=configs/vbpr.cfg --epochs=1 --steps_per_epoch=<steps>`
-  (with its validation over the whole catalogue) and `python -m tfvisrec.export` of that run.
+  (with its validation over the whole catalogue) and `python -m tfvisrec.export` of that run;
+- `python -m tfvisrec.train --flagfile=configs/visrank.cfg` (max pooling: `prepare` fills the
+  unit features f / ‖f‖ it keeps as a weight, then one validation);
+- `python -m tfvisrec.train --flagfile=configs/tvbpr.cfg --segment_every=1 --epochs=1
+  --steps_per_epoch=<steps>`: learned epochs re-fitted once, which scores the catalogue's f_i.
 """
 import os
 import resource
@@ -26,11 +32,14 @@ from tfvisrec.config import parse_flags  # noqa: E402  (--help exits 0, a flag e
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_USERS, PER_USER = 2000, 10
+_DAY_ONE = 1_600_000_000   # a Unix time (September 2020)
 
 flags.DEFINE_string("work_dir", "/tmp/tfvisrec-bench/feature-memory", "Where the world, run and export are kept.")
 flags.DEFINE_integer("num_items", 50000, "Items in the catalogue.")
 flags.DEFINE_integer("feature_dim", 4096, "Width F of features.npy (4,096: fc7 of CNN-F / AlexNet).")
-flags.DEFINE_integer("steps", 5, "Training steps of the VBPR run.")
+flags.DEFINE_integer("steps", 5, "Training steps of the VBPR and TVBPR runs.")
+flags.DEFINE_list("rows", [], "Only the rows whose label has one of these words (e.g. visrank,tvbpr); "
+                  "TensorFlow alone always runs. Default: every row.")
 FLAGS = flags.FLAGS
 
 _TF_ALONE = "import tfvisrec, tensorflow as tf; tf.constant(1.0)"
@@ -60,17 +69,17 @@ def write_world(folder: str, num_items: int, feature_dim: int) -> str:
         return folder
     partial = folder + ".partial"
     rng = np.random.default_rng(0)
-    columns = {name: ([], []) for name in ("train", "valid", "test")}
+    columns = {name: ([], [], []) for name in ("train", "valid", "test")}
     for user in range(NUM_USERS):
         for k, item in enumerate(rng.choice(num_items, size=PER_USER, replace=False)):
             name = "test" if k == 0 else "valid" if k == 1 else "train"
             columns[name][0].append(user)
             columns[name][1].append(item)
-    splits = {name: dataset_lib.Split(np.array(users, np.int64), np.array(items, np.int64),
-                                      np.full(len(users), -1, np.int64))
-              for name, (users, items) in columns.items()}
+            columns[name][2].append(_DAY_ONE + (PER_USER - k) * 86400 + user)   # TVBPR's timestamps
+    splits = {name: dataset_lib.Split(*(np.array(column, np.int64) for column in lists))
+              for name, lists in columns.items()}
     meta = {"name": "feature_memory", "kind": "interactions", "split": "leave_one_out", "seed": 0,
-            "has_time": False, "cold_threshold": 5}
+            "has_time": True, "cold_threshold": 5}
     dataset_lib.write_dataset(partial, meta, [f"u{u:05d}" for u in range(NUM_USERS)],
                               [f"i{i:06d}" for i in range(num_items)], splits,
                               dataset_lib.item_table(num_items, splits["train"].items))
@@ -101,7 +110,7 @@ def peak_rss_gb(command) -> float:
 def main(_):
     # written by a child: a process inherits its parent's peak RSS through fork and exec, so this
     # one imports neither numpy nor TensorFlow
-    world = os.path.join(FLAGS.work_dir, f"world-{FLAGS.num_items}x{FLAGS.feature_dim}")
+    world = os.path.join(FLAGS.work_dir, f"timed-world-{FLAGS.num_items}x{FLAGS.feature_dim}")
     peak_rss_gb([sys.executable, "-c", "from bench.feature_loading_memory import write_world; "
                  f"write_world({world!r}, {FLAGS.num_items}, {FLAGS.feature_dim})"])
     path = os.path.join(world, "features.npy")
@@ -119,12 +128,21 @@ def main(_):
           f"--model_dir={run_dir}", "--noresume", "--epochs=1", f"--steps_per_epoch={FLAGS.steps}", "--verbose=0"]),
         ("export that run", [python, "-m", "tfvisrec.export", f"--model_dir={run_dir}", f"--dataset={world}",
                              f"--export_base={export_dir}"]),
+        ("train visrank (max pooling: prepare + validation)",
+         [python, "-m", "tfvisrec.train", "--flagfile=configs/visrank.cfg", f"--dataset={world}",
+          f"--model_dir={run_dir}-visrank", "--noresume", "--verbose=0"]),
+        (f"train tvbpr, learned epochs re-fitted once, {FLAGS.steps} steps + validation",
+         [python, "-m", "tfvisrec.train", "--flagfile=configs/tvbpr.cfg", f"--dataset={world}",
+          f"--model_dir={run_dir}-tvbpr", "--noresume", "--epochs=1", "--segment_every=1",
+          f"--steps_per_epoch={FLAGS.steps}", "--verbose=0"]),
     ]
     print(f"features.npy: {FLAGS.num_items} × {FLAGS.feature_dim} float32, {file_gb:.2f} GB\n")
     print("| process | peak RSS (GB) | above TensorFlow alone (GB) | that ÷ file size |")
     print("|---|---|---|---|")
     alone = None
     for label, command in rows:
+        if alone is not None and FLAGS.rows and not any(word in label for word in FLAGS.rows):
+            continue
         peak = peak_rss_gb(command)
         alone = peak if alone is None else alone
         print(f"| {label} | {peak:.2f} | {peak - alone:.2f} | {(peak - alone) / file_gb:.2f} |", flush=True)
