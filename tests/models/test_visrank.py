@@ -1,4 +1,5 @@
-"""VisRank: mean / max cosine similarity to the user's training items, against numpy."""
+"""VisRank: mean / max cosine similarity to the user's training items, against numpy; its unit
+features and profiles are computed a block of rows at a time, to the same numbers."""
 import os
 
 import numpy as np
@@ -8,6 +9,7 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 
 from tfvisrec.config import TrainConfig
 from tfvisrec.data import dataset as dataset_lib
+from tfvisrec.data import row_blocks
 from tfvisrec.evaluation import protocols
 from tfvisrec.evaluation.scoring import score_users
 from tfvisrec.models import registry, visrank
@@ -99,3 +101,55 @@ def test_the_trainer_fits_it_without_gradients(tiny, tmp_path, pooling):
 def test_unknown_pooling_is_refused(tiny):
     with pytest.raises(ValueError, match="visrank_pooling must be one of"):
         _build(tiny[0], "median")
+
+
+
+@pytest.fixture
+def catalogue_of_150(tmp_path):
+    """(dataset of 150 items, 12 users buying 0–9 each, with features.npy, the features)."""
+    rng = np.random.default_rng(5)
+    num_items, num_users = 150, 12
+    splits = {name: ([], [], []) for name in ("train", "valid", "test")}
+    for u in range(num_users):
+        items = rng.choice(num_items, size=2 + u % 10, replace=False)
+        for name, part in (("valid", items[:1]), ("test", items[1:2]), ("train", items[2:])):
+            splits[name][0].extend([u] * len(part))
+            splits[name][1].extend(part)
+            splits[name][2].extend([-1] * len(part))
+    splits = {k: dataset_lib.Split(*(np.array(a, np.int64) for a in v)) for k, v in splits.items()}
+    path = dataset_lib.write_dataset(
+        str(tmp_path / "wide"), {"name": "wide", "split": "leave_one_out", "cold_threshold": 1},
+        [f"u{u}" for u in range(num_users)], [f"i{i}" for i in range(num_items)], splits,
+        dataset_lib.item_table(num_items, splits["train"].items))
+    features = rng.normal(size=(num_items, F)).astype(np.float32)
+    features[7] = 0.0
+    np.save(os.path.join(path, "features.npy"), features)
+    return dataset_lib.load_dataset(path), features
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+def test_prepare_normalises_a_block_of_rows_at_a_time_to_the_same_numbers(catalogue_of_150, pooling, monkeypatch):
+    dataset, features = catalogue_of_150
+    monkeypatch.setattr(row_blocks, "BLOCK_BYTES", 64 * F * 4)   # blocks of 64 rows
+    whole = visrank.unit_rows(features).numpy()   # f̂ of the whole catalogue at once, as it was computed
+    normalised = []
+
+    def counting_unit_rows(rows):
+        normalised.append(int(rows.shape[0]))
+        return whole_unit_rows(rows)
+
+    whole_unit_rows = visrank.unit_rows
+    monkeypatch.setattr(visrank, "unit_rows", counting_unit_rows)
+    config = registry.new_config("visrank", visrank_pooling=pooling)
+    model = registry.build(config, DataInfo.from_dataset(dataset, feature_dim=F))
+    model.prepare(dataset)
+    assert normalised == [64, 64, 22]
+    if pooling == "max":
+        np.testing.assert_array_equal(model.unit_features.numpy(), whole)
+        return
+    expected = np.zeros((dataset.num_users, F), np.float32)
+    for u, items in enumerate(dataset.user_items(("train",))):
+        if items.size:
+            expected[u] = whole[items].mean(axis=0)
+    assert not expected[0].any() and expected[1].any()   # user 0 bought nothing in training
+    np.testing.assert_array_equal(model.user_profiles.numpy(), expected)

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import schema
+from tfvisrec.data.row_blocks import rows_per_block
 from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
 from tfvisrec.models.registry import register
@@ -26,6 +27,7 @@ from tfvisrec.models.vbpr import required_feature_dim, unit_rows
 POOLINGS = ("mean", "max")
 # Max pooling gathers [pairs, items per user, F] floats in chunks of at most this many.
 _CHUNK_ELEMENTS = 1 << 22
+_ALIGN_ROWS = 64   # see `_unit_blocks`: a multiple of any CPU's packet of float32s
 
 
 @dataclasses.dataclass
@@ -65,21 +67,39 @@ class VisRank(Recommender):
     def prepare(self, dataset):
         from tfvisrec.data.item_features import ItemFeatureTable
         table = ItemFeatureTable.for_model(self, dataset, keys=(schema.FEATURES,))
-        unit = unit_rows(table.lookup(np.arange(dataset.num_items))[schema.FEATURES]).numpy()
+        # f̂ a block of rows at a time: the whole catalogue's f̂ at once (and its way into the
+        # weight as a numpy array) held the features several times over
+        blocks = _unit_blocks(table.matrix(schema.FEATURES), dataset.num_items, self.feature_dim)
         bought = dataset.user_items(("train",))
         if self.factorised:
-            profiles = np.zeros((dataset.num_users, self.feature_dim), np.float32)
-            for u, items in enumerate(bought):
-                if items.size:
-                    profiles[u] = unit[items].mean(axis=0)
-            self.user_profiles.assign(profiles)
+            self._fill_profiles(blocks, bought)
             return
+        for rows, unit in blocks:
+            self.unit_features.scatter_update(tf.IndexedSlices(unit, rows))
         width = max(1, max((items.size for items in bought), default=0))
         padded = np.full((dataset.num_users, width), -1, np.int64)
         for u, items in enumerate(bought):
             padded[u, :items.size] = items
-        self.unit_features.assign(unit)
         self.user_items = tf.Variable(padded, trainable=False, name="user_items")
+
+    def _fill_profiles(self, blocks, bought):
+        """p_u = mean_j f̂_j over each user's training items `bought`, from the catalogue's f̂
+        a block at a time: the sum adds a user's items in their order, as `np.mean` does."""
+        sizes = np.array([items.size for items in bought], np.int64)
+        users = np.repeat(np.arange(len(bought), dtype=np.int64), sizes)
+        items = np.concatenate(bought).astype(np.int64) if bought else np.zeros(0, np.int64)
+        order = np.argsort(items, kind="stable")     # by item; a user's items stay in order
+        users, items = users[order], items[order]
+        sums = np.zeros((len(bought), self.feature_dim), np.float32)
+        for rows, unit in blocks:
+            lo, hi = np.searchsorted(items, [int(rows[0]), int(rows[-1]) + 1])
+            np.add.at(sums, users[lo:hi], unit.numpy()[items[lo:hi] - int(rows[0])])
+        bought_any = sizes > 0
+        sums[bought_any] /= sizes[bought_any, None]
+        step = rows_per_block(sums.shape, np.float32)
+        for start in range(0, len(sums), step):
+            block = tf.range(start, min(start + step, len(sums)))
+            self.user_profiles.scatter_update(tf.IndexedSlices(sums[start:start + step], block))
 
     def user_vectors(self, users, training=False):
         if not self.factorised:
@@ -148,3 +168,19 @@ class VisRank(Recommender):
 
         scores = tf.map_fn(one_chunk, (users, unit), fn_output_signature=tf.float32)
         return tf.reshape(scores, [-1])[:count]
+
+
+
+def _unit_blocks(features, num_items: int, feature_dim: int):
+    """(row ids, f̂ of those rows) of the [num_items, F] `features` (a `host_matrix`), in
+    consecutive blocks of about `row_blocks.BLOCK_BYTES`.
+
+    A block's row count is a multiple of `_ALIGN_ROWS`, so that every row is normalised by the
+    same instructions as when the whole catalogue was normalised at once: Eigen's vectorised
+    rsqrt rounds differently from its scalar one, which takes the rows after the last full
+    packet of a batch; with aligned blocks those are the same rows, and f̂ the same numbers."""
+    step = rows_per_block((num_items, feature_dim), np.float32)
+    step = max(_ALIGN_ROWS, step // _ALIGN_ROWS * _ALIGN_ROWS)
+    for start in range(0, num_items, step):
+        rows = tf.range(start, min(start + step, num_items))
+        yield rows, unit_rows(tf.gather(features, rows))
