@@ -110,6 +110,28 @@ def test_theta_and_score_against_numpy(timed_dataset):
     np.testing.assert_allclose(model.bin_log_likelihoods(0), expected, rtol=1e-3, atol=1e-3)
 
 
+
+def test_the_segmentation_reads_the_tables_features_without_copying_them(timed_dataset):
+    """bin_log_likelihoods gathers its items' f_i from the table's own variable (not a copy of every
+    row looked up), to the numbers it had with the copy."""
+    from tfvisrec.data.item_features import ItemFeatureTable
+    config = registry.new_config("tvbpr", embedding_dim=3, visual_dim=2, time_epochs=3,
+                                 epoch_segmentation="learned", time_bins=6, item_bias_drift=True)
+    model = build_model(config, timed_dataset)
+    rng = np.random.default_rng(2)
+    for weight in model.trainable_weights:
+        weight.assign(rng.normal(size=weight.shape).astype(np.float32))
+    table = ItemFeatureTable.for_model(model, timed_dataset)
+    copied = table.lookup(np.arange(timed_dataset.num_items))["features"]    # how the rows were held
+    object.__setattr__(model, "_feature_matrix", copied)
+    expected = model.bin_log_likelihoods(0)
+    object.__setattr__(model, "_feature_matrix", None)
+    np.testing.assert_array_equal(model.bin_log_likelihoods(0), expected)
+    matrix = model._item_features()
+    assert isinstance(matrix, tf.Variable) and not matrix.trainable
+    assert not any(v is matrix for v in model.variables)    # not a weight: checkpoints stay as they were
+
+
 @pytest.fixture(scope="module")
 def drift_runs(tmp_path_factory):
     from tiny_worlds import write_era_drift_dataset

@@ -220,10 +220,11 @@ class TVBPR(VBPR):
                 negatives.astype(np.int64), bins)
 
     def _item_features(self):
+        """The catalogue's f_i [items, F] as the table holds them (a CPU variable, `host_matrix`:
+        rows read with `tf.gather`); looking every item up copied the whole table once more."""
         if self._feature_matrix is None:
-            table = ItemFeatureTable.for_model(self, self._dataset, keys=(schema.ITEM, schema.FEATURES))
-            features = table.lookup(np.arange(self._dataset.num_items))[schema.FEATURES]
-            object.__setattr__(self, "_feature_matrix", features)
+            table = ItemFeatureTable.for_model(self, self._dataset, keys=(schema.FEATURES,))
+            object.__setattr__(self, "_feature_matrix", table.matrix(schema.FEATURES))
         return self._feature_matrix
 
     def run_records(self):
