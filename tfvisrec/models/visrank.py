@@ -19,6 +19,7 @@ import tensorflow as tf
 from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import schema
 from tfvisrec.data.row_blocks import rows_per_block
+from tfvisrec.map_fn import map_fn
 from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
 from tfvisrec.models.registry import register
@@ -166,7 +167,7 @@ class VisRank(Recommender):
             best = tf.reduce_max(tf.where(bought >= 0, similarity, -np.inf), axis=-1)
             return tf.where(tf.math.is_finite(best), best, 0.0)
 
-        scores = tf.map_fn(one_chunk, (users, unit), fn_output_signature=tf.float32)
+        scores = map_fn(one_chunk, (users, unit), fn_output_signature=tf.float32)
         return tf.reshape(scores, [-1])[:count]
 
 
