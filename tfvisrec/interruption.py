@@ -44,7 +44,6 @@ def run_command(main: Callable[[List[str]], Optional[int]], interrupted: str,
         sys.exit(INTERRUPTED_STATUS)
 
 
-
 @contextlib.contextmanager
 def interrupts_deferred():
     """Ctrl-C (SIGINT) held off while the block runs, then raised as KeyboardInterrupt when it

@@ -110,7 +110,6 @@ def test_theta_and_score_against_numpy(timed_dataset):
     np.testing.assert_allclose(model.bin_log_likelihoods(0), expected, rtol=1e-3, atol=1e-3)
 
 
-
 def test_the_segmentation_reads_the_tables_features_without_copying_them(timed_dataset):
     """bin_log_likelihoods gathers its items' f_i from the table's own variable (not a copy of every
     row looked up), to the numbers it had with the copy."""

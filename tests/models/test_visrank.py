@@ -103,7 +103,6 @@ def test_unknown_pooling_is_refused(tiny):
         _build(tiny[0], "median")
 
 
-
 @pytest.fixture
 def catalogue_of_150(tmp_path):
     """(dataset of 150 items, 12 users buying 0–9 each, with features.npy, the features)."""

@@ -171,7 +171,6 @@ class VisRank(Recommender):
         return tf.reshape(scores, [-1])[:count]
 
 
-
 def _unit_blocks(features, num_items: int, feature_dim: int):
     """(row ids, f̂ of those rows) of the [num_items, F] `features` (a `host_matrix`), in
     consecutive blocks of about `row_blocks.BLOCK_BYTES`.
