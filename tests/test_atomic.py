@@ -5,7 +5,7 @@ import stat
 import pytest
 
 from temp_writers import killed_file_writer_temp, running_file_writer
-from tfvisrec import atomic, temp_folders
+from tfvisrec import atomic
 
 
 def test_write_bytes_replaces_the_file_with_the_mode_open_would_give(tmp_path):
@@ -80,14 +80,3 @@ def test_the_temp_file_of_a_killed_write_is_removed_by_the_next_and_a_running_on
     assert not os.path.exists(killed)
     atomic.write_json(str(path), {"a": 2})
     assert os.listdir(tmp_path) == ["table.json"]
-
-
-def test_a_held_temp_file_stays_whatever_pid_its_name_says(tmp_path):
-    # a writer in another pid namespace (a container sharing the volume): its pid means nothing here
-    with temp_folders.held_temp_file(str(tmp_path), ".out.tmp-") as tmp:
-        elsewhere = str(tmp_path / ".out.tmp-p999999999s1-abcd1234")
-        os.rename(tmp, elsewhere)   # the lock follows the file
-        temp_folders.remove_abandoned(str(tmp_path), ".out.tmp-")
-        assert os.path.isfile(elsewhere)
-    temp_folders.remove_abandoned(str(tmp_path), ".out.tmp-")
-    assert os.listdir(tmp_path) == []

@@ -1,6 +1,8 @@
 """Temp folders of killed writers are removed by the next run; those of running writers never."""
 import os
 
+import pytest
+
 from temp_writers import killed_writer_folder, running_writer
 from tfvisrec import temp_folders
 
@@ -16,13 +18,15 @@ def test_a_killed_writers_folder_is_removed_and_a_running_ones_stays(tmp_path):
     assert not os.path.exists(killed)
 
 
-def test_a_held_folder_stays_whatever_pid_its_name_says(tmp_path):
+@pytest.mark.parametrize("held, kind", [(temp_folders.held_temp_folder, os.path.isdir),
+                                         (temp_folders.held_temp_file, os.path.isfile)])
+def test_a_held_folder_or_file_stays_whatever_pid_its_name_says(tmp_path, held, kind):
     # a writer in another pid namespace (a container sharing the volume): its pid means nothing here
-    with temp_folders.held_temp_folder(str(tmp_path), ".out.tmp-") as tmp:
+    with held(str(tmp_path), ".out.tmp-") as tmp:
         elsewhere = str(tmp_path / ".out.tmp-p999999999s1-abcd1234")
-        os.rename(tmp, elsewhere)   # the lock follows the folder
+        os.rename(tmp, elsewhere)   # the lock follows the folder or file
         temp_folders.remove_abandoned(str(tmp_path), ".out.tmp-")
-        assert os.path.isdir(elsewhere)
+        assert kind(elsewhere)
     temp_folders.remove_abandoned(str(tmp_path), ".out.tmp-")
     assert not os.path.exists(elsewhere)
 

@@ -20,20 +20,27 @@ NUM_USERS, NUM_ITEMS, F = 5, 9, 4
 HISTORY = {0: ([0, 1, 2], 3, 4), 1: ([5, 6], 7, 8), 2: ([1, 3, 5, 7], 0, 2), 3: ([8], 6, 4), 4: ([], 1, 3)}
 
 
-@pytest.fixture
-def tiny(tmp_path):
-    """(dataset with features.npy, features) — one feature row is all zero."""
+def _write_dataset(folder, history, num_users, num_items):
+    """A leave-one-out dataset folder of `history`: user → (train items, valid items, test items)."""
     splits = {name: ([], [], []) for name in ("train", "valid", "test")}
-    for u, (train, valid, test) in HISTORY.items():
-        for name, items in (("train", train), ("valid", [valid]), ("test", [test])):
+    for u, parts in history.items():
+        for name, items in zip(("train", "valid", "test"), parts):
             splits[name][0].extend([u] * len(items))
             splits[name][1].extend(items)
             splits[name][2].extend([-1] * len(items))
     splits = {k: dataset_lib.Split(*(np.array(a, np.int64) for a in v)) for k, v in splits.items()}
-    path = dataset_lib.write_dataset(
-        str(tmp_path / "tiny"), {"name": "tiny", "split": "leave_one_out", "cold_threshold": 1},
-        [f"u{u}" for u in range(NUM_USERS)], [f"i{i}" for i in range(NUM_ITEMS)], splits,
-        dataset_lib.item_table(NUM_ITEMS, splits["train"].items))
+    name = os.path.basename(folder)
+    return dataset_lib.write_dataset(
+        folder, {"name": name, "split": "leave_one_out", "cold_threshold": 1},
+        [f"u{u}" for u in range(num_users)], [f"i{i}" for i in range(num_items)], splits,
+        dataset_lib.item_table(num_items, splits["train"].items))
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    """(dataset with features.npy, features) — one feature row is all zero."""
+    path = _write_dataset(str(tmp_path / "tiny"), {u: (train, [valid], [test]) for u, (train, valid, test)
+                                                   in HISTORY.items()}, NUM_USERS, NUM_ITEMS)
     features = np.random.default_rng(0).normal(size=(NUM_ITEMS, F)).astype(np.float32)
     features[2] = 0.0
     np.save(os.path.join(path, "features.npy"), features)
@@ -108,18 +115,11 @@ def catalogue_of_150(tmp_path):
     """(dataset of 150 items, 12 users buying 0–9 each, with features.npy, the features)."""
     rng = np.random.default_rng(5)
     num_items, num_users = 150, 12
-    splits = {name: ([], [], []) for name in ("train", "valid", "test")}
+    history = {}
     for u in range(num_users):
         items = rng.choice(num_items, size=2 + u % 10, replace=False)
-        for name, part in (("valid", items[:1]), ("test", items[1:2]), ("train", items[2:])):
-            splits[name][0].extend([u] * len(part))
-            splits[name][1].extend(part)
-            splits[name][2].extend([-1] * len(part))
-    splits = {k: dataset_lib.Split(*(np.array(a, np.int64) for a in v)) for k, v in splits.items()}
-    path = dataset_lib.write_dataset(
-        str(tmp_path / "wide"), {"name": "wide", "split": "leave_one_out", "cold_threshold": 1},
-        [f"u{u}" for u in range(num_users)], [f"i{i}" for i in range(num_items)], splits,
-        dataset_lib.item_table(num_items, splits["train"].items))
+        history[u] = (items[2:], items[:1], items[1:2])
+    path = _write_dataset(str(tmp_path / "wide"), history, num_users, num_items)
     features = rng.normal(size=(num_items, F)).astype(np.float32)
     features[7] = 0.0
     np.save(os.path.join(path, "features.npy"), features)
