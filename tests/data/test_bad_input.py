@@ -166,6 +166,16 @@ def test_a_column_of_dates_in_no_supported_format_names_both_formats(world):
                   r"such as 2020-09-22")
 
 
+def test_a_latin1_file_says_how_to_convert_it(world):
+    """A shop's Windows export (é as the single byte 0xE9): the message used to name the byte
+    and stop there; it now names the conversion, with the file's own path (not guessed)."""
+    items = world / "items.csv"
+    items.write_bytes(items.read_bytes().replace(b"c,c.jpg,shoe", "c,c.jpg,escarpin d'été".encode("cp1252")))
+    _fails(world, r"items\.csv, row 4 \(the header is row 1\): the items file is not UTF-8 text: byte "
+                  r"b'\\xe9' .*; save it as UTF-8 \(Excel: \"CSV UTF-8\"; a Windows-1252 or Latin-1 export: "
+                  rf"iconv -f cp1252 -t utf-8 {re.escape(str(items))} > {re.escape(str(world / 'items.utf8.csv'))}\)$")
+
+
 def test_empty_timestamp_and_empty_id(world):
     _replace(world / "interactions.csv", "u2,c,2020-01-05", "u2,c,")
     _fails(world, r"interactions\.csv, row 6 \(the header is row 1\): empty 'timestamp'")

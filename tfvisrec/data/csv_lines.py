@@ -8,6 +8,8 @@ cannot name rows.) Every failure is a DataError naming the row and the offending
 import codecs
 import csv
 import io
+import os
+import shlex
 from typing import List, Tuple
 
 from tfvisrec.data.errors import DataError
@@ -65,8 +67,16 @@ def _decode(path: str, what: str) -> str:
         end = data.find(b"\n", e.start)
         line = data[start:end if end >= 0 else len(data)].rstrip(b"\r")
         raise DataError(f"the {what} file is not UTF-8 text: byte {data[e.start:e.end]!r} at "
-                        f"character {e.start - start + 1} of {line[:_SHOWN_CHARS]!r}",
-                        path, row) from None
+                        f"character {e.start - start + 1} of {line[:_SHOWN_CHARS]!r}; "
+                        f"{_utf8_fix(path)}", path, row) from None
+
+
+def _utf8_fix(path: str) -> str:
+    """How to convert `path` to UTF-8. The encoding is not guessed: Latin-1, Windows-1252 and
+    others read the same bytes as different letters, so a guess could change names silently."""
+    root, ext = os.path.splitext(path)
+    return ("save it as UTF-8 (Excel: \"CSV UTF-8\"; a Windows-1252 or Latin-1 export: "
+            f"iconv -f cp1252 -t utf-8 {shlex.quote(path)} > {shlex.quote(root + '.utf8' + ext)})")
 
 
 def _decode_utf16(data: bytes, path: str, what: str) -> str:
