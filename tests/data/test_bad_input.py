@@ -70,6 +70,15 @@ def test_good_world_ingests(world):
     assert dataset_io.load_dataset(_ingest(world)).num_users == 2
 
 
+def test_rows_of_empty_cells_a_spreadsheet_left_are_skipped(world):
+    """Excel saves rows it once formatted as `,,`: they used to stop ingest ("empty 'user_id'")."""
+    for name in ("interactions.csv", "items.csv"):
+        with open(world / name, "a") as f:
+            f.write(",,\r\n , ,\r\n\r\n")
+    ds = dataset_io.load_dataset(_ingest(world))
+    assert (ds.num_users, ds.num_items, ds.meta["num_raw_interactions"]) == (2, 4, 8)
+
+
 def test_missing_column(world):
     _replace(world / "interactions.csv", "user_id,item_id", "user_id,product")
     _fails(world, r"interactions\.csv, row 1 \(the header\): missing column 'item_id' \(the header has: "

@@ -110,10 +110,10 @@ def test_bad_interaction_value_at_the_end(tmp_path, case):
 def test_blank_lines_keep_their_row_numbers(tmp_path):
     root = write_world(tmp_path)
     text = (root / "interactions.csv").read_text().split("\n")
-    text[100:100] = ["", "   "]  # two blank lines after row 100
+    text[100:100] = ["", "   ", ",,", " , ,"]  # blank lines, and empty cells a spreadsheet left
     (root / "interactions.csv").write_text("\n".join(text))
     _edit_last(root / "interactions.csv", _cell(2, b"later"))
-    _fails(root, root / "interactions.csv", LAST_INTERACTION_ROW + 2, "'later'")
+    _fails(root, root / "interactions.csv", LAST_INTERACTION_ROW + 4, "'later'")
 
 
 def test_a_quoted_value_over_two_lines_is_at_the_row_it_starts_on(tmp_path):

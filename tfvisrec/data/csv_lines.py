@@ -1,7 +1,8 @@
 """A CSV file → its header and records, each record with the row it starts on.
 
 Rows are the file's lines as a text editor numbers them: the header is row 1, blank lines
-keep their numbers (and are skipped), and a record whose quoted value spans several lines
+and lines of empty cells (`,,`, which a spreadsheet writes for rows it once formatted) keep
+their numbers (and are skipped), and a record whose quoted value spans several lines
 is at the row it starts on. (pandas renumbers records past blank lines, so its indices
 cannot name rows.) Every failure is a DataError naming the row and the offending text.
 """
@@ -28,8 +29,8 @@ def read_records(path: str, what: str) -> Tuple[List[str], List[List[str]], List
     try:
         for record in reader:
             row, next_row = next_row, reader.line_num + 1
-            if not record or (len(record) == 1 and not record[0].strip()):
-                continue  # a blank line
+            if not any(cell.strip() for cell in record):
+                continue  # a blank line, or one of separators only (",,", as spreadsheets leave)
             if header is None:
                 if row != HEADER_ROW:
                     raise DataError(f"the first line of the {what} file is blank; it must "
