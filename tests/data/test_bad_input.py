@@ -85,6 +85,15 @@ def test_missing_column(world):
                   r"user_id, product, timestamp\)")
 
 
+def test_a_column_named_in_other_letter_case_says_to_rename_it(world):
+    """A shop system's header ` User_ID , Item_ID `: spaces were stripped, but the message only
+    listed the header; it now names the rename."""
+    _replace(world / "interactions.csv", "user_id,item_id,", " User_ID , Item_ID ,")
+    _fails(world, r"interactions\.csv, row 1 \(the header\): missing column 'user_id' \(the header has: "
+                  r"User_ID, Item_ID, timestamp\); column names are case-sensitive: rename 'User_ID' to "
+                  r"'user_id'$")
+
+
 @pytest.mark.parametrize("separator", [";", "\t"])
 def test_a_file_separated_otherwise_says_so(world, separator):
     """A spreadsheet saved with `;` (European locales) or tabs is one column to a CSV reader."""

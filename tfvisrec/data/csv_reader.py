@@ -74,7 +74,8 @@ def read_csv(path: str, what: str, required: Sequence[str],
     for column in required:
         if column not in frame.columns:
             raise DataError(f"missing column {column!r} (the header has: "
-                            f"{', '.join(frame.columns)}){_separator_hint(header)}", path, HEADER_ROW)
+                            f"{', '.join(frame.columns)}){_case_hint(column, header)}"
+                            f"{_separator_hint(header)}", path, HEADER_ROW)
     if "row" in frame.columns:
         frame = frame.rename(columns={"row": "row_"})
     frame["row"] = np.asarray(rows, dtype=np.int64)
@@ -85,6 +86,13 @@ def read_csv(path: str, what: str, required: Sequence[str],
         if empty.any():
             raise DataError(f"empty {column!r}", path, int(frame["row"][empty].iloc[0]))
     return frame
+
+
+def _case_hint(column: str, header: Sequence[str]) -> str:
+    """When the header has `column` in other letter case (`User_ID`), says to rename it, else "".
+    Names are not matched case-insensitively: `Category` and `category` may be two columns."""
+    same = [name for name in header if name.casefold() == column.casefold()]
+    return f"; column names are case-sensitive: rename {same[0]!r} to {column!r}" if same else ""
 
 
 def _separator_hint(header: Sequence[str]) -> str:
