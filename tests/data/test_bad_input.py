@@ -94,6 +94,18 @@ def test_a_column_named_in_other_letter_case_says_to_rename_it(world):
                   r"'user_id'$")
 
 
+@pytest.mark.parametrize("file, column", [("interactions.csv", "timestamp"), ("items.csv", "category"),
+                                          ("items.csv", "text")])
+def test_an_optional_column_in_other_letter_case_is_refused(world, file, column):
+    """`Timestamp` used to be ignored without a word (every time -1), `Category` kept as a mere
+    attribute, `Text` as an attribute instead of the item's text."""
+    if column == "text":
+        _replace(world / file, "category\n", "category,text\n")
+    _replace(world / file, column, column.capitalize())
+    _fails(world, rf"{file}, row 1 \(the header\): column '{column.capitalize()}' would not be read as "
+                  rf"'{column}' \(column names are case-sensitive\): rename it to '{column}'$")
+
+
 @pytest.mark.parametrize("separator", [";", "\t"])
 def test_a_file_separated_otherwise_says_so(world, separator):
     """A spreadsheet saved with `;` (European locales) or tabs is one column to a CSV reader."""

@@ -95,6 +95,19 @@ def _case_hint(column: str, header: Sequence[str]) -> str:
     return f"; column names are case-sensitive: rename {same[0]!r} to {column!r}" if same else ""
 
 
+def refuse_other_case(columns: Sequence[str], optional: Sequence[str], path: str) -> None:
+    """DataError when an `optional` column is absent but the header has it in other letter
+    case (`Timestamp`): read as another column it would be dropped without a word (the times
+    ignored, the category kept as a mere attribute)."""
+    for name in optional:
+        if not name or name in columns:
+            continue
+        same = [column for column in columns if column.casefold() == name.casefold()]
+        if same:
+            raise DataError(f"column {same[0]!r} would not be read as {name!r} (column names are "
+                            f"case-sensitive): rename it to {name!r}", path, HEADER_ROW)
+
+
 def _separator_hint(header: Sequence[str]) -> str:
     """What to do when the header is one column holding another separator (a spreadsheet
     saved with `;` or tabs), else ""."""
@@ -166,6 +179,7 @@ def read_interactions(path: str, user_column: str = "user_id", item_column: str 
     """`interactions.csv` (user_id, item_id[, timestamp]) → Interactions, one row per record."""
     frame = read_csv(path, "interactions", (user_column, item_column))
     path = os.path.abspath(path)
+    refuse_other_case(list(frame.columns), [time_column], path)
     for column in (user_column, item_column):
         refuse_line_breaks(frame, column, path)
     has_time = time_column in frame.columns
@@ -193,6 +207,7 @@ def read_items(path: str, id_column: str = "item_id", image_column: Optional[str
     required += list(attribute_columns or [])
     frame = read_csv(path, "items", required, non_empty=[id_column])
     path = os.path.abspath(path)
+    refuse_other_case(list(frame.columns), [category_column, *text_columns], path)
     refuse_line_breaks(frame, id_column, path)
     duplicated = frame[id_column].duplicated(keep="first")
     if duplicated.any():
