@@ -66,7 +66,9 @@ LAST_ITEM = f"i{(7 * (NUM_USERS - 1) + PER_USER - 1) % NUM_ITEMS:04d}"  # the la
 INTERACTION_CASES = {  # case → (iso timestamps?, edit of the last line, value the message shows)
     "timestamp_letters": (False, _cell(2, b"16000x0000"), "'16000x0000'"),
     "timestamp_not_finite": (False, _cell(2, b"inf"), "'inf'"),
-    "timestamp_in_milliseconds": (False, _cell(2, b"1618000000000"), "'1618000000000'"),
+    "timestamp_in_milliseconds": (False, _cell(2, b"1618000000000"),
+                                  "'1618000000000': beyond the unix seconds of years 1677..2262 "
+                                  "(milliseconds? divide the column by 1000)"),
     "timestamp_date_among_seconds": (False, _cell(2, b"2021-04-09"), "'2021-04-09'"),
     "timestamp_impossible_date": (True, _cell(2, b"2020-02-30"), "'2020-02-30'"),
     "timestamp_number_among_dates": (True, _cell(2, b"1600000000"), "'1600000000'"),

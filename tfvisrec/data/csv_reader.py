@@ -170,7 +170,8 @@ def _why_not(number: float, is_date: bool) -> str:
         return "neither a finite number nor an ISO date"
     if abs(number) <= MAX_UNIX_SECONDS:
         return "a number in a column of dates"
-    hint = " (milliseconds?)" if abs(number) <= MAX_UNIX_SECONDS * 1000 else ""
+    # Milliseconds are not converted: a column of seconds with one typo would be read as them.
+    hint = " (milliseconds? divide the column by 1000)" if abs(number) <= MAX_UNIX_SECONDS * 1000 else ""
     return f"beyond the unix seconds of years 1677..2262{hint}"
 
 
