@@ -235,6 +235,14 @@ def test_empty_file(world):
     _fails(world, r"interactions\.csv: interactions file is empty: expected a header row")
 
 
+def test_a_file_of_its_header_only(world):
+    """An export of no records used to read "no user has at least 3 distinct items (0 users in
+    the file) … lower --min_user_interactions", advice that cannot help."""
+    (world / "interactions.csv").write_text("user_id,item_id,timestamp\r\n\r\n")
+    _fails(world, r"interactions\.csv: the file has no interactions, only its header \(an export of an "
+                  r"empty selection\?\)$")
+
+
 @pytest.mark.parametrize("which", ["interactions_csv", "items_csv", "images_dir"])
 def test_non_existent_path(world, which):
     missing = str(world / "nowhere" / "x")

@@ -167,6 +167,9 @@ def _leading_zeros_hint(item_id: str, listed_ids) -> str:
 def check_splittable(frame: pd.DataFrame, path: str, min_user_interactions: int,
                      raw_users: int) -> None:
     """Users left must each give one training, one validation and one test interaction."""
+    if raw_users == 0:
+        raise DataError("the file has no interactions, only its header (an export of an empty "
+                        "selection?)", path)
     if frame.empty:
         raise DataError(f"no user has at least {min_user_interactions} distinct items "
                         f"({raw_users} users in the file), so every split would be empty; "
