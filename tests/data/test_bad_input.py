@@ -159,6 +159,15 @@ def test_an_id_that_lost_its_leading_zeros_says_so(world):
                   r"file .*; the items file has '00d': leading zeros were lost")
 
 
+def test_an_id_written_as_a_decimal_number_says_so(world):
+    """pandas writes an id column with an empty cell as floats (42 → "42.0"): the items file's
+    "42" used to be named as missing, without a word on why."""
+    _replace(world / "items.csv", "d,d.jpg", "42,d.jpg")
+    (world / "interactions.csv").write_text(INTERACTIONS.replace(",d,", ",42.0,"))
+    _fails(world, r"interactions\.csv, row 7 \(the header is row 1\): item '42\.0' has no row in the items "
+                  r"file .*; the items file has '42': one file's ids were written as decimal numbers")
+
+
 def test_duplicate_item_ids(world):
     _replace(world / "items.csv", "d,d.jpg,shoe", "b,d.jpg,shoe")
     _fails(world, r"items\.csv, row 5 \(the header is row 1\): duplicate item_id 'b' \(rows 3 and 5\)")

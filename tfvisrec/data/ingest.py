@@ -155,13 +155,24 @@ def check_items_listed(records: Interactions, items: ItemTable) -> None:
 
 
 def _leading_zeros_hint(item_id: str, listed_ids) -> str:
-    """When the items file lists `item_id` with other leading zeros (a spreadsheet read the ids
-    as numbers), says so; else ""."""
-    same_number = [i for i in listed_ids if i.lstrip("0") == item_id.lstrip("0")]
+    """When the items file lists `item_id` with other leading zeros or a `.0` more or less (a
+    spreadsheet or pandas read the ids as numbers), says so; else ""."""
+    same_number = [i for i in listed_ids if _as_number(i) == _as_number(item_id)]
     if not same_number:
         return ""
-    return (f"; the items file has {same_number[0]!r}: leading zeros were lost (a spreadsheet "
-            "read the ids as numbers?), keep the ids as text in both files")
+    if same_number[0].lstrip("0") == item_id.lstrip("0"):
+        return (f"; the items file has {same_number[0]!r}: leading zeros were lost (a spreadsheet "
+                "read the ids as numbers?), keep the ids as text in both files")
+    return (f"; the items file has {same_number[0]!r}: one file's ids were written as decimal numbers "
+            "(a column read as numbers, pandas with an empty cell?), keep the ids as text in both files")
+
+
+def _as_number(item_id: str) -> str:
+    """`item_id` without leading zeros and without a decimal point followed by zeros only."""
+    whole, point, fraction = item_id.partition(".")
+    if point and fraction.strip("0") == "" and whole.isdigit():
+        item_id = whole
+    return item_id.lstrip("0")
 
 
 def check_splittable(frame: pd.DataFrame, path: str, min_user_interactions: int,
