@@ -13,9 +13,10 @@ The connection options (--target, --model, --version, --label, --timeout, --retr
 or after the command. explain is answered by SAERS exports, generate and tailor by design exports
 (a DVBPR exported with the GAN: they write PNGs into --out_dir and print the scores), outfit-score
 by PAN / FHN exports. Calling a signature the model does not export fails with
-"model '...' does not export the '...' signature". score, score-images and embed print a row
-per item or file given, in order (`[{"item_id": "a", "score": 1.2}, …]`): one named twice is
-answered twice, as the served signature and `RecommenderClient` do.
+"model '...' does not export the '...' signature". recommend prints a row per user given, in
+order (`[{"user_id": "u", "items": [{"item_id": "a", "score": 1.2}, …]}, …]`), and score,
+score-images and embed a row per item or file given (`[{"item_id": "a", "score": 1.2}, …]`):
+one named twice is answered twice, as the served signatures and `RecommenderClient` do.
 
 Exit status: 0 on success, 1 when the call fails with a gRPC status (printed as
 `error: CODE: message`): an error the server answered, or UNAVAILABLE / DEADLINE_EXCEEDED
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         _connection_options(p, with_defaults=False)
         return p
 
-    p = command("recommend", "top-k items for users")
+    p = command("recommend", "top-k items for users: a row per user given, in order")
     p.add_argument("--user", action="append", required=True, help="user id (repeatable)")
     p.add_argument("--k", type=int, default=10, help="items per user (default 10; at most the K fixed at export)")
     p = command("score", "scores of catalogue items for a user: a row per item given, in order")
@@ -170,12 +171,12 @@ def _jsonable(value):
 
 
 def run_command(client: RecommenderClient, args) -> object:
+    # one row per user or item asked for, in order: one named twice is answered twice, as by
+    # the signatures (user [B] → item_ids [B, K]; items [B, N] → scores [B, N]) and the client
+    # library
     if args.command == "recommend":
-        rows = client.recommend_many(args.user, args.k)
-        return {u: [{"item_id": r.item_id, "score": r.score} for r in row]
-                for u, row in zip(args.user, rows)}
-    # one row per item asked for, in order: an item named twice is scored twice, as by the
-    # signature (items [B, N] → scores [B, N]) and the client library
+        return [{"user_id": user, "items": [{"item_id": r.item_id, "score": r.score} for r in row]}
+                for user, row in zip(args.user, client.recommend_many(args.user, args.k))]
     if args.command == "score":
         return [{"item_id": item, "score": score}
                 for item, score in zip(args.items, client.score(args.user, args.items).tolist())]

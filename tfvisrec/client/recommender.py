@@ -60,6 +60,8 @@ class RecommenderClient:
         return self.recommend_many([user], k)[0]
 
     def recommend_many(self, users: Sequence[str], k: int = 10) -> List[List[Recommendation]]:
+        """Top-k items of each user, best first: a list per user given, in order (a user given
+        twice is answered twice)."""
         outputs = self.predict("recommend", {"user": _strings(users),
                                              "k": np.full(len(users), k, np.int32)})
         _require(outputs, "recommend", "item_ids", "scores")

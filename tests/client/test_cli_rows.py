@@ -1,0 +1,23 @@
+"""What the client's command line prints: a row per user given, in order, as score does per item."""
+import json
+
+import pytest
+
+from answering_server import answering_server
+from tfvisrec.client.cli import main
+
+
+@pytest.fixture(scope="module")
+def target():
+    with answering_server() as address:
+        yield address
+
+
+def test_recommend_prints_a_row_per_user_given_in_order(target, capsys):
+    assert main(["--target", target, "--model", "m", "recommend", "--user", "u", "--user", "v",
+                 "--user", "u", "--k", "2"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["user_id"] for row in rows] == ["u", "v", "u"]   # u asked twice: answered twice
+    assert [[item["item_id"] for item in row["items"]] for row in rows] == [
+        ["u-best", "u-next"], ["v-best", "v-next"], ["u-best", "u-next"]]
+    assert rows[0]["items"][0]["score"] == 2.0
