@@ -33,6 +33,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from tfvisrec import atomic
 from tfvisrec.client.image_files import read_image
 from tfvisrec.client.recommender import RecommenderClient
 from tfvisrec.client.status import NotAnImage, ServingError
@@ -141,13 +142,11 @@ def _read(paths):
 
 
 def _write_png(folder: str, name: str, png: bytes) -> str:
-    """Write one PNG into `folder` (made if missing) atomically: a temp file renamed."""
-    os.makedirs(folder, exist_ok=True)
+    """Write one PNG into `folder` (made if missing) as the package writes every file
+    (`atomic.write_bytes`: a temp file beside it, renamed; a killed run's temp file is removed
+    by the next write of that PNG)."""
     path = os.path.join(folder, name)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(png)
-    os.replace(tmp, path)
+    atomic.write_bytes(path, png)
     return path
 
 
