@@ -131,6 +131,25 @@ def test_the_segmentation_reads_the_tables_features_without_copying_them(timed_d
     assert not any(v is matrix for v in model.variables)    # not a weight: checkpoints stay as they were
 
 
+def test_training_segments_on_the_trainers_table(timed_dataset, tmp_path, monkeypatch):
+    """Trained with learned epochs, the segmentation gathers f_i from the trainer's item table: the
+    features are loaded once (a table of its own held them twice), to the same numbers."""
+    from tfvisrec.data import item_features
+    from tfvisrec.training import fit
+    loaded = []
+    real_host_matrix = item_features.host_matrix
+    monkeypatch.setattr(item_features, "host_matrix",
+                        lambda *args, **kwargs: loaded.append(kwargs["name"]) or real_host_matrix(*args, **kwargs))
+    config = registry.new_config("tvbpr", embedding_dim=3, visual_dim=2, time_epochs=3,
+                                 epoch_segmentation="learned", time_bins=6, segment_every=1)
+    model, _ = fit(config, dataclasses.replace(TrainConfig(), dataset=timed_dataset.path, model_dir=str(tmp_path),
+                                               epochs=1, batch_size=32, verbose=0))
+    assert loaded == ["item_features"] and model.segmentation_rounds
+    on_the_trainers = model.bin_log_likelihoods(0)
+    object.__setattr__(model, "_feature_matrix", None)     # a table of its own, as before
+    np.testing.assert_array_equal(model.bin_log_likelihoods(0), on_the_trainers)
+
+
 @pytest.fixture(scope="module")
 def drift_runs(tmp_path_factory):
     from tiny_worlds import write_era_drift_dataset

@@ -23,6 +23,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | trainer | `regularization(batch)` | 0: the papers' λ terms, which the default `compute_loss` adds |
 | building | `item_feature_specs()`, `build_variables()` | specs from `DataInfo` + config; one `score` call on two dummy rows, which must give shape [2] |
 | trainer | `prepare(dataset)` | nothing |
+| trainer | `use_item_table(table)` | nothing (TVBPR's segmentation gathers f_i from it rather than load a table of its own) |
 | trainer | `create_optimizers(make)`, `train_step(batch, optimizers)` | one optimizer; BPR on `compute_loss` |
 | trainer | `begin_epoch(epoch, min_stage)`, `stage`, `num_stages`, `learning_rate_scale` | one stage |
 | trainer | `end_epoch(epoch)` | nothing (TVBPR re-fits its learned time epochs here) |
@@ -187,6 +188,12 @@ class Recommender(keras.Model):
     def prepare(self, dataset) -> None:
         """Called once with the loaded `Dataset` before training or serving (statistics,
         per-user tables); must not decode the catalogue's images."""
+
+    def use_item_table(self, table) -> None:
+        """Called once by the trainer with the `ItemFeatureTable` it built for this model
+        (`ItemFeatureTable.for_model`), before the first epoch: a model that reads the
+        catalogue's stored features outside the pipelines keeps it rather than load a second
+        copy of them. Default: nothing."""
 
     def regularization(self, batch) -> tf.Tensor:
         """Penalty on the parameters a batch touches (the papers' lambda terms)."""

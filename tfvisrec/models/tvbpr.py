@@ -219,9 +219,16 @@ class TVBPR(VBPR):
         return (train.users[known].astype(np.int64), train.items[known].astype(np.int64),
                 negatives.astype(np.int64), bins)
 
+    def use_item_table(self, table) -> None:
+        """The segmentation gathers f_i from the trainer's table: a table of its own held the
+        features a second time."""
+        if schema.FEATURES in table.keys:
+            object.__setattr__(self, "_feature_matrix", table.matrix(schema.FEATURES))
+
     def _item_features(self):
         """The catalogue's f_i [items, F] as the table holds them (a CPU variable, `host_matrix`:
-        rows read with `tf.gather`); looking every item up copied the whole table once more."""
+        rows read with `tf.gather`); looking every item up copied the whole table once more.
+        The trainer's table (`use_item_table`), else one loaded for this."""
         if self._feature_matrix is None:
             table = ItemFeatureTable.for_model(self, self._dataset, keys=(schema.FEATURES,))
             object.__setattr__(self, "_feature_matrix", table.matrix(schema.FEATURES))

@@ -75,6 +75,7 @@ def _fit(model_config, train_config, dataset, strategy, chief):
     check_optimizers(model, optimizers)
     item_table = ItemFeatureTable.for_model(model, dataset, cache=train_config.image_cache,
                                             cache_mb=train_config.image_cache_mb)
+    model.use_item_table(item_table)
     base_rates = {name: float(keras.backend.get_value(opt.learning_rate))
                   for name, opt in optimizers.items()}
     ckpt = tf.train.Checkpoint(model=model, state=state, **optimizers)
