@@ -249,3 +249,27 @@ def test_a_nan_validation_is_never_kept_over_a_number(low_rank_dataset, tmp_path
     validation = np.array([h["validation"] for h in summary["history"]], np.float64)
     expected = int(np.nanargmax(validation))   # numpy reference: the best non-NaN epoch
     assert (summary["best_epoch"], summary["best_validation"]) == (expected, 0.7) == (2, 0.7)
+
+
+@pytest.mark.parametrize("scores, reads", [([0.6, 0.7], 0), ([0.7, 0.6], 1), (None, 0)])
+def test_the_best_checkpoint_is_read_back_only_when_later_weights_replaced_it(
+        low_rank_dataset, tmp_path, monkeypatch, scores, reads):
+    """A run whose last checkpoint is its best ends on the weights it has (reading them back held
+    every weight twice meanwhile); otherwise on those it reads back. Either way: the best's numbers.
+    scores None: a model fitted by `prepare` (PopRank), validated once."""
+    read = []
+    real_read = tf.train.Checkpoint.read
+    monkeypatch.setattr(tf.train.Checkpoint, "read", lambda self, path, **kw: read.append(path) or real_read(self, path, **kw))
+    if scores is None:
+        model_config = registry.new_config("poprank")
+        train_config = config_lib.TrainConfig(dataset=low_rank_dataset, model_dir=str(tmp_path / "run"), verbose=0)
+    else:
+        validations = iter(scores)
+        monkeypatch.setattr(BPRMF, "validation_score", lambda self, dataset: next(validations))
+        model_config, train_config = _configs(tmp_path / "run", low_rank_dataset, epochs=len(scores))
+    model, summary = fit(model_config, train_config)
+    assert len(read) == reads, read
+    best, _ = checkpoints.load_trained(str(tmp_path / "run"), which="best")
+    assert model.weights and len(model.weights) == len(best.weights)
+    for a, b in zip(model.weights, best.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
