@@ -32,9 +32,7 @@ does not match its files (a killed build of an older version, a truncated file) 
 never used. An `fcntl.flock` on `style-world-<key>.lock` makes concurrent runs wait for one
 build and then share it.
 """
-import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
@@ -45,6 +43,7 @@ from typing import Callable, Dict, Optional
 
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
+from tfvisrec.lock_file import exclusive_lock
 from tfvisrec.vision.cnn_config import FineTunedCNNConfig
 
 FORMAT = 2                 # bump when the cache layout or what a stage holds changes
@@ -159,7 +158,7 @@ def ensure_world(settings: WorldSettings = WorldSettings(), cache_dir: str = "",
                  rebuild: bool = False, log: Callable[[str], None] = print) -> World:
     """The world of `settings` in the cache, built first if it is not there (or `rebuild`)."""
     root = _in_cache(cache_dir, f"style-world-{settings.key()}")
-    with _locked(root + ".lock"):
+    with exclusive_lock(root + ".lock"):
         info = None if rebuild else read_manifest(root)
         if info is None:
             log(f"default dataset: drawing the synthetic style world ({settings.describe()}, "
@@ -178,7 +177,7 @@ def ensure_outfit_world(settings: OutfitWorldSettings = OutfitWorldSettings(), c
     """The dataset folder of the synthetic outfit world in the cache, built first if needed."""
     root = _in_cache(cache_dir, f"outfit-world-{settings.key()}")
     dataset_dir = os.path.join(root, "dataset")
-    with _locked(root + ".lock"):
+    with exclusive_lock(root + ".lock"):
         info = None if rebuild else read_manifest(root)
         if info is None:
             info = _build_stage(root, lambda tmp: _build_outfit_world(tmp, settings),
@@ -195,7 +194,7 @@ def ensure_visual(world: World, settings: VisualSettings = VisualSettings(), reb
                   log: Callable[[str], None] = print) -> Visual:
     """The world's pretrained CNN and item features, built first if they are not there."""
     root = os.path.join(world.root, f"visual-{settings.key()}")
-    with _locked(world.root + ".lock"):
+    with exclusive_lock(world.root + ".lock"):
         info = None if rebuild else read_manifest(root)
         if info is None:
             log(f"default dataset: pretraining a CNN-F attribute classifier ({settings.image_size} px, "
@@ -305,16 +304,6 @@ def _build_visual(tmp: str, final: str, world: World, settings: VisualSettings) 
     for folder in (checkpoints.LATEST_DIR, checkpoints.LOGS_DIR):   # best/ is what is loaded: 1/4 the size
         shutil.rmtree(os.path.join(train_config.model_dir, folder), ignore_errors=True)
     return {"test_accuracy": {k: float(v) for k, v in accuracy.items()}, "feature_dim": int(feats.shape[1])}
-
-
-@contextlib.contextmanager
-def _locked(path: str):
-    with open(path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _digest(payload: Dict) -> str:

@@ -4,11 +4,9 @@
 TF Serving (`--model_config_file`) and the embedded server read the same file. Base paths
 written for the container start with `/models/` (export/ is mounted there); the embedded
 server maps that prefix to a local folder (`resolve_base_path`). Exports into one export folder
-may run at once: `upsert` holds an `fcntl.flock` on `.models.config.lock` beside the file
+may run at once: `upsert` holds an exclusive lock on `.models.config.lock` beside the file
 across its read, merge and rename, so each adds its entry.
 """
-import contextlib
-import fcntl
 import os
 from typing import Iterable, List, Optional, Sequence, Set
 
@@ -17,6 +15,7 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from tfvisrec import atomic
 from tfvisrec.data.errors import DataError
+from tfvisrec.lock_file import exclusive_lock
 
 CONTAINER_MODELS_ROOT = "/models"
 
@@ -109,16 +108,11 @@ def upsert(path: str, entry: model_server_config_pb2.ModelConfig) -> model_serve
     return entry
 
 
-@contextlib.contextmanager
 def _updating(path: str):
-    """An exclusive flock on `.<name>.lock` beside the config file `path` while the block runs.
-    Without it two exports each read the old file and the second's rename dropped the first's
-    entry. The lock file stays: removed, a third export could lock a new file while the second
-    still holds the old one."""
+    """An exclusive lock on `.<name>.lock` beside the config file `path`. Without it two exports
+    each read the old file and the second's rename dropped the first's entry."""
     folder, name = os.path.split(os.path.abspath(path))
-    with open(os.path.join(folder, f".{name}.lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)   # released when the file closes
-        yield
+    return exclusive_lock(os.path.join(folder, f".{name}.lock"))
 
 
 def resolve_base_path(base_path: str, local_models_roots: Sequence[str] = (),

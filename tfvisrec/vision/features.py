@@ -27,7 +27,6 @@ CKPT is anything `tfvisrec.vision.pretrained` reads; the architecture comes from
 checkpoint, or for a bare Keras .h5 file from --backbone / --image_size / --fc_width.
 """
 import contextlib
-import fcntl
 import json
 import os
 import sys
@@ -41,6 +40,7 @@ from tfvisrec.data.feature_files import (FEATURE_MAPS_FILE, FEATURES_FILE, INCOM
                                          REGIONS_FILE, RUN_LOCK_FILE)
 from tfvisrec.data.region_file import REGION_FEATURES
 from tfvisrec.interruption import run_command
+from tfvisrec.lock_file import exclusive_lock
 from tfvisrec.vision.cnn_config import CNNConfig
 
 # Only the CNN and training flags this command reads, from their dataclasses: a process that
@@ -158,16 +158,11 @@ def one_run(folder: str):
     marker's whole life, and a second run waits for it (saying so on stderr). Without it, two
     runs shared the one marker and the first to finish removed it while the second still wrote.
     The second waits rather than being refused: it comes here after its long extraction, only
-    to write, and the folder then holds its files whole, as if it had started later. The lock
-    file stays (removed, a third run could lock a new file while the second holds the old)."""
+    to write, and the folder then holds its files whole, as if it had started later
+    (`lock_file.exclusive_lock`)."""
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, RUN_LOCK_FILE), "a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"waiting for another `python -m tfvisrec.vision.features` run to finish writing into {folder}",
-                  file=sys.stderr, flush=True)
-            fcntl.flock(lock, fcntl.LOCK_EX)   # released when the file closes, however the process ends
+    with exclusive_lock(os.path.join(folder, RUN_LOCK_FILE), waiting="waiting for another `python -m "
+                        f"tfvisrec.vision.features` run to finish writing into {folder}"):
         marker = os.path.join(folder, INCOMPLETE_FILE)
         atomic.write_text(marker, "`python -m tfvisrec.vision.features` is writing the feature files here, or was "
                                   "killed or failed while writing them: they may come from two runs. Run it again.\n")
