@@ -50,7 +50,7 @@ def write_with(path: str, write: Callable[[BinaryIO], object]) -> None:
         try:
             with open(tmp, "wb") as f:
                 write(f)
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp, 0o666 & ~temp_folders.current_umask())
             os.replace(tmp, path)
         except BaseException as e:
             if os.path.exists(tmp):
@@ -107,9 +107,3 @@ def write_error_reason(error) -> str:
     ("No space left on device"), without the op's name and the temporary file's path."""
     lines = str(getattr(error, "message", error)).strip().splitlines() or [type(error).__name__]
     return re.sub(r"\s*\[Op:\w+\]$", "", lines[-1]).split("; ")[-1]
-
-
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask

@@ -44,6 +44,7 @@ from typing import Callable, Dict, Optional
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.lock_file import exclusive_lock
+from tfvisrec.temp_folders import current_umask
 from tfvisrec.vision.cnn_config import FineTunedCNNConfig
 
 FORMAT = 2                 # bump when the cache layout or what a stage holds changes
@@ -236,9 +237,7 @@ def _build_stage(root: str, build: Callable[[str], Dict], info: Dict) -> Dict:
     started = time.time()
     tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)   # mkdtemp makes it private; the cache is like any folder
+        os.chmod(tmp, 0o777 & ~current_umask())   # mkdtemp makes it private; the cache is like any folder
         info = {**info, **build(tmp), "seconds": round(time.time() - started, 1)}
         files = {}
         for folder, _, names in os.walk(tmp):

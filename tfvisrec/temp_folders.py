@@ -41,9 +41,7 @@ def held_temp_folder(parent: str, prefix: str) -> Iterator[str]:
     fd = os.open(tmp, os.O_RDONLY)
     try:
         _lock(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
+        os.chmod(tmp, 0o777 & ~current_umask())
         yield tmp
     finally:
         os.close(fd)   # releases the lock
@@ -91,6 +89,13 @@ def remove_abandoned(parent: str, prefix: str) -> None:
                     os.remove(path)
         finally:
             os.close(fd)
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it, then putting it back)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def _own_mark() -> str:
