@@ -91,8 +91,8 @@ def read_csv(path: str, what: str, required: Sequence[str],
 def _case_hint(column: str, header: Sequence[str]) -> str:
     """When the header has `column` in other letter case (`User_ID`), says to rename it, else "".
     Names are not matched case-insensitively: `Category` and `category` may be two columns."""
-    same = [name for name in header if name.casefold() == column.casefold()]
-    return f"; column names are case-sensitive: rename {same[0]!r} to {column!r}" if same else ""
+    same = _in_other_case(column, header)
+    return f"; column names are case-sensitive: rename {same!r} to {column!r}" if same else ""
 
 
 def refuse_other_case(columns: Sequence[str], optional: Sequence[str], path: str) -> None:
@@ -102,10 +102,15 @@ def refuse_other_case(columns: Sequence[str], optional: Sequence[str], path: str
     for name in optional:
         if not name or name in columns:
             continue
-        same = [column for column in columns if column.casefold() == name.casefold()]
+        same = _in_other_case(name, columns)
         if same:
-            raise DataError(f"column {same[0]!r} would not be read as {name!r} (column names are "
+            raise DataError(f"column {same!r} would not be read as {name!r} (column names are "
                             f"case-sensitive): rename it to {name!r}", path, HEADER_ROW)
+
+
+def _in_other_case(name: str, header: Sequence[str]) -> Optional[str]:
+    """The first column of `header` that is `name` in other letter case, else None."""
+    return next((column for column in header if column.casefold() == name.casefold()), None)
 
 
 def _separator_hint(header: Sequence[str]) -> str:
