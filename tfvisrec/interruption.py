@@ -37,16 +37,11 @@ def run_command(main: Callable[[List[str]], Optional[int]], interrupted: str,
     try:
         app.run(main, argv=argv, flags_parser=flags_parser)
     except KeyboardInterrupt as e:
-        report_interrupted(e.note if isinstance(e, Interrupted) else interrupted)
+        note = e.note if isinstance(e, Interrupted) else interrupted
+        # on a terminal the line starts below the ^C the terminal echoed (or a progress bar)
+        sys.stderr.write(("\n" if is_terminal(sys.stderr) else "") + note + "\n")
+        sys.stderr.flush()
         sys.exit(INTERRUPTED_STATUS)
-
-
-def report_interrupted(note: str) -> None:
-    """`note` on stderr as the one line a Ctrl-C leaves (the client's argparse command line
-    says it the same way)."""
-    # on a terminal the line starts below the ^C the terminal echoed (or a progress bar)
-    sys.stderr.write(("\n" if is_terminal(sys.stderr) else "") + note + "\n")
-    sys.stderr.flush()
 
 
 @contextlib.contextmanager

@@ -39,9 +39,10 @@ from tfvisrec import atomic
 from tfvisrec.client.image_files import read_image
 from tfvisrec.client.recommender import RecommenderClient
 from tfvisrec.client.status import NotAnImage, ServingError
-from tfvisrec.interruption import INTERRUPTED_STATUS, report_interrupted
+from tfvisrec.progress import is_terminal
 
 PROG = "python -m tfvisrec.client"
+INTERRUPTED_STATUS = 130   # 128 + SIGINT, as the package's other commands (tfvisrec.interruption, absl-based)
 
 
 def _connection_options(parser: argparse.ArgumentParser, with_defaults: bool) -> None:
@@ -272,7 +273,9 @@ def _say_interrupted(args) -> None:
     line = f"interrupted: {args.command} stopped before its answer was printed"
     if args.command in ("generate", "tailor"):
         line += f"; any PNG already in {args.out_dir} is whole (each is written to a temp file, then renamed)"
-    report_interrupted(line)
+    # on a terminal the line starts below the ^C the terminal echoed
+    sys.stderr.write(("\n" if is_terminal(sys.stderr) else "") + line + "\n")
+    sys.stderr.flush()
 
 
 def run():
