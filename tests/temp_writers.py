@@ -57,3 +57,38 @@ def killed_file_writer_temp(path):
         pass
     assert os.path.isfile(tmp), tmp
     return tmp
+
+
+# atomic.publish_folder(tmp, path) stopped at its step `sys.argv[3]`: "swapped" (the new folder in
+# place, the previous one not yet removed: shutil.rmtree) or "moved_away" (the previous folder
+# renamed away, the new one not yet renamed in: the second os.rename)
+_PUBLISHER = ("import os, shutil, signal, sys, time\n"
+              "from tfvisrec import atomic\n"
+              "real_rename, renames = os.rename, []\n"
+              "def stop():\n"
+              "    print('stopped', flush=True)\n"
+              "    time.sleep(600)\n"
+              "def rename(src, dst):\n"
+              "    renames.append(src)\n"
+              "    if sys.argv[3] == 'moved_away' and len(renames) == 2:\n"
+              "        stop()\n"
+              "    real_rename(src, dst)\n"
+              "os.rename = rename\n"
+              "shutil.rmtree = lambda *args, **kwargs: stop()\n"
+              "atomic.publish_folder(sys.argv[1], sys.argv[2])\n")
+
+
+@contextlib.contextmanager
+def running_publisher(tmp, path, stopped_at):
+    """An `atomic.publish_folder(tmp, path)` in another process, held at `stopped_at` while the
+    block runs, then killed (SIGKILL) there."""
+    process = subprocess.Popen([sys.executable, "-c", _PUBLISHER, str(tmp), str(path), stopped_at],
+                               stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": REPO_ROOT})
+    try:
+        assert process.stdout.readline().strip() == "stopped"
+        yield
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from temp_writers import killed_file_writer_temp, running_file_writer
+from temp_writers import killed_file_writer_temp, running_file_writer, running_publisher
 from tfvisrec import atomic
 
 
@@ -80,3 +80,25 @@ def test_the_temp_file_of_a_killed_write_is_removed_by_the_next_and_a_running_on
     assert not os.path.exists(killed)
     atomic.write_json(str(path), {"a": 2})
     assert os.listdir(tmp_path) == ["table.json"]
+
+
+def _folder(path, text):
+    """A folder `path` holding one file, content.txt = `text`."""
+    os.makedirs(path)
+    (path / "content.txt").write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("stopped_at", ["swapped", "moved_away"])
+def test_a_killed_publish_leaves_a_previous_folder_the_next_publish_removes(tmp_path, stopped_at):
+    out = _folder(tmp_path / "world", "first")
+    with running_publisher(_folder(tmp_path / "new1", "second"), out, stopped_at):
+        [held] = [n for n in os.listdir(tmp_path) if n.startswith(".world.old-")]
+        atomic.publish_folder(str(_folder(tmp_path / "new2", "third")), str(out))
+        assert (out / "content.txt").read_text() == "third"
+        assert (tmp_path / held / "previous" / "content.txt").read_text() == "first"   # its writer runs
+    # killed there: without `world` after "moved_away"; the next publish works and removes the rest
+    assert sorted(os.listdir(tmp_path)) == sorted(["world", held] + (["new1"] if stopped_at == "moved_away" else []))
+    atomic.publish_folder(str(_folder(tmp_path / "new3", "fourth")), str(out))
+    assert sorted(os.listdir(tmp_path)) == sorted(["world"] + (["new1"] if stopped_at == "moved_away" else []))
+    assert (out / "content.txt").read_text() == "fourth"

@@ -3,22 +3,28 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from typing import BinaryIO, Callable
 
 from tfvisrec import temp_folders
 
 
 def publish_folder(tmp: str, path: str) -> None:
-    """Move the finished folder `tmp` to `path`, replacing an existing `path` (same parent)."""
-    if os.path.exists(path):
-        parent = os.path.dirname(os.path.abspath(path))
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-", dir=parent)
+    """Move the finished folder `tmp` to `path`, replacing an existing `path` (same parent).
+
+    The previous `path` is first renamed into a temporary `.<name>.old-…` folder beside it, then
+    removed. A process killed between those steps leaves that folder (a whole previous output,
+    and no `path` if it died before the second rename): the next publish of `path` removes it,
+    but never one of a process still replacing `path` (`tfvisrec.temp_folders`)."""
+    parent = os.path.dirname(os.path.abspath(path))
+    prefix = f".{os.path.basename(path)}.old-"
+    temp_folders.remove_abandoned(parent, prefix)
+    if not os.path.exists(path):
+        os.rename(tmp, path)
+        return
+    with temp_folders.held_temp_folder(parent, prefix) as old:
         os.rename(path, os.path.join(old, "previous"))
         os.rename(tmp, path)
         shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, path)
 
 
 def write_json(path: str, payload) -> None:

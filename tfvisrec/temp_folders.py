@@ -19,7 +19,8 @@ Whether a writer is still running is read from two marks it leaves:
 A folder is removed only when neither says its writer runs. Folders without that mark in
 their name (made by an older version, or by hand) are left alone. Temporary files
 (`held_temp_file`: `atomic.write_with`'s `.<name>.tmp-*` beside its output) carry the same two
-marks and are removed the same way.
+marks and are removed the same way, as do the `.<name>.old-*` folders that `atomic.publish_folder`
+moves a replaced output into before removing it.
 """
 import contextlib
 import fcntl
