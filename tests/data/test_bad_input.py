@@ -232,6 +232,21 @@ def test_an_id_with_a_line_break_names_its_row(world):
     _fails(world, r"items\.csv, row 5 \(the header is row 1\): item_id 'd\\r\\nx' has a line break inside")
 
 
+def test_an_id_with_a_nul_character_names_its_row_and_column(world):
+    """A NUL (\\x00) in an id was ingested as it was: NumPy string arrays drop it at an id's end
+    and a command line cannot pass it, so the exported model's lookup of it may never match."""
+    _replace(world / "interactions.csv", "u2,c,2020-01-05", "u2\x00,c,2020-01-05")
+    _fails(world, r"interactions\.csv, row 6 \(the header is row 1\): column 'user_id' holds a NUL "
+                  r"character \(\\x00\) in 'u2\\x00': .*; remove it$")
+    _replace(world / "interactions.csv", "u2\x00,c", "u2,c")
+    _replace(world / "items.csv", "d,d.jpg", "d\x00e,d.jpg")
+    _fails(world, r"items\.csv, row 5 \(the header is row 1\): column 'item_id' holds a NUL character "
+                  r"\(\\x00\) in 'd\\x00e'")
+    (world / "items.csv").write_bytes(ITEMS.encode("utf-16-le"))   # UTF-16 without its byte-order mark
+    _fails(world, r"items\.csv: the items file holds a NUL character \(\\x00\) every other character: "
+                  r"it is UTF-16 text without a byte-order mark; save it as UTF-8$")
+
+
 def test_temporal_needs_timestamps(world):
     (world / "interactions.csv").write_text(
         "\n".join(line.rsplit(",", 1)[0] for line in INTERACTIONS.splitlines()) + "\n")
