@@ -2,6 +2,7 @@
 import os
 import pickle
 import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -195,14 +196,47 @@ def test_invalid_timestamp_names_row(world, value):
     _fails(world, rf"interactions\.csv, row 6 \(the header is row 1\): invalid 'timestamp' '{value}'")
 
 
-def test_a_column_of_dates_in_no_supported_format_names_both_formats(world):
-    """A shop's export with day-first dates: no value fits, so neither format is "the
-    column's"; the message used to say "expected unix seconds" alone."""
+def test_a_column_of_ambiguous_day_or_month_first_dates_is_not_guessed(world):
+    """A shop's export with dates whose order no value tells (01.01.2020 … 08.01.2020): no value
+    fits, so neither format is "the column's" (the message used to say "expected unix seconds"
+    alone); the line says the dates may be day- or month-first and how to convert, knowing it."""
     text = (world / "interactions.csv").read_text()
     (world / "interactions.csv").write_text(re.sub(r"2020-01-0(\d)", r"0\1.01.2020", text))
     _fails(world, r"interactions\.csv, row 2 \(the header is row 1\): invalid 'timestamp' '01\.01\.2020': "
-                  r"neither a finite number nor an ISO date; expected unix seconds or ISO dates/datetimes "
-                  r"such as 2020-09-22")
+                  r"a date that may be day-first or month-first \(.*\), not guessed; expected unix seconds or "
+                  r"ISO dates/datetimes such as 2020-09-22 .*; write the dates as ISO dates from where they "
+                  r"were exported, or, knowing the order, convert the column: python -c .*%d\.%m\.%Y.* "
+                  r"\(that is day-first; month-first: the same with %m/%d/%Y\)$")
+
+
+@pytest.mark.parametrize("day_first, order, source", [(r"\3/\2/\1", "day-first", "%d/%m/%Y"),
+                                                      (r"\3.\2.\1", "day-first", "%d.%m.%Y"),
+                                                      (r"\2/\3/\1", "month-first", "%m/%d/%Y")])
+def test_a_column_of_day_first_dates_says_how_to_convert_it(world, day_first, order, source):
+    """31/12/2020 was refused as "neither a finite number nor an ISO date", without a word on how
+    to convert; the line names the order (a value with a part above 12 tells it) and the command
+    writing the file with ISO dates beside it. The dates themselves are still not read."""
+    text = (world / "interactions.csv").read_text()
+    text = re.sub(r"(2020)-(01)-0(\d)", lambda m: f"2020-01-{int(m.group(3)) + 23}", text)   # days 24..31
+    (world / "interactions.csv").write_text(re.sub(r"(\d{4})-(\d{2})-(\d{2})", day_first, text))
+    message = _fails(world, rf"interactions\.csv, row 2 \(the header is row 1\): invalid 'timestamp' "
+                            rf"'\S+': a {order} date, as the column's are; expected unix seconds or ISO .*; "
+                            r"convert the column to ISO dates: python -c '.*'$")
+    command = message.split("convert the column to ISO dates: ")[1]
+    assert f'format="{source}"' in command
+    subprocess.run(command, shell=True, check=True)
+    converted = (world / "interactions.iso.csv").read_text()
+    assert converted.splitlines()[:2] == ["user_id,item_id,timestamp", "u1,a,2020-01-24"]
+    _ingest(world, interactions_csv=str(world / "interactions.iso.csv"))
+
+
+def test_one_day_first_date_in_a_column_of_iso_dates_is_named_with_its_iso_form(world):
+    _replace(world / "interactions.csv", "u2,c,2020-01-05", "u2,c,31/12/2020")
+    _fails(world, r"row 6 \(the header is row 1\): invalid 'timestamp' '31/12/2020': a day-first date; "
+                  r"expected ISO dates/.*, as 7 of the column's 8 values are; write it as 2020-12-31$")
+    _replace(world / "interactions.csv", "31/12/2020", "01/12/2020")
+    _fails(world, r"invalid 'timestamp' '01/12/2020': a date that may be day-first or month-first, not "
+                  r"guessed; .*; write it as an ISO date \(YYYY-MM-DD\)$")
 
 
 def test_a_latin1_file_says_how_to_convert_it(world):

@@ -14,6 +14,7 @@ import pandas as pd
 from tfvisrec.data import schema
 from tfvisrec.data.csv_lines import HEADER_ROW, read_records
 from tfvisrec.data.errors import DataError
+from tfvisrec.data.numeric_dates import numeric_date_problem
 
 # Unix seconds a datetime64[ns] holds (years 1677..2262), the range of the ISO dates too.
 MAX_UNIX_SECONDS = (2 ** 63 - 1) // 10 ** 9
@@ -160,8 +161,13 @@ def parse_times(values: pd.Series, rows: pd.Series, path: str, column: str) -> n
         k = int(np.flatnonzero(wrong)[0])
         fitting = len(values) - int(wrong.sum())
         like_the_rest = f", as {fitting} of the column's {len(values)} values are" if fitting else ""
-        raise DataError(f"invalid {column!r} {values[k]!r}: {_why_not(numbers[k], is_date[k])}; "
-                        f"expected {expected}{like_the_rest}", path, int(rows[k]))
+        why, fix = _why_not(numbers[k], is_date[k]), ""
+        day_or_month_first = (numeric_date_problem(values, k, path, column, whole_column=not fitting)
+                              if expected != "unix seconds" else None)
+        if day_or_month_first:
+            why, fix = day_or_month_first[0], f"; {day_or_month_first[1]}"
+        raise DataError(f"invalid {column!r} {values[k]!r}: {why}; "
+                        f"expected {expected}{like_the_rest}{fix}", path, int(rows[k]))
     if expected == "unix seconds":
         return np.floor(numbers).astype(np.int64)
     epoch = pd.Timestamp("1970-01-01", tz="UTC")  # every value is a date, so `dates` has them all
