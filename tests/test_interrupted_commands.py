@@ -11,7 +11,7 @@ import time
 import pytest
 from absl import flags
 
-from tfvisrec import interruption
+from tfvisrec import interrupted_while_loading, interruption
 
 # A run started from a background job inherits SIGINT ignored; the launcher gives it Python's
 # own handler back (as tests/training/test_kill_resume.py does).
@@ -61,6 +61,33 @@ def test_export_interrupted_while_saving(tmp_path):
     assert "Traceback" not in err and "interrupted: no version was published" in err, err[-3000:]
     assert not os.path.exists(export_base) or os.listdir(export_base) == []
     assert not os.path.exists(tmp_path / "export" / "models.config")
+
+
+def _loading_tensorflow(pid):
+    """Whether process `pid` has begun loading TensorFlow's libraries (its import runs seconds on)."""
+    try:
+        with open(f"/proc/{pid}/maps", encoding="ascii", errors="replace") as f:
+            return "libtensorflow" in f.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc/<pid>/maps")
+def test_train_interrupted_while_importing_tensorflow():
+    """Ctrl-C in the first seconds of `python -m tfvisrec.train`, while its module still imported
+    TensorFlow (before run_command took over), printed Python's traceback from inside TensorFlow
+    and died of SIGINT; now one line and status 130, as later in the command."""
+    proc = subprocess.Popen([sys.executable, "-m", "tfvisrec.train", "--helpfull"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120
+    while not _loading_tensorflow(proc.pid) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    assert proc.poll() is None, f"it ended before it could be interrupted: {proc.stderr.read()[-3000:]}"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert (proc.returncode, err) == (interruption.INTERRUPTED_STATUS,
+                                      f"{interrupted_while_loading.INTERRUPTED_LOADING}\n"), err[-3000:]
 
 
 def _flags_left_as_they_are(argv):

@@ -37,11 +37,15 @@ def run_command(main: Callable[[List[str]], Optional[int]], interrupted: str,
     try:
         app.run(main, argv=argv, flags_parser=flags_parser)
     except KeyboardInterrupt as e:
-        note = e.note if isinstance(e, Interrupted) else interrupted
-        # on a terminal the line starts below the ^C the terminal echoed (or a progress bar)
-        sys.stderr.write(("\n" if is_terminal(sys.stderr) else "") + note + "\n")
-        sys.stderr.flush()
+        print_interrupted(e.note if isinstance(e, Interrupted) else interrupted)
         sys.exit(INTERRUPTED_STATUS)
+
+
+def print_interrupted(note: str) -> None:
+    """`note`, the line a command prints after Ctrl-C, on stderr."""
+    # on a terminal the line starts below the ^C the terminal echoed (or a progress bar)
+    sys.stderr.write(("\n" if is_terminal(sys.stderr) else "") + note + "\n")
+    sys.stderr.flush()
 
 
 @contextlib.contextmanager
