@@ -121,3 +121,35 @@ def test_a_command_that_knows_more_says_it(capsys):
 def test_a_command_that_ends_keeps_its_status(capsys):
     code, printed = _run_command_exit(lambda argv: 3, capsys)
     assert code == 3 and printed.err == ""
+
+
+def test_a_ctrl_c_python_turned_into_another_error_is_still_a_ctrl_c(capsys):
+    """A Ctrl-C while a class is created (PIL loading its plugins at the first Image.save, in the
+    synthetic world's drawing) reaches the command as "RuntimeError: Error calling __set_name__"
+    raised from the KeyboardInterrupt; it printed that traceback and exit status 1."""
+    def main(argv):
+        class Lazy:
+            def __set_name__(self, owner, name):
+                raise KeyboardInterrupt
+
+        type("Plugin", (), {"lazy": Lazy()})
+    code, printed = _run_command_exit(main, capsys)
+    assert code == 130 and printed.err == "interrupted: the default line\n"
+
+
+def test_the_commands_own_exit_and_other_errors_pass_through():
+    def main(argv):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise SystemExit(4)
+    with pytest.raises(SystemExit) as stopped:
+        interruption.run_command(main, interrupted="unused", argv=["command"],
+                                 flags_parser=_flags_left_as_they_are)
+    assert stopped.value.code == 4
+
+    def failing(argv):
+        raise ValueError("a real error")
+    with pytest.raises(ValueError, match="a real error"):
+        interruption.run_command(failing, interrupted="unused", argv=["command"],
+                                 flags_parser=_flags_left_as_they_are)

@@ -11,7 +11,7 @@ test, a notebook, another program importing `tfvisrec.train`) it changes nothing
 import os
 import sys
 
-from tfvisrec.interruption import INTERRUPTED_STATUS, print_interrupted
+from tfvisrec.interruption import INTERRUPTED_STATUS, interrupt_behind, print_interrupted
 
 INTERRUPTED_LOADING = "interrupted while the command was loading: nothing was written"
 
@@ -23,7 +23,7 @@ def _running_a_command() -> bool:
 
 
 def _report_interrupt(kind, value, traceback, previous=sys.excepthook):
-    if not issubclass(kind, KeyboardInterrupt):
+    if interrupt_behind(value) is None:
         previous(kind, value, traceback)
         return
     print_interrupted(INTERRUPTED_LOADING)

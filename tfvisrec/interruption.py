@@ -36,9 +36,26 @@ def run_command(main: Callable[[List[str]], Optional[int]], interrupted: str,
     `interrupted` (or an `Interrupted`'s note) on stderr and exits with status 130."""
     try:
         app.run(main, argv=argv, flags_parser=flags_parser)
-    except KeyboardInterrupt as e:
-        print_interrupted(e.note if isinstance(e, Interrupted) else interrupted)
+    except BaseException as e:   # re-raised unless a Ctrl-C is behind it
+        cause = interrupt_behind(e)
+        if cause is None:
+            raise
+        print_interrupted(cause.note if isinstance(cause, Interrupted) else interrupted)
         sys.exit(INTERRUPTED_STATUS)
+
+
+def interrupt_behind(error: BaseException) -> Optional[KeyboardInterrupt]:
+    """The KeyboardInterrupt `error` is or was raised from (or while handling), else None; a
+    SystemExit is the command's own end. Python turns a Ctrl-C in some places into another
+    error whose cause it is: in a class being created (a lazy import: PIL loads its plugins at
+    the first `Image.save`) it becomes "RuntimeError: Error calling __set_name__"."""
+    seen = set()
+    while error is not None and not isinstance(error, SystemExit) and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return None
 
 
 def print_interrupted(note: str) -> None:
