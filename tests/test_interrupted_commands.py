@@ -5,23 +5,18 @@ import glob
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 from absl import flags
 
+from ctrl_c_launcher import python_m
 from tfvisrec import interrupted_while_loading, interruption
-
-# A run started from a background job inherits SIGINT ignored; the launcher gives it Python's
-# own handler back (as tests/training/test_kill_resume.py does).
-LAUNCHER = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)")
 
 
 def _interrupt_once_working(module, args, work_sign):
     """Run `python -m module args`, send SIGINT once `work_sign` (a glob) matches → (status, stderr)."""
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, module, *args],
+    proc = subprocess.Popen(python_m(module, *args),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
     while not glob.glob(work_sign) and proc.poll() is None and time.time() < deadline:
@@ -77,9 +72,8 @@ def test_train_interrupted_while_importing_tensorflow():
     """Ctrl-C in the first seconds of `python -m tfvisrec.train`, while its module still imported
     TensorFlow (before run_command took over), printed Python's traceback from inside TensorFlow
     and died of SIGINT; now one line and status 130, as later in the command."""
-    proc = subprocess.Popen([sys.executable, "-m", "tfvisrec.train", "--helpfull"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(python_m("tfvisrec.train", "--helpfull"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not _loading_tensorflow(proc.pid) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.005)
