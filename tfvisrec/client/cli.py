@@ -21,7 +21,9 @@ one named twice is answered twice, as the served signatures and `RecommenderClie
 Exit status: 0 on success, 1 when the call fails with a gRPC status (printed as
 `error: CODE: message`): an error the server answered, or UNAVAILABLE / DEADLINE_EXCEEDED
 when no server answered in --timeout, 2 on bad command-line use or an image file that cannot be read or is
-not a JPEG, PNG, GIF, BMP or WebP file (`error: FILE: ...`; checked before anything is sent).
+not a JPEG, PNG, GIF, BMP or WebP file (`error: FILE: ...`; checked before anything is sent),
+130 on Ctrl-C (one line saying what stopped, no traceback; a call waiting on the server is
+abandoned).
 """
 import argparse
 import base64
@@ -37,6 +39,7 @@ from tfvisrec import atomic
 from tfvisrec.client.image_files import read_image
 from tfvisrec.client.recommender import RecommenderClient
 from tfvisrec.client.status import NotAnImage, ServingError
+from tfvisrec.interruption import INTERRUPTED_STATUS, print_interrupted
 
 PROG = "python -m tfvisrec.client"
 
@@ -242,22 +245,34 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
     if args.retries < 0:
         parser.error(f"--retries must be 0 or more, got {args.retries}")
-    with RecommenderClient(args.target, model=args.model, version=args.version,
-                           version_label=args.label, timeout=args.timeout,
-                           retries=args.retries) as client:
-        try:
-            result = run_command(client, args)
-        except NotAnImage as e:
-            print(f"error: {e.message}", file=sys.stderr)
-            return 2
-        except ServingError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        except OSError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-    print(json.dumps(_jsonable(result), indent=2))
+    try:
+        with RecommenderClient(args.target, model=args.model, version=args.version,
+                               version_label=args.label, timeout=args.timeout,
+                               retries=args.retries) as client:
+            try:
+                result = run_command(client, args)
+            except NotAnImage as e:
+                print(f"error: {e.message}", file=sys.stderr)
+                return 2
+            except ServingError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 1
+            except OSError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+        print(json.dumps(_jsonable(result), indent=2))
+    except KeyboardInterrupt:   # Ctrl-C in a call, its retries' waits, or writing the PNGs
+        _say_interrupted(args)
+        return INTERRUPTED_STATUS
     return 0
+
+
+def _say_interrupted(args) -> None:
+    """The one line a Ctrl-C leaves on stderr: what stopped and what is left."""
+    line = f"interrupted: {args.command} stopped before its answer was printed"
+    if args.command in ("generate", "tailor"):
+        line += f"; any PNG already in {args.out_dir} is whole (each is written to a temp file, then renamed)"
+    print_interrupted(line)
 
 
 def run():

@@ -1,0 +1,83 @@
+"""Ctrl-C in `python -m tfvisrec.client` while it waits on a server: one line on stderr and exit
+status 130, as the package's other commands (`tfvisrec.interruption`), not Python's traceback."""
+import concurrent.futures
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import grpc
+import pytest
+
+from ctrl_c_launcher import python_m
+from tfvisrec.client.protos import prediction_service_pb2_grpc
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class HeldPredictions(prediction_service_pb2_grpc.PredictionServiceServicer):
+    """Takes every call and answers none until released."""
+
+    def __init__(self):
+        self.called, self.release = threading.Event(), threading.Event()
+
+    def Predict(self, request, context):
+        self.called.set()
+        self.release.wait(60)
+        context.abort(grpc.StatusCode.UNAVAILABLE, "released")
+
+
+@contextlib.contextmanager
+def server_holding_the_call():
+    """(target, a sign the client waits): a gRPC server that never answers the call."""
+    held = HeldPredictions()
+    server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(held, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}", held.called.is_set
+    finally:
+        held.release.set()
+        server.stop(0)
+
+
+@contextlib.contextmanager
+def socket_saying_nothing():
+    """(target, a sign the client waits): a port that accepts the connection and says nothing
+    (no HTTP/2 handshake: the client waits to connect)."""
+    accepted = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+        try:
+            yield f"127.0.0.1:{listener.getsockname()[1]}", lambda: bool(accepted)
+        finally:
+            for connection in accepted:
+                connection.close()
+
+
+@pytest.mark.parametrize("server", [server_holding_the_call, socket_saying_nothing])
+@pytest.mark.parametrize("command", [["recommend", "--user", "u"],
+                                     ["generate", "--user", "u", "--category", "top", "--out_dir", "designs"]])
+def test_ctrl_c_while_waiting_on_the_server_is_one_line_and_status_130(server, command, tmp_path):
+    with server() as (target, waiting):
+        # not preexec_fn: in this process gRPC runs, and its fork handlers can abort the child
+        client = subprocess.Popen(
+            python_m("tfvisrec.client", "--target", target, "--timeout", "60", *command),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": REPO_ROOT})
+        deadline = time.monotonic() + 60
+        while not waiting() and client.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert client.poll() is None and waiting(), client.communicate()
+        client.send_signal(signal.SIGINT)
+        out, err = client.communicate(timeout=30)
+    assert client.returncode == 130, err[-3000:]
+    assert out == "" and err.splitlines() == [err.strip()] and "Traceback" not in err, err[-3000:]
+    assert err.startswith(f"interrupted: {command[0]} stopped before its answer was printed")
+    assert not os.path.exists(tmp_path / "designs")   # no PNG came
