@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from cli_runs import env, read_summary, run, train_command
+from ctrl_c_launcher import python_m
 
 # 30 epochs of 12 steps: the kill, sent once checkpoint 24 exists, lands long before the run ends
 ARGS = ("--epochs=30", "--checkpoint_every=8", "--deterministic")
@@ -54,13 +55,8 @@ def test_sigkill_then_resume_matches_uninterrupted_run(low_rank_dataset, tmp_pat
 
 def test_ctrl_c_says_how_to_resume_without_a_traceback(low_rank_dataset, tmp_path):
     model_dir = str(tmp_path / "interrupted")
-    # A run started from a background job inherits SIGINT ignored; the launcher gives it Python's
-    # own handler back. Not `preexec_fn`: that forks and runs Python in the child, which aborts
-    # when the test process's gRPC threads (earlier serving tests) hold a lock at the fork.
-    python, _, module, *args = train_command(low_rank_dataset, model_dir, *ARGS)
-    launcher = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-                f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)")
-    proc = subprocess.Popen([python, "-c", launcher, *args], env=env(),
+    _, _, module, *args = train_command(low_rank_dataset, model_dir, *ARGS)
+    proc = subprocess.Popen(python_m(module, *args), env=env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
     while _latest_step(model_dir) < 8 and proc.poll() is None and time.time() < deadline:
