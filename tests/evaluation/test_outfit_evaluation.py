@@ -19,8 +19,9 @@ class PlaceDependentScorer:
         return true + 1e-6 * tf.range(tf.shape(users)[0], dtype=tf.float64)
 
 
-def test_a_users_outfit_chosen_by_another_user_too_ties_with_itself():
-    # User 0's outfits [1, 2] and [3, 4]; her negatives, other users' outfits, include [1, 2].
+def test_a_users_outfit_that_is_also_her_negative_ties_with_itself():
+    # User 0's outfits [1, 2] and [3, 4]; her negatives include [1, 2] (a randomly mixed
+    # outfit can come out as one she chose).
     users = np.array([0, 0, 0, 0, 1, 1, 1])
     outfits = np.array([[1, 2], [3, 4], [1, 2], [0, 1], [5, 6], [1, 2], [3, 4]])
     labels = np.array([True, True, False, False, True, False, False])

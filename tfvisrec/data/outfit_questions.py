@@ -1,8 +1,12 @@
 """The questions outfit models are evaluated on, from one split of an outfits table (numpy, seeded).
 
 - `personal`: each user's outfits of the split (label 1) against outfits other users chose
-  in that split (label 0; FHN's "hard" negatives, at most `max_negatives` per user): only a
-  model of the user's taste ranks these right, compatibility alone cannot.
+  in that split (label 0; FHN's "hard" negatives, at most `max_negatives` per user, drawn from
+  the eligible ones): only a model of the user's taste ranks these right, compatibility alone
+  cannot. An outfit the user chose herself, in any split of the table (the same items in every
+  slot as one of hers), is never her negative, though another user chose it too: in her own
+  split it would be her positive and her negative at once, and one she chose in training is
+  known to be to her taste (a model that learned it would be counted wrong).
 - `random`: each user's outfits against randomly mixed ones (the table's fixed negatives of
   the split when it has them, as Polyvore-U's `tuples_*_nega`; else `per_positive` drawn per
   outfit from the split's items of each slot): mostly incompatible, the non-personal task.
@@ -24,10 +28,11 @@ Pairs = Tuple[np.ndarray, np.ndarray, np.ndarray]
 def personal_pairs(table: OutfitTable, split: str, seed: int = 0, max_negatives: int = 100) -> Pairs:
     pos = table.split(split)
     rng = np.random.default_rng([seed, 11])
+    chosen_by = _outfits_chosen_by(table, pos.items)
     users, outfits, labels = [], [], []
     for u in np.unique(pos.users):
         mine = np.flatnonzero(pos.users == u)
-        others = np.flatnonzero(pos.users != u)
+        others = np.flatnonzero((pos.users != u) & ~chosen_by(u))
         if others.size > max_negatives:
             others = np.sort(rng.choice(others, max_negatives, replace=False))
         rows = np.concatenate([mine, others])
@@ -35,6 +40,22 @@ def personal_pairs(table: OutfitTable, split: str, seed: int = 0, max_negatives:
         outfits.append(pos.items[rows])
         labels.append(np.arange(rows.size) < mine.size)
     return _join(users, outfits, labels, table.num_slots)
+
+
+def _outfits_chosen_by(table: OutfitTable, outfits: np.ndarray):
+    """→ `chosen_by(u)`: bool [N], whether each of `outfits` [N, S] is identical to an outfit
+    user u chose in any split of `table`'s positives."""
+    chosen = [o for o in table.positives.values() if len(o)]
+    every = np.concatenate([np.asarray(o.items, np.int64).reshape(len(o), -1) for o in chosen] +
+                           [np.asarray(outfits, np.int64).reshape(len(outfits), -1)])
+    _, ids = np.unique(every, axis=0, return_inverse=True)
+    ids = ids.reshape(-1)
+    chosen_ids, asked_ids = ids[:len(every) - len(outfits)], ids[len(every) - len(outfits):]
+    chosen_users = np.concatenate([np.asarray(o.users, np.int64) for o in chosen] + [np.zeros(0, np.int64)])
+
+    def chosen_by(u):
+        return np.isin(asked_ids, chosen_ids[chosen_users == u])
+    return chosen_by
 
 
 def random_pairs(table: OutfitTable, split: str, seed: int = 0, per_positive: int = 1) -> Pairs:
@@ -76,10 +97,10 @@ def distinct_pairs(users, outfits):
     """The distinct (user, outfit) rows of users [N] and outfits [N, S] → (users [M],
     outfits [M, S], back [N]) with users[back], outfits[back] the rows given.
 
-    Scorers score each distinct pair once: the same outfit can be a user's positive and,
-    chosen by another user too, her negative, and TensorFlow's kernels may round one pair's
-    score differently in another place of a batch, which would turn that tie (0.5) into a
-    win or a loss."""
+    Scorers score each distinct pair once: the same outfit can be a user's positive and her
+    negative (a randomly mixed outfit can come out as one she chose), and TensorFlow's
+    kernels may round one pair's score differently in another place of a batch, which would
+    turn that tie (0.5) into a win or a loss."""
     users, outfits = np.asarray(users, np.int64), np.asarray(outfits, np.int64)
     if not len(users):
         return users, outfits, np.zeros(0, np.int64)
