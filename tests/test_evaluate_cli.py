@@ -53,9 +53,43 @@ def test_main_prints_and_writes_the_results_of_the_best_checkpoint(trained, tmp_
         written = json.load(f)
     assert written["results"] == pytest.approx(expected)
     assert written["model"] == "bprmf" and written["checkpoint"] == "best"
-    assert [n for n in os.listdir(tmp_path / "out")] == ["results.json"]   # no temp file left
+    # no temp file left; the lock of the file's read, merge and write stays (lock_file)
+    assert sorted(os.listdir(tmp_path / "out")) == [".results.json.lock", "results.json"]
     printed = capsys.readouterr().out
     assert f"{expected['full_auc/auc']:.4f}" in printed and "sampled_10" in printed
+
+
+def test_another_protocol_adds_its_results_to_the_file_of_the_same_checkpoint(trained, tmp_path, capsys):
+    """A second evaluation with other --protocols replaced the first's results in the default
+    file; now each protocol replaces only its own, while the file is of the same weights."""
+    import shutil
+    model_dir, _, expected = trained
+    copy = str(tmp_path / "run")
+    shutil.copytree(model_dir, copy)
+    output = os.path.join(copy, "eval_test_best.json")
+
+    def written():
+        with open(output) as f:
+            return json.load(f)
+
+    assert _main(f"--model_dir={copy}", "--protocols=full_auc") == 0
+    assert _main(f"--model_dir={copy}", "--protocols=sampled_10", "--trials=2") == 0
+    assert "(kept the results of full_auc already there)" in capsys.readouterr().out
+    both = written()
+    assert both["results"] == pytest.approx(expected)
+    assert both["protocols"] == ["full_auc", "sampled_10"]
+    assert both["settings"]["sampled_10"] == {"seed": 0, "trials": 2}
+    assert _main(f"--model_dir={copy}", "--protocols=sampled_10", "--trials=1", "--eval_seed=3") == 0
+    again = written()
+    assert {k: v for k, v in again["results"].items() if k.startswith("full_auc/")} == \
+        {k: v for k, v in both["results"].items() if k.startswith("full_auc/")}
+    assert again["settings"] == {"full_auc": {"seed": 0, "trials": 5}, "sampled_10": {"seed": 3, "trials": 1}}
+    assert again["results"]["sampled_10/auc"] != both["results"]["sampled_10/auc"]   # other draws
+    # the file of other weights (the run trained on since) is replaced whole
+    with open(output, "w") as f:
+        json.dump({**again, "checkpoint_sha256": "0" * 64}, f)
+    assert _main(f"--model_dir={copy}", "--protocols=full_auc") == 0
+    assert written()["protocols"] == ["full_auc"] and all(k.startswith("full_auc/") for k in written()["results"])
 
 
 def test_subprocess_default_output(trained):

@@ -3,7 +3,10 @@
     python -m tfvisrec.evaluate --model_dir runs/dvbpr --protocols full_auc,sampled_100
 
 Prints a table and writes the results as JSON (atomically) to --output, by default
-`<model_dir>/eval_<split>_<checkpoint>.json`. Protocols: see `tfvisrec.evaluation.protocols`.
+`<model_dir>/eval_<split>_<checkpoint>.json`: one file per checkpoint and split, in which a
+run's protocols replace their own results and those of the other protocols evaluated earlier
+on the same weights stay (`tfvisrec.evaluation.results_file`). Protocols: see
+`tfvisrec.evaluation.protocols`.
 On a terminal a bar on stderr follows the held-out queries (a minute or more for a large shop).
 Bad input (no trained model, no dataset) prints `error: …` and exits with status 2.
 """
@@ -24,7 +27,7 @@ _define(flags.DEFINE_string, "dataset", "", "Dataset folder; default: the one th
 _define(flags.DEFINE_list, "protocols", ["full_auc"], "Comma-separated protocols: full_auc, sampled_100, sampled_500, sampled_<N>; outfits (outfit models: personal / random AUC and NDCG, FITB; their default).")
 _define(flags.DEFINE_enum, "split", "test", "Held-out split to evaluate.", enum_values=["test", "valid"])
 _define(flags.DEFINE_enum, "checkpoint", "best", "Which checkpoint to load.", enum_values=["best", "latest"])
-_define(flags.DEFINE_string, "output", "", "Results JSON; default <model_dir>/eval_<split>_<checkpoint>.json.")
+_define(flags.DEFINE_string, "output", "", "Results JSON; default <model_dir>/eval_<split>_<checkpoint>.json. The file gathers the protocols evaluated on the checkpoint: this run's protocols replace their own results, the other protocols' results already there stay (when the file is of the same checkpoint's weights, split and dataset; else it is replaced).")
 _define(flags.DEFINE_integer, "eval_seed", 0, "Seed of the negatives the sampled protocols draw.")
 _define(flags.DEFINE_integer, "trials", 5, "Repeats of the sampled protocols (mean and std are reported).")
 
@@ -43,12 +46,14 @@ def main(argv):
     if FLAGS.trials < 1:
         raise UsageError("--trials must be at least 1")
     from tfvisrec.atomic import require_writable
-    from tfvisrec.training.checkpoints import checkpoint_used, load_trained
+    from tfvisrec.evaluation.results_file import write_results
+    from tfvisrec.training.checkpoints import checkpoint_sha256, checkpoint_used, load_trained
     which = checkpoint_used(FLAGS.model_dir, FLAGS.checkpoint)   # best falls back to latest
     output = FLAGS.output or os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{which}.json")
     try:
         if FLAGS.output:
             require_writable(output, "--output")   # before the evaluation
+        weights = checkpoint_sha256(FLAGS.model_dir, FLAGS.checkpoint)
         model, dataset = load_trained(FLAGS.model_dir, which=FLAGS.checkpoint,
                                       dataset_dir=FLAGS.dataset or None)
         names = list(FLAGS.protocols)
@@ -60,16 +65,16 @@ def main(argv):
         print(f"error: {err}", file=sys.stderr)
         return 2
     model_name = model.registered_name
-    report.write_json(output, {
+    kept = write_results(output, {
         "model": model_name, "model_dir": os.path.abspath(FLAGS.model_dir),
-        "checkpoint": which, "dataset": dataset.path, "split": FLAGS.split,
-        "protocols": names, "seed": FLAGS.eval_seed, "trials": FLAGS.trials,
+        "checkpoint": which, "checkpoint_sha256": weights, "dataset": dataset.path, "split": FLAGS.split,
+        "protocols": names, "settings": {name: {"seed": FLAGS.eval_seed, "trials": FLAGS.trials} for name in names},
         "results": results,
     })
     fallback = "; the run has no best one" if which != FLAGS.checkpoint else ""
     print(report.format_table(results, title=f"{model_name} ({which} checkpoint{fallback}) "
                                               f"on {dataset.path}, {FLAGS.split} split"))
-    print(f"wrote {output}")
+    print(f"wrote {output}" + (f" (kept the results of {', '.join(kept)} already there)" if kept else ""))
     return 0
 
 

@@ -8,6 +8,7 @@
     model_dir/summary.json     the run summary (rewritten after every epoch)
 """
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -303,6 +304,17 @@ def _chosen_checkpoint(model_dir: str, which: str):
 def checkpoint_used(model_dir: str, which: str = "best") -> str:
     """The checkpoint `load_trained(model_dir, which)` reads: "best" or "latest"."""
     return _chosen_checkpoint(model_dir, which)[1]
+
+
+def checkpoint_sha256(model_dir: str, which: str = "best"):
+    """SHA-256 (hex) of the index file of the checkpoint `load_trained(model_dir, which)` reads,
+    which holds every tensor's checksum: another value once the run has trained on (its
+    weights changed); None without a checkpoint."""
+    path, _ = _chosen_checkpoint(model_dir, which)
+    if path is None:
+        return None
+    with open(path + ".index", "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def load_trained(model_dir: str, which: str = "best", dataset_dir: str = None):
