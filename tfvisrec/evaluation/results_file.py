@@ -54,9 +54,7 @@ def _read(path: str) -> Optional[dict]:
     try:
         with open(path, encoding="utf-8") as f:
             value = json.load(f)
-    except FileNotFoundError:
-        return None
-    except (ValueError, UnicodeDecodeError):
+    except (FileNotFoundError, ValueError, UnicodeDecodeError):
         return None
     return value if isinstance(value, dict) else None
 
@@ -68,4 +66,3 @@ def _same_evaluation(earlier: Optional[dict], new: dict) -> bool:
             and isinstance(earlier.get("results"), dict)):
         return False
     return all(earlier.get(k) == new[k] for k in SAME_EVALUATION)
-
