@@ -81,3 +81,22 @@ def test_ctrl_c_while_waiting_on_the_server_is_one_line_and_status_130(server, c
     assert out == "" and err.splitlines() == [err.strip()] and "Traceback" not in err, err[-3000:]
     assert err.startswith(f"interrupted: {command[0]} stopped before its answer was printed")
     assert not os.path.exists(tmp_path / "designs")   # no PNG came
+
+
+def test_a_ctrl_c_python_turned_into_another_error_is_still_one_line(monkeypatch, capsys):
+    """One rule for what a Ctrl-C is, the package commands' (`interruption.interrupt_behind`): a
+    KeyboardInterrupt that reaches the CLI as the cause of another error is one; another error
+    is not."""
+    from tfvisrec.client import cli
+
+    def interrupted_in_a_lazy_import(client, args):
+        raise RuntimeError("Error calling __set_name__") from KeyboardInterrupt()
+    monkeypatch.setattr(cli, "run_command", interrupted_in_a_lazy_import)
+    assert cli.main(["--target", "127.0.0.1:1", "recommend", "--user", "u"]) == 130
+    assert capsys.readouterr().err == "interrupted: recommend stopped before its answer was printed\n"
+
+    def failing(client, args):
+        raise RuntimeError("a real error")
+    monkeypatch.setattr(cli, "run_command", failing)
+    with pytest.raises(RuntimeError, match="a real error"):
+        cli.main(["--target", "127.0.0.1:1", "recommend", "--user", "u"])

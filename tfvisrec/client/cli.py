@@ -39,7 +39,7 @@ from tfvisrec import atomic
 from tfvisrec.client.image_files import read_image
 from tfvisrec.client.recommender import RecommenderClient
 from tfvisrec.client.status import NotAnImage, ServingError
-from tfvisrec.interruption import INTERRUPTED_STATUS, print_interrupted
+from tfvisrec.interruption import INTERRUPTED_STATUS, interrupt_behind, print_interrupted
 
 PROG = "python -m tfvisrec.client"
 
@@ -261,7 +261,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"error: {e}", file=sys.stderr)
                 return 2
         print(json.dumps(_jsonable(result), indent=2))
-    except KeyboardInterrupt:   # Ctrl-C in a call, its retries' waits, or writing the PNGs
+    except BaseException as e:   # Ctrl-C in a call, its retries' waits, or writing the PNGs
+        if interrupt_behind(e) is None:
+            raise
         _say_interrupted(args)
         return INTERRUPTED_STATUS
     return 0
