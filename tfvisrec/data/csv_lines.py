@@ -23,14 +23,18 @@ def read_records(path: str, what: str) -> Tuple[List[str], List[List[str]], List
     """(header names, records, row of each record); records shorter than the header are
     padded with "" (missing trailing cells are unknown), longer ones are an error."""
     text = _decode(path, what)
-    if "\x00" in text:
-        _refuse_nul(text, path, what)
+    has_nul = "\x00" in text
+    if has_nul and text.count("\x00") * 3 >= len(text):   # one every other character
+        raise DataError(f"the {what} file holds a NUL character (\\x00) every other character: it "
+                        "is UTF-16 text without a byte-order mark; save it as UTF-8", path)
     reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True, strict=True)
     header, records, rows = None, [], []
     next_row = 1
     try:
         for record in reader:
             row, next_row = next_row, reader.line_num + 1
+            if has_nul:
+                _refuse_nul(record, header, path, row)
             if not any(cell.strip() for cell in record):
                 continue  # a blank line, or one of separators only (",,", as spreadsheets leave)
             if header is None:
@@ -82,26 +86,18 @@ def _utf8_fix(path: str) -> str:
             f"iconv -f cp1252 -t utf-8 {shlex.quote(path)} > {shlex.quote(root + '.utf8' + ext)})")
 
 
-def _refuse_nul(text: str, path: str, what: str) -> None:
-    """DataError naming the row and column of the first NUL character (\\x00) in `text`: not
-    text, and an id holding one does not round-trip (NumPy's string arrays drop it at a value's
-    end, a command line cannot pass it), so a SavedModel lookup of it may never match."""
-    if text.count("\x00") * 3 >= len(text):   # one every other character: UTF-16 read as UTF-8
-        raise DataError(f"the {what} file holds a NUL character (\\x00) every other character: it "
-                        "is UTF-16 text without a byte-order mark; save it as UTF-8", path)
-    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
-    header, row = None, 1
-    for record in reader:
-        for k, cell in enumerate(record):
-            if "\x00" in cell:
-                column = "the header" if header is None else (
-                    f"column {header[k]!r}" if k < len(header) else f"column {k + 1}")
-                raise DataError(f"{column} holds a NUL character (\\x00) in {cell!r}: values "
-                                "cannot hold one (an id with one would not match when asked "
-                                "for); remove it", path, row)
-        if header is None and any(cell.strip() for cell in record):
-            header = _column_names(record)
-        row = reader.line_num + 1
+def _refuse_nul(record: List[str], header, path: str, row: int) -> None:
+    """DataError naming the column of the first NUL character (\\x00) in `record` (of `row`;
+    `header`: the column names, None while reading the header): not text, and an id holding one
+    does not round-trip (NumPy's string arrays drop it at a value's end, a command line cannot
+    pass it), so a SavedModel lookup of it may never match."""
+    for k, cell in enumerate(record):
+        if "\x00" in cell:
+            column = "the header" if header is None else (
+                f"column {header[k]!r}" if k < len(header) else f"column {k + 1}")
+            raise DataError(f"{column} holds a NUL character (\\x00) in {cell!r}: values "
+                            "cannot hold one (an id with one would not match when asked "
+                            "for); remove it", path, row)
 
 
 def _decode_utf16(data: bytes, path: str, what: str) -> str:
