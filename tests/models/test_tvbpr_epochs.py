@@ -131,6 +131,29 @@ def test_the_segmentation_reads_the_tables_features_without_copying_them(timed_d
     assert not any(v is matrix for v in model.variables)    # not a weight: checkpoints stay as they were
 
 
+def test_the_segmentation_scores_in_batches_that_keep_their_features_within_the_budget(timed_dataset, monkeypatch):
+    """The interactions' gathered f_i stay within `_SEGMENTATION_BATCH_BYTES` a batch (at 4,096
+    features that was 0.6 GB for 4,096 interactions), to the numbers of one batch of them all."""
+    from tfvisrec.models import tvbpr
+    config = registry.new_config("tvbpr", embedding_dim=3, visual_dim=2, time_epochs=3,
+                                 epoch_segmentation="learned", time_bins=6, item_bias_drift=True)
+    model = build_model(config, timed_dataset)
+    rng = np.random.default_rng(3)
+    for weight in model.trainable_weights:
+        weight.assign(rng.normal(size=weight.shape).astype(np.float32))
+    users = model._segmentation_sample(0)[0]
+    one_batch = model.bin_log_likelihoods(0, batch_size=len(users))
+    items, feature_dim = 1 + model.num_negatives, int(model._item_features().shape[-1])
+    assert tvbpr.segmentation_batch_size(9, 4096) == (64 << 20) // (4 * 9 * 4096)
+    assert tvbpr.segmentation_batch_size(9, 16) == 4096
+    monkeypatch.setattr(tvbpr, "_SEGMENTATION_BATCH_BYTES", 4 * items * feature_dim * 7)
+    scored = []
+    real_user_vectors = model.user_vectors
+    object.__setattr__(model, "user_vectors", lambda u: scored.append(int(u.shape[0])) or real_user_vectors(u))
+    np.testing.assert_allclose(model.bin_log_likelihoods(0), one_batch, rtol=1e-5, atol=1e-5)
+    assert max(scored) == 7 and sum(scored) == len(users) > 7
+
+
 def test_training_segments_on_the_trainers_table(timed_dataset, tmp_path, monkeypatch):
     """Trained with learned epochs, the segmentation gathers f_i from the trainer's item table: the
     features are loaded once (a table of its own held them twice), to the same numbers."""

@@ -32,6 +32,17 @@ from tfvisrec.models.temporal import TimeEpochs
 from tfvisrec.models.vbpr import VBPR, VBPRConfig
 
 EPOCHS_REPORT = "time_epochs.json"
+# The segmentation gathers f_i for each (interaction, item) it scores; at 4,096 interactions
+# × 9 items × 4,096 features that tensor alone was 0.6 GB, and the normalised copy beside it
+# doubled it.
+_SEGMENTATION_BATCH_BYTES = 64 << 20
+
+
+def segmentation_batch_size(items_per_interaction: int, feature_dim: int) -> int:
+    """Interactions the segmentation scores at a time: at most 4,096, fewer when their gathered
+    f_i ([b, items_per_interaction, feature_dim] float32) would pass `_SEGMENTATION_BATCH_BYTES`."""
+    per_interaction = 4 * max(1, items_per_interaction) * max(1, feature_dim)
+    return int(max(1, min(4096, _SEGMENTATION_BATCH_BYTES // per_interaction)))
 
 
 @dataclasses.dataclass
@@ -187,12 +198,16 @@ class TVBPR(VBPR):
             "after_epoch": int(epoch), "boundaries": [int(b) for b in boundaries],
             "log_likelihood_before": round(before, 4), "log_likelihood": round(objective, 4)})
 
-    def bin_log_likelihoods(self, seed_offset: int = 0, batch_size: int = 4096) -> np.ndarray:
+    def bin_log_likelihoods(self, seed_offset: int = 0, batch_size: int | None = None) -> np.ndarray:
         """L [time_bins, T]: Σ ln σ(x̂_ui(e) − x̂_uj(e)) over the training interactions (u, i, t)
         of each time bin (at most `segment_samples`, each against `num_negatives` uniformly
-        drawn items j, averaged), scored with epoch e's parameters."""
+        drawn items j, averaged), scored with epoch e's parameters. `batch_size`: interactions
+        scored at a time; by default as many as keep their gathered f_i within
+        `_SEGMENTATION_BATCH_BYTES` (at most 4,096)."""
         users, pos, neg, bins = self._segmentation_sample(seed_offset)
         features = self._item_features()
+        if batch_size is None:
+            batch_size = segmentation_batch_size(1 + neg.shape[1], int(features.shape[-1]))
         num_epochs, rows = self.epochs.num_epochs, []
         for lo in range(0, len(users), batch_size):
             part = slice(lo, lo + batch_size)
