@@ -1,7 +1,10 @@
 """`python -m module args` started so that Ctrl-C (SIGINT) reaches it as in a terminal.
 
 A command started from a background job inherits SIGINT ignored, and Python then keeps it
-ignored. The launcher gives the command Python's own handler back. Not `preexec_fn`: that makes
+ignored. The launcher sets SIGINT back to its default and execs `python -m module args` (the
+same process, so its pid is the command's): Python then installs its own handler, and the
+command starts as it does from a shell (`sys.orig_argv` is `python -m module …`; the package
+is imported while Python locates the module, as there). Not `preexec_fn`: that makes
 subprocess fork() and run Python in the child, where gRPC's fork handlers (grpcio ≥ 1.80,
 grpc/grpc#43055) restart its poller, whose epoll fd subprocess then closes before exec: the
 child aborts ("ev_epoll1_linux.cc:373] … epoll_wait error: Bad file descriptor", SIGABRT; at
@@ -11,8 +14,8 @@ running (a server or a channel of an earlier test).
 import sys
 from typing import List
 
-LAUNCHER = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)")
+LAUNCHER = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+            "os.execv(sys.executable, [sys.executable, '-m', *sys.argv[1:]])")
 
 
 def python_m(module: str, *args: str) -> List[str]:

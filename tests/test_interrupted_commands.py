@@ -5,13 +5,14 @@ import glob
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
 from absl import flags
 
 from ctrl_c_launcher import python_m
-from tfvisrec import interrupted_while_loading, interruption
+from tfvisrec import ctrl_c, interrupted_while_loading, interruption
 
 
 def _interrupt_once_working(module, args, work_sign):
@@ -82,6 +83,65 @@ def test_train_interrupted_while_importing_tensorflow():
     _, err = proc.communicate(timeout=120)
     assert (proc.returncode, err) == (interruption.INTERRUPTED_STATUS,
                                       f"{interrupted_while_loading.INTERRUPTED_LOADING}\n"), err[-3000:]
+
+
+class _Exited(Exception):
+    pass
+
+
+def _exit(status):
+    raise _Exited(status)
+
+
+def _a_swallowed_ctrl_c():
+    """A real SIGINT whose KeyboardInterrupt C code replaces, as numpy's C-extension import does."""
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        pass
+    return ImportError('PyCapsule_Import could not import module "datetime"')
+
+
+def test_an_error_made_of_a_ctrl_c_without_a_trace_of_it_is_still_one_line(monkeypatch, capsys):
+    """A Ctrl-C inside numpy's C-extension import (the client's first 0.1 s) ended the program
+    with numpy's 'Importing the numpy C-extensions failed' ImportError, raised from one that keeps
+    no trace of the KeyboardInterrupt, and exit status 1: a SIGINT that came is remembered."""
+    monkeypatch.setattr(ctrl_c, "_sigints", [])
+    monkeypatch.setattr(interrupted_while_loading.os, "_exit", _exit)
+    previous_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        ctrl_c.remember_ctrl_c()
+        error = _a_swallowed_ctrl_c()
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+    with pytest.raises(_Exited) as exited:
+        interrupted_while_loading._report_interrupt(ImportError, error, None, previous=pytest.fail)
+    assert exited.value.args == (130,)
+    assert capsys.readouterr().err == interrupted_while_loading.INTERRUPTED_LOADING + "\n"
+
+
+def test_an_error_with_no_ctrl_c_is_reported_as_it_is(monkeypatch):
+    monkeypatch.setattr(ctrl_c, "_sigints", [])
+    reported = []
+    error = ImportError("a real one")
+    interrupted_while_loading._report_interrupt(ImportError, error, None,
+                                                previous=lambda *args: reported.append(args))
+    assert reported == [(ImportError, error, None)]
+
+
+@pytest.mark.parametrize("orig_argv, module", [
+    (["python", "-m", "tfvisrec.client", "recommend"], "tfvisrec.client"),
+    (["python", "-u", "-X", "importtime", "-W", "error", "-mtfvisrec.train", "--x"], "tfvisrec.train"),
+    (["python", "-c", "import tfvisrec", "-m", "tfvisrec.train"], None),
+    (["python", "script.py", "-m", "tfvisrec.train"], None),
+    (["python"], None),
+])
+def test_the_module_of_python_m_is_read_from_the_command_line(monkeypatch, orig_argv, module):
+    """Python still imports the package of `python -m tfvisrec.client` (where the client's imports
+    run) before `__main__` is that module: the command line says which module it is."""
+    monkeypatch.setattr(sys, "orig_argv", orig_argv)
+    assert interrupted_while_loading._module_run_with_python_m() == module
 
 
 def _flags_left_as_they_are(argv):

@@ -26,7 +26,6 @@ from typing import Optional
 from absl import flags, logging
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
-import tfvisrec.interrupted_while_loading  # noqa: F401  (a Ctrl-C before run_command: one line)
 import tensorflow as tf
 
 from tfvisrec import atomic, temp_folders

@@ -8,18 +8,15 @@ interruption (training: which checkpoint it resumes from) raises `Interrupted(li
 Steps that must not be split by a Ctrl-C (publishing an export's version and adding its
 models.config entry) run inside `interrupts_deferred()`.
 """
-import contextlib
-import signal
 import sys
-import threading
 from typing import Callable, List, Optional
 
 from absl import app
 
 from tfvisrec.config import parse_flags
-from tfvisrec.progress import is_terminal
-
-INTERRUPTED_STATUS = 130   # 128 + SIGINT: what a shell reports for a command Ctrl-C stopped
+# what a Ctrl-C is and the line it leaves: the leaf module's, here for the commands
+from tfvisrec.ctrl_c import (INTERRUPTED_STATUS, interrupt_behind, interrupts_deferred,  # noqa: F401
+                             print_interrupted)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -42,43 +39,3 @@ def run_command(main: Callable[[List[str]], Optional[int]], interrupted: str,
             raise
         print_interrupted(cause.note if isinstance(cause, Interrupted) else interrupted)
         sys.exit(INTERRUPTED_STATUS)
-
-
-def interrupt_behind(error: BaseException) -> Optional[KeyboardInterrupt]:
-    """The KeyboardInterrupt `error` is or was raised from (or while handling), else None; a
-    SystemExit is the command's own end. Python turns a Ctrl-C in some places into another
-    error whose cause it is: in a class being created (a lazy import: PIL loads its plugins at
-    the first `Image.save`) it becomes "RuntimeError: Error calling __set_name__"."""
-    seen = set()
-    while error is not None and not isinstance(error, SystemExit) and id(error) not in seen:
-        if isinstance(error, KeyboardInterrupt):
-            return error
-        seen.add(id(error))
-        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
-    return None
-
-
-def print_interrupted(note: str) -> None:
-    """`note`, the line a command prints after Ctrl-C, on stderr."""
-    # on a terminal the line starts below the ^C the terminal echoed (or a progress bar)
-    sys.stderr.write(("\n" if is_terminal(sys.stderr) else "") + note + "\n")
-    sys.stderr.flush()
-
-
-@contextlib.contextmanager
-def interrupts_deferred():
-    """Ctrl-C (SIGINT) held off while the block runs, then raised as KeyboardInterrupt when it
-    ends well: for short steps that a Ctrl-C between them would leave half done. Outside the main
-    thread, or when SIGINT is not Python's default handler, the block runs as it is."""
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield
-        return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt

@@ -10,7 +10,6 @@ import os
 import sys
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
-import tfvisrec.interrupted_while_loading  # noqa: F401  (a Ctrl-C before run_command: one line)
 from absl import flags, logging
 
 from tfvisrec import config as config_lib

@@ -14,6 +14,7 @@ import pytest
 
 from ctrl_c_launcher import python_m
 from tfvisrec.client.protos import prediction_service_pb2_grpc
+from tfvisrec.interrupted_while_loading import INTERRUPTED_LOADING
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -81,6 +82,36 @@ def test_ctrl_c_while_waiting_on_the_server_is_one_line_and_status_130(server, c
     assert out == "" and err.splitlines() == [err.strip()] and "Traceback" not in err, err[-3000:]
     assert err.startswith(f"interrupted: {command[0]} stopped before its answer was printed")
     assert not os.path.exists(tmp_path / "designs")   # no PNG came
+
+
+def _loading_numpy(pid):
+    """Whether process `pid` has mapped numpy's C extension (the client's imports have ~0.1 s to go)."""
+    try:
+        with open(f"/proc/{pid}/maps", encoding="ascii", errors="replace") as f:
+            return "_multiarray_umath" in f.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc/<pid>/maps")
+def test_ctrl_c_while_the_client_loads_is_one_line_and_status_130(tmp_path):
+    """Ctrl-C while `python -m tfvisrec.client` still imported numpy, gRPC… (its package, before
+    `main`) printed Python's traceback and died of SIGINT, or, inside numpy's C-extension import,
+    numpy's 'Importing the numpy C-extensions failed' ImportError and exit status 1."""
+    client = subprocess.Popen(
+        python_m("tfvisrec.client", "--target", "127.0.0.1:1", "--timeout", "60", "recommend", "--user", "u"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": REPO_ROOT})
+    deadline = time.monotonic() + 60
+    while not _loading_numpy(client.pid) and client.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert client.poll() is None, client.communicate()
+    client.send_signal(signal.SIGINT)
+    out, err = client.communicate(timeout=30)
+    assert (client.returncode, out) == (130, ""), err[-3000:]
+    # the loading line; on a machine slow enough that the imports ended first, main's own line
+    assert err in (f"{INTERRUPTED_LOADING}\n",
+                   "interrupted: recommend stopped before its answer was printed\n"), err[-3000:]
 
 
 def test_a_ctrl_c_python_turned_into_another_error_is_still_one_line(monkeypatch, capsys):
