@@ -1,7 +1,10 @@
 """TensorFlow's C++ start-up noise is held to TF_CPP_MIN_LOG_LEVEL; everything else passes."""
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -55,6 +58,54 @@ def test_filtered_stderr_forwards_kept_lines_in_order(capfd):
     assert capfd.readouterr().err == (
         "before\nfirst line\n" + ERROR.decode() + "\n" + PYTHON_WARNING.decode()
         + "\nno newline at the end\nafter\n")
+
+
+@pytest.fixture
+def sigint_raises():
+    """SIGINT raises KeyboardInterrupt in this process, as in a command (a test worker may ignore it)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    saved_stderr = os.dup(2)
+    try:
+        yield
+    finally:
+        os.dup2(saved_stderr, 2)   # as it was, whatever the code under test left there
+        os.close(saved_stderr)
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_before(monkeypatch, method):
+    """A real SIGINT to this process as `threading.Thread.<method>` is called."""
+    original = getattr(threading.Thread, method)
+
+    def signalled(thread, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return original(thread, *args, **kwargs)
+    monkeypatch.setattr(threading.Thread, method, signalled)
+
+
+def test_ctrl_c_while_stderr_is_redirected_leaves_it_where_it_was(sigint_raises, monkeypatch, capfd):
+    """A Ctrl-C as the forwarder started (fd 2 already in the pipe) left fd 2 in a pipe nobody
+    read: the command's "interrupted" line, written after, was never seen."""
+    _ctrl_c_before(monkeypatch, "start")
+    with pytest.raises(KeyboardInterrupt):
+        with filtered_stderr(StartupFilter(2).keep):
+            pytest.fail("the block runs after the Ctrl-C")
+    os.write(2, b"interrupted: the command's line\n")
+    assert capfd.readouterr().err == "interrupted: the command's line\n"
+
+
+def test_ctrl_c_while_stderr_is_restored_forwards_the_lines_first(sigint_raises, monkeypatch, capfd):
+    """A Ctrl-C as the forwarder was joined ended it before the lines still in the pipe were out:
+    the command's "interrupted" line came before them, or alone (the process exits at once)."""
+    def slow_keep(line):
+        time.sleep(0.2)   # the forwarder is still at the line when the block ends
+        return True
+    with pytest.raises(KeyboardInterrupt):
+        with filtered_stderr(slow_keep):
+            os.write(2, b"a line TensorFlow wrote\n")
+            _ctrl_c_before(monkeypatch, "join")
+    os.write(2, b"interrupted: the command's line\n")
+    assert capfd.readouterr().err == "a line TensorFlow wrote\ninterrupted: the command's line\n"
 
 
 def _import_tensorflow(level):

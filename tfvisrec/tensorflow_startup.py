@@ -25,6 +25,8 @@ import re
 import sys
 import threading
 
+from tfvisrec.ctrl_c import interrupts_deferred
+
 BANNER = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 NO_DRIVER = b"Could not find cuda drivers on your machine"
 CUINIT_FAILED = b"failed call to cuInit"
@@ -86,30 +88,50 @@ def _forward(read_fd: int, out_fd: int, keep) -> None:
         os.close(out_fd)
 
 
-@contextlib.contextmanager
-def filtered_stderr(keep):
-    """File descriptor 2 goes through `keep` (line by line, forwarded as it comes)."""
-    with contextlib.suppress(Exception):
-        sys.stderr.flush()
+def _redirect_stderr(keep):
+    """Fd 2 into a pipe whose reader forwards the lines `keep` keeps to where fd 2 went:
+    (a copy of the old fd 2, the reader), or None when there is no usable stderr."""
     try:
         saved = os.dup(2)
         read_fd, write_fd = os.pipe()
     except OSError:  # no usable stderr: nothing to filter
-        yield
-        return
+        return None
     forwarder = threading.Thread(target=_forward, args=(read_fd, os.dup(saved), keep),
                                  name="tensorflow-startup-stderr", daemon=True)
+    forwarder.start()
     os.dup2(write_fd, 2)
     os.close(write_fd)
-    forwarder.start()
+    return saved, forwarder
+
+
+def _restore_stderr(saved: int, forwarder: threading.Thread) -> None:
+    """Fd 2 back to where it went, once the lines in the pipe are forwarded."""
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    os.dup2(saved, 2)  # closes the pipe's last write end: the forwarder reads to the end
+    os.close(saved)
+    forwarder.join(timeout=10)
+
+
+@contextlib.contextmanager
+def filtered_stderr(keep):
+    """File descriptor 2 goes through `keep` (line by line, forwarded as it comes).
+
+    A Ctrl-C (TensorFlow's import takes seconds) is held off while fd 2 is redirected and while
+    it is restored: raised in between, it left fd 2 in the pipe with no reader, where the
+    command's "interrupted" line went unseen, or ended the program before the reader had
+    forwarded the lines still in the pipe; now it comes once fd 2 is back and they are out."""
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    redirected = None
     try:
+        with interrupts_deferred():
+            redirected = _redirect_stderr(keep)
         yield
     finally:
-        with contextlib.suppress(Exception):
-            sys.stderr.flush()
-        os.dup2(saved, 2)  # closes the pipe's last write end: the forwarder reads to the end
-        os.close(saved)
-        forwarder.join(timeout=10)
+        if redirected is not None:
+            with interrupts_deferred():
+                _restore_stderr(*redirected)
 
 
 class _FilteredLoader(importlib.abc.Loader):
