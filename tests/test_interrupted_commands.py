@@ -68,21 +68,51 @@ def _loading_tensorflow(pid):
         return False
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc/<pid>/maps")
-def test_train_interrupted_while_importing_tensorflow():
-    """Ctrl-C in the first seconds of `python -m tfvisrec.train`, while its module still imported
-    TensorFlow (before run_command took over), printed Python's traceback from inside TensorFlow
-    and died of SIGINT; now one line and status 130, as later in the command."""
-    proc = subprocess.Popen(python_m("tfvisrec.train", "--helpfull"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+def _loading_numpy(pid):
+    """Whether process `pid` has mapped numpy's C extension."""
+    try:
+        with open(f"/proc/{pid}/maps", encoding="ascii", errors="replace") as f:
+            return "_multiarray_umath" in f.read()
+    except OSError:
+        return False
+
+
+def _interrupt_once(command, loading):
+    """Run `command`, send SIGINT once `loading(pid)` → (status, stderr)."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while not _loading_tensorflow(proc.pid) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.005)
+    while not loading(proc.pid) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.002)
     assert proc.poll() is None, f"it ended before it could be interrupted: {proc.stderr.read()[-3000:]}"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert (proc.returncode, err) == (interruption.INTERRUPTED_STATUS,
-                                      f"{interrupted_while_loading.INTERRUPTED_LOADING}\n"), err[-3000:]
+    return proc.returncode, err
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc/<pid>/maps")
+@pytest.mark.parametrize("module", ["tfvisrec.train", "tfvisrec.server"])
+def test_command_interrupted_while_importing_tensorflow(module):
+    """Ctrl-C in the first seconds of `python -m tfvisrec.train` (or the server), while its module
+    still imported TensorFlow (before run_command, or the server's own SIGINT handler, took
+    over), printed Python's traceback from inside TensorFlow and died of SIGINT; now one line
+    and status 130, as later in the command."""
+    status, err = _interrupt_once(python_m(module, "--helpfull"), _loading_tensorflow)
+    assert (status, err) == (interruption.INTERRUPTED_STATUS,
+                             f"{interrupted_while_loading.INTERRUPTED_LOADING}\n"), err[-3000:]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc/<pid>/maps")
+def test_data_synthetic_interrupted_while_loading(tmp_path):
+    """`python -m tfvisrec.data synthetic` imports the synthetic world's module (numpy, PIL…)
+    before run_command takes over: a Ctrl-C there printed Python's traceback and died of SIGINT."""
+    from tfvisrec.data.__main__ import INTERRUPTED as NOTHING_PARTIAL
+    status, err = _interrupt_once(
+        python_m("tfvisrec.data", "synthetic", f"--out={tmp_path / 'world'}", "--num_users=3000",
+                 "--num_items=3000"), _loading_numpy)
+    assert status == interruption.INTERRUPTED_STATUS, err[-3000:]
+    # the loading line; on a machine slow enough that the imports ended first, the command's own
+    assert err in (f"{interrupted_while_loading.INTERRUPTED_LOADING}\n", NOTHING_PARTIAL + "\n"), err[-3000:]
+    assert not os.path.exists(tmp_path / "world")
 
 
 class _Exited(Exception):
