@@ -15,9 +15,14 @@ import sys
 from typing import List
 
 LAUNCHER = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-            "os.execv(sys.executable, [sys.executable, '-m', *sys.argv[1:]])")
+            "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
 
 
 def python_m(module: str, *args: str) -> List[str]:
     """The command line running `python -m module args` with Python's SIGINT handler."""
-    return [sys.executable, "-c", LAUNCHER, module, *args]
+    return [sys.executable, "-c", LAUNCHER, "-m", module, *args]
+
+
+def python_script(path: str, *args: str) -> List[str]:
+    """The command line running `python path args` (a console script) with Python's SIGINT handler."""
+    return [sys.executable, "-c", LAUNCHER, path, *args]

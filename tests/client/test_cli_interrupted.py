@@ -12,7 +12,7 @@ import time
 import grpc
 import pytest
 
-from ctrl_c_launcher import python_m
+from ctrl_c_launcher import python_m, python_script
 from tfvisrec.client.protos import prediction_service_pb2_grpc
 from tfvisrec.interrupted_while_loading import INTERRUPTED_LOADING
 
@@ -93,13 +93,24 @@ def _loading_numpy(pid):
         return False
 
 
+def _console_script(folder):
+    """A `tfvisrec-client` console script as pip writes it (setup.py's entry point)."""
+    script = folder / "bin" / "tfvisrec-client"
+    script.parent.mkdir()
+    script.write_text("import sys\nfrom tfvisrec.client import run\nif __name__ == '__main__':\n    sys.exit(run())\n")
+    return python_script(str(script))
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc/<pid>/maps")
-def test_ctrl_c_while_the_client_loads_is_one_line_and_status_130(tmp_path):
-    """Ctrl-C while `python -m tfvisrec.client` still imported numpy, gRPC… (its package, before
-    `main`) printed Python's traceback and died of SIGINT, or, inside numpy's C-extension import,
-    numpy's 'Importing the numpy C-extensions failed' ImportError and exit status 1."""
+@pytest.mark.parametrize("started_as", ["python -m", "console script"])
+def test_ctrl_c_while_the_client_loads_is_one_line_and_status_130(started_as, tmp_path):
+    """Ctrl-C while `python -m tfvisrec.client` (or `tfvisrec-client`) still imported numpy,
+    gRPC… (its package, before `main`) printed Python's traceback and died of SIGINT, or, inside
+    numpy's C-extension import, numpy's 'Importing the numpy C-extensions failed' ImportError and
+    exit status 1."""
+    command = python_m("tfvisrec.client") if started_as == "python -m" else _console_script(tmp_path)
     client = subprocess.Popen(
-        python_m("tfvisrec.client", "--target", "127.0.0.1:1", "--timeout", "60", "recommend", "--user", "u"),
+        command + ["--target", "127.0.0.1:1", "--timeout", "60", "recommend", "--user", "u"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": REPO_ROOT})
     deadline = time.monotonic() + 60
