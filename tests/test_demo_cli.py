@@ -60,6 +60,27 @@ def test_a_refused_model_stops_the_demo_before_any_work(tmp_path):
     assert not os.path.exists(tmp_path / "cache") and not os.path.exists(tmp_path / "work")
 
 
+@pytest.mark.parametrize("protocols, refusal", [
+    (["full_auc", "top10"], "unknown evaluation protocol 'top10'; known: full_auc"),
+    (["full_auc", "outfits"], "--protocols: outfits evaluates outfit models, and the demo's world has no outfits"),
+    (["sampled_100"], "--protocols must include full_auc .*, got sampled_100"),
+])
+def test_protocols_the_table_cannot_show_are_named(protocols, refusal):
+    """They were found only after every model trained: a traceback (an unknown name, outfits) or
+    a KeyError choosing the model to serve (no full_auc)."""
+    from tfvisrec import demo_models
+    with pytest.raises(ValueError, match=refusal):
+        demo_models.check_protocols(protocols)
+    demo_models.check_protocols(["full_auc", "sampled_100", "sampled_7"])
+
+
+def test_a_refused_protocol_stops_the_demo_before_any_work(tmp_path):
+    run = _demo(tmp_path, "--models=poprank", "--protocols=full_auc,top10")
+    assert run.returncode == 2 and "error: unknown evaluation protocol 'top10'" in run.stderr, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    assert not os.path.exists(tmp_path / "cache") and not os.path.exists(tmp_path / "work")
+
+
 def _version(base, number, complete=True):
     folder = base / str(number)
     folder.mkdir(parents=True)

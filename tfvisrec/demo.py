@@ -31,7 +31,8 @@ flags.DEFINE_integer("num_items", 600, "Items in the synthetic world.")
 flags.DEFINE_integer("seed", 0, "Seed of the world and the split.")
 flags.DEFINE_integer("dvbpr_epochs", 1, "DVBPR's epochs in the demo (from the pretrained CNN; "
                      "configs/dvbpr.cfg trains up to 20 from scratch).")
-flags.DEFINE_list("protocols", ["full_auc", "sampled_100"], "Evaluation protocols.")
+flags.DEFINE_list("protocols", ["full_auc", "sampled_100"], "Evaluation protocols: full_auc (required) "
+                  "and any of sampled_100, sampled_500, sampled_<N>.")
 flags.DEFINE_integer("new_items", 6, "Garments outside the catalogue scored over gRPC at the end.")
 flags.DEFINE_bool("fresh", False, "Rebuild the world and retrain even if outputs exist.")
 flags.DEFINE_bool("serve", True, "Export DVBPR (else the best model), serve it with the embedded "
@@ -133,6 +134,7 @@ def main(argv):
     settings = default_world.WorldSettings(FLAGS.num_users, FLAGS.num_items, FLAGS.seed)
     try:
         demo_models.check_models(FLAGS.models, configs_dir)
+        demo_models.check_protocols(FLAGS.protocols)
         require_writable(FLAGS.work_dir, "--work_dir", folder=True)
         world, visual = prepare_world(settings, FLAGS.cache_dir, FLAGS.models, FLAGS.fresh)
         print(f"[2/5] dataset {world.dataset_dir}: {world.info['users']} users, {world.info['items']} "
@@ -140,7 +142,7 @@ def main(argv):
               "cold items (< 5 training buyers)")
         dataset, trained = train_models(FLAGS.models, world.dataset_dir, visual, FLAGS.work_dir,
                                         configs_dir, FLAGS.fresh)
-    except (DataError, ValueError, OSError) as e:   # bad data, an unknown model name
+    except (DataError, ValueError, OSError) as e:   # bad data, an unknown model or protocol name
         print(f"error: {e}", file=sys.stderr)
         return 2
     print("[4/5] evaluating on the held-out test items")

@@ -1,5 +1,6 @@
-"""Which models `python -m tfvisrec.demo` can train, and which need the world's visual stage
-(no flags here, so tests and tools can import it beside the other command lines)."""
+"""Which models `python -m tfvisrec.demo` can train, which need the world's visual stage, and
+which protocols its table can show (no flags here, so tests and tools can import it beside the
+other command lines)."""
 import os
 
 # Models the demo's table cannot hold: they rank no single items for a shopper.
@@ -23,6 +24,21 @@ def check_models(models, configs_dir):
             raise ValueError(f"{name} {_NOT_ITEM_RANKERS[pipeline]}, and the demo compares models that "
                              f"rank items for shoppers: train it on its own with `python -m tfvisrec.train "
                              f"--flagfile=configs/{name}.cfg`")
+
+
+def check_protocols(protocols):
+    """ValueError unless every name is an item protocol of `tfvisrec.evaluation.protocols` and
+    full_auc is among them: the table's AUC columns and the choice of the model to serve read
+    it. Checked before the world is built: the protocols run only after every model trained."""
+    from tfvisrec.evaluation.protocols import OUTFITS, get_protocol
+    for name in protocols:
+        get_protocol(name)   # ValueError naming the known protocols
+        if name == OUTFITS:
+            raise ValueError(f"--protocols: {OUTFITS} evaluates outfit models, and the demo's world has no "
+                             "outfits: give item protocols, e.g. --protocols=full_auc,sampled_100")
+    if "full_auc" not in protocols:
+        raise ValueError(f"--protocols must include full_auc (the table's AUC columns and the choice of the "
+                         f"model to serve read it), got {','.join(protocols) or 'none'}")
 
 
 def needs_visual(name):
