@@ -150,3 +150,23 @@ def test_a_run_without_a_best_checkpoint_is_reported_as_its_latest(trained, tmp_
     assert "(latest checkpoint; the run has no best one)" in capsys.readouterr().out
     with open(os.path.join(copy, "eval_test_latest.json")) as f:
         assert json.load(f)["checkpoint"] == "latest"
+
+
+def test_a_model_that_ranks_no_items_is_one_clear_error(tmp_path, capsys):
+    """A gan run (untrained weights saved as the trainer saves them) was evaluated until its
+    `score` raised TypeError: a traceback and exit status 1."""
+    import tensorflow as tf
+    from tiny_worlds import write_category_image_dataset
+    from tfvisrec.data.dataset import load_dataset
+    from tfvisrec.training import building, checkpoints
+    dataset_dir = write_category_image_dataset(str(tmp_path / "world"), size=16)
+    model_dir = str(tmp_path / "gan")
+    config = registry.new_config("gan", image_size=16, gan_width=8, latent_dim=8)
+    checkpoints.save_configs(model_dir, config, TrainConfig(dataset=dataset_dir, model_dir=model_dir))
+    tf.train.Checkpoint(model=building.build_model(config, load_dataset(dataset_dir))).save(
+        os.path.join(model_dir, checkpoints.BEST_DIR, "ckpt"))
+    assert _main(f"--model_dir={model_dir}") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: gan ranks no items for shoppers: it generates garment images") and \
+        len(err.strip().splitlines()) == 1, err
+    assert not [name for name in os.listdir(model_dir) if name.startswith("eval_")]

@@ -119,6 +119,11 @@ PROTOCOLS: Dict[str, Callable] = {
 
 
 OUTFITS = "outfits"
+# Models trained on other data than shoppers' choices (their `train_pipeline`): they rank no
+# items for shoppers, so no protocol applies to them.
+NOT_RANKING = {"category_images": "generates garment images (python -m tfvisrec.design scores its designs "
+                                  "with a DVBPR run)",
+               "attributes": "classifies photos (its held-out accuracy is what its training validated)"}
 
 
 def get_protocol(name: str) -> Callable:
@@ -191,6 +196,9 @@ def evaluate(model, dataset, protocols: Sequence[str] = ("full_auc",), split: st
     (see `_run`).
     """
     protocols = [protocols] if isinstance(protocols, str) else list(protocols)
+    if model.train_pipeline in NOT_RANKING:
+        raise ValueError(f"{model.registered_name} ranks no items for shoppers: it "
+                         f"{NOT_RANKING[model.train_pipeline]}; the protocols evaluate recommenders")
     item_protocols = [p for p in protocols if p != OUTFITS]
     if model.scores_outfits and item_protocols:
         raise ValueError(f"{model.registered_name} scores outfits, not single items: evaluate it with the "
