@@ -170,3 +170,24 @@ def test_a_model_that_ranks_no_items_is_one_clear_error(tmp_path, capsys):
     assert err.startswith("error: gan ranks no items for shoppers: it generates garment images") and \
         len(err.strip().splitlines()) == 1, err
     assert not [name for name in os.listdir(model_dir) if name.startswith("eval_")]
+
+
+def test_an_output_that_is_not_a_results_file_is_not_written_over(trained, tmp_path, capsys):
+    """--output naming the run's config.json replaced it with the results (the run could no
+    longer be loaded); a file of another kind is now refused before the evaluation."""
+    import shutil
+    model_dir, _, _ = trained
+    copy = tmp_path / "run"
+    shutil.copytree(model_dir, copy)
+    config = (copy / "config.json").read_bytes()
+    (tmp_path / "notes.txt").write_text("my notes")
+    for output in (copy / "config.json", tmp_path / "notes.txt"):
+        before = output.read_bytes()
+        assert _main(f"--model_dir={copy}", f"--output={output}") == 2
+        err = capsys.readouterr().err
+        assert err.strip() == (f"error: --output: {output} exists and is not the results of an evaluation "
+                               '(no "results" and "protocols" in it), so it is not written over: give another file')
+        assert output.read_bytes() == before
+    assert (copy / "config.json").read_bytes() == config
+    assert _main(f"--model_dir={copy}", f"--output={tmp_path / 'ev.json'}", "--protocols=full_auc") == 0
+    assert _main(f"--model_dir={copy}", f"--output={tmp_path / 'ev.json'}", "--protocols=full_auc") == 0  # its own

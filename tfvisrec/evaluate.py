@@ -27,7 +27,7 @@ _define(flags.DEFINE_string, "dataset", "", "Dataset folder; default: the one th
 _define(flags.DEFINE_list, "protocols", ["full_auc"], "Comma-separated protocols: full_auc, sampled_100, sampled_500, sampled_<N>; outfits (outfit models: personal / random AUC and NDCG, FITB; their default).")
 _define(flags.DEFINE_enum, "split", "test", "Held-out split to evaluate.", enum_values=["test", "valid"])
 _define(flags.DEFINE_enum, "checkpoint", "best", "Which checkpoint to load.", enum_values=["best", "latest"])
-_define(flags.DEFINE_string, "output", "", "Results JSON; default <model_dir>/eval_<split>_<checkpoint>.json. The file gathers the protocols evaluated on the checkpoint: this run's protocols replace their own results, the other protocols' results already there stay (when the file is of the same checkpoint's weights, split and dataset; else it is replaced).")
+_define(flags.DEFINE_string, "output", "", "Results JSON; default <model_dir>/eval_<split>_<checkpoint>.json. The file gathers the protocols evaluated on the checkpoint: this run's protocols replace their own results, the other protocols' results already there stay (when the file is of the same checkpoint's weights, split and dataset; else it is replaced). A file that is not an evaluation's results is refused, not written over.")
 _define(flags.DEFINE_integer, "eval_seed", 0, "Seed of the negatives the sampled protocols draw.")
 _define(flags.DEFINE_integer, "trials", 5, "Repeats of the sampled protocols (mean and std are reported).")
 
@@ -46,13 +46,16 @@ def main(argv):
     if FLAGS.trials < 1:
         raise UsageError("--trials must be at least 1")
     from tfvisrec.atomic import require_writable
-    from tfvisrec.evaluation.results_file import write_results
+    from tfvisrec.evaluation.results_file import foreign_file_problem, write_results
     from tfvisrec.training.checkpoints import checkpoint_sha256, checkpoint_used, load_trained
     which = checkpoint_used(FLAGS.model_dir, FLAGS.checkpoint)   # best falls back to latest
     output = FLAGS.output or os.path.join(FLAGS.model_dir, f"eval_{FLAGS.split}_{which}.json")
     try:
         if FLAGS.output:
             require_writable(output, "--output")   # before the evaluation
+        foreign = foreign_file_problem(output)
+        if foreign:
+            raise ValueError(f"--output: {foreign}" if FLAGS.output else foreign)
         weights = checkpoint_sha256(FLAGS.model_dir, FLAGS.checkpoint)
         model, dataset = load_trained(FLAGS.model_dir, which=FLAGS.checkpoint,
                                       dataset_dir=FLAGS.dataset or None)

@@ -4,8 +4,10 @@ gathers every protocol evaluated on it.
 A run's protocols replace only their own entries (results keyed `<protocol>/<metric>`, and
 the protocol's seed and trials); the entries of other protocols stay when the file holds an
 evaluation of the same checkpoint (the same weights: `checkpoint_sha256`), split and dataset.
-Any other file there (another checkpoint: the run trained on since; a file of another kind)
-is replaced whole, as its results would not be this checkpoint's. The read, merge and write
+An evaluation of another checkpoint there (the run trained on since) is replaced whole, as its
+results would not be this checkpoint's; a file of another kind (a run's config.json, any file
+that is not an evaluation's results) is not written over: `foreign_file_problem` names it
+before the evaluation runs. The read, merge and write
 hold a lock (a hidden `.<name>.lock` beside the file), so two evaluations ending together
 both land; the write is atomic.
 """
@@ -47,6 +49,18 @@ def write_results(path: str, payload: dict) -> List[str]:
         payload, kept = merged(_read(path), payload)
         report.write_json(path, payload)
     return kept
+
+
+def foreign_file_problem(path: str) -> Optional[str]:
+    """Why the results may not be written to `path`: a file is there that is not an evaluation's
+    results (`--output runs/x/config.json` replaced the run's configuration); None otherwise."""
+    if not os.path.lexists(path) or os.path.isdir(path):   # a folder: require_writable's to name
+        return None
+    earlier = _read(path)
+    if earlier is not None and isinstance(earlier.get("results"), dict) and isinstance(earlier.get("protocols"), list):
+        return None
+    return (f"{path} exists and is not the results of an evaluation (no \"results\" and \"protocols\" in it), "
+            "so it is not written over: give another file")
 
 
 def _read(path: str) -> Optional[dict]:
