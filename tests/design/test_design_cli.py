@@ -87,6 +87,23 @@ def test_bad_input_is_named(runs, tmp_path, capsys, args, message):
     assert os.listdir(tmp_path) == ["notes.txt"]
 
 
+def test_a_recommender_that_does_not_score_images_is_named(runs, tmp_path, capsys):
+    """A bprmf run as --dvbpr_dir (of another dataset) was refused as 'unknown category 'bag'
+    (known: )', naming its dataset; of the gan's dataset, as needing a DVBPR without naming the
+    flag. Now the flag, the folder and the model."""
+    from tiny_worlds import write_low_rank_dataset
+    root, _ = runs
+    _save_run(tmp_path / "bprmf", registry.new_config("bprmf", embedding_dim=2),
+              write_low_rank_dataset(str(tmp_path / "data"), num_users=8, num_items=10, per_user=3))
+    for model_dir in (tmp_path / "bprmf", root / "gan"):
+        assert _main(root, "--user=u000", "--category=bag", f"--dvbpr_dir={model_dir}", f"--out={tmp_path / 'x.png'}") == 2
+        name = "bprmf" if model_dir.name == "bprmf" else "gan"
+        assert capsys.readouterr().err.strip() == (
+            f"error: {model_dir}: --dvbpr_dir holds a '{name}' model, which does not score an item from its image "
+            "alone: give a dvbpr run trained on the gan's dataset")
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_out_must_be_a_png(runs, tmp_path):
     from tfvisrec.config import UsageError
     root, _ = runs

@@ -82,12 +82,15 @@ def _design():
     out = FLAGS.out or "design.png"   # another command line of the process may define --out without a default
     from tfvisrec import image_sheets
     from tfvisrec.design import retrieval, sheets, tailoring
-    from tfvisrec.design.preference import PreferenceMaximiser
+    from tfvisrec.design.preference import PreferenceMaximiser, scores_images_alone
     from tfvisrec.training.checkpoints import load_trained
     gan, gan_data = load_trained(FLAGS.gan_dir)
-    dvbpr, data = load_trained(FLAGS.dvbpr_dir)
     if gan.registered_name != "gan":
         raise DataError(f"--gan_dir holds a {gan.registered_name!r} model, not a gan", FLAGS.gan_dir)
+    dvbpr, data = load_trained(FLAGS.dvbpr_dir)
+    if not scores_images_alone(dvbpr):   # before its dataset's users and categories are looked up
+        raise DataError(f"--dvbpr_dir holds a {dvbpr.registered_name!r} model, which does not score an item from "
+                        "its image alone: give a dvbpr run trained on the gan's dataset", FLAGS.dvbpr_dir)
     user = _index(data.user_ids, FLAGS.user, "user", data.path)
     gan_category = _index(gan_data.categories, FLAGS.category, "category", gan_data.path)
     category = _index(data.categories, FLAGS.category, "category", data.path)

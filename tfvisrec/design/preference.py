@@ -65,6 +65,13 @@ def ascend(objective: Callable[[tf.Tensor], tf.Tensor], z_raw, steps, learning_r
     return z_raw, recorded, history.stack()
 
 
+def scores_images_alone(recommender) -> bool:
+    """Whether `recommender` scores an item from its image alone (DVBPR), as eq. 10 needs: a
+    generated image has no item id's embedding, features or regions."""
+    keys = set(recommender.item_feature_keys)
+    return schema.IMAGE in keys and not keys - {schema.ITEM, schema.IMAGE}
+
+
 class PreferenceMaximiser(tf.Module):
     """The objective of eq. 10 for a trained GAN and a trained image recommender.
 
@@ -74,8 +81,7 @@ class PreferenceMaximiser(tf.Module):
 
     def __init__(self, gan, recommender, eta: float = 1.0):
         super().__init__(name="preference_maximiser")
-        if set(recommender.item_feature_keys) - {schema.ITEM, schema.IMAGE} or \
-                schema.IMAGE not in recommender.item_feature_keys:
+        if not scores_images_alone(recommender):
             raise ValueError(f"preference maximisation needs a recommender that scores an item "
                              f"from its image alone (DVBPR); {recommender.name} reads "
                              f"{list(recommender.item_feature_keys)}")
