@@ -104,6 +104,23 @@ def test_a_recommender_that_does_not_score_images_is_named(runs, tmp_path, capsy
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.parametrize("args, message", [
+    (("--design_learning_rate=0",), r"--design_learning_rate must be a positive number, got 0.0"),
+    (("--design_learning_rate=nan",), r"--design_learning_rate must be a positive number, got nan"),
+    (("--eta=nan",), r"--eta must be a number ≥ 0, got nan"),
+    (("--eta=-1",), r"--eta must be a number ≥ 0, got -1.0"),
+    (("--sample", "--temperature=0"), r"--temperature must be a positive number with --sample, got 0.0"),
+])
+def test_out_of_range_settings_are_named_before_the_runs_load(runs, tmp_path, args, message):
+    """A step size of 0 or nan wrote a sheet of unmoved random starts with exit status 0; eta and
+    the temperature were refused only after both runs had loaded (and the sheet's first lines)."""
+    from tfvisrec.config import UsageError
+    root, _ = runs
+    with pytest.raises(UsageError, match=message) as refused:
+        _main(root, "--user=u000", "--category=bag", "--gan_dir=/no/such/run", *args, f"--out={tmp_path / 'x.png'}")
+    assert refused.value.exitcode == 2 and os.listdir(tmp_path) == []
+
+
 def test_out_must_be_a_png(runs, tmp_path):
     from tfvisrec.config import UsageError
     root, _ = runs

@@ -8,6 +8,7 @@ top-k (δ̂, eq. 9-11) with their scores; `--tailor` shows the tailoring strip o
 photo instead (eq. 12, then eq. 9-10). The GAN and the DVBPR must share the category names
 (train both on the same dataset). Bad input prints `error: …` and exits with status 2.
 """
+import math
 import sys
 
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
@@ -51,6 +52,12 @@ def main(argv):
             raise UsageError(f"--{name} is required")
     if FLAGS.k < 1 or FLAGS.restarts < FLAGS.k or FLAGS.steps < 1:
         raise UsageError("need 1 ≤ --k ≤ --restarts and --steps ≥ 1")
+    if not 0 < FLAGS.design_learning_rate < math.inf:   # 0 or nan: the starts came back unmoved, status 0
+        raise UsageError(f"--design_learning_rate must be a positive number, got {FLAGS.design_learning_rate}")
+    if not 0 <= FLAGS.eta < math.inf:
+        raise UsageError(f"--eta must be a number ≥ 0, got {FLAGS.eta}")
+    if FLAGS.sample and not 0 < FLAGS.temperature < math.inf:
+        raise UsageError(f"--temperature must be a positive number with --sample, got {FLAGS.temperature}")
     if FLAGS.out and not FLAGS.out.lower().endswith(".png"):
         raise UsageError(f"--out must name a .png file, got {FLAGS.out!r}")
     if FLAGS.tailor and (FLAGS.record_every < 1 or FLAGS.steps % FLAGS.record_every):
