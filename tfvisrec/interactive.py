@@ -51,10 +51,16 @@ FLAGS = flags.FLAGS
 def steering_from_flags():
     """The steering steps [(kind, target)] the flags ask for: --like first, then --more or
     --less; UsageError for both --more and --less, or a step given twice (absl would keep the
-    last silently, e.g. of `--boost a --more b`)."""
+    last silently, e.g. of `--boost a --more b`), or a step given empty (it steered nothing, and
+    the unsteered list came with status 0)."""
     for name, old in OLD_NAMES.items():
         if FLAGS[name].present > 1:
             raise UsageError(f"--{name} (or its old name --{old}) is given {FLAGS[name].present} times: give it once")
+    for name, wanted in (("like", "an item id, e.g. I123"), ("more", "a named feature, e.g. colour=black"),
+                         ("less", "a named feature, e.g. colour=black")):
+        if FLAGS[name].present and not FLAGS[name].value.strip():   # `--more "$FEATURE"`, unset
+            raise UsageError(f"--{name} (or its old name --{OLD_NAMES[name]}) is empty: give {wanted}, "
+                             "or leave the flag out")
     if FLAGS.more and FLAGS.less:
         raise UsageError("give one of --more, --less, not both")
     given = [(kind, value) for kind, value in (("like", FLAGS.like), ("more", FLAGS.more),
