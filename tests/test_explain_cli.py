@@ -115,6 +115,21 @@ def test_bad_requests_name_what_is_wrong(explain_run, tmp_path, capsys, args, me
     assert not (tmp_path / "x.png").exists()
 
 
+def test_a_json_file_of_another_kind_beside_out_is_not_written_over(explain_run, tmp_path, capsys):
+    """--out runs/x/config.png wrote the explanation record over the run's config.json."""
+    config = tmp_path / "config.json"
+    config.write_text('{"model": {"model": "saers_fixed"}}')
+    assert _main(f"--model_dir={explain_run.model_dir}", "--user=u01", "--item=item-001",
+                 f"--out={tmp_path / 'config.png'}") == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: --out: {config} (the JSON record beside it) exists and is not an explanation record, so it is "
+        "not written over: give another --out name")
+    assert config.read_text() == '{"model": {"model": "saers_fixed"}}' and os.listdir(tmp_path) == ["config.json"]
+    for _ in range(2):   # its own record is replaced
+        assert _main(f"--model_dir={explain_run.model_dir}", "--user=u01", "--item=item-001",
+                     f"--out={tmp_path / 'why.png'}") == 0
+
+
 def test_a_run_of_another_model_is_refused(tmp_path, capsys):
     assert _main(f"--model_dir={tmp_path}", "--user=u01", "--item=item-001") == 2
     assert "not a trained model folder" in capsys.readouterr().err

@@ -13,7 +13,9 @@ writes, each atomically (temporary file, then rename):
 - the same name with `.json`: user, item (or image), attributes, weights, classes (predicted
   values), class_probabilities (the classifier's probability of each; null where the
   catalogue's regions.npz predates them), boxes ((y1, x1, y2, x2) in [0, 1] of the padded
-  square photo), top_attribute, and score x̂(u, i) (eq. 8).
+  square photo), top_attribute, and score x̂(u, i) (eq. 8); a file of another kind there (the
+  run's config.json of `--out runs/x/config.png`) is refused before anything is computed, not
+  written over.
 
 A catalogue item is explained from the dataset's `regions.npz`, as the model was trained;
 `--image` runs the Semantic Extraction Network (the attribute classifier the regions came
@@ -117,6 +119,32 @@ def named_record(explanation, regions, user_id: str, item_id=None, image=None, s
             "top_attribute": regions.names[top], "score": score}
 
 
+RECORD_KEYS = ("attributes", "weights", "top_attribute")   # what marks a JSON file as an explanation record
+
+
+def record_path(out: str) -> str:
+    """The JSON record written beside the PNG `out`."""
+    return os.path.splitext(out)[0] + ".json"
+
+
+def foreign_record_problem(out: str):
+    """Why the record beside `out` may not be written: a file is there that is not an
+    explanation record (`--out runs/x/config.png` replaced the run's config.json); else None."""
+    import json
+    path = record_path(out)
+    if not os.path.lexists(path) or os.path.isdir(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            earlier = json.load(f)
+    except (OSError, ValueError):
+        earlier = None
+    if isinstance(earlier, dict) and all(key in earlier for key in RECORD_KEYS):
+        return None
+    return (f"{path} (the JSON record beside it) exists and is not an explanation record, so it is not written "
+            "over: give another --out name")
+
+
 def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", out: str = "explain.png",
             backbone_weights: str = "", which: str = "best"):
     """Explain (user, item or photo), write the PNG and the JSON record → (png, json, record)."""
@@ -171,7 +199,7 @@ def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", ou
     what = f"item {item_id}" if item_id else f"photo {os.path.basename(image)}"
     png = explanation_png(photo, record, None if maps is None else np.asarray(maps[top]),
                           f"{model.registered_name}: why shopper {short_id(user_id)} may like {what}")
-    json_path = os.path.splitext(out)[0] + ".json"
+    json_path = record_path(out)
     atomic.write_bytes(out, png)
     atomic.write_json(json_path, record)
     return out, json_path, record
@@ -190,6 +218,9 @@ def main(argv):
     out = FLAGS.out or "explain.png"
     try:
         require_writable(out, "--out")   # before the model is loaded
+        foreign = foreign_record_problem(out)
+        if foreign:
+            raise ValueError(f"--out: {foreign}")
         png, json_path, record = explain(FLAGS.model_dir, FLAGS.user, FLAGS.item, FLAGS.image,
                                          out, FLAGS.backbone_weights, FLAGS.checkpoint)
     except (DataError, ValueError, OSError) as err:
