@@ -101,6 +101,8 @@ def test_a_photo_gets_the_regions_the_catalogue_stored(explain_run, trained, tmp
     (["--user=u01", "--image=PHOTO", "--backbone_weights=/no/classifier"], "/no/classifier: no attribute classifier there"),
     (["--user=u01", "--item=item-001", "--out=why.jpg"], "--out must name a .png file"),
     (["--user=u01", "--image=CUT"], "cannot be decoded as an image: the file is cut short or damaged"),
+    (["--user=u01", "--image=FOLDER"], "FOLDER: is a folder, not an image file: give one JPEG or PNG photo"),
+    (["--user=u01", "--image=EMPTY"], "EMPTY: is empty (0 bytes), not a JPEG or PNG photo"),
     (["--user=u01", "--item=item-001", "--out=BLOCKED/why.png"], "--out: cannot write"),   # before the model loads
 ])
 def test_bad_requests_name_what_is_wrong(explain_run, tmp_path, capsys, args, message):
@@ -108,8 +110,12 @@ def test_bad_requests_name_what_is_wrong(explain_run, tmp_path, capsys, args, me
     (tmp_path / "photo.jpg").write_bytes(jpeg)
     (tmp_path / "cut.jpg").write_bytes(jpeg[:len(jpeg) // 3])
     (tmp_path / "blocked").write_text("a file where a folder would go")
-    args = [a.replace("PHOTO", str(tmp_path / "photo.jpg")).replace("CUT", str(tmp_path / "cut.jpg"))
-            .replace("BLOCKED", str(tmp_path / "blocked")) for a in args]
+    (tmp_path / "folder.jpg").mkdir()   # was "no such image file"
+    (tmp_path / "empty.jpg").write_bytes(b"")   # was "not a JPEG or PNG file"
+    places = {"PHOTO": "photo.jpg", "CUT": "cut.jpg", "BLOCKED": "blocked", "FOLDER": "folder.jpg", "EMPTY": "empty.jpg"}
+    for word, name in places.items():
+        args = [a.replace(word, str(tmp_path / name)) for a in args]
+        message = message.replace(word, str(tmp_path / name))
     assert _main(f"--model_dir={explain_run.model_dir}", f"--out={tmp_path / 'x.png'}", *args) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()

@@ -163,8 +163,12 @@ def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", ou
         raise ValueError("give one of --item (a catalogue item) or --image (a photo file)")
     if not out.lower().endswith(".png"):
         raise ValueError(f"--out must name a .png file, got {out!r}")
+    if image and os.path.isdir(image):
+        raise DataError("is a folder, not an image file: give one JPEG or PNG photo", image)
     if image and not os.path.isfile(image):
         raise DataError("no such image file", image)
+    if image and os.path.getsize(image) == 0:
+        raise DataError("is empty (0 bytes), not a JPEG or PNG photo", image)
     model, dataset = load_saers_run(model_dir, which)
     user = resolve_name("user", user_id, dataset.user_ids)
     regions = read_regions(regions_path(dataset, model.regions_file), dataset.num_items)
