@@ -182,6 +182,9 @@ def test_train_without_dataset_uses_the_default_world(tmp_path):
     ("--epochs=0", "--epochs must be at least 1, got 0"),
     ("--strategy=mirorred", "--strategy must be one of default, mirrored, multi_worker, got 'mirorred'"),
     ("--optimizer=adamw", "--optimizer must be one of adam, sgd, adagrad, rmsprop, got 'adamw'"),
+    # were 'num_users must be >= 1 (got 0)', after the cache's lock file and the drawing's announcement
+    ("--default_world_users=0", "--default_world_users must be at least 1, got 0"),
+    ("--default_world_items=5", "--default_world_items must be at least 12, got 5"),
 ])
 def test_a_bad_setting_is_named_before_the_default_world_is_built(tmp_path, flag, message):
     cache = str(tmp_path / "cache")

@@ -74,9 +74,15 @@ def test_protocols_the_table_cannot_show_are_named(protocols, refusal):
     demo_models.check_protocols(["full_auc", "sampled_100", "sampled_7"])
 
 
-def test_a_refused_protocol_stops_the_demo_before_any_work(tmp_path):
-    run = _demo(tmp_path, "--models=poprank", "--protocols=full_auc,top10")
-    assert run.returncode == 2 and "error: unknown evaluation protocol 'top10'" in run.stderr, run.stderr[-3000:]
+@pytest.mark.parametrize("flags, message", [
+    (["--protocols=full_auc,top10"], "error: unknown evaluation protocol 'top10'"),
+    # was 'num_users must be >= 1 (got 0)', after the cache's lock file and the drawing's announcement
+    (["--num_users=0", "--num_items=5"], "error: --num_users must be at least 1, got 0; --num_items must be at "
+                                         "least 12, got 5"),
+])
+def test_a_refused_setting_stops_the_demo_before_any_work(tmp_path, flags, message):
+    run = _demo(tmp_path, "--models=poprank", *flags)
+    assert run.returncode == 2 and message in run.stderr, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
     assert not os.path.exists(tmp_path / "cache") and not os.path.exists(tmp_path / "work")
 

@@ -39,7 +39,7 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
@@ -72,6 +72,14 @@ class WorldSettings:
 
     def describe(self) -> str:
         return f"{self.num_users} users, {self.num_items} items, seed {self.seed}"
+
+    def problems(self, users_flag: str, items_flag: str) -> List[str]:
+        """What is out of range, each named by the command's flag for it ([] when nothing):
+        checked before the cache's lock is taken and the world's drawing is announced."""
+        from tfvisrec.data.synthetic.config import MIN_ITEMS, MIN_USERS
+        return [f"{flag} must be at least {low}, got {value}"
+                for flag, low, value in ((users_flag, MIN_USERS, self.num_users), (items_flag, MIN_ITEMS, self.num_items))
+                if value < low]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -135,6 +135,9 @@ def main(argv):
     try:
         demo_models.check_models(FLAGS.models, configs_dir)
         demo_models.check_protocols(FLAGS.protocols)
+        out_of_range = settings.problems("--num_users", "--num_items")
+        if out_of_range:
+            raise ValueError("; ".join(out_of_range))
         require_writable(FLAGS.work_dir, "--work_dir", folder=True)
         world, visual = prepare_world(settings, FLAGS.cache_dir, FLAGS.models, FLAGS.fresh)
         print(f"[2/5] dataset {world.dataset_dir}: {world.info['users']} users, {world.info['items']} "

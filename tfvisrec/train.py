@@ -46,9 +46,12 @@ def main(argv):
         model_config = model_flags.model_config_from_flags()
         check_settings(model_config, train_config)   # before the default world is built
         if not train_config.dataset:
+            settings = default_world.WorldSettings(FLAGS.default_world_users, FLAGS.default_world_items)
+            out_of_range = settings.problems("--default_world_users", "--default_world_items")
+            if out_of_range:
+                raise ValueError("; ".join(out_of_range))
             model_config, train_config = default_world.configs_for_default_world(
-                model_config, train_config, cache_dir=FLAGS.default_world_cache,
-                settings=default_world.WorldSettings(FLAGS.default_world_users, FLAGS.default_world_items))
+                model_config, train_config, cache_dir=FLAGS.default_world_cache, settings=settings)
         elif not os.path.isdir(train_config.dataset):
             raise DataError("dataset folder does not exist: build it first (the flagfile's comments give "
                             "the command), or pass --dataset= to train on the built-in synthetic world",

@@ -7,6 +7,10 @@ from tfvisrec.config import field
 from tfvisrec.data.synthetic import eras, users
 
 
+# The smallest world drawn (the default world's flags are checked against them too).
+MIN_USERS, MIN_ITEMS = 1, 12
+
+
 @dataclasses.dataclass
 class SyntheticConfig:
     """Size, randomness and difficulty of a generated world.
@@ -39,8 +43,8 @@ class SyntheticConfig:
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
         checks = [
-            (self.num_users >= 1, "num_users must be >= 1"),
-            (self.num_items >= 12, "num_items must be >= 12"),
+            (self.num_users >= MIN_USERS, f"num_users must be >= {MIN_USERS}"),
+            (self.num_items >= MIN_ITEMS, f"num_items must be >= {MIN_ITEMS}"),
             (16 <= self.image_size <= 1024, "image_size must be in [16, 1024]"),
             (0.5 <= self.part_scale <= 2.0, "part_scale must be in [0.5, 2]"),
             (self.min_interactions >= 1, "min_interactions must be >= 1"),
