@@ -143,6 +143,8 @@ def test_bad_flags_and_folders(run_dir, tmp_path, capsys):
                                 ("--like=", "like", "an item id")):   # they steered nothing, with status 0
         with pytest.raises(app.UsageError, match=rf"--{name} \(or its old name --\w+\) is empty: give {wanted}"):
             _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", given)
+    with pytest.raises(app.UsageError, match="--strength is the size of a steering step: give it with --like"):
+        _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--strength=0.9")
     with pytest.raises(app.UsageError, match="--top_features must be at least 1, got 0"):
         _main(interactive_cli, f"--model_dir={run_dir}", "--user=u001", "--top_features=0")
     assert _main(trends_cli, f"--model_dir={tmp_path}", f"--out={tmp_path}") == 2

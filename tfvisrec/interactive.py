@@ -170,6 +170,8 @@ def main(argv):
         raise UsageError(f"--strength must lie in [0, 1] with --like, got {FLAGS.strength}")
     if not 0.0 <= FLAGS.strength < float("inf"):   # the direction is --more or --less, not the sign
         raise UsageError(f"--strength must be a finite number ≥ 0, got {FLAGS.strength}")
+    if FLAGS["strength"].present and not steps:   # it would steer nothing, silently
+        raise UsageError("--strength is the size of a steering step: give it with --like, --more or --less")
     if FLAGS.top_features < 1:
         raise UsageError(f"--top_features must be at least 1, got {FLAGS.top_features}")
     from tfvisrec.data.errors import DataError
