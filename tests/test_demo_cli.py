@@ -79,6 +79,7 @@ def test_protocols_the_table_cannot_show_are_named(protocols, refusal):
     # was 'num_users must be >= 1 (got 0)', after the cache's lock file and the drawing's announcement
     (["--num_users=0", "--num_items=5"], "error: --num_users must be at least 1, got 0; --num_items must be at "
                                          "least 12, got 5"),
+    (["--new_items=-1"], "error: --new_items must be at least 0 (0: none scored), got -1"),   # was taken as 0
 ])
 def test_a_refused_setting_stops_the_demo_before_any_work(tmp_path, flags, message):
     run = _demo(tmp_path, "--models=poprank", *flags)

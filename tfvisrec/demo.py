@@ -136,6 +136,8 @@ def main(argv):
         demo_models.check_models(FLAGS.models, configs_dir)
         demo_models.check_protocols(FLAGS.protocols)
         out_of_range = settings.problems("--num_users", "--num_items")
+        if FLAGS.new_items < 0:
+            out_of_range.append(f"--new_items must be at least 0 (0: none scored), got {FLAGS.new_items}")
         if out_of_range:
             raise ValueError("; ".join(out_of_range))
         require_writable(FLAGS.work_dir, "--work_dir", folder=True)
