@@ -11,7 +11,7 @@ import time
 import pytest
 from absl import flags
 
-from ctrl_c_launcher import python_m
+from ctrl_c_launcher import has_mapped, python_m
 from tfvisrec import ctrl_c, interrupted_while_loading, interruption
 
 
@@ -60,21 +60,11 @@ def test_export_interrupted_while_saving(tmp_path):
 
 
 def _loading_tensorflow(pid):
-    """Whether process `pid` has begun loading TensorFlow's libraries (its import runs seconds on)."""
-    try:
-        with open(f"/proc/{pid}/maps", encoding="ascii", errors="replace") as f:
-            return "libtensorflow" in f.read()
-    except OSError:
-        return False
+    return has_mapped(pid, "libtensorflow")
 
 
 def _loading_numpy(pid):
-    """Whether process `pid` has mapped numpy's C extension."""
-    try:
-        with open(f"/proc/{pid}/maps", encoding="ascii", errors="replace") as f:
-            return "_multiarray_umath" in f.read()
-    except OSError:
-        return False
+    return has_mapped(pid, "_multiarray_umath")
 
 
 def _interrupt_once(command, loading):

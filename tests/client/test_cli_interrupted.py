@@ -12,7 +12,7 @@ import time
 import grpc
 import pytest
 
-from ctrl_c_launcher import python_m, python_script
+from ctrl_c_launcher import has_mapped, python_m, python_script
 from tfvisrec.client.protos import prediction_service_pb2_grpc
 from tfvisrec.interrupted_while_loading import INTERRUPTED_LOADING
 
@@ -84,15 +84,6 @@ def test_ctrl_c_while_waiting_on_the_server_is_one_line_and_status_130(server, c
     assert not os.path.exists(tmp_path / "designs")   # no PNG came
 
 
-def _loading_numpy(pid):
-    """Whether process `pid` has mapped numpy's C extension (the client's imports have ~0.1 s to go)."""
-    try:
-        with open(f"/proc/{pid}/maps", encoding="ascii", errors="replace") as f:
-            return "_multiarray_umath" in f.read()
-    except OSError:
-        return False
-
-
 def _console_script(folder):
     """A `tfvisrec-client` console script as pip writes it (setup.py's entry point)."""
     script = folder / "bin" / "tfvisrec-client"
@@ -114,7 +105,7 @@ def test_ctrl_c_while_the_client_loads_is_one_line_and_status_130(started_as, tm
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": REPO_ROOT})
     deadline = time.monotonic() + 60
-    while not _loading_numpy(client.pid) and client.poll() is None and time.monotonic() < deadline:
+    while not has_mapped(client.pid, "_multiarray_umath") and client.poll() is None and time.monotonic() < deadline:
         time.sleep(0.002)
     assert client.poll() is None, client.communicate()
     client.send_signal(signal.SIGINT)
