@@ -110,16 +110,22 @@ def test_theta_and_score_against_numpy(timed_dataset):
     np.testing.assert_allclose(model.bin_log_likelihoods(0), expected, rtol=1e-3, atol=1e-3)
 
 
+def _learned_epochs_model_with_random_weights(timed_dataset, seed):
+    """A TVBPR with learned epochs (3 epochs over 6 time bins) whose weights are random normals."""
+    config = registry.new_config("tvbpr", embedding_dim=3, visual_dim=2, time_epochs=3,
+                                 epoch_segmentation="learned", time_bins=6, item_bias_drift=True)
+    model = build_model(config, timed_dataset)
+    rng = np.random.default_rng(seed)
+    for weight in model.trainable_weights:
+        weight.assign(rng.normal(size=weight.shape).astype(np.float32))
+    return model
+
+
 def test_the_segmentation_reads_the_tables_features_without_copying_them(timed_dataset):
     """bin_log_likelihoods gathers its items' f_i from the table's own variable (not a copy of every
     row looked up), to the numbers it had with the copy."""
     from tfvisrec.data.item_features import ItemFeatureTable
-    config = registry.new_config("tvbpr", embedding_dim=3, visual_dim=2, time_epochs=3,
-                                 epoch_segmentation="learned", time_bins=6, item_bias_drift=True)
-    model = build_model(config, timed_dataset)
-    rng = np.random.default_rng(2)
-    for weight in model.trainable_weights:
-        weight.assign(rng.normal(size=weight.shape).astype(np.float32))
+    model = _learned_epochs_model_with_random_weights(timed_dataset, seed=2)
     table = ItemFeatureTable.for_model(model, timed_dataset)
     copied = table.lookup(np.arange(timed_dataset.num_items))["features"]    # how the rows were held
     object.__setattr__(model, "_feature_matrix", copied)
@@ -135,12 +141,7 @@ def test_the_segmentation_scores_in_batches_that_keep_their_features_within_the_
     """The interactions' gathered f_i stay within `_SEGMENTATION_BATCH_BYTES` a batch (at 4,096
     features that was 0.6 GB for 4,096 interactions), to the numbers of one batch of them all."""
     from tfvisrec.models import tvbpr
-    config = registry.new_config("tvbpr", embedding_dim=3, visual_dim=2, time_epochs=3,
-                                 epoch_segmentation="learned", time_bins=6, item_bias_drift=True)
-    model = build_model(config, timed_dataset)
-    rng = np.random.default_rng(3)
-    for weight in model.trainable_weights:
-        weight.assign(rng.normal(size=weight.shape).astype(np.float32))
+    model = _learned_epochs_model_with_random_weights(timed_dataset, seed=3)
     users = model._segmentation_sample(0)[0]
     one_batch = model.bin_log_likelihoods(0, batch_size=len(users))
     items, feature_dim = 1 + model.num_negatives, int(model._item_features().shape[-1])
