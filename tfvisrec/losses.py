@@ -18,10 +18,15 @@ def _align(pos_scores, neg_scores):
     return pos_scores, neg_scores
 
 
-def bpr_loss(pos_scores, neg_scores):
-    """BPR-Opt (Rendle et al. 2009, eq. 4), averaged: mean −ln σ(x̂_ui − x̂_uj)."""
+def bpr_loss(pos_scores, neg_scores, mask=None):
+    """BPR-Opt (Rendle et al. 2009, eq. 4), averaged: mean −ln σ(x̂_ui − x̂_uj), over the pairs
+    where `mask` (bool, the pairs' shape) is True when given (0 when none is)."""
     pos_scores, neg_scores = _align(pos_scores, neg_scores)
-    return tf.reduce_mean(tf.nn.softplus(-(pos_scores - neg_scores)))
+    terms = tf.nn.softplus(-(pos_scores - neg_scores))
+    if mask is None:
+        return tf.reduce_mean(terms)
+    weight = tf.cast(mask, terms.dtype)
+    return tf.reduce_sum(terms * weight) / tf.maximum(tf.reduce_sum(weight), 1.0)
 
 
 def hinge_loss(pos_scores, neg_scores, margin=1.0):

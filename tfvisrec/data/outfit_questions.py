@@ -20,6 +20,7 @@ from typing import Tuple
 
 import numpy as np
 
+from tfvisrec.data.outfit_owners import outfit_owners, owns
 from tfvisrec.data.outfits import EMPTY, OutfitTable, mix_outfits, slot_pools
 
 Pairs = Tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -44,17 +45,11 @@ def personal_pairs(table: OutfitTable, split: str, seed: int = 0, max_negatives:
 
 def _outfits_chosen_by(table: OutfitTable, outfits: np.ndarray):
     """→ `chosen_by(u)`: bool [N], whether each of `outfits` [N, S] is identical to an outfit
-    user u chose in any split of `table`'s positives."""
-    chosen = [o for o in table.positives.values() if len(o)]
-    every = np.concatenate([np.asarray(o.items, np.int64).reshape(len(o), -1) for o in chosen] +
-                           [np.asarray(outfits, np.int64).reshape(len(outfits), -1)])
-    _, ids = np.unique(every, axis=0, return_inverse=True)
-    ids = ids.reshape(-1)
-    chosen_ids, asked_ids = ids[:len(every) - len(outfits)], ids[len(every) - len(outfits):]
-    chosen_users = np.concatenate([np.asarray(o.users, np.int64) for o in chosen] + [np.zeros(0, np.int64)])
+    user u chose in any split of `table`'s positives (`outfit_owners`)."""
+    owners = outfit_owners(table)
 
     def chosen_by(u):
-        return np.isin(asked_ids, chosen_ids[chosen_users == u])
+        return owns(owners, np.full(len(outfits), u, np.int64), outfits)
     return chosen_by
 
 

@@ -39,7 +39,8 @@ text is the dataset's `texts.json` as hashed bags of words), and for PAN + `atte
 (`pan_negatives.py`) join the random ones inside `compute_loss`: `hard_negative_ratio` · B
 rows get one beside their random one (PAN: hard : random = 0.5; BPR averages over both kinds
 of pair), drawn from a band of ranks in user-code distance (`hard_skip_ratio` to
-`hard_k_ratio` of the batch; PAN: from the nearest). Validation
+`hard_k_ratio` of the batch; PAN: from the nearest). No negative, random, hard or (u_n, O_j),
+is an outfit its user chose herself though another user chose it too (`pan_owners.py`). Validation
 (`validation_score`) is the personal AUC on the validation outfits: each positive outfit
 against the other users' validation outfits (FHN's "hard" negatives); with α = 0, where that
 AUC is chance by construction, the random AUC. The loss equation
@@ -62,6 +63,7 @@ from tfvisrec import losses, metrics
 from tfvisrec.config import ModelConfig, field
 from tfvisrec.data import outfit_questions, schema
 from tfvisrec.data.item_texts import hashed_bag_of_words
+from tfvisrec.data.outfit_owners import outfit_owners
 from tfvisrec.data.outfits import EMPTY, load_outfits
 from tfvisrec.models import hyperparameters as hp
 from tfvisrec.models.base import Recommender
@@ -69,6 +71,7 @@ from tfvisrec.models.pan_backbone import (OutfitBackboneConfig, backbone_optimiz
                                           make_item_maps)
 from tfvisrec.models.pan_layers import UserChannelAttention, UserSpatialAttention, relaxed_code, repeat_rows
 from tfvisrec.models.pan_negatives import mine_hard_negatives
+from tfvisrec.models.pan_owners import OwnOutfits
 from tfvisrec.models.registry import register
 
 
@@ -159,6 +162,7 @@ class FHN(Recommender):
         self._build_layers(self.map_shape)
         self.outfit_table = table
         self.item_slot = tf.constant(np.asarray(table.item_slot, np.int32))
+        self.own_outfits = OwnOutfits(outfit_owners(table, self.data_info.num_users))
 
     def _build_layers(self, map_shape):
         dim, channels = int(self.config.code_dim), int(map_shape[-1])
@@ -276,12 +280,16 @@ class FHN(Recommender):
     def compute_loss(self, batch, training: bool = True):
         users, pos, neg = batch["user"], batch["pos"][schema.ITEM], batch["neg"][schema.ITEM]
         batch_size = tf.shape(users)[0]
+        # no negative of a user is an outfit she chose herself (in any split; `pan_owners.py`)
+        pos_ids = self.own_outfits.outfit_ids(pos)
         hard_rows, hard = tf.zeros([0], tf.int32), neg[:0]
         if self.uses_hard_negatives:
             seed = tf.stack([tf.cast(self.config.seed, tf.int64), tf.reduce_sum(users) + tf.reduce_sum(pos)])
             user_code = relaxed_code(tf.gather(self.user_embedding, users), 1.0, binary=True)
+            hers = self.own_outfits.owned(users[:, None], pos_ids[None, :])     # [B, B]: row j's outfit is row i's
             hard_rows, hard = mine_hard_negatives(users, user_code, pos, self.config.hard_negative_ratio,
-                                                  self.config.hard_k_ratio, seed, self.config.hard_skip_ratio)
+                                                  self.config.hard_k_ratio, seed, self.config.hard_skip_ratio,
+                                                  excluded=hers)
         # one pass over (u, O_j), (u, O_k), the hard (u, O_h) and, for the user-specific loss,
         # (u_n, O_j); the items' maps looked up once (with an end-to-end backbone: one CNN pass)
         others = tf.roll(users, shift=1, axis=0)
@@ -295,10 +303,12 @@ class FHN(Recommender):
             tf.concat(scored_users, axis=0), maps, tf.not_equal(outfits, EMPTY), training=training)
         y_pos, y_neg, y_hard, y_others = tf.split(self.predict_from_codes(codes, item_codes, filled),
                                                   [batch_size, batch_size, tf.shape(hard_rows)[0], -1])
-        loss = losses.bpr_loss(tf.concat([y_pos, tf.gather(y_pos, hard_rows)], 0), tf.concat([y_neg, y_hard], 0))
+        random_not_hers = tf.logical_not(self.own_outfits.owns(users, neg))
+        loss = losses.bpr_loss(tf.concat([y_pos, tf.gather(y_pos, hard_rows)], 0), tf.concat([y_neg, y_hard], 0),
+                               mask=tf.concat([random_not_hers, tf.ones_like(hard_rows, tf.bool)], 0))
         if self.uses_user_loss:
-            loss += self.config.user_loss_weight * losses.user_specific_loss(
-                y_pos, y_others, mask=tf.not_equal(users, others))
+            not_theirs = tf.not_equal(users, others) & tf.logical_not(self.own_outfits.owned(others, pos_ids))
+            loss += self.config.user_loss_weight * losses.user_specific_loss(y_pos, y_others, mask=not_theirs)
         pos_vectors = vectors[:batch_size]
         if self.has_any_text:
             items = tf.reshape(pos, [-1])
