@@ -1,7 +1,8 @@
-"""PAN's training negatives are never an outfit the user chose herself, though another user
-chose it too: the owners' lookup (numpy and in graph) against a brute-force reference, and
-each kind of negative (random, hard, the user-specific loss's) on a hand-made batch where two
-users share an outfit, the loss against numpy."""
+"""PAN's training negatives are never an outfit the user chose herself in training, though
+another user chose it too: the owners' lookup (numpy and in graph) against a brute-force
+reference, and each kind of negative (random, hard, the user-specific loss's) on a hand-made
+batch where two users share a training outfit, the loss against numpy; a held-out outfit of
+hers stays a negative (training knows no held-out choice)."""
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -21,17 +22,17 @@ USERS = np.array([0, 1, 2, 3])
 
 @pytest.fixture(scope="module")
 def shared_outfit_dataset(tmp_path_factory):
-    """A tiny outfit world where user 1 chose, in training, the very outfit user 0 chose in test."""
+    """A tiny outfit world where user 1's first training outfit is user 0's second one."""
     world = make_outfit_world(OutfitWorldConfig(num_users=5, items_per_slot=8, outfits_per_user=5,
                                                 valid_per_user=1, test_per_user=1, candidates=40))
-    train, test = world.table.positives["train"], world.table.positives["test"]
-    first_of_user_1 = np.flatnonzero(train.users == 1)[0]
-    train.items[first_of_user_1] = test.items[np.flatnonzero(test.users == 0)[0]]
+    train = world.table.positives["train"]
+    train.items[np.flatnonzero(train.users == 1)[0]] = train.items[np.flatnonzero(train.users == 0)[1]]
     return load_dataset(write_outfit_world(world, str(tmp_path_factory.mktemp("o") / "w")))
 
 
-def _brute_owns(table, users, outfits):
-    mine = {(int(u), tuple(o)) for split in table.positives.values() for u, o in zip(split.users, split.items)}
+def _brute_owns(table, users, outfits, splits=("train", "valid", "test")):
+    mine = {(int(u), tuple(o)) for name in splits for u, o in zip(table.positives[name].users,
+                                                                   table.positives[name].items)}
     return np.array([(int(u), tuple(o)) in mine for u, o in zip(users, outfits)])
 
 
@@ -55,6 +56,12 @@ def test_owners_lookup_is_the_brute_force_one_in_numpy_and_in_graph():
     ids = lookup.outfit_ids(tf.constant(items))
     square = lookup.owned(tf.constant(users)[:, None], ids[None, :]).numpy()
     np.testing.assert_array_equal(square, [_brute_owns(table, np.full(40, u), items) for u in users])
+    # training's: the training split's choices only
+    in_training = _brute_owns(table, asked_users, asked, splits=("train",))
+    assert 0 < in_training.sum() < expected.sum()
+    training_lookup = OwnOutfits(outfit_owners(table, num_users=7, splits=("train",)))
+    np.testing.assert_array_equal(training_lookup.owns(tf.constant(asked_users), tf.constant(asked)).numpy(),
+                                  in_training)
 
 
 def _model(dataset, **config):
@@ -67,14 +74,18 @@ def _model(dataset, **config):
 
 
 def _batch(dataset, model):
-    """Rows of users 0-3; row 1's positive is also user 0's (her test outfit); row 2's random
-    negative is user 2's own validation outfit."""
+    """Rows of users 0-3; row 1's positive is also user 0's (a training outfit of hers); row 2's
+    random negative is user 2's own training outfit, row 3's user 3's own test outfit (a
+    negative still: training knows no held-out choice)."""
     table = model.outfit_table
-    first = lambda split, u: table.positives[split].items[np.flatnonzero(table.positives[split].users == u)[0]]
-    pos = np.stack([first("train", 0), first("test", 0), first("train", 2), first("train", 3)])
-    neg = np.array([[4, 12, 20], [5, 13, 21], first("valid", 2), [7, 15, 23]])
-    assert not _brute_owns(table, USERS[[0, 1, 3]], neg[[0, 1, 3]]).any()
-    assert _brute_owns(table, [1, 0], [pos[1], pos[1]]).all()      # the shared outfit
+    nth = lambda split, u, n=0: table.positives[split].items[np.flatnonzero(table.positives[split].users == u)[n]]
+    pos = np.stack([nth("train", 0), nth("train", 1), nth("train", 2), nth("train", 3)])
+    neg = np.array([[4, 12, 20], [5, 13, 21], nth("train", 2, 1), nth("test", 3)])
+    training = ("train",)
+    assert not _brute_owns(table, USERS[[0, 1, 3]], neg[[0, 1, 3]], training).any()
+    assert _brute_owns(table, [3], [neg[3]]).all()                 # hers, held out
+    assert _brute_owns(table, [1, 0], [pos[1], pos[1]], training).all()      # the shared outfit
+    assert not _brute_owns(table, [1], [pos[0]], training).any()
     batch = {"user": tf.constant(USERS, tf.int64), "pos": {"item": tf.constant(pos, tf.int64)},
              "neg": {"item": tf.constant(neg, tf.int64)}}
     return batch, pos, neg
@@ -91,7 +102,7 @@ def _softplus_mean(differences):
 def test_a_random_negative_that_is_her_own_outfit_leaves_the_bpr_loss(shared_outfit_dataset):
     model = _model(shared_outfit_dataset, hard_negative_ratio=0.0, user_loss_weight=0.0)
     batch, pos, neg = _batch(shared_outfit_dataset, model)
-    kept = [0, 1, 3]                                     # row 2's negative is user 2's own
+    kept = [0, 1, 3]                                     # row 2's negative is user 2's own; row 3's stays
     expected = _softplus_mean(_scores(model, USERS[kept], pos[kept]) - _scores(model, USERS[kept], neg[kept]))
     np.testing.assert_allclose(float(model.compute_loss(batch, training=False)), expected, rtol=1e-5)
 

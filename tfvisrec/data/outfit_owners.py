@@ -1,10 +1,11 @@
-"""Whose outfits: which users chose an outfit identical to a given one, in any split of a table.
+"""Whose outfits: which users chose an outfit identical to a given one, in the splits of a table.
 
 Two outfits are identical when they hold the same item in every slot (empty slots included);
-a user's outfits are her positives of every split (train, valid, test) of the outfits
-table. Different users can choose identical outfits, so an outfit another user chose can be
-one of hers: never her negative, in the evaluation's questions (`outfit_questions`) or in
-training (PAN's random, hard and user-specific negatives, `models/pan_owners.py`).
+a user's outfits are her positives of the splits asked for. Different users can choose
+identical outfits, so an outfit another user chose can be one of hers: never her negative.
+The evaluation's questions (`outfit_questions`) know every split (train, valid, test); training
+(PAN's random, hard and user-specific negatives, `models/pan_owners.py`) knows only the training
+split, as it knows no held-out choice (a test outfit of hers stays a negative there).
 
 `OutfitOwners` holds sorted int64 arrays that answer "is outfit O one of user v's?" by binary
 search alone, in numpy here and in a TensorFlow graph (`tf.searchsorted` on the same arrays),
@@ -14,7 +15,7 @@ table's outfits (−1 for an outfit no user chose), and the pair (v, O) is hers 
 id(O) · num_users + v is among the table's (outfit, user) keys.
 """
 import dataclasses
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -31,10 +32,11 @@ class OutfitOwners:
     num_users: int
 
 
-def outfit_owners(table: OutfitTable, num_users: Optional[int] = None) -> OutfitOwners:
-    """The owners of every positive outfit of `table` (all splits); users asked about are ids
-    < `num_users` (default: 1 + the table's largest user id)."""
-    chosen = [o for o in table.positives.values() if len(o)]
+def outfit_owners(table: OutfitTable, num_users: Optional[int] = None,
+                  splits: Optional[Sequence[str]] = None) -> OutfitOwners:
+    """The owners of the positive outfits of `table`'s `splits` (default: all); users asked about
+    are ids < `num_users` (default: 1 + the largest user id of those splits)."""
+    chosen = [o for split, o in table.positives.items() if len(o) and (splits is None or split in splits)]
     items = np.concatenate([np.asarray(o.items, np.int64).reshape(len(o), -1) for o in chosen] +
                            [np.zeros((0, table.num_slots), np.int64)])
     users = np.concatenate([np.asarray(o.users, np.int64) for o in chosen] + [np.zeros(0, np.int64)])

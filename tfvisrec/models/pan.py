@@ -40,7 +40,7 @@ text is the dataset's `texts.json` as hashed bags of words), and for PAN + `atte
 rows get one beside their random one (PAN: hard : random = 0.5; BPR averages over both kinds
 of pair), drawn from a band of ranks in user-code distance (`hard_skip_ratio` to
 `hard_k_ratio` of the batch; PAN: from the nearest). No negative, random, hard or (u_n, O_j),
-is an outfit its user chose herself though another user chose it too (`pan_owners.py`). Validation
+is an outfit its user chose herself in training though another user chose it too (`pan_owners.py`). Validation
 (`validation_score`) is the personal AUC on the validation outfits: each positive outfit
 against the other users' validation outfits (FHN's "hard" negatives); with α = 0, where that
 AUC is chance by construction, the random AUC. The loss equation
@@ -162,7 +162,8 @@ class FHN(Recommender):
         self._build_layers(self.map_shape)
         self.outfit_table = table
         self.item_slot = tf.constant(np.asarray(table.item_slot, np.int32))
-        self.own_outfits = OwnOutfits(outfit_owners(table, self.data_info.num_users))
+        # training knows the training split's choices only, no held-out one
+        self.own_outfits = OwnOutfits(outfit_owners(table, self.data_info.num_users, splits=("train",)))
 
     def _build_layers(self, map_shape):
         dim, channels = int(self.config.code_dim), int(map_shape[-1])
@@ -280,7 +281,7 @@ class FHN(Recommender):
     def compute_loss(self, batch, training: bool = True):
         users, pos, neg = batch["user"], batch["pos"][schema.ITEM], batch["neg"][schema.ITEM]
         batch_size = tf.shape(users)[0]
-        # no negative of a user is an outfit she chose herself (in any split; `pan_owners.py`)
+        # no negative of a user is an outfit she chose herself in training (`pan_owners.py`)
         pos_ids = self.own_outfits.outfit_ids(pos)
         hard_rows, hard = tf.zeros([0], tf.int32), neg[:0]
         if self.uses_hard_negatives:

@@ -1,8 +1,8 @@
 """In graph: is outfit O one of user v's own outfits? (PAN's training negatives never are.)
 
-A user's outfits are her positives of every split of the dataset's outfits table, an outfit
-the same item in every slot (`data/outfit_owners.py`, the notion the evaluation's personal
-questions use). Other users can choose an outfit identical to one of hers, so neither the
+A user's outfits, for training, are her positives of the training split of the dataset's
+outfits table, an outfit the same item in every slot (`data/outfit_owners.py`; the
+evaluation's personal questions use every split, training knows no held-out choice). Other users can choose an outfit identical to one of hers, so neither the
 random negative, nor a hard negative (another row's positive), nor the user-specific loss's
 pair (u_n, O_j) (O_j chosen by u_m) is sure to be a negative for the user it is scored for;
 `compute_loss` leaves out those that are hers.
