@@ -178,6 +178,31 @@ def _run_command_exit(main, capsys):
     return stopped.value.code, capsys.readouterr()
 
 
+_THROUGH_PYRUN_STRING = """
+import ctypes
+from tfvisrec.interruption import run_command
+api = ctypes.pythonapi
+api.PyRun_String.restype = ctypes.py_object
+api.PyRun_String.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.py_object, ctypes.py_object]
+def main(argv):
+    api.PyRun_String(b"raise KeyboardInterrupt", 257, {}, {})   # 257: Py_file_input
+run_command(main, interrupted="interrupted: nothing was written")
+"""
+
+
+def test_a_ctrl_c_through_c_code_running_python_still_exits_with_status_130(tmp_path):
+    """A KeyboardInterrupt that passed through the C API's PyRun_String (TensorFlow's pywrap runs
+    code so) made CPython end a `python -m` program by SIGINT (−2 to its parent) after
+    run_command's line, not with status 130 (the train command's Ctrl-C test, now and then;
+    `python -c` exits by its own path, so the module is run with -m as the commands are)."""
+    (tmp_path / "through_pyrun_string.py").write_text(_THROUGH_PYRUN_STRING)
+    done = subprocess.run([sys.executable, "-m", "through_pyrun_string"], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                              [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])})
+    assert done.returncode == interruption.INTERRUPTED_STATUS, done.stderr[-3000:]
+    assert done.stderr == "interrupted: nothing was written\n"
+
+
 def test_run_command_turns_ctrl_c_into_its_line_and_status_130(capsys):
     def main(argv):
         raise KeyboardInterrupt

@@ -8,10 +8,11 @@ errors C code makes out of a KeyboardInterrupt with no trace of it (`ctrl_c_came
 `tfvisrec.interruption` (run_command) and `tfvisrec.interrupted_while_loading` use them.
 """
 import contextlib
+import ctypes
 import signal
 import sys
 import threading
-from typing import Optional
+from typing import NoReturn, Optional
 
 from tfvisrec.progress import is_terminal
 
@@ -39,6 +40,18 @@ def print_interrupted(note: str) -> None:
     # on a terminal the line starts below the ^C the terminal echoed (or a progress bar)
     sys.stderr.write(("\n" if is_terminal(sys.stderr) else "") + note + "\n")
     sys.stderr.flush()
+
+
+def exit_interrupted() -> NoReturn:
+    """Exit with `INTERRUPTED_STATUS`, by status and not by SIGINT. CPython ends a program by
+    SIGINT (the status a parent process sees is −2, not 130) when a KeyboardInterrupt ever left
+    code run through the C API's PyRun_String unhandled (its `_Py_UnhandledKeyboardInterrupt`),
+    even when the command caught it further up: TensorFlow's pywrap runs code that way, so a
+    Ctrl-C there made `train` end by SIGINT now and then. Each such run resets that flag first,
+    so running `pass` once forgets it."""
+    with contextlib.suppress(Exception):   # not CPython: no such flag
+        ctypes.pythonapi.PyRun_SimpleString(b"pass")
+    sys.exit(INTERRUPTED_STATUS)
 
 
 def _remembered_interrupt(signum, frame):

@@ -8,14 +8,13 @@ interruption (training: which checkpoint it resumes from) raises `Interrupted(li
 Steps that must not be split by a Ctrl-C (publishing an export's version and adding its
 models.config entry) run inside `interrupts_deferred()`.
 """
-import sys
 from typing import Callable, List, Optional
 
 from absl import app
 
 from tfvisrec.config import parse_flags
 # what a Ctrl-C is and the line it leaves: the leaf module's, here for the commands
-from tfvisrec.ctrl_c import (INTERRUPTED_STATUS, interrupt_behind, interrupts_deferred,  # noqa: F401
+from tfvisrec.ctrl_c import (INTERRUPTED_STATUS, exit_interrupted, interrupt_behind, interrupts_deferred,  # noqa: F401
                              print_interrupted)
 
 
@@ -38,4 +37,4 @@ def run_command(main: Callable[[List[str]], Optional[int]], interrupted: str,
         if cause is None:
             raise
         print_interrupted(cause.note if isinstance(cause, Interrupted) else interrupted)
-        sys.exit(INTERRUPTED_STATUS)
+        exit_interrupted()
