@@ -8,7 +8,6 @@ errors C code makes out of a KeyboardInterrupt with no trace of it (`ctrl_c_came
 `tfvisrec.interruption` (run_command) and `tfvisrec.interrupted_while_loading` use them.
 """
 import contextlib
-import ctypes
 import signal
 import sys
 import threading
@@ -49,6 +48,7 @@ def exit_interrupted() -> NoReturn:
     even when the command caught it further up: TensorFlow's pywrap runs code that way, so a
     Ctrl-C there made `train` end by SIGINT now and then. Each such run resets that flag first,
     so running `pass` once forgets it."""
+    import ctypes   # here, not at the top: `import tfvisrec` imports this module
     with contextlib.suppress(Exception):   # not CPython: no such flag
         ctypes.pythonapi.PyRun_SimpleString(b"pass")
     sys.exit(INTERRUPTED_STATUS)
