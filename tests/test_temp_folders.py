@@ -1,5 +1,6 @@
 """Temp folders of killed writers are removed by the next run; those of running writers never."""
 import os
+import signal
 
 import pytest
 
@@ -59,3 +60,21 @@ def test_a_held_folder_gets_the_mode_a_plain_folder_gets(tmp_path):
             assert oct(os.stat(tmp).st_mode & 0o777) == oct(0o750)
     finally:
         os.umask(umask)
+
+
+@pytest.mark.parametrize("held", [temp_folders.held_temp_folder, temp_folders.held_temp_file])
+def test_a_ctrl_c_while_it_is_made_removes_it(tmp_path, monkeypatch, held):
+    # SIGINT between the mkdir and the lock: a writer's cleanup starts in its block, too late
+    def lock_after_a_ctrl_c(fd, lock=temp_folders._lock):
+        os.kill(os.getpid(), signal.SIGINT)
+        lock(fd)
+
+    monkeypatch.setattr(temp_folders, "_lock", lock_after_a_ctrl_c)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with held(str(tmp_path), ".out.tmp-"):
+                pytest.fail("the block ran after the Ctrl-C")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert os.listdir(tmp_path) == []

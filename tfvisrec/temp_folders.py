@@ -28,37 +28,99 @@ import os
 import re
 import shutil
 import tempfile
-from typing import Iterator, Optional
+from typing import Optional
+
+from tfvisrec import ctrl_c
 
 _OWNER = re.compile(r"p(\d+)s(\d+)-[a-z0-9_]+$")
 
 
-@contextlib.contextmanager
-def held_temp_folder(parent: str, prefix: str) -> Iterator[str]:
+def held_temp_folder(parent: str, prefix: str) -> "HeldTemp":
     """A new folder in `parent`, named `prefix` + this process's mark, locked by this process
     while the block runs (publish or remove it inside the block). It gets the mode a plain
     mkdir gives (mkdtemp's own is private, 0700, and would stay the output's)."""
-    tmp = tempfile.mkdtemp(prefix=prefix + _own_mark(), dir=parent)
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        _lock(fd)
-        os.chmod(tmp, 0o777 & ~current_umask())
-        yield tmp
-    finally:
-        os.close(fd)   # releases the lock
+    return HeldTemp(_make_folder, parent, prefix)
 
 
-@contextlib.contextmanager
-def held_temp_file(parent: str, prefix: str) -> Iterator[str]:
+def held_temp_file(parent: str, prefix: str) -> "HeldTemp":
     """A new empty file in `parent` (mode 0600, mkstemp's), named `prefix` + this process's
     mark, locked by this process while the block runs (write, then rename or remove it inside
     the block: the lock is on the file itself, so it holds across the rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=prefix + _own_mark(), dir=parent)
+    return HeldTemp(_make_file, parent, prefix)
+
+
+class HeldTemp:
+    """`with` block around a held temp folder or file: it gives the path, and releases the lock
+    when the block ends. What the block's failure does to the path is the block's business
+    (`atomic.publish_folder` holds the previous output in one, and must not lose it).
+
+    Making it is all or nothing: a Ctrl-C while it is made (between the mkdir and the lock, say)
+    is held off until it is made, and then removes it before it is raised. Otherwise a Ctrl-C
+    there left a folder the writer's own cleanup, which starts in the block, never saw. A
+    class, not a generator: `contextmanager.__enter__` runs Python code after the generator's
+    yield (where a Ctrl-C could still land) and before the block's cleanup starts.
+    """
+
+    def __init__(self, make, parent: str, prefix: str):
+        self._make, self._parent, self._prefix = make, parent, prefix
+        self._fd: Optional[int] = None
+
+    def __enter__(self) -> str:
+        made = None
+        try:
+            with ctrl_c.interrupts_deferred():
+                made = self._make(self._parent, self._prefix + _own_mark())
+        except BaseException:
+            if made is not None:
+                _remove(*made)
+            raise
+        path, self._fd = made
+        return path
+
+    def __exit__(self, *exc_info) -> None:
+        os.close(self._fd)   # releases the lock
+
+
+def _make_folder(parent: str, prefix: str):
+    """(path, locked descriptor) of a new folder with a plain mkdir's mode (none if a step
+    fails: the folder is removed again)."""
+    tmp = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    fd = None
+    try:
+        fd = os.open(tmp, os.O_RDONLY)
+        _lock(fd)
+        os.chmod(tmp, 0o777 & ~current_umask())
+    except BaseException:
+        _remove(tmp, fd)
+        raise
+    return tmp, fd
+
+
+def _make_file(parent: str, prefix: str):
+    """(path, locked descriptor) of a new empty file (none if locking fails: the file is
+    removed again)."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=parent)
     try:
         _lock(fd)
-        yield tmp
-    finally:
-        os.close(fd)   # releases the lock
+    except BaseException:
+        _remove(tmp, fd)
+        raise
+    return tmp, fd
+
+
+def _remove(path: str, fd: Optional[int]) -> None:
+    """Remove a temp folder or file this process has just made, and close its descriptor."""
+    if fd is not None:
+        os.close(fd)
+    _delete(path)
+
+
+def _delete(path: str) -> None:
+    if os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.remove(path)
 
 
 def remove_abandoned(parent: str, prefix: str) -> None:
@@ -83,11 +145,7 @@ def remove_abandoned(parent: str, prefix: str) -> None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:   # held: its writer runs (in another pid namespace, or on another host)
                 continue
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.remove(path)
+            _delete(path)
         finally:
             os.close(fd)
 
