@@ -128,8 +128,8 @@ def test_a_json_file_of_another_kind_beside_out_is_not_written_over(explain_run,
     assert _main(f"--model_dir={explain_run.model_dir}", "--user=u01", "--item=item-001",
                  f"--out={tmp_path / 'config.png'}") == 2
     assert capsys.readouterr().err.strip() == (
-        f"error: --out: {config} (the JSON record beside it) exists and is not an explanation record, so it is "
-        "not written over: give another --out name")
+        f"error: --out: {config} exists and is not an explanation record (the JSON written beside --out's PNG), "
+        "so it is not written over: give another --out name")
     assert config.read_text() == '{"model": {"model": "saers_fixed"}}' and os.listdir(tmp_path) == ["config.json"]
     for _ in range(2):   # its own record is replaced
         assert _main(f"--model_dir={explain_run.model_dir}", "--user=u01", "--item=item-001",

@@ -130,19 +130,9 @@ def record_path(out: str) -> str:
 def foreign_record_problem(out: str):
     """Why the record beside `out` may not be written: a file is there that is not an
     explanation record (`--out runs/x/config.png` replaced the run's config.json); else None."""
-    import json
-    path = record_path(out)
-    if not os.path.lexists(path) or os.path.isdir(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            earlier = json.load(f)
-    except (OSError, ValueError):
-        earlier = None
-    if isinstance(earlier, dict) and all(key in earlier for key in RECORD_KEYS):
-        return None
-    return (f"{path} (the JSON record beside it) exists and is not an explanation record, so it is not written "
-            "over: give another --out name")
+    from tfvisrec.own_json_files import foreign_json_problem
+    return foreign_json_problem(record_path(out), lambda earlier: all(key in earlier for key in RECORD_KEYS),
+                                "an explanation record (the JSON written beside --out's PNG)", "give another --out name")
 
 
 def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", out: str = "explain.png",

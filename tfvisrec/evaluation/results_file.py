@@ -11,12 +11,12 @@ before the evaluation runs. The read, merge and write
 hold a lock (a hidden `.<name>.lock` beside the file), so two evaluations ending together
 both land; the write is atomic.
 """
-import json
 import os
 from typing import List, Optional, Tuple
 
 from tfvisrec.evaluation import report
 from tfvisrec.lock_file import exclusive_lock
+from tfvisrec.own_json_files import foreign_json_problem, read_json_object
 
 # what must match for an earlier file's results to be kept beside the new ones
 SAME_EVALUATION = ("model", "model_dir", "checkpoint", "checkpoint_sha256", "dataset", "split")
@@ -46,7 +46,7 @@ def write_results(path: str, payload: dict) -> List[str]:
     folder, name = os.path.split(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     with exclusive_lock(os.path.join(folder, f".{name}.lock")):
-        payload, kept = merged(_read(path), payload)
+        payload, kept = merged(read_json_object(path), payload)
         report.write_json(path, payload)
     return kept
 
@@ -54,23 +54,9 @@ def write_results(path: str, payload: dict) -> List[str]:
 def foreign_file_problem(path: str) -> Optional[str]:
     """Why the results may not be written to `path`: a file is there that is not an evaluation's
     results (`--output runs/x/config.json` replaced the run's configuration); None otherwise."""
-    if not os.path.lexists(path) or os.path.isdir(path):   # a folder: require_writable's to name
-        return None
-    earlier = _read(path)
-    if earlier is not None and isinstance(earlier.get("results"), dict) and isinstance(earlier.get("protocols"), list):
-        return None
-    return (f"{path} exists and is not the results of an evaluation (no \"results\" and \"protocols\" in it), "
-            "so it is not written over: give another file")
-
-
-def _read(path: str) -> Optional[dict]:
-    """The JSON object at `path`, or None (no file, not JSON: nothing to keep)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            value = json.load(f)
-    except (FileNotFoundError, ValueError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
+    return foreign_json_problem(
+        path, lambda earlier: isinstance(earlier.get("results"), dict) and isinstance(earlier.get("protocols"), list),
+        'the results of an evaluation (no "results" and "protocols" in it)', "give another file")
 
 
 def _same_evaluation(earlier: Optional[dict], new: dict) -> bool:
