@@ -1,4 +1,5 @@
 """Shared fixtures: tiny datasets written in the real dataset-folder format."""
+import contextlib
 import gc
 import os
 import sys
@@ -24,6 +25,18 @@ def pytest_configure(config):
         # 67 s in one test of a run, 0.1 s alone
         from tfvisrec.serving import repository
         repository.gc = _NoCollection()
+
+
+def pytest_unconfigure(config):
+    """TensorFlow's autograph writes each function it converts to a `__autograph_generated_file*.py`
+    in the temp folder and removes it at exit (atexit). An xdist worker ends by `os._exit`, so a
+    suite left some 240 of them in /tmp a run (tests/training + tests/serving alone); a worker
+    removes its own here."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        for name, module in list(sys.modules.items()):
+            if name.startswith("__autograph_generated_file") and getattr(module, "__file__", None):
+                with contextlib.suppress(OSError):
+                    os.remove(module.__file__)
 
 
 class _NoCollection:
