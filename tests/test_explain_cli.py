@@ -1,6 +1,7 @@
 """`python -m tfvisrec.explain` on a tiny trained saers_fixed run (tests/explain_world.py): the
 record against a numpy reference of SAERS eq. 5-8, the regions of a photo against the stored
 ones, the picture, and the errors."""
+import io
 import json
 import os
 import shutil
@@ -155,3 +156,26 @@ def test_a_run_whose_regions_were_remade_in_another_shape_is_named(explain_run, 
     with pytest.raises(DataError, match="does not fit the model built from the run's config and dataset .*"
                                         "remade since training"):
         checkpoints.load_trained(explain_run.model_dir, dataset_dir=str(copy))
+
+
+def _photo_jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 14), (200, 30, 30)).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("damage", ["cut in half", "a marker made up"])
+def test_a_damaged_photo_is_one_line_on_stderr_before_the_model_loads(tmp_path, capfd, monkeypatch, damage):
+    """A cut JPEG had TensorFlow's libjpeg write 'Improper call to JPEG library in state 201' (a
+    made-up marker: 'Unsupported marker type 0x78') straight to fd 2 above the error line, and
+    was found only after the model had loaded (seconds)."""
+    def load(*args):
+        pytest.fail("the model was loaded before the photo was checked")
+
+    monkeypatch.setattr(explain_cli, "load_saers_run", load)
+    jpeg = _photo_jpeg()
+    photo = tmp_path / "bad.jpg"
+    photo.write_bytes(jpeg[:len(jpeg) // 2] if damage == "cut in half" else b"\xff\xd8\xff" + b"x" * 100)
+    assert _main("--model_dir=/no/such/run", "--user=u01", f"--image={photo}", f"--out={tmp_path / 'x.png'}") == 2
+    assert capfd.readouterr().err == f"error: {photo}: cannot be decoded as an image: the file is cut short or damaged\n"
+    assert os.listdir(tmp_path) == ["bad.jpg"]

@@ -22,7 +22,8 @@ A catalogue item is explained from the dataset's `regions.npz`, as the model was
 from) on a photo never seen before. The classifier is `--backbone_weights`, else the one the
 dataset's `features.json` names; without it a catalogue item is drawn without its heat map,
 and `--image` is refused. Unknown users or items, missing files and non-SAERS runs print
-`error: …` and exit with status 2.
+`error: …` and exit with status 2; a `--image` that is not a JPEG or PNG decoding whole is
+refused so before the run loads.
 """
 import os
 import sys
@@ -135,6 +136,28 @@ def foreign_record_problem(out: str):
                                 "an explanation record (the JSON written beside --out's PNG)", "give another --out name")
 
 
+def read_photo(path: str) -> bytes:
+    """The bytes of the photo `--image` names; DataError naming it unless it is a JPEG or PNG
+    file that decodes whole. Needs no model: it is checked before the run loads."""
+    from tfvisrec.data.errors import DataError
+    from tfvisrec.data.images import verify_photo
+    if os.path.isdir(path):
+        raise DataError("is a folder, not an image file: give one JPEG or PNG photo", path)
+    if not os.path.isfile(path):
+        raise DataError("no such image file", path)
+    if os.path.getsize(path) == 0:
+        raise DataError("is empty (0 bytes), not a JPEG or PNG photo", path)
+    with open(path, "rb") as f:
+        jpeg = f.read()
+    if not jpeg.startswith((b"\xff\xd8", b"\x89PNG")):
+        raise DataError("not a JPEG or PNG file", path)
+    try:
+        verify_photo(jpeg)
+    except ValueError:
+        raise DataError("cannot be decoded as an image: the file is cut short or damaged", path) from None
+    return jpeg
+
+
 def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", out: str = "explain.png",
             backbone_weights: str = "", which: str = "best"):
     """Explain (user, item or photo), write the PNG and the JSON record → (png, json, record)."""
@@ -153,24 +176,11 @@ def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", ou
         raise ValueError("give one of --item (a catalogue item) or --image (a photo file)")
     if not out.lower().endswith(".png"):
         raise ValueError(f"--out must name a .png file, got {out!r}")
-    if image and os.path.isdir(image):
-        raise DataError("is a folder, not an image file: give one JPEG or PNG photo", image)
-    if image and not os.path.isfile(image):
-        raise DataError("no such image file", image)
-    if image and os.path.getsize(image) == 0:
-        raise DataError("is empty (0 bytes), not a JPEG or PNG photo", image)
+    jpeg = read_photo(image) if image else None   # before the model loads (seconds)
     model, dataset = load_saers_run(model_dir, which)
     user = resolve_name("user", user_id, dataset.user_ids)
     regions = read_regions(regions_path(dataset, model.regions_file), dataset.num_items)
     if image:
-        with open(image, "rb") as f:
-            jpeg = f.read()
-        if not jpeg.startswith((b"\xff\xd8", b"\x89PNG")):
-            raise DataError("not a JPEG or PNG file", image)
-        try:   # a cut or damaged file fails here, named, not inside the model
-            tf.io.decode_image(jpeg, channels=3, expand_animations=False)
-        except tf.errors.InvalidArgumentError:
-            raise DataError("cannot be decoded as an image: the file is cut short or damaged", image) from None
         classifier = load_region_classifier(dataset, backbone_weights, model.regions_file)
         explanation, score, maps = photo_explanation(model, classifier, user, jpeg, regions.region_feature)
     else:

@@ -48,3 +48,19 @@ def test_a_transparent_cut_out_decodes_on_white_as_ingest_stores_it(mode):
     stored = images.decode_to_uint8(image_reader.to_jpeg(out.getvalue()), 64).numpy().astype(np.int32)
     assert (served[:, 32] == 255).all(axis=-1).sum() > 10     # background white, not black
     assert np.abs(served - stored).mean() < 3
+
+
+def test_verify_photo_refuses_what_either_decoder_refuses_and_passes_a_photo():
+    """A photo named on a command line: Pillow refuses a cut JPEG without a word on fd 2 (where
+    TensorFlow's libjpeg writes one); a TIFF, which Pillow reads, is refused as TensorFlow's."""
+    out = io.BytesIO()
+    Image.new("RGB", (20, 14), (200, 30, 30)).save(out, format="JPEG")
+    jpeg = out.getvalue()
+    images.verify_photo(jpeg)
+    images.verify_photo(_png(5, 7))
+    with pytest.raises(ValueError, match="(?i)truncated"):
+        images.verify_photo(jpeg[:len(jpeg) // 2])
+    tiff = io.BytesIO()
+    Image.new("RGB", (5, 7)).save(tiff, format="TIFF")
+    with pytest.raises(ValueError, match="not an image format TensorFlow decodes"):
+        images.verify_photo(tiff.getvalue())

@@ -1,5 +1,6 @@
 """`python -m tfvisrec.design`: the design sheet and the tailoring strip from saved runs of a
 `gan` and a `dvbpr` (untrained weights: the command is under test, not the models)."""
+import io
 import os
 import re
 
@@ -156,3 +157,22 @@ def test_another_tensorflow_error_is_not_called_memory(runs, tmp_path, monkeypat
     root, _ = runs
     with pytest.raises(tf.errors.InvalidArgumentError, match="Incompatible shapes"):
         _main(root, "--user=u000", "--category=bag", f"--out={tmp_path / 'x.png'}")
+
+
+@pytest.mark.parametrize("damage", ["cut in half", "a marker made up"])
+def test_a_damaged_photo_to_tailor_is_one_line_on_stderr_before_the_runs_load(tmp_path, capfd, monkeypatch, damage):
+    """A cut JPEG had TensorFlow's libjpeg write 'Improper call to JPEG library in state 201' (a
+    made-up marker: 'Unsupported marker type 0x78') straight to fd 2 above the error line, and
+    was found only after both runs had loaded."""
+    def load(*args, **kwargs):
+        pytest.fail("a run was loaded before the photo was checked")
+
+    monkeypatch.setattr(checkpoints, "load_trained", load)
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 14), (200, 30, 30)).save(buffer, format="JPEG", quality=90)
+    jpeg = buffer.getvalue()
+    photo = tmp_path / "bad.jpg"
+    photo.write_bytes(jpeg[:len(jpeg) // 2] if damage == "cut in half" else b"\xff\xd8\xff" + b"x" * 100)
+    assert _main(tmp_path, "--user=u000", "--category=bag", f"--tailor={photo}", f"--out={tmp_path / 'x.png'}") == 2
+    assert capfd.readouterr().err == f"error: {photo}: cannot decode the image to tailor: not a JPEG or PNG, or cut short\n"
+    assert os.listdir(tmp_path) == ["bad.jpg"]

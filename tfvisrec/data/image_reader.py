@@ -92,6 +92,17 @@ def open_images(path: str):
     raise DataError("images path is neither a folder nor a tar archive", path)
 
 
+_PILLOW_ERRORS = (   # what Pillow raises for bytes that are no image it decodes
+    UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
+def _why_not_decoded(error) -> str:
+    """The reason of one of _PILLOW_ERRORS, as a ValueError's text."""
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image format Pillow can read"
+    return str(error) or type(error).__name__
+
+
 def to_jpeg(data: bytes) -> bytes:
     """Bytes of any image Pillow reads → JPEG bytes; raises ValueError when they do not decode."""
     try:
@@ -107,13 +118,21 @@ def to_jpeg(data: bytes) -> bytes:
             rgb = _to_rgb(ImageOps.exif_transpose(image) if turned else image)
             if too_big:
                 rgb.thumbnail((MAX_STORED_SIDE, MAX_STORED_SIDE), Image.LANCZOS)
-    except UnidentifiedImageError:
-        raise ValueError("not an image format Pillow can read") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise ValueError(str(e) or type(e).__name__) from None
+    except _PILLOW_ERRORS as e:
+        raise ValueError(_why_not_decoded(e)) from None
     out = io.BytesIO()
     rgb.save(out, format="JPEG", quality=JPEG_QUALITY)
     return out.getvalue()
+
+
+def verify_decodes(data: bytes) -> None:
+    """ValueError saying why, unless Pillow decodes `data` whole as an image (whose libjpeg,
+    unlike TensorFlow's, writes nothing to file descriptor 2 about a cut or damaged JPEG)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+    except _PILLOW_ERRORS as e:
+        raise ValueError(_why_not_decoded(e)) from None
 
 
 def blank_photo() -> bytes:

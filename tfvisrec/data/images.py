@@ -5,7 +5,7 @@ Images keep their aspect ratio: they are resized to fit a square and padded, the
 """
 import tensorflow as tf
 
-from tfvisrec.data import exif_orientation
+from tfvisrec.data import exif_orientation, image_reader
 from tfvisrec.map_fn import map_fn
 
 
@@ -50,6 +50,19 @@ def _widen_thin_side(image, image_size: int):
                    lambda: tf.image.resize(image, [tf.maximum(height, short_min), tf.maximum(width, short_min)],
                                            method="nearest"),
                    lambda: image)
+
+
+def verify_photo(encoded: bytes) -> None:
+    """ValueError saying why, unless a photo's bytes decode whole here (a photo named on a command
+    line, checked before any model loads). Pillow looks first: for a cut or damaged JPEG,
+    TensorFlow's libjpeg writes its own complaint straight to file descriptor 2 ("Improper call
+    to JPEG library in state 201"), above the command's one error line; Pillow's says nothing.
+    TensorFlow then decodes what Pillow read (a TIFF it does not)."""
+    image_reader.verify_decodes(encoded)
+    try:
+        tf.io.decode_image(encoded, expand_animations=False)
+    except tf.errors.InvalidArgumentError:
+        raise ValueError("not an image format TensorFlow decodes") from None
 
 
 def normalise(uint8_images):

@@ -91,6 +91,7 @@ def _design():
     from tfvisrec.design import retrieval, sheets, tailoring
     from tfvisrec.design.preference import PreferenceMaximiser, scores_images_alone
     from tfvisrec.training.checkpoints import load_trained
+    photo = _read_photo(FLAGS.tailor) if FLAGS.tailor else None   # before the runs load (seconds)
     gan, gan_data = load_trained(FLAGS.gan_dir)
     if gan.registered_name != "gan":
         raise DataError(f"--gan_dir holds a {gan.registered_name!r} model, not a gan", FLAGS.gan_dir)
@@ -104,7 +105,7 @@ def _design():
     maximiser = PreferenceMaximiser(gan, dvbpr, eta=FLAGS.eta)
     title = f"user {FLAGS.user}, {FLAGS.category}"
     if FLAGS.tailor:
-        query = _read_query(FLAGS.tailor, gan.image_size)
+        query = _decode_query(photo, gan.image_size)
         print(f"tailoring {FLAGS.tailor} for {title}: {FLAGS.steps} fit steps over {FLAGS.restarts} "
               f"starts, then {FLAGS.steps} preference steps")
         strip = tailoring.tailor(maximiser, user, gan_category, query, restarts=FLAGS.restarts,
@@ -130,17 +131,26 @@ def _design():
     return 0
 
 
-def _read_query(path, size):
-    import tensorflow as tf
-    from tfvisrec.data import images
+def _read_photo(path) -> bytes:
+    """The bytes of the photo to tailor; DataError naming it unless they decode whole."""
+    from tfvisrec.data.images import verify_photo
     try:
         with open(path, "rb") as f:
             data = f.read()
-        return images.decode_batch(tf.constant([data]), size)[0].numpy()
     except OSError as err:
         raise DataError(f"cannot read the image to tailor: {err.strerror or err}", path) from None
-    except tf.errors.InvalidArgumentError:   # TF's text would add a stack of graph nodes
+    try:
+        verify_photo(data)
+    except ValueError:
         raise DataError("cannot decode the image to tailor: not a JPEG or PNG, or cut short", path) from None
+    return data
+
+
+def _decode_query(data: bytes, size):
+    """The photo's bytes (decoding: `_read_photo`) as the gan's query image [size, size, 3] in [-1, 1]."""
+    import tensorflow as tf
+    from tfvisrec.data import images
+    return images.decode_batch(tf.constant([data]), size)[0].numpy()
 
 
 def run():
