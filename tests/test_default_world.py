@@ -1,6 +1,7 @@
-"""The built-in default dataset (tfvisrec/default_world.py): built once into the cache,
-reused, never used when partial or corrupted, shared by concurrent runs; `train` without
---dataset trains on it. Tiny worlds (40 users, 60 items) keep it fast."""
+"""The built-in default dataset (tfvisrec/default_world.py, its stages built by
+tfvisrec/cached_stages.py): built once into the cache, reused, never used when partial or
+corrupted, shared by concurrent runs; `train` without --dataset trains on it. Tiny worlds
+(40 users, 60 items) keep it fast."""
 import dataclasses
 import json
 import os
@@ -12,7 +13,7 @@ import pytest
 
 from tfvisrec.config import TrainConfig
 from tfvisrec.models import registry
-from tfvisrec import default_world
+from tfvisrec import cached_stages, default_world
 from tfvisrec.data.dataset import load_dataset
 from tfvisrec.data.errors import DataError
 from tfvisrec.data.outfits import load_outfits
@@ -51,7 +52,7 @@ def test_partial_or_corrupted_world_is_rebuilt_not_used(tmp_path, damage):
     world, _ = _build(tmp_path)
     shard = sorted(f for f in os.listdir(world.dataset_dir) if f.endswith(".tfrecord") or "shard" in f)
     victim = os.path.join(world.dataset_dir, shard[0] if shard else "meta.json")
-    manifest = os.path.join(world.root, default_world.MANIFEST)
+    manifest = os.path.join(world.root, cached_stages.MANIFEST)
     if damage == "truncated_file":
         with open(victim, "r+b") as f:
             f.truncate(os.path.getsize(victim) // 2)
@@ -62,11 +63,11 @@ def test_partial_or_corrupted_world_is_rebuilt_not_used(tmp_path, damage):
     else:
         with open(manifest, "w") as f:
             f.write('{"files": ')
-    assert default_world.read_manifest(world.root) is None
+    assert cached_stages.read_manifest(world.root) is None
 
     rebuilt, log = _build(tmp_path)
     assert "drawing the synthetic style world" in log
-    assert default_world.read_manifest(rebuilt.root) is not None
+    assert cached_stages.read_manifest(rebuilt.root) is not None
     assert load_dataset(rebuilt.dataset_dir).num_users == world.info["users"]
 
 
@@ -96,7 +97,7 @@ def test_concurrent_runs_share_one_build(tmp_path):
     assert [run.returncode for run in runs] == [0, 0], outputs
     logs = [out for out, _ in outputs]
     assert sum("drawing" in log for log in logs) == 1 and sum("reused" in log for log in logs) == 1, logs
-    assert default_world.read_manifest(_build(tmp_path)[0].root) is not None
+    assert cached_stages.read_manifest(_build(tmp_path)[0].root) is not None
 
 
 def test_models_get_what_they_need(tmp_path):

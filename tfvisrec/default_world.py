@@ -29,26 +29,23 @@ Layout of the cache ($TFVISREC_CACHE, else $XDG_CACHE_HOME/tfvisrec, else ~/.cac
 Each stage is built in a temporary sibling folder and renamed into place when complete, its
 `manifest.json` (every file and its size) written last; a folder whose manifest is missing or
 does not match its files (a killed build of an older version, a truncated file) is rebuilt,
-never used. An `fcntl.flock` on `style-world-<key>.lock` makes concurrent runs wait for one
-build and then share it.
+never used (`cached_stages.py`). An `fcntl.flock` on `style-world-<key>.lock` makes concurrent
+runs wait for one build and then share it.
 """
 import dataclasses
 import hashlib
 import json
 import os
 import shutil
-import tempfile
-import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List
 
+from tfvisrec.cached_stages import build_stage, read_manifest, stage_path
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.lock_file import exclusive_lock
-from tfvisrec.temp_folders import current_umask
 from tfvisrec.vision.cnn_config import FineTunedCNNConfig
 
 FORMAT = 2                 # bump when the cache layout or what a stage holds changes
-MANIFEST = "manifest.json"
 LABEL_COLUMNS = ("category", "colour", "pattern", "sleeve", "neckline", "print")
 # DVBPR's training throughput with its whole 64 px CNN-F (configs/dvbpr.cfg, batch 128), measured
 # with `python -m tfvisrec.train --flagfile=configs/dvbpr.cfg` on the default world, 2 idle CPU cores,
@@ -148,31 +145,16 @@ class Visual:
         return os.path.join(self.root, "regions.npz")
 
 
-def default_cache_dir() -> str:
-    """$TFVISREC_CACHE, else $XDG_CACHE_HOME/tfvisrec, else ~/.cache/tfvisrec."""
-    if os.environ.get("TFVISREC_CACHE"):
-        return os.environ["TFVISREC_CACHE"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "tfvisrec")
-
-
-def _in_cache(cache_dir: str, name: str) -> str:
-    """The absolute path of stage `name` in `cache_dir` (default: `default_cache_dir()`, created if missing)."""
-    cache_dir = os.path.abspath(cache_dir or default_cache_dir())
-    os.makedirs(cache_dir, exist_ok=True)
-    return os.path.join(cache_dir, name)
-
-
 def ensure_world(settings: WorldSettings = WorldSettings(), cache_dir: str = "",
                  rebuild: bool = False, log: Callable[[str], None] = print) -> World:
     """The world of `settings` in the cache, built first if it is not there (or `rebuild`)."""
-    root = _in_cache(cache_dir, f"style-world-{settings.key()}")
+    root = stage_path(cache_dir, f"style-world-{settings.key()}")
     with exclusive_lock(root + ".lock"):
         info = None if rebuild else read_manifest(root)
         if info is None:
             log(f"default dataset: drawing the synthetic style world ({settings.describe()}, "
                 f"64 px photos) and ingesting it into {root} (once)")
-            info = _build_stage(root, lambda tmp: _build_world(tmp, settings),
+            info = build_stage(root, lambda tmp: _build_world(tmp, settings),
                                 {"settings": dataclasses.asdict(settings)})
             log(f"default dataset: built in {info['seconds']:.0f} s: {os.path.join(root, 'dataset')}")
         else:
@@ -184,12 +166,12 @@ def ensure_world(settings: WorldSettings = WorldSettings(), cache_dir: str = "",
 def ensure_outfit_world(settings: OutfitWorldSettings = OutfitWorldSettings(), cache_dir: str = "",
                         rebuild: bool = False, log: Callable[[str], None] = print) -> str:
     """The dataset folder of the synthetic outfit world in the cache, built first if needed."""
-    root = _in_cache(cache_dir, f"outfit-world-{settings.key()}")
+    root = stage_path(cache_dir, f"outfit-world-{settings.key()}")
     dataset_dir = os.path.join(root, "dataset")
     with exclusive_lock(root + ".lock"):
         info = None if rebuild else read_manifest(root)
         if info is None:
-            info = _build_stage(root, lambda tmp: _build_outfit_world(tmp, settings),
+            info = build_stage(root, lambda tmp: _build_outfit_world(tmp, settings),
                                 {"settings": dataclasses.asdict(settings)})
             log(f"default dataset: drew the synthetic outfit world (item feature maps, shoppers with known "
                 f"taste; {info['users']} users, {info['outfits']} outfits) into {dataset_dir} (once)")
@@ -209,7 +191,7 @@ def ensure_visual(world: World, settings: VisualSettings = VisualSettings(), reb
             log(f"default dataset: pretraining a CNN-F attribute classifier ({settings.image_size} px, "
                 f"{settings.epochs} epochs) on the world's labelled items and extracting every "
                 f"item's features and attribute regions into {root} (once)")
-            info = _build_stage(root, lambda tmp: _build_visual(tmp, root, world, settings),
+            info = build_stage(root, lambda tmp: _build_visual(tmp, root, world, settings),
                                 {"settings": dataclasses.asdict(settings)})
             accuracy = ", ".join(f"{k} {v:.2f}" for k, v in sorted(info["test_accuracy"].items()))
             log(f"default dataset: pretrained and extracted in {info['seconds']:.0f} s "
@@ -218,49 +200,6 @@ def ensure_visual(world: World, settings: VisualSettings = VisualSettings(), reb
             log(f"default dataset: the pretrained classifier, the items' features, attribute probabilities "
                 f"and regions in {root} (reused)")
     return Visual(root, info)
-
-
-def read_manifest(root: str) -> Optional[Dict]:
-    """The stage's recorded info if `root` holds a complete stage (its manifest lists exactly
-    files that exist with their recorded sizes), else None."""
-    try:
-        with open(os.path.join(root, MANIFEST), encoding="utf-8") as f:
-            manifest = json.load(f)
-        files = manifest["files"]
-        for relative, size in files.items():
-            if os.path.getsize(os.path.join(root, relative)) != size:
-                return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-    return manifest.get("info", {})
-
-
-def _build_stage(root: str, build: Callable[[str], Dict], info: Dict) -> Dict:
-    """Run `build(tmp)` in a temporary sibling of `root`, write the manifest, rename into place
-    (replacing an incomplete `root`). Call with the lock held."""
-    parent, name = os.path.split(root)
-    for stale in os.listdir(parent):        # left by killed builds (the lock says none is running)
-        if stale.startswith(f".{name}.tmp-"):
-            shutil.rmtree(os.path.join(parent, stale), ignore_errors=True)
-    started = time.time()
-    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    try:
-        os.chmod(tmp, 0o777 & ~current_umask())   # mkdtemp makes it private; the cache is like any folder
-        info = {**info, **build(tmp), "seconds": round(time.time() - started, 1)}
-        files = {}
-        for folder, _, names in os.walk(tmp):
-            for n in names:
-                path = os.path.join(folder, n)
-                files[os.path.relpath(path, tmp)] = os.path.getsize(path)
-        with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
-            json.dump({"files": files, "info": info}, f, indent=1, sort_keys=True)
-        if os.path.lexists(root):
-            shutil.rmtree(root)
-        os.rename(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return info
 
 
 def _build_world(tmp: str, settings: WorldSettings) -> Dict:
