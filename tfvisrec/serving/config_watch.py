@@ -9,13 +9,13 @@ logged once and changes nothing; one whose version labels name versions not serv
 Meanwhile the models keep serving as configured before.
 """
 import logging
-import threading
 from typing import Callable, Dict, Optional, Tuple
 
 from tensorflow_serving.config import model_server_config_pb2
 
 from tfvisrec.data.errors import DataError
 from tfvisrec.serving import model_config
+from tfvisrec.serving.poller import Poller
 
 log = logging.getLogger("tfvisrec.server")
 
@@ -34,8 +34,7 @@ class ConfigFileWatcher:
         self._label_problem = label_problem
         self._seen = self._read()[0]     # the text the server started with
         self._refused: Optional[str] = None   # a text whose labels name versions not served
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._poller = Poller(self.check, "model-config-poller", "model config poll failed")
 
     def _read(self) -> Tuple[Optional[str], str]:
         """(the file's text, "") or (None, why it cannot be read)."""
@@ -73,17 +72,8 @@ class ConfigFileWatcher:
             log.error("model %s of %s serves no version: %s", name, self.path, why)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="model-config-poller", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.poll_wait_seconds):
-            try:
-                self.check()
-            except Exception:  # keep serving what is loaded; the next poll retries
-                log.exception("model config poll failed")
+        """`check` every `poll_wait_seconds` in a background thread, until `stop`."""
+        self._poller.start(self.poll_wait_seconds)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        self._poller.stop()

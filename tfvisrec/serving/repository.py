@@ -23,6 +23,7 @@ from tensorflow_serving.config import model_server_config_pb2
 from tfvisrec.client.status import InvalidArgument, NotFound, ServingError
 from tfvisrec.serving import layout, model_config
 from tfvisrec.serving.loaded import LoadedVersion
+from tfvisrec.serving.poller import Poller
 
 State = get_model_status_pb2.ModelVersionStatus.State
 log = logging.getLogger("tfvisrec.server")
@@ -60,8 +61,7 @@ class ModelRepository:
         self._status: Dict[str, Dict[int, VersionStatus]] = {}
         self._failures: Dict[Tuple[str, int], Tuple[int, float]] = {}  # (failed loads, when last)
         self._notes: Dict[str, Optional[str]] = {}   # the last warning about a model's versions
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._poller = Poller(self.poll, "model-poller", "model repository poll failed")
         self._set_config(config)
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -69,14 +69,10 @@ class ModelRepository:
         """Load what is there now (blocking), then poll in a background thread."""
         self.poll()
         if self.poll_wait_seconds > 0:
-            self._thread = threading.Thread(target=self._poll_loop, name="model-poller",
-                                            daemon=True)
-            self._thread.start()
+            self._poller.start(self.poll_wait_seconds)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        self._poller.stop()
 
     def reload(self, config: model_server_config_pb2.ModelServerConfig) -> Dict[str, str]:
         """Apply a new ModelServerConfig (HandleReloadConfigRequest): models added are loaded,
@@ -123,20 +119,13 @@ class ModelRepository:
         with self._lock:
             self._configs = configs
 
-    def _poll_loop(self):
-        while not self._stop.wait(self.poll_wait_seconds):
-            try:
-                self.poll()
-            except Exception:  # keep serving what is loaded; the next poll retries
-                log.exception("model repository poll failed")
-
     # ---- polling -----------------------------------------------------------------------
     def poll(self) -> None:
         with self._poll_lock:
             with self._lock:
                 configs = list(self._configs.values())
             for config in configs:
-                if self._stop.is_set():
+                if self._poller.stopping:
                     return
                 self._sync(config)
 
