@@ -73,3 +73,28 @@ def test_client_api_refuses_a_file_that_is_not_an_image(files, no_request):
     with RecommenderClient("127.0.0.1:1", model="pan") as client:
         with pytest.raises(InvalidArgument, match=r"bad\.jpg: not a JPEG"):
             client.outfit_score_images("u0001", [files["good1.jpg"], b"", files["bad.jpg"]])
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "BMP"])
+def test_a_file_cut_short_is_refused_naming_it(fmt, tmp_path):
+    """It passed the leading-bytes check, and the server answered 'jpeg::Uncompress failed'
+    for the request, not saying which file, with libjpeg's own line on its stderr."""
+    path = tmp_path / "cut.img"
+    data = _encoded(fmt)
+    path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(NotAnImage, match=r"cut\.img: cannot be decoded as an image: the file is cut short or damaged$"):
+        read_image(path)
+
+
+@pytest.mark.parametrize("command", [
+    lambda f: ["score-images", "--user", "u0001", "--images", f["good1.jpg"], f["cut.jpg"]],
+    lambda f: ["explain", "--user", "u0001", "--image", f["cut.jpg"]],
+    lambda f: ["tailor", "--user", "u0001", "--image", f["cut.jpg"], "--category", "top"],
+])
+def test_cli_names_a_cut_jpeg_unsent_and_exits_2(command, files, tmp_path, no_request, capsys):
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(_encoded("JPEG")[:200])
+    assert main(["--target", "127.0.0.1:1", "--model", "dvbpr", *command({**files, "cut.jpg": str(cut)})]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {cut}: cannot be decoded as an image: the file is cut short or damaged\n"
+    assert captured.out == ""

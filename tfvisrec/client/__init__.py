@@ -14,7 +14,8 @@ restarting, unreachable) and CANCELLED (a call that reached a server in the inst
 every call of this client only reads, so it is safe to send again) are retried with exponential
 backoff; every other failure raises the exception of its status code: `NotFound`
 (model/version), `InvalidArgument` (bad input, unknown id, bad k, undecodable image; its
-`NotAnImage`: a file given by path that is not a JPEG, PNG, GIF, BMP or WebP, refused unsent),
+`NotAnImage`: a file given by path that is not a JPEG, PNG, GIF, BMP or WebP, or one cut short
+or damaged, refused unsent),
 `MissingSignature` (a `FailedPrecondition`: the model does not export the signature called),
 `DeadlineExceeded`, `ResourceExhausted` (message too big).
 `explain` (an `Explanation` record; `explain_image` for a photo) is served by SAERS exports,

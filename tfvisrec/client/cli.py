@@ -21,7 +21,8 @@ one named twice is answered twice, as the served signatures and `RecommenderClie
 Exit status: 0 on success, 1 when the call fails with a gRPC status (printed as
 `error: CODE: message`): an error the server answered, or UNAVAILABLE / DEADLINE_EXCEEDED
 when no server answered in --timeout, 2 on bad command-line use or an image file that cannot be read or is
-not a JPEG, PNG, GIF, BMP or WebP file (`error: FILE: ...`; checked before anything is sent),
+not a JPEG, PNG, GIF, BMP or WebP file, or is one cut short or damaged (`error: FILE: ...`; checked
+before anything is sent),
 130 on Ctrl-C (one line saying what stopped, no traceback; a call waiting on the server is
 abandoned).
 """

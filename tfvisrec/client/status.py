@@ -45,7 +45,8 @@ class MissingSignature(FailedPrecondition):
 
 
 class NotAnImage(InvalidArgument):
-    """Client side: a file that is not an image the server decodes, refused before sending."""
+    """Client side: a file that is not an image the server decodes (another format, or cut short or
+    damaged), refused before sending."""
 
 
 class Unavailable(ServingError):
