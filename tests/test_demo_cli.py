@@ -35,6 +35,17 @@ def test_the_demo_trains_evaluates_and_serves(tmp_path):
     assert "exported dvbpr" in out and os.listdir(tmp_path / "work" / "export" / "dvbpr")
 
 
+def test_without_dvbpr_the_best_model_is_served_even_when_not_trained_by_gradient(tmp_path):
+    """--serve's help says 'Export DVBPR (else the best model)': with --models=random,poprank
+    the demo served nothing, silently (only models trained by gradient were candidates), though
+    both export and serve."""
+    run = _demo(tmp_path, "--models=random,poprank", "--protocols=full_auc")
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
+    assert "exported poprank" in out and "served top-5 equals the model's own top-5" in out, out
+    assert os.listdir(tmp_path / "work" / "export" / "poprank")
+
+
 @pytest.mark.parametrize("model, refusal", [("pan", "scores outfits"), ("gan", "generates garment images"),
                                             ("attributes", "classifies photos"),
                                             ("bprfm", "unknown model 'bprfm'; registered models: .*bprmf")])
