@@ -32,3 +32,15 @@ def test_bad_use_exits_2_naming_the_option(args, message, capsys):
 def test_targets_with_a_port_or_a_grpc_scheme_pass(target):
     from tfvisrec.client.cli import _lacks_port
     assert not _lacks_port(target)
+
+
+@pytest.mark.parametrize("args", [["--helpfull"], ["--helpshort"], ["recommend", "--helpfull"], ["--help"]])
+def test_help_of_any_name_prints_the_usage_and_exits_0(args, capsys):
+    """README: every command line exits 0 after --help, --helpshort or --helpfull; the client's
+    argparse took the last two for a missing command ('the following arguments are required:
+    command', exit 2)."""
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m tfvisrec.client") and "--helpfull" not in out, out

@@ -64,14 +64,22 @@ def _connection_options(parser: argparse.ArgumentParser, with_defaults: bool) ->
                        help="retries on UNAVAILABLE and CANCELLED (default 3)")
 
 
+def _absl_help_names(parser: argparse.ArgumentParser) -> None:
+    """--helpshort and --helpfull print the help and exit 0, as in every other command line
+    (absl's); argparse took them for a missing command (exit 2)."""
+    parser.add_argument("--helpshort", "--helpfull", action="help", help=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    _absl_help_names(parser)
     _connection_options(parser, with_defaults=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     def command(name, help_text):
         p = sub.add_parser(name, help=help_text, description=help_text)
+        _absl_help_names(p)
         _connection_options(p, with_defaults=False)
         return p
 
