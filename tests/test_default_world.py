@@ -213,3 +213,23 @@ def test_the_cost_note_describes_the_run_as_configured():
     gan = default_world._cnn_cost_note(registry.new_config("gan", image_size=64), TrainConfig(), world,
                                        photos_only=True)
     assert "one pass over the catalogue's photos per epoch" in gan and "purchases" not in gan, gan
+
+
+def test_the_cache_is_where_readme_and_the_help_say(tmp_path, monkeypatch):
+    """default_cache_dir reads $XDG_CACHE_HOME before ~/.cache; README and the flags' help said
+    '$TFVISREC_CACHE, else ~/.cache/tfvisrec', so with XDG_CACHE_HOME set (as on many desktops)
+    the world was not where a newcomer looked for it."""
+    from absl import flags
+    monkeypatch.delenv("TFVISREC_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cached_stages.default_cache_dir() == str(tmp_path / "xdg" / "tfvisrec")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cached_stages.default_cache_dir() == str(tmp_path / "home" / ".cache" / "tfvisrec")
+    monkeypatch.setenv("TFVISREC_CACHE", str(tmp_path / "mine"))
+    assert cached_stages.default_cache_dir() == str(tmp_path / "mine")
+    with open(os.path.join(REPO_ROOT, "README.md"), encoding="utf-8") as f:
+        readme = " ".join(f.read().replace("`", "").split())
+    assert cached_stages.CACHE_LOCATIONS in readme
+    default_world.define_flags()
+    assert cached_stages.CACHE_LOCATIONS in flags.FLAGS["default_world_cache"].help

@@ -18,6 +18,10 @@ from tfvisrec.temp_folders import current_umask
 MANIFEST = "manifest.json"
 
 
+# Where default_cache_dir looks, in order, as the command lines' help texts say it.
+CACHE_LOCATIONS = "$TFVISREC_CACHE, else $XDG_CACHE_HOME/tfvisrec, else ~/.cache/tfvisrec"
+
+
 def default_cache_dir() -> str:
     """$TFVISREC_CACHE, else $XDG_CACHE_HOME/tfvisrec, else ~/.cache/tfvisrec."""
     if os.environ.get("TFVISREC_CACHE"):

@@ -39,7 +39,7 @@ import os
 import shutil
 from typing import Callable, Dict, List
 
-from tfvisrec.cached_stages import build_stage, read_manifest, stage_path
+from tfvisrec.cached_stages import CACHE_LOCATIONS, build_stage, read_manifest, stage_path
 from tfvisrec.data import schema
 from tfvisrec.data.errors import DataError
 from tfvisrec.lock_file import exclusive_lock
@@ -262,7 +262,7 @@ def define_flags() -> None:
     if "default_world_cache" in flags.FLAGS:
         return
     flags.DEFINE_string("default_world_cache", "", "Without --dataset: the cache folder of the built-in "
-                        "default dataset (default: $TFVISREC_CACHE, else ~/.cache/tfvisrec).")
+                        f"default dataset (default: {CACHE_LOCATIONS}).")
     flags.DEFINE_integer("default_world_users", WorldSettings.num_users,
                          "Without --dataset: users of the default synthetic world.")
     flags.DEFINE_integer("default_world_items", WorldSettings.num_items,

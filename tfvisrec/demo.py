@@ -15,12 +15,13 @@ import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import flags, logging
 
 from tfvisrec.config import UsageError
+from tfvisrec.cached_stages import CACHE_LOCATIONS
 from tfvisrec.interruption import run_command
 
 flags.DEFINE_string("work_dir", "demo", "Where the runs, exports and results go.")
 flags.DEFINE_string("cache_dir", "", "Where the world is built once (default: the default dataset's "
-                    "cache, $TFVISREC_CACHE or ~/.cache/tfvisrec, which `python -m tfvisrec.train` "
-                    "without --dataset reuses).")
+                    f"cache, {CACHE_LOCATIONS}, which `python -m tfvisrec.train` without --dataset "
+                    "reuses).")
 flags.DEFINE_list("models", ["random", "poprank", "bprmf", "mmmf", "warp", "vbpr", "dvbpr"],
                   "Models that rank items for shoppers, each trained with configs/<model>.cfg "
                   "(the outfit models, the GAN and the attribute classifier train on their own "
