@@ -34,7 +34,9 @@ flags.DEFINE_integer("dvbpr_epochs", 1, "DVBPR's epochs in the demo (from the pr
                      "configs/dvbpr.cfg trains up to 20 from scratch).")
 flags.DEFINE_list("protocols", ["full_auc", "sampled_100"], "Evaluation protocols: full_auc (required) "
                   "and any of sampled_100, sampled_500, sampled_<N>.")
-flags.DEFINE_integer("new_items", 6, "Garments outside the catalogue scored over gRPC at the end.")
+flags.DEFINE_integer("new_items", 6, "Garments outside the catalogue scored over gRPC at the end, when the "
+                     "served model reads photos, as DVBPR does (VBPR and the collaborative models score "
+                     "catalogue items only).")
 flags.DEFINE_bool("fresh", False, "Rebuild the world and retrain even if outputs exist.")
 flags.DEFINE_bool("serve", True, "Export DVBPR (else the model of the best test AUC), serve it with "
                   "the embedded server and call it through the gRPC client.")
