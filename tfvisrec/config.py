@@ -92,7 +92,7 @@ class TrainConfig:
     optimizer: str = field("adam", "Optimizer: adam | sgd | adagrad | rmsprop.")
     learning_rate: float = field(0.01, "Learning rate.")
     steps_per_epoch: int = field(0, "Batches per epoch; 0 = one pass over the training interactions.")
-    steps_per_loop: int = field(20, "Training steps run inside one tf.function call (fewer Python round trips; the progress bar and loss summaries update per call).")
+    steps_per_loop: int = field(0, "Training steps run inside one tf.function call (fewer Python round trips; the progress bar and loss summaries update per call, and a Ctrl-C is answered between calls); 0 = 1 for a model that runs a CNN on the photos of every batch, else 20.")
     checkpoint_every: int = field(200, "Save a checkpoint every N steps (and at each epoch end).")
     eval_every_epochs: int = field(1, "Validate every N epochs.")
     patience: int = field(5, "Early stopping: epochs without validation-AUC improvement before stopping (or, in a staged model's first stage, before its next stage starts); 0 = never.")
@@ -107,7 +107,7 @@ class TrainConfig:
 
     def problems(self) -> List[str]:
         """What is out of range here ([] when nothing), each naming its flag."""
-        at_least = {"epochs": 1, "batch_size": 1, "steps_per_epoch": 0, "steps_per_loop": 1,
+        at_least = {"epochs": 1, "batch_size": 1, "steps_per_epoch": 0, "steps_per_loop": 0,
                     "checkpoint_every": 0, "eval_every_epochs": 1, "patience": 0, "num_cpu_devices": 0,
                     "image_cache_mb": 0, "eval_negatives": 0, "max_steps": 0}
         found = [f"--{name} must be at least {low}, got {getattr(self, name)}"

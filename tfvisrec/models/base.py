@@ -19,6 +19,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | everyone | `config_class` | `ModelConfig`: the family's hyper-parameters (a dataclass; they become flags) |
 | everyone | `item_feature_keys`, `factorised` | `("item",)`: the item features the pipelines attach; True: x̂ = `user_vectors` · `item_vectors` |
 | trainer | `train_pipeline`, `validation_metric` | `"bpr_triplets"` (a pipeline of `data/pipelines.py`); `"auc"`: what early stopping watches |
+| trainer | `runs_cnn_every_step` | `image` among the item_feature_keys: one step per train call by default (a Ctrl-C is seen between calls) |
 | trainer | `trainable_by_gradient` | True (False: fitted in `prepare`, validated once, no steps: random, PopRank, VisRank) |
 | trainer | `regularization(batch)` | 0: the papers' λ terms, which the default `compute_loss` adds |
 | building | `item_feature_specs()`, `build_variables()` | specs from `DataInfo` + config; one `score` call on two dummy rows, which must give shape [2] |
@@ -131,6 +132,13 @@ class Recommender(keras.Model):
     def image_size(self) -> int:
         """Square size of the images this model reads (when `image` is an item feature)."""
         return int(self.config.image_size) if schema.IMAGE in self.item_feature_keys else 0
+
+    @property
+    def runs_cnn_every_step(self) -> bool:
+        """Whether a training step runs a CNN on photos (about a second a step on 2 CPU cores):
+        the trainer then runs one step per call unless `--steps_per_loop` says otherwise, so
+        that a Ctrl-C, seen between calls, is seen within a step."""
+        return schema.IMAGE in self.item_feature_keys
 
     @property
     def features_file(self) -> str:

@@ -143,6 +143,10 @@ class FHN(Recommender):
         if self.has_any_text:
             self.text_head(self.texts[:1])
 
+    @property
+    def runs_cnn_every_step(self) -> bool:
+        return self.item_maps.end_to_end   # the backbone on the photos of every outfit
+
     def create_optimizers(self, make_optimizer):
         if not self.item_maps.end_to_end:
             return super().create_optimizers(make_optimizer)

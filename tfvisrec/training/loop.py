@@ -164,6 +164,11 @@ def describe_best(summary) -> str:
             f"(epoch {summary['best_epoch'] + 1} of {summary['epochs_completed']})")
 
 
+# Steps in one train call when --steps_per_loop is 0. A Ctrl-C is seen only between calls: 20
+# steps of DVBPR's CNN-F took 25 s to answer one; one step of it gives the same weights bit for bit.
+STEPS_PER_CALL, STEPS_PER_CALL_WITH_CNN = 20, 1
+
+
 class _Loop:
     def __init__(self, model, optimizers, base_rates, strategy, state, latest, best, writer,
                  dataset, item_table, model_config, train_config, samples_dir, on_epoch):
@@ -183,6 +188,8 @@ class _Loop:
         self._improved = False
         self.holds_best = False   # the model's weights are those of the best checkpoint, just saved
         self._batches = None   # (distributed iterator over the rest of the run, batches per epoch)
+        self.steps_per_call = train_config.steps_per_loop or (
+            STEPS_PER_CALL_WITH_CNN if model.runs_cnn_every_step else STEPS_PER_CALL)
 
     def _make_train_step(self):
         model, optimizers, strategy = self.model, self.optimizers, self.strategy
@@ -226,10 +233,10 @@ class _Loop:
         return history
 
     def _steps_this_call(self, step, left_in_epoch):
-        """Steps for one train call: at most `steps_per_loop`, stopping exactly at the end of
+        """Steps for one train call: at most `steps_per_call`, stopping exactly at the end of
         the epoch, at the next checkpoint and at `max_steps`."""
         cfg = self.cfg
-        num = min(max(1, cfg.steps_per_loop), left_in_epoch)
+        num = min(self.steps_per_call, left_in_epoch)
         if cfg.checkpoint_every > 0:
             num = min(num, cfg.checkpoint_every - step % cfg.checkpoint_every)
         if cfg.max_steps > 0:
