@@ -14,8 +14,8 @@ import time
 import tfvisrec  # noqa: F401  (selects Keras 2 before TensorFlow loads)
 from absl import flags, logging
 
-from tfvisrec.config import UsageError
 from tfvisrec.cached_stages import CACHE_LOCATIONS
+from tfvisrec.config import UsageError
 from tfvisrec.interruption import run_command
 
 flags.DEFINE_string("work_dir", "demo", "Where the runs, exports and results go.")
