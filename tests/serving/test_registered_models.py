@@ -27,16 +27,20 @@ ABLATIONS = {"saf_only", "vbpr_saf", "saers_no_saf"}
 # outfit models (PAN, FHN) score outfits, not items: tests/models/test_pan_serving.py
 USER_MODELS = [n for n in registry.names() if n not in ("attributes", "gan") and n not in ABLATIONS
                and not registry.get(n).scores_outfits]   # the attribute classifier and the GAN score no users
+# Settings that serve a model another way, by test name → (registered name, settings): VisRank's
+# max pooling scores the catalogue's features, which the servable takes from its unit features.
+VARIANTS = {"visrank_max": ("visrank", dict(visrank_pooling="max"))}
 
 
-def _small_config(name):
-    """The model's config with the SMALL values it reads."""
+def _small_config(name, **settings):
+    """The model's config with the SMALL values it reads (and `settings`)."""
     read = {f.name for f in dataclasses.fields(registry.config_class(name))}
-    return registry.new_config(name, **{k: v for k, v in SMALL.items() if k in read})
+    return registry.new_config(name, **{k: v for k, v in SMALL.items() if k in read}, **settings)
 
 
 def _build(name, dataset):
-    model_config = _small_config(name)
+    registered, settings = VARIANTS.get(name, (name, {}))
+    model_config = _small_config(registered, **settings)
     return building.build_model(model_config, dataset)
 
 
@@ -52,7 +56,7 @@ def _reference_scores(model, dataset, users):
                                  training=False).numpy() for u in users])
 
 
-@pytest.mark.parametrize("name", USER_MODELS)
+@pytest.mark.parametrize("name", USER_MODELS + list(VARIANTS))
 def test_registered_model_exports_with_its_signatures(world, tmp_path, name):
     dataset, _ = world
     model = _build(name, dataset)

@@ -37,6 +37,7 @@ and Model Garden's `base_task.Task` declare theirs). The hooks, by who calls the
 | evaluator (outfit models) | `splits_outfit_scores`, `outfit_score_parts(users, outfits, binary)` | False: no (g, α p) split of eq. 4; TypeError |
 | servable | `catalogue_state`, `extra_signatures`, `image_size`, `features_file`, `default_features_file` | item vectors if factorising, else item features; no extra signature; `features.npy` |
 | building, export, explain | `regions_file` | '' = the dataset's `regions.npz` (models with `regions` among their item features) |
+| servable | `catalogue_table(key)` | None: the servable stores the catalogue's item feature `key` itself (else a variable of the model that holds it: VisRank max pooling's unit features) |
 | servable | `scores_outfits` | False: scores single items (True: `outfit_scores` only, no catalogue top-K) |
 | servable (outfit models) | `feature_maps_source`, `outfit_scores_from_maps(users, maps, filled)` | None: reads no fixed feature maps; TypeError |
 | servable (outfit models) | `photo_feature_maps()` | None: no backbone of its own (photos → maps by the one `feature_maps_source` records) |
@@ -347,6 +348,14 @@ class Recommender(keras.Model):
         matrix product) for factorising models, else `FEATURES` (every item feature the model
         reads, decoded images included, scored through `score_catalogue`)."""
         return VECTORS if self.factorised else FEATURES
+
+    def catalogue_table(self, key: str) -> Optional[tf.Variable]:
+        """A variable of the model, [num_items, ...] as `item_feature_specs()[key]`, that the
+        servable (`FEATURES`) stores as the catalogue's item feature `key` instead of a copy:
+        the model holds it already, in a form `score` reads alike (VisRank's max pooling: its
+        unit features; cosine ignores the scale). The model must read it densely (a sparse
+        gather switches a variable to copy-on-read: `serving/tables.py`). None: not held."""
+        return None
 
     # ---- scoring -----------------------------------------------------------------------
     def score(self, users, items: Dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:

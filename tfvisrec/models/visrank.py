@@ -102,6 +102,19 @@ class VisRank(Recommender):
             block = tf.range(start, min(start + step, len(sums)))
             self.user_profiles.scatter_update(tf.IndexedSlices(sums[start:start + step], block))
 
+    def catalogue_table(self, key):
+        """Max pooling: the servable stores `unit_features` as the catalogue's features (f̂
+        scores as f does: `score` normalises its input; a row of ‖f‖ below 1e-6, which
+        `unit_rows` leaves shorter than 1, would score as a unit row), not a second copy."""
+        if key == schema.FEATURES and not self.factorised:
+            return self.unit_features
+        return None
+
+    def _unit_table(self):
+        """`unit_features` read densely: gathering rows of the variable itself would switch it
+        to copy-on-read, and every dense read of it by the servable would then copy it whole."""
+        return tf.convert_to_tensor(self.unit_features)
+
     def user_vectors(self, users, training=False):
         if not self.factorised:
             return super().user_vectors(users, training)
@@ -143,7 +156,7 @@ class VisRank(Recommender):
     @tf.function(reduce_retracing=True)
     def _max_over_bought(self, users, unit):
         bought = tf.gather(self.user_items, users)                                    # [b, M]
-        neighbours = tf.gather(self.unit_features, tf.maximum(bought, 0))             # [b, M, F]
+        neighbours = tf.gather(self._unit_table(), tf.maximum(bought, 0))             # [b, M, F]
         similarity = tf.einsum("bmf,nf->bmn", neighbours, unit)
         best = tf.reduce_max(tf.where((bought >= 0)[..., None], similarity, -np.inf), axis=1)
         return tf.where(tf.math.is_finite(best), best, 0.0)
@@ -158,11 +171,12 @@ class VisRank(Recommender):
         padding = (chunk - count % chunk) % chunk
         users = tf.reshape(tf.pad(users, [[0, padding]]), [-1, chunk])
         unit = tf.reshape(tf.pad(unit, [[0, padding], [0, 0]]), [-1, chunk, self.feature_dim])
+        table = self._unit_table()
 
         def one_chunk(args):
             chunk_users, chunk_unit = args
             bought = tf.gather(self.user_items, chunk_users)                       # [C, M]
-            neighbours = tf.gather(self.unit_features, tf.maximum(bought, 0))      # [C, M, F]
+            neighbours = tf.gather(table, tf.maximum(bought, 0))                   # [C, M, F]
             similarity = tf.einsum("cmf,cf->cm", neighbours, chunk_unit)
             best = tf.reduce_max(tf.where(bought >= 0, similarity, -np.inf), axis=-1)
             return tf.where(tf.math.is_finite(best), best, 0.0)

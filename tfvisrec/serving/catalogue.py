@@ -45,18 +45,20 @@ def feature_table(model, dataset, keys: Sequence[str]) -> ItemFeatureTable:
     return ItemFeatureTable.for_model(model, dataset, cache="decode", keys=keys)
 
 
-def item_features(model, dataset, as_of: int) -> Dict[str, tf.Tensor]:
-    """Every item feature the model reads, index-aligned with items; images as decoded
+def item_features(model, dataset, as_of: int, skip: Sequence[str] = ()) -> Dict[str, tf.Tensor]:
+    """Every item feature the model reads but those in `skip` (the servable has them from the
+    model), index-aligned with items; images as decoded
     uint8 [items, S, S, 3] (`images.normalise` maps them to the model's [-1, 1]). Tensors, not
     numpy arrays: a tf.Variable made of a tensor takes its buffer over, while one made of a
     numpy array copies it twice (50,000 × 4,096 float32 features, 0.82 GB: 3.95 GB peak RSS from
     numpy arrays, 2.35 GB from tensors)."""
-    keys = [k for k in model.item_feature_keys if k != schema.TIME]
+    wanted = [k for k in model.item_feature_keys if k not in skip]
+    keys = [k for k in wanted if k != schema.TIME]
     ids = np.arange(dataset.num_items, dtype=np.int64)
     features = feature_table(model, dataset, [k for k in keys if k != schema.IMAGE]).lookup(ids)
     if schema.IMAGE in keys:
         features[schema.IMAGE] = decode_catalogue(dataset.image_bytes(), model.image_size)
-    if schema.TIME in model.item_feature_keys:
+    if schema.TIME in wanted:
         features[schema.TIME] = tf.fill([dataset.num_items], tf.constant(as_of, tf.int64))
     return features
 

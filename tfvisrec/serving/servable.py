@@ -83,9 +83,7 @@ class Servable(tf.Module):
                 self.catalogue_columns = tf.Variable(np.ascontiguousarray(np.transpose(vectors)),
                                                      trainable=False, name="catalogue_columns")
             else:
-                self.catalogue_features = {
-                    key: tf.Variable(value, trainable=False, name=f"catalogue_{key}")
-                    for key, value in catalogue.item_features(model, dataset, self.as_of).items()}
+                self.catalogue_features = self._stored_item_features(model, dataset)
         self.explanation = None
         if "explain" in model.extra_signatures:
             from tfvisrec.serving.explanation import ExplanationTables
@@ -104,6 +102,23 @@ class Servable(tf.Module):
             values, row_splits = catalogue.seen_items(dataset)
             self.seen_values = tf.Variable(values, trainable=False, name="seen_items")
             self.seen_row_splits = tf.Variable(row_splits, trainable=False, name="seen_row_splits")
+
+    def _stored_item_features(self, model, dataset) -> Dict[str, tf.Variable]:
+        """The catalogue's item features, each stored once: the model's own variable where it
+        holds one (`Recommender.catalogue_table`: VisRank max pooling's unit features, which
+        it saves anyway), else a variable of the dataset's features."""
+        held = {key: model.catalogue_table(key) for key in model.item_feature_keys}
+        held = {key: table for key, table in held.items() if table is not None}
+        specs = model.item_feature_specs()
+        for key, table in held.items():
+            expected = [self.num_items, *specs[key].shape]
+            if table.shape.as_list() != expected or table.dtype != specs[key].dtype:
+                raise ValueError(f"{type(model).__name__}.catalogue_table({key!r}) is {table.dtype.name} "
+                                 f"{table.shape.as_list()}, not {specs[key].dtype.name} {expected}")
+        read = catalogue.item_features(model, dataset, self.as_of, skip=tuple(held))
+        stored = {key: tf.Variable(value, trainable=False, name=f"catalogue_{key}")
+                  for key, value in read.items()}
+        return {**stored, **held}
 
     # ---- capabilities (what signature builders test in `applies`) -----------------------
     @property
