@@ -179,21 +179,25 @@ def test_train_without_dataset_uses_the_default_world(tmp_path):
         assert json.load(f)["dataset"].startswith(cache)
 
 
-@pytest.mark.parametrize("flag, message", [
-    ("--epochs=0", "--epochs must be at least 1, got 0"),
-    ("--strategy=mirorred", "--strategy must be one of default, mirrored, multi_worker, got 'mirorred'"),
-    ("--optimizer=adamw", "--optimizer must be one of adam, sgd, adagrad, rmsprop, got 'adamw'"),
+BAD_SETTINGS = {
+    "--epochs=0": "--epochs must be at least 1, got 0",
+    "--strategy=mirorred": "--strategy must be one of default, mirrored, multi_worker, got 'mirorred'",
+    "--optimizer=adamw": "--optimizer must be one of adam, sgd, adagrad, rmsprop, got 'adamw'",
     # were 'num_users must be >= 1 (got 0)', after the cache's lock file and the drawing's announcement
-    ("--default_world_users=0", "--default_world_users must be at least 1, got 0"),
-    ("--default_world_items=5", "--default_world_items must be at least 12, got 5"),
-])
-def test_a_bad_setting_is_named_before_the_default_world_is_built(tmp_path, flag, message):
+    "--default_world_users=0": "--default_world_users must be at least 1, got 0",
+    "--default_world_items=5": "--default_world_items must be at least 12, got 5",
+}
+
+
+def test_every_bad_setting_is_named_in_one_line_before_the_default_world_is_built(tmp_path):
+    """One line naming every mistake (the world's settings were named only once the training
+    settings were right: two runs to find two mistakes)."""
     cache = str(tmp_path / "cache")
-    command = [sys.executable, "-m", "tfvisrec.train", "--flagfile=configs/vbpr.cfg", flag,
+    command = [sys.executable, "-m", "tfvisrec.train", "--flagfile=configs/vbpr.cfg", *BAD_SETTINGS,
                f"--default_world_cache={cache}", f"--model_dir={tmp_path / 'run'}"]
     run = subprocess.run(command, cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=REPO_ROOT),
                          capture_output=True, text=True, timeout=300)
-    assert (run.returncode, run.stderr.strip().splitlines()[-1]) == (2, f"error: {message}")
+    assert (run.returncode, run.stderr.strip().splitlines()[-1]) == (2, "error: " + "; ".join(BAD_SETTINGS.values()))
     assert "default dataset" not in run.stdout
     assert not os.path.exists(cache) and not os.path.exists(tmp_path / "run")
 

@@ -44,12 +44,12 @@ def main(argv):
     train_config = config_lib.from_flags(config_lib.TrainConfig)
     try:
         model_config = model_flags.model_config_from_flags()
-        check_settings(model_config, train_config)   # before the default world is built
+        settings = default_world.WorldSettings(FLAGS.default_world_users, FLAGS.default_world_items)
+        world_problems = [] if train_config.dataset else settings.problems("--default_world_users",
+                                                                           "--default_world_items")
+        # every mistake in one line, before the default world is built
+        check_settings(model_config, train_config, also=world_problems)
         if not train_config.dataset:
-            settings = default_world.WorldSettings(FLAGS.default_world_users, FLAGS.default_world_items)
-            out_of_range = settings.problems("--default_world_users", "--default_world_items")
-            if out_of_range:
-                raise ValueError("; ".join(out_of_range))
             model_config, train_config = default_world.configs_for_default_world(
                 model_config, train_config, cache_dir=FLAGS.default_world_cache, settings=settings)
         elif not os.path.isdir(train_config.dataset):

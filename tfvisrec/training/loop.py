@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
+from typing import Sequence
 
 import tensorflow as tf
 import tf_keras as keras
@@ -28,14 +29,15 @@ from tfvisrec.training.optimizers import OPTIMIZERS, make_optimizer
 from tfvisrec.progress import EpochProgress
 
 
-def check_settings(model_config, train_config) -> None:
+def check_settings(model_config, train_config, also: Sequence[str] = ()) -> None:
     """ValueError naming every out-of-range setting (each by its flag), before anything is read,
-    built or written."""
+    built or written; `also`: what the command found wrong with its own flags, in the same line."""
     problems = model_config.problems() + train_config.problems()
     if train_config.strategy not in strategy_lib.STRATEGIES:
         problems.append(f"--strategy must be one of {', '.join(strategy_lib.STRATEGIES)}, got {train_config.strategy!r}")
     if train_config.optimizer not in OPTIMIZERS:
         problems.append(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {train_config.optimizer!r}")
+    problems += also
     if problems:
         raise ValueError("; ".join(problems))
 
