@@ -136,13 +136,12 @@ def main(argv):
     configs_dir = FLAGS.configs_dir or os.path.join(REPO_ROOT, "configs")
     settings = default_world.WorldSettings(FLAGS.num_users, FLAGS.num_items, FLAGS.seed)
     try:
-        demo_models.check_models(FLAGS.models, configs_dir)
-        demo_models.check_protocols(FLAGS.protocols)
-        out_of_range = settings.problems("--num_users", "--num_items")
+        problems = demo_models.refusals(FLAGS.models, FLAGS.protocols, configs_dir)
+        problems += settings.problems("--num_users", "--num_items")
         if FLAGS.new_items < 0:
-            out_of_range.append(f"--new_items must be at least 0 (0: none scored), got {FLAGS.new_items}")
-        if out_of_range:
-            raise ValueError("; ".join(out_of_range))
+            problems.append(f"--new_items must be at least 0 (0: none scored), got {FLAGS.new_items}")
+        if problems:   # every mistake in one line, before any work
+            raise ValueError("; ".join(problems))
         require_writable(FLAGS.work_dir, "--work_dir", folder=True)
         world, visual = prepare_world(settings, FLAGS.cache_dir, FLAGS.models, FLAGS.fresh)
         print(f"[2/5] dataset {world.dataset_dir}: {world.info['users']} users, {world.info['items']} "

@@ -41,6 +41,18 @@ def check_protocols(protocols):
                          f"model to serve read it), got {','.join(protocols) or 'none'}")
 
 
+def refusals(models, protocols, configs_dir):
+    """What `check_models` and `check_protocols` refuse, each as its message ([] when nothing),
+    so that the demo names every mistake in one line."""
+    problems = []
+    for check, args in ((check_models, (models, configs_dir)), (check_protocols, (protocols,))):
+        try:
+            check(*args)
+        except ValueError as e:
+            problems.append(str(e))
+    return problems
+
+
 def needs_visual(name):
     """Whether `name` reads the visual stage: features f_i, photos (the pretrained CNN) or
     attribute regions."""
