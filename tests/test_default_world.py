@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+from temp_writers import killed_writer_folder
 from tfvisrec.config import TrainConfig
 from tfvisrec.models import registry
 from tfvisrec import cached_stages, default_world
@@ -73,8 +74,7 @@ def test_partial_or_corrupted_world_is_rebuilt_not_used(tmp_path, damage):
 
 def test_a_failed_build_leaves_nothing_and_stale_temporaries_are_removed(tmp_path, monkeypatch):
     root = os.path.join(str(tmp_path), f"style-world-{TINY.key()}")
-    stale = os.path.join(str(tmp_path), f".style-world-{TINY.key()}.tmp-killed")
-    os.makedirs(os.path.join(stale, "dataset"))       # what a killed build leaves
+    stale = killed_writer_folder(tmp_path, f".style-world-{TINY.key()}.tmp-")   # what a killed build leaves
 
     def killed(tmp, settings):
         os.makedirs(os.path.join(tmp, "dataset"))

@@ -4,16 +4,18 @@ when complete, its `manifest.json` (every file and its size) written last.
 A folder whose manifest is missing or does not match its files (a killed build of an older
 version, a truncated file) reads as absent (`read_manifest` → None), so it is rebuilt, never
 used. The caller holds a lock while it reads and builds (`default_world.py`: an `fcntl.flock`
-per stage), so temporary folders of other builds are left over from killed ones.
+per stage). The temporary folder is a held one (`tfvisrec.temp_folders`, as every writer's):
+a build killed before its rename leaves it, marked as its own, and the next build of the stage
+removes it, never one whose writer still runs.
 """
 import json
 import os
 import shutil
-import tempfile
 import time
 from typing import Callable, Dict, Optional
 
-from tfvisrec.temp_folders import current_umask
+from tfvisrec import temp_folders
+from tfvisrec.atomic import publish_folder
 
 MANIFEST = "manifest.json"
 
@@ -56,25 +58,21 @@ def build_stage(root: str, build: Callable[[str], Dict], info: Dict) -> Dict:
     """Run `build(tmp)` in a temporary sibling of `root`, write the manifest, rename into place
     (replacing an incomplete `root`). Call with the lock held."""
     parent, name = os.path.split(root)
-    for stale in os.listdir(parent):        # left by killed builds (the lock says none is running)
-        if stale.startswith(f".{name}.tmp-"):
-            shutil.rmtree(os.path.join(parent, stale), ignore_errors=True)
+    prefix = f".{name}.tmp-"
+    temp_folders.remove_abandoned(parent, prefix)   # of killed builds
     started = time.time()
-    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    try:
-        os.chmod(tmp, 0o777 & ~current_umask())   # mkdtemp makes it private; the cache is like any folder
-        info = {**info, **build(tmp), "seconds": round(time.time() - started, 1)}
-        files = {}
-        for folder, _, names in os.walk(tmp):
-            for n in names:
-                path = os.path.join(folder, n)
-                files[os.path.relpath(path, tmp)] = os.path.getsize(path)
-        with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
-            json.dump({"files": files, "info": info}, f, indent=1, sort_keys=True)
-        if os.path.lexists(root):
-            shutil.rmtree(root)
-        os.rename(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with temp_folders.held_temp_folder(parent, prefix) as tmp:
+        try:
+            info = {**info, **build(tmp), "seconds": round(time.time() - started, 1)}
+            files = {}
+            for folder, _, names in os.walk(tmp):
+                for n in names:
+                    path = os.path.join(folder, n)
+                    files[os.path.relpath(path, tmp)] = os.path.getsize(path)
+            with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
+                json.dump({"files": files, "info": info}, f, indent=1, sort_keys=True)
+            publish_folder(tmp, root)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return info
