@@ -136,28 +136,6 @@ def foreign_record_problem(out: str):
                                 "an explanation record (the JSON written beside --out's PNG)", "give another --out name")
 
 
-def read_photo(path: str) -> bytes:
-    """The bytes of the photo `--image` names; DataError naming it unless it is a JPEG or PNG
-    file that decodes whole. Needs no model: it is checked before the run loads."""
-    from tfvisrec.data.errors import DataError
-    from tfvisrec.data.images import verify_photo
-    if os.path.isdir(path):
-        raise DataError("is a folder, not an image file: give one JPEG or PNG photo", path)
-    if not os.path.isfile(path):
-        raise DataError("no such image file", path)
-    if os.path.getsize(path) == 0:
-        raise DataError("is empty (0 bytes), not a JPEG or PNG photo", path)
-    with open(path, "rb") as f:
-        jpeg = f.read()
-    if not jpeg.startswith((b"\xff\xd8", b"\x89PNG")):
-        raise DataError("not a JPEG or PNG file", path)
-    try:
-        verify_photo(jpeg)
-    except ValueError:
-        raise DataError("cannot be decoded as an image: the file is cut short or damaged", path) from None
-    return jpeg
-
-
 def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", out: str = "explain.png",
             backbone_weights: str = "", which: str = "best"):
     """Explain (user, item or photo), write the PNG and the JSON record → (png, json, record)."""
@@ -167,6 +145,7 @@ def explain(model_dir: str, user_id: str, item_id: str = "", image: str = "", ou
     from tfvisrec import atomic
     from tfvisrec.data import images as image_ops
     from tfvisrec.data.errors import DataError
+    from tfvisrec.data.photo_file import read_photo
     from tfvisrec.data.region_file import read_regions, regions_path
     from tfvisrec.explanation_picture import explanation_png
     from tfvisrec.interpretable_run import resolve_name

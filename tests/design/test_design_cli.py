@@ -75,17 +75,24 @@ def test_tailoring_strip(runs, tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     (("--user=nobody", "--category=bag"), "unknown user 'nobody'"),
     (("--user=u000", "--category=hats"), "unknown category 'hats'"),
-    (("--user=u000", "--category=bag", "--tailor=/nonexistent.jpg"), "cannot read the image"),
-    (("--user=u000", "--category=bag", "--tailor=NOT_AN_IMAGE"), "cannot decode the image to tailor"),
+    (("--user=u000", "--category=bag", "--tailor=/nonexistent.jpg"), "/nonexistent.jpg: no such image file"),
+    (("--user=u000", "--category=bag", "--tailor=NOT_AN_IMAGE"), "notes.txt: not a JPEG or PNG file"),
+    # was 'cannot read the image to tailor: Is a directory', and 'cannot decode the image …'
+    (("--user=u000", "--category=bag", "--tailor=FOLDER"), "folder.jpg: is a folder, not an image file: give one JPEG or PNG photo"),
+    (("--user=u000", "--category=bag", "--tailor=EMPTY"), "empty.jpg: is empty (0 bytes), not a JPEG or PNG photo"),
 ])
 def test_bad_input_is_named(runs, tmp_path, capsys, args, message):
     root, _ = runs
     (tmp_path / "notes.txt").write_text("not a photo")
-    args = [a.replace("NOT_AN_IMAGE", str(tmp_path / "notes.txt")) for a in args]
+    (tmp_path / "folder.jpg").mkdir()
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    places = {"NOT_AN_IMAGE": "notes.txt", "FOLDER": "folder.jpg", "EMPTY": "empty.jpg"}
+    for word, name in places.items():
+        args = [a.replace(word, str(tmp_path / name)) for a in args]
     assert _main(root, *args, f"--out={tmp_path / 'x.png'}") == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
-    assert os.listdir(tmp_path) == ["notes.txt"]
+    assert sorted(os.listdir(tmp_path)) == sorted(places.values())
 
 
 def test_a_recommender_that_does_not_score_images_is_named(runs, tmp_path, capsys):
@@ -174,5 +181,5 @@ def test_a_damaged_photo_to_tailor_is_one_line_on_stderr_before_the_runs_load(tm
     photo = tmp_path / "bad.jpg"
     photo.write_bytes(jpeg[:len(jpeg) // 2] if damage == "cut in half" else b"\xff\xd8\xff" + b"x" * 100)
     assert _main(tmp_path, "--user=u000", "--category=bag", f"--tailor={photo}", f"--out={tmp_path / 'x.png'}") == 2
-    assert capfd.readouterr().err == f"error: {photo}: cannot decode the image to tailor: not a JPEG or PNG, or cut short\n"
+    assert capfd.readouterr().err == f"error: {photo}: cannot be decoded as an image: the file is cut short or damaged\n"
     assert os.listdir(tmp_path) == ["bad.jpg"]

@@ -88,10 +88,11 @@ def _out_of_memory(err) -> bool:
 def _design():
     out = FLAGS.out or "design.png"   # another command line of the process may define --out without a default
     from tfvisrec import image_sheets
+    from tfvisrec.data.photo_file import read_photo
     from tfvisrec.design import retrieval, sheets, tailoring
     from tfvisrec.design.preference import PreferenceMaximiser, scores_images_alone
     from tfvisrec.training.checkpoints import load_trained
-    photo = _read_photo(FLAGS.tailor) if FLAGS.tailor else None   # before the runs load (seconds)
+    photo = read_photo(FLAGS.tailor) if FLAGS.tailor else None   # before the runs load (seconds)
     gan, gan_data = load_trained(FLAGS.gan_dir)
     if gan.registered_name != "gan":
         raise DataError(f"--gan_dir holds a {gan.registered_name!r} model, not a gan", FLAGS.gan_dir)
@@ -131,23 +132,8 @@ def _design():
     return 0
 
 
-def _read_photo(path) -> bytes:
-    """The bytes of the photo to tailor; DataError naming it unless they decode whole."""
-    from tfvisrec.data.images import verify_photo
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as err:
-        raise DataError(f"cannot read the image to tailor: {err.strerror or err}", path) from None
-    try:
-        verify_photo(data)
-    except ValueError:
-        raise DataError("cannot decode the image to tailor: not a JPEG or PNG, or cut short", path) from None
-    return data
-
-
 def _decode_query(data: bytes, size):
-    """The photo's bytes (decoding: `_read_photo`) as the gan's query image [size, size, 3] in [-1, 1]."""
+    """The photo's bytes (checked: `photo_file.read_photo`) as the gan's query image [size, size, 3] in [-1, 1]."""
     import tensorflow as tf
     from tfvisrec.data import images
     return images.decode_batch(tf.constant([data]), size)[0].numpy()
