@@ -32,7 +32,11 @@ def test_sigkill_then_resume_matches_uninterrupted_run(low_rank_dataset, tmp_pat
     run(train_command(low_rank_dataset, straight, *ARGS), env=env())
 
     killed = str(tmp_path / "killed")
-    proc = subprocess.Popen(train_command(low_rank_dataset, killed, *ARGS), env=env(),
+    # TensorFlow removes its autograph files (`__autograph_generated_file*.py`) at exit, which a
+    # SIGKILL skips: the killed run writes its temporary files into the test's folder, not /tmp
+    killed_tmp = tmp_path / "killed_tmp"
+    killed_tmp.mkdir()
+    proc = subprocess.Popen(train_command(low_rank_dataset, killed, *ARGS), env=env(TMPDIR=killed_tmp),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 240
     while _latest_step(killed) < 24 and proc.poll() is None and time.time() < deadline:
