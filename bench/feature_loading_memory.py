@@ -16,7 +16,8 @@ then runs each row in a fresh Python process and reads that process's peak resid
 - `python -m tfvisrec.train --flagfile=configs/vbpr.cfg --epochs=1 --steps_per_epoch=<steps>`
   (with its validation over the whole catalogue) and `python -m tfvisrec.export` of that run;
 - `python -m tfvisrec.train --flagfile=configs/visrank.cfg` (max pooling: `prepare` fills the
-  unit features f / ‖f‖ it keeps as a weight, then one validation);
+  unit features f / ‖f‖ it keeps as a weight, then one validation) and `python -m tfvisrec.export`
+  of that run, whose SavedModel's `variables/` size is printed below the table;
 - `python -m tfvisrec.train --flagfile=configs/tvbpr.cfg --segment_every=1 --epochs=1
   --steps_per_epoch=<steps>`: learned epochs re-fitted once, which scores the catalogue's f_i.
 """
@@ -41,6 +42,8 @@ flags.DEFINE_integer("steps", 5, "Training steps of the VBPR and TVBPR runs.")
 flags.DEFINE_list("rows", [], "Only the rows whose label has one of these words (e.g. visrank,tvbpr); "
                   "TensorFlow alone always runs. Default: every row.")
 FLAGS = flags.FLAGS
+VBPR_EXPORT = "export that run"
+VISRANK_EXPORT = "export the visrank run (its SavedModel's variables/ size below the table)"
 
 _TF_ALONE = "import tfvisrec, tensorflow as tf; tf.constant(1.0)"
 _CONSTANT = """
@@ -126,11 +129,13 @@ def main(_):
         (f"train vbpr, {FLAGS.steps} steps + validation",
          [python, "-m", "tfvisrec.train", "--flagfile=configs/vbpr.cfg", f"--dataset={world}",
           f"--model_dir={run_dir}", "--noresume", "--epochs=1", f"--steps_per_epoch={FLAGS.steps}", "--verbose=0"]),
-        ("export that run", [python, "-m", "tfvisrec.export", f"--model_dir={run_dir}", f"--dataset={world}",
-                             f"--export_base={export_dir}"]),
+        (VBPR_EXPORT, [python, "-m", "tfvisrec.export", f"--model_dir={run_dir}", f"--dataset={world}",
+                       f"--export_base={export_dir}"]),
         ("train visrank (max pooling: prepare + validation)",
          [python, "-m", "tfvisrec.train", "--flagfile=configs/visrank.cfg", f"--dataset={world}",
           f"--model_dir={run_dir}-visrank", "--noresume", "--verbose=0"]),
+        (VISRANK_EXPORT, [python, "-m", "tfvisrec.export", f"--model_dir={run_dir}-visrank",
+                          f"--dataset={world}", f"--export_base={export_dir}-visrank"]),
         (f"train tvbpr, learned epochs re-fitted once, {FLAGS.steps} steps + validation",
          [python, "-m", "tfvisrec.train", "--flagfile=configs/tvbpr.cfg", f"--dataset={world}",
           f"--model_dir={run_dir}-tvbpr", "--noresume", "--epochs=1", "--segment_every=1",
@@ -139,13 +144,26 @@ def main(_):
     print(f"features.npy: {FLAGS.num_items} × {FLAGS.feature_dim} float32, {file_gb:.2f} GB\n")
     print("| process | peak RSS (GB) | above TensorFlow alone (GB) | that ÷ file size |")
     print("|---|---|---|---|")
-    alone = None
+    alone, ran = None, set()
     for label, command in rows:
         if alone is not None and FLAGS.rows and not any(word in label for word in FLAGS.rows):
             continue
+        ran.add(label)
         peak = peak_rss_gb(command)
         alone = peak if alone is None else alone
         print(f"| {label} | {peak:.2f} | {peak - alone:.2f} | {(peak - alone) / file_gb:.2f} |", flush=True)
+    for label, base in ((VBPR_EXPORT, export_dir), (VISRANK_EXPORT, export_dir + "-visrank")):
+        if label in ran:
+            print(f"\n{base}: variables/ of version {_latest_version(base)} holds {_variables_bytes(base):,} bytes")
+
+
+def _latest_version(base: str) -> str:
+    return max((name for name in os.listdir(base) if name.isdigit()), key=int)
+
+
+def _variables_bytes(base: str) -> int:
+    folder = os.path.join(base, _latest_version(base), "variables")
+    return sum(os.path.getsize(os.path.join(folder, name)) for name in os.listdir(folder))
 
 
 if __name__ == "__main__":
